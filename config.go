@@ -1,0 +1,491 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is the typed configuration of one stack. It is read once, from the stack's config, by
+// loadConfig; every default lives in this file and nowhere else (not in Pulumi.yaml).
+type Config struct {
+	// ProjectName (projectName, default "coldchain") starts every operator-facing name.
+	ProjectName string
+	// Environment (environment, default the stack name) is the second half of the name prefix.
+	Environment string
+	// Region (aws:region, default "ap-northeast-2") is where everything is deployed.
+	Region string
+	// Profile (aws:profile, optional) is handed to the explicit provider, which does not read
+	// the aws: namespace by itself.
+	Profile string
+	// AllowedAccountIDs (allowedAccountIds, optional) makes the provider refuse any other
+	// account, so a production stack cannot be deployed with a staging profile by mistake.
+	AllowedAccountIDs []string
+	// Tags (tags, optional) are added to the default tags of every resource.
+	Tags map[string]string
+
+	// VpcCidr (vpcCidr, default "10.0.0.0/16") is the VPC's IPv4 range.
+	VpcCidr string
+	// NatGateways (natGateways, default "OnePerAz") is the awsx NAT strategy.
+	NatGateways string
+	// FlowLogRetentionDays (flowLogRetentionDays, default 90) keeps VPC flow logs.
+	FlowLogRetentionDays int
+
+	// DBInstanceClass (dbInstanceClass, default "db.t3.medium") sizes RDS.
+	DBInstanceClass string
+	// RedisNodeType (redisNodeType, default "cache.t3.medium") sizes ElastiCache.
+	RedisNodeType string
+	// BackendCPU and BackendMemory (backendCpu 1024, backendMemory 2048) size a backend task.
+	BackendCPU    int
+	BackendMemory int
+	// BackendPort (backendPort, default 8000) and FrontendPort (frontendPort, default 80) are the
+	// container ports the load balancer forwards to.
+	BackendPort  int
+	FrontendPort int
+
+	// DomainName (domainName, optional) turns on HTTPS with an ACM certificate.
+	DomainName string
+	// AlarmEmail (alarmEmail, required) receives the alarm notifications.
+	AlarmEmail string
+
+	// UploadsBucketName, BackupsBucketName and LogsBucketName (optional) override the derived,
+	// globally unique bucket names.
+	UploadsBucketName string
+	BackupsBucketName string
+	LogsBucketName    string
+}
+
+// Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
+func (c *Config) Prefix() string { return c.ProjectName + "-" + c.Environment }
+
+// DefaultTags are the tags the provider puts on every taggable resource. The tags config map
+// comes first so that it can never override the three tags the program relies on.
+func (c *Config) DefaultTags() map[string]string {
+	tags := map[string]string{}
+	for k, v := range c.Tags {
+		tags[k] = v
+	}
+	tags["Project"] = c.ProjectName
+	tags["Environment"] = c.Environment
+	tags["ManagedBy"] = "pulumi"
+	return tags
+}
+
+// defaultRegion is the seed's aws_region.
+const defaultRegion = "ap-northeast-2"
+
+// loadConfig reads and validates the configuration of a stack from its raw config map (the keys
+// as the Pulumi CLI passes them, "coldchain:vpcCidr", "aws:region"). It reports every problem at
+// once, and returns no Config when there is any.
+func loadConfig(project, stack string, raw map[string]string) (*Config, error) {
+	c, r := readConfig(project, stack, raw)
+	r.rejectUnknownKeys()
+	// A value of the wrong type was replaced by its default, which validate accepts, so no key
+	// is reported twice.
+	all := append(r.problems, c.validate()...)
+	if len(all) > 0 {
+		return nil, &ConfigError{Problems: all}
+	}
+	return c, nil
+}
+
+// configKeys lists every key the program reads, as "pulumi config set" takes it.
+func configKeys(project string) []string {
+	_, r := readConfig(project, "", map[string]string{})
+	keys := make([]string, 0, len(r.known))
+	for k := range r.known {
+		keys = append(keys, r.shortKey(k))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// readConfig reads every key with its default; it is the one place defaults are written.
+func readConfig(project, stack string, raw map[string]string) (*Config, *configReader) {
+	r := &configReader{namespace: project, raw: raw, known: map[string]bool{}}
+	c := &Config{
+		ProjectName:       r.str("projectName", "coldchain"),
+		Environment:       r.str("environment", stack),
+		Region:            r.str("aws:region", defaultRegion),
+		Profile:           r.str("aws:profile", ""),
+		AllowedAccountIDs: r.list("allowedAccountIds", nil),
+		Tags:              r.strMap("tags"),
+
+		VpcCidr:              r.str("vpcCidr", "10.0.0.0/16"),
+		NatGateways:          r.str("natGateways", natOnePerAz),
+		FlowLogRetentionDays: r.integer("flowLogRetentionDays", 90),
+
+		DBInstanceClass: r.str("dbInstanceClass", "db.t3.medium"),
+		RedisNodeType:   r.str("redisNodeType", "cache.t3.medium"),
+		BackendCPU:      r.integer("backendCpu", 1024),
+		BackendMemory:   r.integer("backendMemory", 2048),
+		BackendPort:     r.integer("backendPort", 8000),
+		FrontendPort:    r.integer("frontendPort", 80),
+
+		DomainName: r.str("domainName", ""),
+		AlarmEmail: r.str("alarmEmail", ""),
+
+		UploadsBucketName: r.str("uploadsBucketName", ""),
+		BackupsBucketName: r.str("backupsBucketName", ""),
+		LogsBucketName:    r.str("logsBucketName", ""),
+	}
+	return c, r
+}
+
+// validate checks every value against what AWS and this program allow, and returns every
+// problem found, in a stable order.
+func (c *Config) validate() []Problem {
+	var p problems
+	p.check(namePattern.MatchString(c.ProjectName), "projectName", c.ProjectName,
+		"lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen")
+	p.check(namePattern.MatchString(c.Environment), "environment", c.Environment,
+		"lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen")
+	// Every derived bucket name is "<prefix>-<purpose>-<account id>" and must fit S3's 63.
+	if n := len(c.Prefix()); n > maxPrefixLength {
+		p.add("projectName", c.ProjectName, fmt.Sprintf(
+			"a name prefix \"<projectName>-<environment>\" of at most %d characters (%q has %d)",
+			maxPrefixLength, c.Prefix(), n))
+	}
+	p.check(regionPattern.MatchString(c.Region), "aws:region", c.Region, "an AWS region name such as ap-northeast-2")
+	for _, id := range c.AllowedAccountIDs {
+		p.check(accountPattern.MatchString(id), "allowedAccountIds", id, "12-digit AWS account ids")
+	}
+	p.checkTags(c.Tags)
+
+	p.checkVpcCidr(c.VpcCidr)
+	p.check(slices.Contains(natStrategies, c.NatGateways), "natGateways", c.NatGateways,
+		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
+	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
+
+	p.check(isInstanceClass("db", c.DBInstanceClass), "dbInstanceClass", c.DBInstanceClass,
+		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
+	p.check(isInstanceClass("cache", c.RedisNodeType), "redisNodeType", c.RedisNodeType,
+		"an ElastiCache node type of the current generation, such as cache.t3.medium or cache.r7g.large")
+	p.checkFargate("backendCpu", "backendMemory", c.BackendCPU, c.BackendMemory)
+	p.checkInt("backendPort", c.BackendPort, 1, 65535)
+	p.checkInt("frontendPort", c.FrontendPort, 1, 65535)
+
+	if c.DomainName != "" {
+		p.check(isDomainName(c.DomainName), "domainName", c.DomainName,
+			"a fully qualified lowercase domain name such as app.example.com, or unset for HTTP only")
+	}
+	if c.AlarmEmail == "" {
+		p.add("alarmEmail", "", "an e-mail address that receives the alarms (required)")
+	} else {
+		p.check(emailPattern.MatchString(c.AlarmEmail), "alarmEmail", c.AlarmEmail, "an e-mail address such as ops@example.com")
+	}
+
+	for _, b := range []struct{ key, value string }{
+		{"uploadsBucketName", c.UploadsBucketName},
+		{"backupsBucketName", c.BackupsBucketName},
+		{"logsBucketName", c.LogsBucketName},
+	} {
+		if b.value != "" {
+			if why := bucketNameProblem(b.value); why != "" {
+				p.add(b.key, b.value, "a valid S3 bucket name, or unset to derive one: "+why)
+			}
+		}
+	}
+	return p
+}
+
+// Problem is one invalid config value: the key, the value given and what is allowed.
+type Problem struct {
+	Key     string
+	Value   string
+	Allowed string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s = %q: must be %s", p.Key, p.Value, p.Allowed)
+}
+
+// ConfigError lists every problem of a stack's configuration.
+type ConfigError struct {
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, 0, len(e.Problems)+1)
+	lines = append(lines, fmt.Sprintf("invalid configuration (%d problems):", len(e.Problems)))
+	for _, p := range e.Problems {
+		lines = append(lines, "  "+p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+type problems []Problem
+
+func (p *problems) add(key, value, allowed string) {
+	*p = append(*p, Problem{Key: key, Value: value, Allowed: allowed})
+}
+
+func (p *problems) check(ok bool, key, value, allowed string) {
+	if !ok {
+		p.add(key, value, allowed)
+	}
+}
+
+func (p *problems) checkInt(key string, value, lo, hi int) {
+	p.check(value >= lo && value <= hi, key, strconv.Itoa(value), fmt.Sprintf("a whole number from %d to %d", lo, hi))
+}
+
+// checkRetention accepts only the retention periods CloudWatch Logs offers; "never expire" is
+// not offered, because unbounded log storage is a cost nobody chose.
+func (p *problems) checkRetention(key string, days int) {
+	if !slices.Contains(logRetentionDays, days) {
+		p.add(key, strconv.Itoa(days), "one of the CloudWatch Logs retention periods "+joinInts(logRetentionDays))
+	}
+}
+
+func (p *problems) checkFargate(cpuKey, memoryKey string, cpu, memory int) {
+	if _, ok := fargateMemory[cpu]; !ok {
+		p.add(cpuKey, strconv.Itoa(cpu), "a Fargate CPU size: "+joinInts(fargateCPUs()))
+		return
+	}
+	if !validFargatePair(cpu, memory) {
+		p.add(memoryKey, strconv.Itoa(memory), fmt.Sprintf("a Fargate memory size for %d CPU units: %s",
+			cpu, fargateMemoryRange(cpu)))
+	}
+}
+
+func (p *problems) checkVpcCidr(cidr string) {
+	prefix, err := netip.ParsePrefix(cidr)
+	allowed := "an IPv4 network from /16 to /20 in private (RFC 1918) space, such as 10.0.0.0/16"
+	switch {
+	case err != nil || !prefix.Addr().Is4():
+		p.add("vpcCidr", cidr, allowed)
+	case prefix.Masked() != prefix:
+		p.add("vpcCidr", cidr, fmt.Sprintf("a network address (%s, not %s)", prefix.Masked(), cidr))
+	case prefix.Bits() < 16 || prefix.Bits() > 20 || !prefix.Addr().IsPrivate():
+		p.add("vpcCidr", cidr, allowed)
+	}
+}
+
+// checkTags applies AWS's tag rules: at most 50 tags on a resource (three are ours), keys up to
+// 128 and values up to 256 characters, and the aws: prefix reserved.
+func (p *problems) checkTags(tags map[string]string) {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(tags) > 47 {
+		p.add("tags", fmt.Sprintf("%d tags", len(tags)), "at most 47 tags (AWS allows 50 and the program sets 3)")
+	}
+	for _, k := range keys {
+		v := tags[k]
+		switch {
+		case k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") || !tagPattern.MatchString(k):
+			p.add("tags", k, "tag keys of 1 to 128 letters, digits, spaces and _.:/=+-@, not starting with aws:")
+		case len(v) > 256 || !tagPattern.MatchString(v) && v != "":
+			p.add("tags", k+"="+v, "tag values of at most 256 letters, digits, spaces and _.:/=+-@")
+		case k == "Project" || k == "Environment" || k == "ManagedBy":
+			p.add("tags", k, "a key other than Project, Environment and ManagedBy, which the program sets")
+		}
+	}
+}
+
+var (
+	namePattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	emailPattern   = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	labelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// isInstanceClass matches "<family>.<class>.<size>" and leaves out the previous-generation
+// classes (t1, m1, m2, c1) that support neither encryption at rest nor the current engines.
+func isInstanceClass(family, value string) bool {
+	m := regexp.MustCompile(`^` + family + `\.([a-z][a-z0-9-]*)\.[a-z0-9]+$`).FindStringSubmatch(value)
+	return m != nil && !slices.Contains([]string{"t1", "m1", "m2", "c1"}, m[1])
+}
+
+func isDomainName(name string) bool {
+	labels := strings.Split(name, ".")
+	if len(name) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !labelPattern.MatchString(l) {
+			return false
+		}
+	}
+	// The top-level domain is never all digits, which also rules out IP addresses.
+	_, err := strconv.Atoi(labels[len(labels)-1])
+	return err != nil
+}
+
+// maxPrefixLength keeps "<prefix>-uploads-<12-digit account id>" within S3's 63 characters.
+const maxPrefixLength = 63 - len("-uploads-") - 12
+
+// NAT gateway strategies of awsx's Vpc that leave the private subnets a way out.
+const (
+	natOnePerAz = "OnePerAz"
+	natSingle   = "Single"
+)
+
+var natStrategies = []string{natOnePerAz, natSingle}
+
+// logRetentionDays are the retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func joinInts(values []int) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// configReader reads typed values from the raw config map, remembers which keys the program
+// knows, and collects every type error instead of stopping at the first.
+type configReader struct {
+	namespace string
+	raw       map[string]string
+	known     map[string]bool
+	problems  []Problem
+}
+
+// fullKey gives a bare key the project's namespace, as "pulumi config set" does.
+func (r *configReader) fullKey(key string) string {
+	if strings.Contains(key, ":") {
+		return key
+	}
+	return r.namespace + ":" + key
+}
+
+func (r *configReader) lookup(key string) (string, bool) {
+	full := r.fullKey(key)
+	r.known[full] = true
+	v, ok := r.raw[full]
+	return v, ok
+}
+
+func (r *configReader) fail(key, value, allowed string) {
+	r.problems = append(r.problems, Problem{Key: key, Value: value, Allowed: allowed})
+}
+
+func (r *configReader) str(key, def string) string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	return v
+}
+
+func (r *configReader) integer(key string, def int) int {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		r.fail(key, v, "a whole number")
+		return def
+	}
+	return n
+}
+
+// list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string
+// (what "pulumi config set key a,b" stores).
+func (r *configReader) list(key string, def []string) []string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	var items []string
+	if strings.HasPrefix(strings.TrimSpace(v), "[") {
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			r.fail(key, v, "a list of strings")
+			return def
+		}
+		return items
+	}
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
+
+// strMap accepts a JSON object of strings (what a YAML map becomes).
+func (r *configReader) strMap(key string) map[string]string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return map[string]string{}
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		r.fail(key, v, "a map of strings to strings")
+		return map[string]string{}
+	}
+	return m
+}
+
+// rejectUnknownKeys reports every key of the project's namespace that the program does not
+// read, so that a typo ("vpcCdir") fails loudly instead of silently deploying the default.
+func (r *configReader) rejectUnknownKeys() {
+	var unknown []string
+	for key := range r.raw {
+		if strings.HasPrefix(key, r.namespace+":") && !r.known[key] {
+			unknown = append(unknown, key)
+		}
+	}
+	sort.Strings(unknown)
+	for _, key := range unknown {
+		allowed := "a key this program reads (see README's configuration table)"
+		if near := r.nearestKnown(key); near != "" {
+			allowed += "; did you mean " + near + "?"
+		}
+		r.fail(r.shortKey(key), r.raw[key], allowed)
+	}
+}
+
+// shortKey is a key as "pulumi config set" takes it: without the project's namespace.
+func (r *configReader) shortKey(key string) string {
+	return strings.TrimPrefix(key, r.namespace+":")
+}
+
+func (r *configReader) nearestKnown(key string) string {
+	known := make([]string, 0, len(r.known))
+	for k := range r.known {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	best, bestDistance := "", 3 // further than two edits away is no longer a typo
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDistance {
+			best, bestDistance = r.shortKey(k), d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance, for "did you mean" suggestions.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigDefaultsAreTheSeedValues(t *testing.T) {
+	cfg, err := loadConfig(project, "production", minimalConfig())
+	require.NoError(t, err)
+
+	assert.Equal(t, "coldchain", cfg.ProjectName)
+	assert.Equal(t, "production", cfg.Environment, "environment defaults to the stack name")
+	assert.Equal(t, "ap-northeast-2", cfg.Region)
+	assert.Equal(t, "10.0.0.0/16", cfg.VpcCidr)
+	assert.Equal(t, "db.t3.medium", cfg.DBInstanceClass)
+	assert.Equal(t, "cache.t3.medium", cfg.RedisNodeType)
+	assert.Equal(t, 1024, cfg.BackendCPU)
+	assert.Equal(t, 2048, cfg.BackendMemory)
+	assert.Equal(t, "", cfg.DomainName, "no domain by default")
+	assert.Equal(t, "ops@example.com", cfg.AlarmEmail)
+	assert.Equal(t, "", cfg.UploadsBucketName, "bucket names are derived when unset")
+	assert.Equal(t, "OnePerAz", cfg.NatGateways)
+	assert.Equal(t, "coldchain-production", cfg.Prefix())
+}
+
+func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
+	cfg, err := loadConfig(project, "staging", minimalConfig())
+	require.NoError(t, err)
+	assert.Equal(t, "staging", cfg.Environment)
+	assert.Equal(t, "coldchain-staging", cfg.Prefix())
+}
+
+func TestConfigReadsEveryValueType(t *testing.T) {
+	cfg, err := loadConfig(project, "production", with(minimalConfig(),
+		"aws:region=us-west-2",
+		"backendCpu=2048", "backendMemory=4096",
+		`tags={"CostCenter":"logistics"}`,
+		"allowedAccountIds=111111111111,222222222222",
+	))
+	require.NoError(t, err)
+	assert.Equal(t, "us-west-2", cfg.Region)
+	assert.Equal(t, 2048, cfg.BackendCPU)
+	assert.Equal(t, 4096, cfg.BackendMemory)
+	assert.Equal(t, []string{"111111111111", "222222222222"}, cfg.AllowedAccountIDs)
+	assert.Equal(t, map[string]string{
+		"CostCenter": "logistics", "Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
+	}, cfg.DefaultTags())
+}
+
+// badConfigs are invalid configurations, each with the key its message must name.
+var badConfigs = []struct {
+	name string
+	sets []string
+	key  string
+}{
+	{"cpu is not a number", []string{"backendCpu=lots"}, "backendCpu"},
+	{"cpu is not a Fargate size", []string{"backendCpu=1000"}, "backendCpu"},
+	{"memory does not fit the cpu", []string{"backendCpu=1024", "backendMemory=1024"}, "backendMemory"},
+	{"memory is not a number", []string{"backendMemory=2GB"}, "backendMemory"},
+	{"cidr is malformed", []string{"vpcCidr=10.0.0.0/33"}, "vpcCidr"},
+	{"cidr is not a cidr", []string{"vpcCidr=ten-dot-oh"}, "vpcCidr"},
+	{"cidr is too large", []string{"vpcCidr=10.0.0.0/8"}, "vpcCidr"},
+	{"cidr is too small", []string{"vpcCidr=10.0.0.0/24"}, "vpcCidr"},
+	{"cidr is public", []string{"vpcCidr=8.8.0.0/16"}, "vpcCidr"},
+	{"cidr has host bits", []string{"vpcCidr=10.0.1.0/16"}, "vpcCidr"},
+	{"region is malformed", []string{"aws:region=Seoul"}, "aws:region"},
+	{"db class is not an RDS class", []string{"dbInstanceClass=t3.medium"}, "dbInstanceClass"},
+	{"db class is previous generation", []string{"dbInstanceClass=db.m1.large"}, "dbInstanceClass"},
+	{"redis node is not a cache node", []string{"redisNodeType=db.t3.medium"}, "redisNodeType"},
+	{"alarm e-mail is missing", []string{"alarmEmail="}, "alarmEmail"},
+	{"alarm e-mail is malformed", []string{"alarmEmail=ops-at-example.com"}, "alarmEmail"},
+	{"domain has a bad label", []string{"domainName=-bad.example.com"}, "domainName"},
+	{"domain is one label", []string{"domainName=localhost"}, "domainName"},
+	{"domain is uppercase", []string{"domainName=App.Example.com"}, "domainName"},
+	{"bucket name has uppercase", []string{"uploadsBucketName=Uploads"}, "uploadsBucketName"},
+	{"bucket name too short", []string{"backupsBucketName=ab"}, "backupsBucketName"},
+	{"bucket name like an IP", []string{"logsBucketName=192.168.1.1"}, "logsBucketName"},
+	{"bucket name reserved prefix", []string{"logsBucketName=xn--logs"}, "logsBucketName"},
+	{"bucket name reserved suffix", []string{"logsBucketName=logs-s3alias"}, "logsBucketName"},
+	{"project name has uppercase", []string{"projectName=ColdChain"}, "projectName"},
+	{"environment has underscore", []string{"environment=prod_1"}, "environment"},
+	{"prefix too long for bucket names", []string{"projectName=an-exceedingly-long-project-name", "environment=production"}, "projectName"},
+	{"nat strategy none", []string{"natGateways=None"}, "natGateways"},
+	{"flow log retention not offered", []string{"flowLogRetentionDays=45"}, "flowLogRetentionDays"},
+	{"tag key reserved", []string{`tags={"aws:owner":"me"}`}, "tags"},
+	{"tags not a map", []string{"tags=owner"}, "tags"},
+	{"account id malformed", []string{"allowedAccountIds=12345"}, "allowedAccountIds"},
+	{"port out of range", []string{"backendPort=70000"}, "backendPort"},
+	{"unknown key (typo)", []string{"vpcCdir=10.1.0.0/16"}, "vpcCdir"},
+}
+
+func TestConfigRejectsBadValuesNamingTheKey(t *testing.T) {
+	require.GreaterOrEqual(t, len(badConfigs), 15)
+	for _, tc := range badConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(project, "production", with(minimalConfig(), tc.sets...))
+			var cfgErr *ConfigError
+			require.Truef(t, errors.As(err, &cfgErr), "config %v: got error %v, want a *ConfigError", tc.sets, err)
+			var keys []string
+			for _, p := range cfgErr.Problems {
+				keys = append(keys, p.Key)
+			}
+			assert.Containsf(t, keys, tc.key, "config %v: problems %v do not name %s", tc.sets, cfgErr.Problems, tc.key)
+			assert.Contains(t, err.Error(), tc.key)
+			assert.Contains(t, err.Error(), "must be", "the message says what is allowed")
+		})
+	}
+}
+
+func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := loadConfig(project, "production", with(minimalConfig(),
+		"backendCpu=lots", "vpcCidr=10.0.0.0/8", "alarmEmail=nobody", "vpcCdir=x"))
+	var cfgErr *ConfigError
+	require.True(t, errors.As(err, &cfgErr))
+	var keys []string
+	for _, p := range cfgErr.Problems {
+		keys = append(keys, p.Key)
+	}
+	assert.ElementsMatch(t, []string{"backendCpu", "vpcCidr", "alarmEmail", "vpcCdir"}, keys)
+}
+
+func TestUnknownKeySuggestsTheKnownOne(t *testing.T) {
+	_, err := loadConfig(project, "production", with(minimalConfig(), "vpcCdir=10.1.0.0/16"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `vpcCdir = "10.1.0.0/16"`)
+	assert.Contains(t, err.Error(), "did you mean vpcCidr?")
+}
+
+func TestKeysOfOtherNamespacesAreLeftToTheirOwners(t *testing.T) {
+	_, err := loadConfig(project, "production", with(minimalConfig(), "aws:skipMetadataApiCheck=false"))
+	assert.NoError(t, err)
+}
+
+func TestFargatePairs(t *testing.T) {
+	for _, tc := range []struct {
+		cpu, memory int
+		ok          bool
+	}{
+		{256, 512, true}, {256, 2048, true}, {256, 3072, false},
+		{512, 1024, true}, {512, 4096, true}, {512, 5120, false},
+		{1024, 2048, true}, {1024, 8192, true}, {1024, 1024, false}, {1024, 2500, false},
+		{2048, 4096, true}, {2048, 16384, true}, {2048, 17408, false},
+		{4096, 8192, true}, {4096, 30720, true}, {4096, 31744, false},
+		{8192, 16384, true}, {8192, 20480, true}, {8192, 17408, false},
+		{16384, 32768, true}, {16384, 122880, true}, {16384, 36864, false},
+		{3000, 6144, false},
+	} {
+		assert.Equalf(t, tc.ok, validFargatePair(tc.cpu, tc.memory), "cpu %d memory %d", tc.cpu, tc.memory)
+	}
+}
+
+func TestBucketNameRules(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"coldchain-production-uploads-123456789012": true,
+		"abc":                   true,
+		"ab":                    false,
+		strings.Repeat("a", 63): true,
+		strings.Repeat("a", 64): false,
+		"-starts-with-hyphen":   false,
+		"ends-with-hyphen-":     false,
+		"has_underscore":        false,
+		"has.dot":               false,
+		"10.0.0.1":              false,
+		"sthree-bucket":         false,
+		"bucket--ol-s3":         false,
+	} {
+		assert.Equalf(t, ok, bucketNameProblem(name) == "", "bucket name %q: problem %q", name, bucketNameProblem(name))
+	}
+}
+
+func TestSubnetMasksFitTheVPC(t *testing.T) {
+	for _, tc := range []struct {
+		cidr                          string
+		az, public, private, isolated int
+	}{
+		{"10.0.0.0/16", 17, 20, 18, 20},
+		{"172.16.0.0/20", 21, 24, 22, 24},
+	} {
+		az, public, private, isolated, err := subnetMasks(tc.cidr)
+		require.NoError(t, err)
+		assert.Equal(t, []int{tc.az, tc.public, tc.private, tc.isolated}, []int{az, public, private, isolated}, tc.cidr)
+		// The three subnets of an AZ must fit in the AZ's block.
+		used := 1<<(32-public) + 1<<(32-private) + 1<<(32-isolated)
+		assert.LessOrEqualf(t, used, 1<<(32-az), "%s: subnets of one AZ overflow its /%d", tc.cidr, az)
+		// An ALB needs a /27 or larger in each public subnet.
+		assert.LessOrEqualf(t, public, 27, "%s: public subnets too small for an ALB", tc.cidr)
+	}
+}
+
+// TestReadmeConfigurationTableListsEveryKey keeps README's configuration table true: every key
+// the program reads is in it, and it names no key the program does not read.
+func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), "## Configuration")
+	require.True(t, found, "README has a Configuration section")
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	documented := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cells[2], -1) {
+			documented[m[1]] = true
+		}
+	}
+	known := configKeys(project)
+	for _, key := range known {
+		assert.Truef(t, documented[key], "README's configuration table does not list %s", key)
+	}
+	for key := range documented {
+		assert.Containsf(t, known, key, "README documents %s, which the program does not read", key)
+	}
+}

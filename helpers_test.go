@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The tests run the program on the offline engine of plan.go, the same one "go run . plan"
+// uses, and assert on the registrations it recorded.
+
+const project = "coldchain"
+
+// minimalConfig is the smallest valid config: everything else takes its default.
+func minimalConfig() map[string]string {
+	return map[string]string{"coldchain:alarmEmail": "ops@example.com"}
+}
+
+// with returns raw plus overrides given as "key=value" (bare keys get the project namespace).
+func with(raw map[string]string, sets ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range raw {
+		out[k] = v
+	}
+	for _, kv := range sets {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.Contains(k, ":") {
+			k = project + ":" + k
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// planOf plans the stack "production" with the given raw config and fails the test on error.
+func planOf(t testing.TB, raw map[string]string) *Plan {
+	t.Helper()
+	return planOfStack(t, "production", raw)
+}
+
+func planOfStack(t testing.TB, stack string, raw map[string]string) *Plan {
+	t.Helper()
+	p, err := planStack(project, stack, raw)
+	require.NoError(t, err)
+	return p
+}
+
+// planOfFile plans a shipped stack file with optional overrides.
+func planOfFile(t testing.TB, stack string, sets ...string) *Plan {
+	t.Helper()
+	raw, err := loadStackConfig(".", project, stack)
+	require.NoError(t, err)
+	return planOfStack(t, stack, with(raw, sets...))
+}
+
+// all returns every resource of a type.
+func (p *Plan) all(typ string) []*PlanResource {
+	var out []*PlanResource
+	for _, r := range p.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// one returns the resource of a type and logical name, failing the test when there is none.
+func (p *Plan) one(t testing.TB, typ, name string) *PlanResource {
+	t.Helper()
+	for _, r := range p.Resources {
+		if r.Type == typ && r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("plan has no %s named %q", typ, name)
+	return nil
+}
+
+// byURN returns the resource with a URN, or nil.
+func (p *Plan) byURN(urn string) *PlanResource {
+	for _, r := range p.Resources {
+		if r.URN == urn {
+			return r
+		}
+	}
+	return nil
+}
+
+// in returns an input as a string ("" when absent or not a string).
+func (r *PlanResource) in(key string) string {
+	s, _ := r.Inputs[key].(string)
+	return s
+}
+
+// num returns a numeric input (JSON numbers are float64), or -1 when absent.
+func (r *PlanResource) num(key string) float64 {
+	if f, ok := r.Inputs[key].(float64); ok {
+		return f
+	}
+	return -1
+}
+
+// flag returns a boolean input, false when absent.
+func (r *PlanResource) flag(key string) bool {
+	b, _ := r.Inputs[key].(bool)
+	return b
+}
+
+// obj returns an object input, or nil.
+func (r *PlanResource) obj(key string) map[string]any {
+	m, _ := r.Inputs[key].(map[string]any)
+	return m
+}
+
+// list returns a list input, or nil.
+func (r *PlanResource) list(key string) []any {
+	l, _ := r.Inputs[key].([]any)
+	return l
+}
+
+// doc parses a JSON document input (a policy, container definitions, a dashboard body).
+func (r *PlanResource) doc(t testing.TB, key string, into any) {
+	t.Helper()
+	s := r.in(key)
+	require.NotEmptyf(t, s, "%s %s has no %s", r.Type, r.Name, key)
+	require.NoErrorf(t, json.Unmarshal([]byte(s), into), "%s %s: %s is not valid JSON: %s", r.Type, r.Name, key, s)
+}
+
+// parsedPolicy is a policy document as AWS reads it; Action, Resource and Principal may be a
+// string or a list, so they stay untyped.
+type parsedPolicy struct {
+	Version   string
+	Statement []struct {
+		Sid       string
+		Effect    string
+		Principal any
+		Action    any
+		Resource  any
+		Condition map[string]map[string]any
+	}
+}
+
+// strs turns a policy's string-or-list field into a list.
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			out = append(out, e.(string))
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+// Command coldchain is the Pulumi program of the Cold Chain Dispatch System's AWS infrastructure.
+//
+// "pulumi up" runs it against the Pulumi engine; "go run . plan" runs it offline, against an
+// in-process engine, and prints what it would create (see plan.go).
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "plan" {
+		os.Exit(planCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	pulumi.Run(deploy)
+}
+
+// deploy is what "pulumi up" and "pulumi preview" run: the stack's config as the engine passes
+// it, validated before any resource is registered, then the stack.
+func deploy(ctx *pulumi.Context) error {
+	raw := map[string]string{}
+	if s := os.Getenv(pulumi.EnvConfig); s != "" {
+		if err := json.Unmarshal([]byte(s), &raw); err != nil {
+			return fmt.Errorf("reading the stack config from %s: %w", pulumi.EnvConfig, err)
+		}
+	}
+	cfg, err := loadConfig(ctx.Project(), ctx.Stack(), raw)
+	if err != nil {
+		return err
+	}
+	return newStack(ctx, cfg)
+}
+
+// newStack wires the areas in the order data flows through them (config, network, storage and
+// database, services, autoscaling and alarms) and exports the stack outputs.
+func newStack(ctx *pulumi.Context, cfg *Config) error {
+	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
+		Region:            pulumi.String(cfg.Region),
+		Profile:           optionalString(cfg.Profile),
+		AllowedAccountIds: pulumi.ToStringArray(cfg.AllowedAccountIDs),
+		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags())},
+	})
+	if err != nil {
+		return fmt.Errorf("creating AWS provider: %w", err)
+	}
+	env, zones, err := lookupAccount(ctx, cfg, provider)
+	if err != nil {
+		return err
+	}
+	inArea := pulumi.Providers(provider)
+
+	network, err := NewNetwork(ctx, "network", &NetworkArgs{
+		Env:                  env,
+		Prefix:               cfg.Prefix(),
+		CidrBlock:            cfg.VpcCidr,
+		AvailabilityZones:    zones,
+		NatGateways:          cfg.NatGateways,
+		BackendPort:          cfg.BackendPort,
+		FrontendPort:         cfg.FrontendPort,
+		FlowLogRetentionDays: cfg.FlowLogRetentionDays,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
+	ctx.Export("vpcId", network.VpcID)
+	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
+	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)
+	ctx.Export("isolatedSubnetIds", network.IsolatedSubnetIDs)
+	ctx.Export("albSecurityGroupId", network.AlbSecurityGroupID)
+	ctx.Export("backendSecurityGroupId", network.BackendSecurityGroupID)
+	ctx.Export("rdsSecurityGroupId", network.DatabaseSecurityGroupID)
+	return nil
+}
+
+// lookupAccount asks AWS which account, partition and availability zones the provider deploys
+// into. The first two zones that need no opt-in are used; their order is AWS's, which is stable.
+func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (awsEnv, []string, error) {
+	use := pulumi.Provider(provider)
+	identity, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, use)
+	if err != nil {
+		return awsEnv{}, nil, fmt.Errorf("looking up the AWS account: %w", err)
+	}
+	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{}, use)
+	if err != nil {
+		return awsEnv{}, nil, fmt.Errorf("looking up the AWS partition: %w", err)
+	}
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State: pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{
+			{Name: "opt-in-status", Values: []string{"opt-in-not-required"}},
+		},
+	}, use)
+	if err != nil {
+		return awsEnv{}, nil, fmt.Errorf("looking up availability zones in %s: %w", cfg.Region, err)
+	}
+	if len(zones.Names) < 2 {
+		return awsEnv{}, nil, fmt.Errorf("region %s has %d availability zones without opt-in; the program needs 2",
+			cfg.Region, len(zones.Names))
+	}
+	env := awsEnv{
+		AccountID: identity.AccountId,
+		Partition: partition.Partition,
+		Region:    cfg.Region,
+		DNSSuffix: partition.DnsSuffix,
+	}
+	return env, zones.Names[:2], nil
+}
+
+// optionalString is nil for "", so that an unset value is not sent as an empty string.
+func optionalString(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
+}
+
+// ptr returns a pointer to v, for the SDKs' optional plain arguments.
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,549 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+)
+
+// This file is the offline engine: a pulumi.MockResourceMonitor that records every registration
+// and answers with deterministic fake outputs, the loader of Pulumi.<stack>.yaml, and the
+// "go run . plan" command that prints the recorded plan as a tree or as JSON.
+
+// Plan is what the program would create on an empty stack. Its JSON form is a contract read by
+// tooling and reviewers: fields may be added, never renamed or removed.
+type Plan struct {
+	Project   string          `json:"project"`
+	Stack     string          `json:"stack"`
+	Resources []*PlanResource `json:"resources"`
+	Outputs   map[string]any  `json:"outputs"`
+}
+
+// PlanResource is one registration as the engine saw it.
+type PlanResource struct {
+	URN                 string         `json:"urn"`
+	Type                string         `json:"type"`
+	Name                string         `json:"name"`
+	Custom              bool           `json:"custom"`
+	Remote              bool           `json:"remote"`
+	Parent              string         `json:"parent"`
+	Provider            string         `json:"provider"`
+	Protect             bool           `json:"protect"`
+	RetainOnDelete      bool           `json:"retainOnDelete"`
+	DeleteBeforeReplace bool           `json:"deleteBeforeReplace"`
+	IgnoreChanges       []string       `json:"ignoreChanges"`
+	DependsOn           []string       `json:"dependsOn"`
+	Inputs              map[string]any `json:"inputs"`
+	Outputs             map[string]any `json:"outputs"`
+	// ID is the fake physical id the engine answered with.
+	ID string `json:"id"`
+}
+
+// secretPlaceholder stands for every secret value in the plan.
+const secretPlaceholder = "[secret]"
+
+// fakeAccountID is the account every offline plan deploys into.
+const fakeAccountID = "123456789012"
+
+// planStack runs the program offline on a stack's raw config (keys with their namespace, as in
+// Pulumi.<stack>.yaml) and returns everything it registered. Bad config returns a *ConfigError
+// before anything is registered.
+func planStack(project, stack string, raw map[string]string) (*Plan, error) {
+	cfg, err := loadConfig(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	e := &offlineEngine{project: project, stack: stack, region: cfg.Region}
+	outputs := map[string]any{}
+	var outputsMu sync.Mutex
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		if err := newStack(ctx, cfg); err != nil {
+			return err
+		}
+		for name, value := range ctx.GetCurrentExportMap() {
+			out := pulumi.ToOutput(value)
+			out.ApplyT(func(v any) any {
+				outputsMu.Lock()
+				defer outputsMu.Unlock()
+				if pulumi.IsSecret(out) {
+					outputs[name] = secretPlaceholder
+				} else {
+					outputs[name] = plainGo(v)
+				}
+				return nil
+			})
+		}
+		return nil
+	}, pulumi.WithMocks(project, stack, e), withConfig(raw))
+	if err != nil {
+		return nil, err
+	}
+	return e.plan(outputs), nil
+}
+
+// withConfig hands the raw config to the run, as the Pulumi CLI does through PULUMI_CONFIG.
+func withConfig(raw map[string]string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = raw
+		for k, v := range raw {
+			if v == secretPlaceholder {
+				info.ConfigSecretKeys = append(info.ConfigSecretKeys, k)
+			}
+		}
+	}
+}
+
+// offlineEngine records registrations and invents deterministic outputs for them.
+type offlineEngine struct {
+	project, stack, region string
+
+	mu        sync.Mutex
+	resources []*PlanResource
+}
+
+func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	if rpc == nil {
+		return "", nil, fmt.Errorf("offline engine: %s %s is read, not registered; reads are not supported", args.TypeToken, args.Name)
+	}
+	urn := e.urn(rpc.GetParent(), args.TypeToken, args.Name)
+	id, outputs := fakeState(e.env(), args.TypeToken, args.Name, urn, args.Inputs)
+
+	provider := rpc.GetProvider()
+	if provider == "" && rpc.GetRemote() {
+		provider = rpc.GetProviders()["aws"]
+	}
+	r := &PlanResource{
+		URN:                 urn,
+		Type:                args.TypeToken,
+		Name:                args.Name,
+		Custom:              rpc.GetCustom(),
+		Remote:              rpc.GetRemote(),
+		Parent:              rpc.GetParent(),
+		Provider:            provider,
+		Protect:             rpc.GetProtect(),
+		RetainOnDelete:      rpc.GetRetainOnDelete(),
+		DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
+		IgnoreChanges:       sortedUnique(rpc.GetIgnoreChanges()),
+		DependsOn:           sortedUnique(rpc.GetDependencies()),
+		Inputs:              plainMap(args.Inputs),
+		Outputs:             plainMap(outputs),
+		ID:                  id,
+	}
+	e.mu.Lock()
+	e.resources = append(e.resources, r)
+	e.mu.Unlock()
+	return id, outputs, nil
+}
+
+// urn is the URN the engine gives a resource: the parent's type is part of it.
+func (e *offlineEngine) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(e.stack), tokens.PackageName(e.project), parentType, tokens.Type(typ), name))
+}
+
+func (e *offlineEngine) env() awsEnv {
+	partition, suffix := "aws", "amazonaws.com"
+	switch {
+	case strings.HasPrefix(e.region, "cn-"):
+		partition, suffix = "aws-cn", "amazonaws.com.cn"
+	case strings.HasPrefix(e.region, "us-gov-"):
+		partition = "aws-us-gov"
+	}
+	return awsEnv{AccountID: fakeAccountID, Partition: partition, Region: e.region, DNSSuffix: suffix}
+}
+
+// Call answers the invokes the program makes, as AWS would for the fake account.
+func (e *offlineEngine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	env := e.env()
+	var out map[string]any
+	switch args.Token {
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		out = map[string]any{
+			"id": env.AccountID, "accountId": env.AccountID, "userId": "AIDAOFFLINEPLAN",
+			"arn": env.arn("iam", "", "user/offline-plan"),
+		}
+	case "aws:index/getPartition:getPartition":
+		out = map[string]any{"id": env.Partition, "partition": env.Partition, "dnsSuffix": env.DNSSuffix,
+			"reverseDnsPrefix": "com.amazonaws"}
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		var names, ids []any
+		for i, zone := range []string{"a", "b", "c", "d"} {
+			names = append(names, e.region+zone)
+			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(e.region), i+1))
+		}
+		out = map[string]any{"id": e.region, "names": names, "zoneIds": ids}
+	default:
+		return nil, fmt.Errorf("offline engine: no fake answer for invoke %s", args.Token)
+	}
+	return resource.NewPropertyMapFromMap(out), nil
+}
+
+// regionCode is the short form of a region used in AZ ids: ap-northeast-2 -> apne2.
+func regionCode(region string) string {
+	parts := strings.Split(region, "-")
+	code := ""
+	for i, p := range parts {
+		if i == len(parts)-1 {
+			code += p
+		} else if len(p) > 0 {
+			code += p[:min(len(p), 2)]
+		}
+	}
+	return code
+}
+
+// plan returns the recorded resources in a stable tree order: parents before their children,
+// siblings by type and name.
+func (e *offlineEngine) plan(outputs map[string]any) *Plan {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	children := map[string][]*PlanResource{}
+	known := map[string]bool{}
+	for _, r := range e.resources {
+		known[r.URN] = true
+	}
+	for _, r := range e.resources {
+		parent := r.Parent
+		if !known[parent] {
+			parent = ""
+		}
+		children[parent] = append(children[parent], r)
+	}
+	var ordered []*PlanResource
+	var walk func(parent string)
+	walk = func(parent string) {
+		kids := children[parent]
+		sort.Slice(kids, func(i, j int) bool { return siblingLess(kids[i], kids[j]) })
+		for _, k := range kids {
+			ordered = append(ordered, k)
+			walk(k.URN)
+		}
+	}
+	walk("")
+	return &Plan{Project: e.project, Stack: e.stack, Resources: ordered, Outputs: outputs}
+}
+
+// siblingLess puts providers first, then components, then custom resources, each by type and
+// name.
+func siblingLess(a, b *PlanResource) bool {
+	rank := func(r *PlanResource) int {
+		switch {
+		case strings.HasPrefix(r.Type, "pulumi:providers:"):
+			return 0
+		case !r.Custom:
+			return 1
+		}
+		return 2
+	}
+	if rank(a) != rank(b) {
+		return rank(a) < rank(b)
+	}
+	if a.Type != b.Type {
+		return a.Type < b.Type
+	}
+	return a.Name < b.Name
+}
+
+// hashHex is a deterministic stand-in for the random parts of names and ids.
+func hashHex(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+// autonameSuffixOf is the suffix autonaming would append for a resource: "-" and 7 hex digits.
+func autonameSuffixOf(urn string) string { return "-" + hashHex(urn)[:7] }
+
+// sortedUnique sorts a list and drops duplicates; never nil, so JSON shows [].
+func sortedUnique(items []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, item := range items {
+		if !seen[item] {
+			seen[item] = true
+			out = append(out, item)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// plainMap turns engine properties into plain JSON values: secrets become "[secret]", resource
+// references their URN, unknowns "[unknown]".
+func plainMap(props resource.PropertyMap) map[string]any {
+	out := map[string]any{}
+	for k, v := range props {
+		if strings.HasPrefix(string(k), "__") {
+			continue // engine bookkeeping such as __defaults
+		}
+		out[string(k)] = plainValue(v)
+	}
+	return out
+}
+
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return secretPlaceholder
+	case v.IsComputed():
+		return "[unknown]"
+	case v.IsOutput():
+		o := v.OutputValue()
+		switch {
+		case o.Secret:
+			return secretPlaceholder
+		case !o.Known:
+			return "[unknown]"
+		}
+		return plainValue(o.Element)
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsNull():
+		return nil
+	case v.IsBool():
+		return v.BoolValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsString():
+		return v.StringValue()
+	case v.IsArray():
+		out := []any{}
+		for _, e := range v.ArrayValue() {
+			out = append(out, plainValue(e))
+		}
+		return out
+	case v.IsObject():
+		return plainMap(v.ObjectValue())
+	case v.IsAsset(), v.IsArchive():
+		return "[asset]"
+	}
+	return fmt.Sprintf("%v", v.V)
+}
+
+// plainGo turns a resolved Go value of a stack output into plain JSON values.
+func plainGo(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return string(b)
+	}
+	return out
+}
+
+// loadStackConfig reads the config of Pulumi.<stack>.yaml in dir, as the CLI would pass it to
+// the program: namespaced keys, every value a string (objects and lists as JSON), and each
+// encrypted value as a placeholder.
+func loadStackConfig(dir, project, stack string) (map[string]string, error) {
+	path := dir + "/Pulumi." + stack + ".yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the config of stack %q: %w", stack, err)
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	raw := map[string]string{}
+	for key, value := range file.Config {
+		if !strings.Contains(key, ":") {
+			key = project + ":" + key
+		}
+		raw[key] = configString(value)
+	}
+	return raw, nil
+}
+
+// configString renders one YAML config value the way the Pulumi CLI hands it to a program.
+func configString(value any) string {
+	switch v := value.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if _, ok := v["secure"]; ok && len(v) == 1 {
+			return secretPlaceholder
+		}
+	case nil:
+		return ""
+	}
+	if s, ok := value.(fmt.Stringer); ok {
+		return s.String()
+	}
+	switch value.(type) {
+	case bool, int, int64, float64, uint64:
+		return fmt.Sprint(value)
+	}
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Sprint(value)
+	}
+	return string(b)
+}
+
+// readProjectName reads the project name from Pulumi.yaml in dir.
+func readProjectName(dir string) (string, error) {
+	data, err := os.ReadFile(dir + "/Pulumi.yaml")
+	if err != nil {
+		return "", fmt.Errorf("reading the project file: %w", err)
+	}
+	var project struct {
+		Name string `yaml:"name"`
+	}
+	if err := yaml.Unmarshal(data, &project); err != nil || project.Name == "" {
+		return "", errors.New("no project name in Pulumi.yaml")
+	}
+	return project.Name, nil
+}
+
+// overrides collects repeated -c key=value flags.
+type overrides []string
+
+func (o *overrides) String() string { return strings.Join(*o, ",") }
+func (o *overrides) Set(v string) error {
+	if !strings.Contains(v, "=") || strings.HasPrefix(v, "=") {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	*o = append(*o, v)
+	return nil
+}
+
+// planCommand is "go run . plan [--stack NAME] [--json] [-c key=value ...]". It returns the
+// process exit status: 0 for a plan, 1 for bad config or a failed run, 2 for bad usage.
+func planCommand(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("plan", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	stack := flags.String("stack", "production", "the stack whose Pulumi.<stack>.yaml is planned")
+	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
+	var sets overrides
+	flags.Var(&sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME] [--json] [-c key=value ...]")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "plan: unexpected argument %q\n", flags.Arg(0))
+		flags.Usage()
+		return 2
+	}
+
+	project, err := readProjectName(".")
+	if err != nil {
+		fmt.Fprintln(stderr, "plan:", err)
+		return 1
+	}
+	raw, err := loadStackConfig(".", project, *stack)
+	if err != nil {
+		fmt.Fprintln(stderr, "plan:", err)
+		return 1
+	}
+	for _, kv := range sets {
+		key, value, _ := strings.Cut(kv, "=")
+		if !strings.Contains(key, ":") {
+			key = project + ":" + key
+		}
+		raw[key] = value
+	}
+
+	p, err := planStack(project, *stack, raw)
+	var configErr *ConfigError
+	switch {
+	case errors.As(err, &configErr):
+		fmt.Fprintf(stderr, "stack %s: %s\n", *stack, configErr.Error())
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", *stack, strings.TrimSpace(err.Error()))
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			fmt.Fprintln(stderr, "plan:", err)
+			return 1
+		}
+		return 0
+	}
+	printTree(stdout, p)
+	return 0
+}
+
+// printTree prints the plan as the indented tree "pulumi preview" shows, with the options that
+// matter in review, then the stack outputs.
+func printTree(w io.Writer, p *Plan) {
+	fmt.Fprintf(w, "Plan of %s/%s: %d resources to create\n\n", p.Project, p.Stack, len(p.Resources))
+	depth := map[string]int{}
+	for _, r := range p.Resources {
+		d := 0
+		if pd, ok := depth[r.Parent]; ok {
+			d = pd + 1
+		}
+		depth[r.URN] = d
+		line := strings.Repeat("    ", d) + "+ " + r.Type + "  " + r.Name
+		if physical := physicalName(r); physical != "" && physical != r.Name {
+			line += "  (" + physical + ")"
+		}
+		var flags []string
+		if r.Remote {
+			flags = append(flags, "remote component")
+		}
+		if r.Protect {
+			flags = append(flags, "protected")
+		}
+		if r.RetainOnDelete {
+			flags = append(flags, "retained on delete")
+		}
+		if r.DeleteBeforeReplace {
+			flags = append(flags, "delete before replace")
+		}
+		if len(r.IgnoreChanges) > 0 {
+			flags = append(flags, "ignores changes to "+strings.Join(r.IgnoreChanges, ", "))
+		}
+		if len(flags) > 0 {
+			line += "  [" + strings.Join(flags, "; ") + "]"
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w, "\nOutputs:")
+	names := make([]string, 0, len(p.Outputs))
+	for name := range p.Outputs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b, _ := json.Marshal(p.Outputs[name])
+		fmt.Fprintf(w, "    %s: %s\n", name, b)
+	}
+}
+
+// physicalName is the name AWS will know a resource by, where it has one.
+func physicalName(r *PlanResource) string {
+	if prop, ok := autonamed[r.Type]; ok {
+		if s, ok := r.Outputs[prop].(string); ok {
+			return s
+		}
+	}
+	return ""
+}

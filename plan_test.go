@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestProductionStackFilePlansCleanly(t *testing.T) {
+	p := planOfFile(t, "production")
+	assert.Equal(t, "production", p.Stack)
+	assert.NotEmpty(t, p.Resources)
+	assert.Equal(t, "ap-northeast-2", p.one(t, "pulumi:providers:aws", "aws").in("region"))
+	assert.Equal(t, "10.0.0.0/16", p.one(t, "awsx:ec2:Vpc", "vpc").in("cidrBlock"))
+}
+
+func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
+	p := planOfFile(t, "production")
+	for _, r := range p.Resources {
+		if strings.HasPrefix(r.Type, "pulumi:providers:") {
+			continue
+		}
+		parent := p.byURN(r.Parent)
+		if !r.Custom && strings.HasPrefix(r.Type, "coldchain:index:") {
+			assert.Nilf(t, parent, "area %s is nested under %s; areas sit at the top", r.Name, r.Parent)
+			continue
+		}
+		require.NotNilf(t, parent, "%s %s has no component parent (parent %q)", r.Type, r.Name, r.Parent)
+		assert.Falsef(t, parent.Custom, "%s %s is parented to a custom resource", r.Type, r.Name)
+	}
+}
+
+func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
+	p := planOfFile(t, "production")
+	provider := p.one(t, "pulumi:providers:aws", "aws")
+	ref := provider.URN + "::" + provider.ID
+	assert.Equal(t, map[string]any{"tags": map[string]any{
+		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
+	}}, provider.obj("defaultTags"))
+	for _, r := range p.Resources {
+		if strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:") {
+			assert.Equalf(t, ref, r.Provider, "%s %s does not use the explicit provider", r.Type, r.Name)
+		}
+	}
+}
+
+func TestTagsConfigReachesTheProviderWithoutOverridingOurs(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), `tags={"CostCenter":"logistics","Team":"dispatch"}`))
+	tags := p.one(t, "pulumi:providers:aws", "aws").obj("defaultTags")["tags"]
+	assert.Equal(t, map[string]any{
+		"CostCenter": "logistics", "Team": "dispatch",
+		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
+	}, tags)
+}
+
+func runPlanCommand(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := planCommand(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestPlanJSONKeepsItsShape(t *testing.T) {
+	code, out, errOut := runPlanCommand(t, "--json")
+	require.Equalf(t, 0, code, "stderr: %s", errOut)
+
+	var top map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &top))
+	for _, key := range []string{"project", "stack", "resources", "outputs"} {
+		assert.Containsf(t, top, key, "the plan has no %q", key)
+	}
+	var plan struct {
+		Project   string
+		Stack     string
+		Resources []map[string]json.RawMessage
+		Outputs   map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	assert.Equal(t, "coldchain", plan.Project)
+	assert.Equal(t, "production", plan.Stack)
+	require.NotEmpty(t, plan.Resources)
+	fields := map[string]string{
+		"urn": "string", "type": "string", "name": "string", "custom": "bool", "remote": "bool",
+		"parent": "string", "provider": "string", "protect": "bool", "retainOnDelete": "bool",
+		"deleteBeforeReplace": "bool", "ignoreChanges": "array", "dependsOn": "array",
+		"inputs": "object", "outputs": "object",
+	}
+	for _, r := range plan.Resources {
+		for field, kind := range fields {
+			raw, ok := r[field]
+			require.Truef(t, ok, "resource %s has no %q", r["urn"], field)
+			assert.Equalf(t, kind, jsonKind(raw), "resource %s: %q", r["urn"], field)
+		}
+	}
+	assert.Contains(t, plan.Outputs, "vpcId")
+}
+
+func jsonKind(raw json.RawMessage) string {
+	switch s := strings.TrimSpace(string(raw)); {
+	case strings.HasPrefix(s, "\""):
+		return "string"
+	case s == "true" || s == "false":
+		return "bool"
+	case strings.HasPrefix(s, "["):
+		return "array"
+	case strings.HasPrefix(s, "{"):
+		return "object"
+	}
+	return "other"
+}
+
+func TestDependsOnShowsTheCreationOrder(t *testing.T) {
+	p := planOfFile(t, "production")
+	flow := p.one(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
+	for _, dep := range []*PlanResource{
+		p.one(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs"),
+		p.one(t, "aws:iam/role:Role", "flow-logs"),
+		p.one(t, "awsx:ec2:Vpc", "vpc"),
+	} {
+		assert.Contains(t, flow.DependsOn, dep.URN)
+	}
+	// Every URN a resource depends on is itself in the plan (or the stack).
+	for _, r := range p.Resources {
+		for _, dep := range r.DependsOn {
+			assert.NotNilf(t, p.byURN(dep), "%s depends on %s, which is not planned", r.Name, dep)
+		}
+	}
+}
+
+func TestPlanIsDeterministic(t *testing.T) {
+	_, first, _ := runPlanCommand(t, "--json")
+	_, second, _ := runPlanCommand(t, "--json")
+	assert.Equal(t, first, second)
+	_, tree1, _ := runPlanCommand(t)
+	_, tree2, _ := runPlanCommand(t)
+	assert.Equal(t, tree1, tree2)
+}
+
+func TestPlanTreeShowsResourcesUnderTheirComponentsAndTheOutputs(t *testing.T) {
+	code, out, errOut := runPlanCommand(t)
+	require.Equalf(t, 0, code, "stderr: %s", errOut)
+	assert.Contains(t, out, "+ coldchain:index:Network  network\n")
+	assert.Contains(t, out, "\n    + awsx:ec2:Vpc  vpc  [remote component]\n")
+	assert.Contains(t, out, "Outputs:\n")
+	assert.Contains(t, out, "    vpcId: \"vpc-")
+}
+
+func TestPlanCommandRejectsBadConfigWithoutPrintingAPlan(t *testing.T) {
+	code, out, errOut := runPlanCommand(t, "-c", "backendCpu=lots", "-c", "vpcCidr=10.0.0.0/8")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out, "no plan is printed")
+	assert.Contains(t, errOut, `backendCpu = "lots": must be a whole number`)
+	assert.Contains(t, errOut, `vpcCidr = "10.0.0.0/8"`)
+	assert.NotContains(t, errOut, "goroutine", "no stack trace")
+}
+
+func TestPlanCommandOverridesAndStackSelection(t *testing.T) {
+	code, out, errOut := runPlanCommand(t, "--json", "--stack", "production", "-c", "vpcCidr=10.20.0.0/16", "-c", "aws:region=eu-west-1")
+	require.Equalf(t, 0, code, "stderr: %s", errOut)
+	var p Plan
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Equal(t, "10.20.0.0/16", p.one(t, "awsx:ec2:Vpc", "vpc").in("cidrBlock"))
+	assert.Equal(t, []any{"eu-west-1a", "eu-west-1b"}, p.one(t, "awsx:ec2:Vpc", "vpc").list("availabilityZoneNames"))
+
+	code, _, errOut = runPlanCommand(t, "--stack", "nosuchstack")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `stack "nosuchstack"`)
+
+	code, _, _ = runPlanCommand(t, "-c", "novalue")
+	assert.Equal(t, 2, code, "a malformed flag is a usage error")
+}
+
+func TestSecureConfigValuesBecomePlaceholders(t *testing.T) {
+	assert.Equal(t, secretPlaceholder, configString(map[string]any{"secure": "AAABAJ..."}))
+	assert.Equal(t, "1024", configString(1024))
+	assert.Equal(t, "true", configString(true))
+	assert.Equal(t, `{"Team":"dispatch"}`, configString(map[string]any{"Team": "dispatch"}))
+	assert.Equal(t, `["/api/*"]`, configString([]any{"/api/*"}))
+}
+
+func TestAutonamedResourcesGetTheNameAutonamingWouldProduce(t *testing.T) {
+	p := planOfFile(t, "production")
+	var checked []string
+	for _, r := range p.Resources {
+		prop, ok := autonamed[r.Type]
+		if !ok || r.Inputs[prop] != nil {
+			continue
+		}
+		name, _ := r.Outputs[prop].(string)
+		assert.Regexpf(t, "^"+r.Name+"-[0-9a-f]{7}$", name, "%s %s", r.Type, r.Name)
+		checked = append(checked, r.Name)
+	}
+	sort.Strings(checked)
+	assert.NotEmpty(t, checked)
+}
+
+// TestDeployReadsTheConfigTheCLIPasses runs deploy, the function "pulumi up" runs, with the
+// config in PULUMI_CONFIG as the Pulumi CLI passes it.
+func TestDeployReadsTheConfigTheCLIPasses(t *testing.T) {
+	raw, err := json.Marshal(with(minimalConfig(), "aws:region=eu-central-1"))
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(raw))
+
+	e := &offlineEngine{project: project, stack: "production", region: "eu-central-1"}
+	require.NoError(t, pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e)))
+	p := e.plan(nil)
+	assert.Equal(t, "eu-central-1", p.one(t, "pulumi:providers:aws", "aws").in("region"))
+}
+
+func TestDeployRegistersNothingOnBadConfig(t *testing.T) {
+	raw, err := json.Marshal(with(minimalConfig(), "backendCpu=lots"))
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(raw))
+
+	e := &offlineEngine{project: project, stack: "production", region: defaultRegion}
+	err = pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e))
+	var cfgErr *ConfigError
+	require.True(t, errors.As(err, &cfgErr), "got %v", err)
+	assert.Empty(t, e.plan(nil).Resources, "nothing is registered before config is valid")
+}
