@@ -58,6 +58,52 @@ type Config struct {
 	UploadsBucketName string
 	BackupsBucketName string
 	LogsBucketName    string
+
+	// Protect (protect, default true) protects every stateful resource (database, cache, data
+	// buckets, ECR repositories, keys, secrets) against "pulumi destroy".
+	Protect bool
+	// ForceDestroy (forceDestroy, default false) lets destroy empty buckets and repositories.
+	ForceDestroy bool
+	// LogRetentionDays (logRetentionDays, default 30) keeps the service, database and cache logs.
+	LogRetentionDays int
+	// KMSDeletionWindowDays (kmsDeletionWindowDays, default 30) is the wait before a deleted
+	// key is gone; SecretRecoveryDays (secretRecoveryDays, default 30) the same for secrets.
+	KMSDeletionWindowDays int
+	SecretRecoveryDays    int
+
+	// DB* configure RDS PostgreSQL.
+	DBEngineVersion       string // dbEngineVersion, default "17" (a major version)
+	DBName                string // dbName, default "coldchain"
+	DBUsername            string // dbUsername, default "coldchain_admin"
+	DBAllocatedStorage    int    // dbAllocatedStorage, default 50 (GiB of gp3)
+	DBMaxAllocatedStorage int    // dbMaxAllocatedStorage, default 200 (storage autoscaling ceiling)
+	DBMultiAZ             bool   // dbMultiAz, default true
+	DBBackupRetentionDays int    // dbBackupRetentionDays, default 7
+	DBBackupWindow        string // dbBackupWindow, default "17:00-18:00" (UTC; 02:00 in Seoul)
+	DBMaintenanceWindow   string // dbMaintenanceWindow, default "sun:18:30-sun:19:30" (UTC)
+	DBDeletionProtection  bool   // dbDeletionProtection, default true
+	DBPerformanceInsights bool   // dbPerformanceInsights, default true
+	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
+	// they are deleted.
+	FinalSnapshot bool
+
+	// Redis* configure the ElastiCache Redis replication group.
+	RedisEngineVersion         string // redisEngineVersion, default "7.1"
+	RedisNodes                 int    // redisNodes, default 2 (a primary and a replica)
+	RedisMultiAZ               bool   // redisMultiAz, default true
+	RedisAutomaticFailover     bool   // redisAutomaticFailover, default true
+	RedisSnapshotRetentionDays int    // redisSnapshotRetentionDays, default 7
+	RedisSnapshotWindow        string // redisSnapshotWindow, default "16:00-17:00" (UTC)
+	RedisMaintenanceWindow     string // redisMaintenanceWindow, default "sun:20:00-sun:21:00" (UTC)
+
+	// Bucket lifecycle.
+	NoncurrentVersionExpirationDays int // noncurrentVersionExpirationDays, default 90
+	BackupsArchiveAfterDays         int // backupsArchiveAfterDays, default 30 (to Glacier Flexible Retrieval)
+	LogsExpirationDays              int // logsExpirationDays, default 90 (access logs)
+
+	// ECR.
+	EcrMaxImages          int    // ecrMaxImages, default 30 tagged images kept per repository
+	EcrImageTagMutability string // ecrImageTagMutability, default "IMMUTABLE"
 }
 
 // Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
@@ -133,6 +179,40 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		UploadsBucketName: r.str("uploadsBucketName", ""),
 		BackupsBucketName: r.str("backupsBucketName", ""),
 		LogsBucketName:    r.str("logsBucketName", ""),
+
+		Protect:               r.boolean("protect", true),
+		ForceDestroy:          r.boolean("forceDestroy", false),
+		LogRetentionDays:      r.integer("logRetentionDays", 30),
+		KMSDeletionWindowDays: r.integer("kmsDeletionWindowDays", 30),
+		SecretRecoveryDays:    r.integer("secretRecoveryDays", 30),
+
+		DBEngineVersion:       r.str("dbEngineVersion", "17"),
+		DBName:                r.str("dbName", "coldchain"),
+		DBUsername:            r.str("dbUsername", "coldchain_admin"),
+		DBAllocatedStorage:    r.integer("dbAllocatedStorage", 50),
+		DBMaxAllocatedStorage: r.integer("dbMaxAllocatedStorage", 200),
+		DBMultiAZ:             r.boolean("dbMultiAz", true),
+		DBBackupRetentionDays: r.integer("dbBackupRetentionDays", 7),
+		DBBackupWindow:        r.str("dbBackupWindow", "17:00-18:00"),
+		DBMaintenanceWindow:   r.str("dbMaintenanceWindow", "sun:18:30-sun:19:30"),
+		DBDeletionProtection:  r.boolean("dbDeletionProtection", true),
+		DBPerformanceInsights: r.boolean("dbPerformanceInsights", true),
+		FinalSnapshot:         r.boolean("finalSnapshot", true),
+
+		RedisEngineVersion:         r.str("redisEngineVersion", "7.1"),
+		RedisNodes:                 r.integer("redisNodes", 2),
+		RedisMultiAZ:               r.boolean("redisMultiAz", true),
+		RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
+		RedisSnapshotRetentionDays: r.integer("redisSnapshotRetentionDays", 7),
+		RedisSnapshotWindow:        r.str("redisSnapshotWindow", "16:00-17:00"),
+		RedisMaintenanceWindow:     r.str("redisMaintenanceWindow", "sun:20:00-sun:21:00"),
+
+		NoncurrentVersionExpirationDays: r.integer("noncurrentVersionExpirationDays", 90),
+		BackupsArchiveAfterDays:         r.integer("backupsArchiveAfterDays", 30),
+		LogsExpirationDays:              r.integer("logsExpirationDays", 90),
+
+		EcrMaxImages:          r.integer("ecrMaxImages", 30),
+		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
 	}
 	return c, r
 }
@@ -191,7 +271,60 @@ func (c *Config) validate() []Problem {
 			}
 		}
 	}
+	p.validateData(c)
 	return p
+}
+
+// validateData checks the keys of the data and storage tiers.
+func (p *problems) validateData(c *Config) {
+	p.checkRetention("logRetentionDays", c.LogRetentionDays)
+	p.checkInt("kmsDeletionWindowDays", c.KMSDeletionWindowDays, 7, 30)
+	if c.SecretRecoveryDays != 0 {
+		p.checkInt("secretRecoveryDays", c.SecretRecoveryDays, 7, 30)
+	}
+
+	if _, ok := postgresFamilies[c.DBEngineVersion]; !ok {
+		p.add("dbEngineVersion", c.DBEngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(postgresFamilies), ", "))
+	}
+	p.check(pgIdentifier.MatchString(c.DBName) && !isReservedWord(c.DBName), "dbName", c.DBName,
+		"1 to 63 letters, digits and underscores, starting with a letter, and not a reserved word")
+	p.check(pgIdentifier.MatchString(c.DBUsername) && !isReservedWord(c.DBUsername) && !strings.HasPrefix(c.DBUsername, "rds"),
+		"dbUsername", c.DBUsername,
+		"1 to 63 letters, digits and underscores, starting with a letter, not a reserved word (postgres, user, admin, ...) and not starting with rds")
+	// RDS gp3 storage starts at 20 GiB; autoscaling needs a ceiling at least 10% above it.
+	p.checkInt("dbAllocatedStorage", c.DBAllocatedStorage, 20, 65536)
+	if c.DBMaxAllocatedStorage*10 < c.DBAllocatedStorage*11 || c.DBMaxAllocatedStorage > 65536 {
+		p.add("dbMaxAllocatedStorage", strconv.Itoa(c.DBMaxAllocatedStorage), fmt.Sprintf(
+			"at least 10%% above dbAllocatedStorage (%d GiB) and at most 65536", c.DBAllocatedStorage))
+	}
+	p.checkInt("dbBackupRetentionDays", c.DBBackupRetentionDays, 7, 35)
+	p.checkWindows("dbBackupWindow", c.DBBackupWindow, "dbMaintenanceWindow", c.DBMaintenanceWindow, 30)
+	if c.DBPerformanceInsights && isSmallInstance(c.DBInstanceClass) {
+		p.add("dbPerformanceInsights", "true", "false for "+c.DBInstanceClass+" (Performance Insights needs a class larger than small)")
+	}
+
+	p.check(redisVersionPattern.MatchString(c.RedisEngineVersion), "redisEngineVersion", c.RedisEngineVersion,
+		"a Redis OSS version from 6.2 to 7.1, such as 7.1")
+	p.checkInt("redisNodes", c.RedisNodes, 1, 6)
+	switch {
+	case c.RedisMultiAZ && !c.RedisAutomaticFailover:
+		p.add("redisMultiAz", "true", "false unless redisAutomaticFailover is true (ElastiCache Multi-AZ requires automatic failover)")
+	case c.RedisAutomaticFailover && c.RedisNodes < 2:
+		p.add("redisAutomaticFailover", "true", fmt.Sprintf("false with redisNodes = %d (failover needs a replica)", c.RedisNodes))
+	}
+	p.checkInt("redisSnapshotRetentionDays", c.RedisSnapshotRetentionDays, 0, 35)
+	p.checkWindows("redisSnapshotWindow", c.RedisSnapshotWindow, "redisMaintenanceWindow", c.RedisMaintenanceWindow, 60)
+	if c.FinalSnapshot && c.RedisSnapshotRetentionDays == 0 {
+		// ElastiCache takes no snapshot, final or otherwise, of a group that keeps none.
+		p.add("redisSnapshotRetentionDays", "0", "at least 1 while finalSnapshot is true")
+	}
+
+	p.checkInt("noncurrentVersionExpirationDays", c.NoncurrentVersionExpirationDays, 1, 3650)
+	p.checkInt("backupsArchiveAfterDays", c.BackupsArchiveAfterDays, 1, 3650)
+	p.checkInt("logsExpirationDays", c.LogsExpirationDays, 1, 3650)
+	p.checkInt("ecrMaxImages", c.EcrMaxImages, 1, 1000)
+	p.check(c.EcrImageTagMutability == "IMMUTABLE" || c.EcrImageTagMutability == "MUTABLE",
+		"ecrImageTagMutability", c.EcrImageTagMutability, "IMMUTABLE or MUTABLE")
 }
 
 // Problem is one invalid config value: the key, the value given and what is allowed.
@@ -369,7 +502,7 @@ func (r *configReader) lookup(key string) (string, bool) {
 }
 
 func (r *configReader) fail(key, value, allowed string) {
-	r.problems = append(r.problems, Problem{Key: key, Value: value, Allowed: allowed})
+	r.problems = append(r.problems, Problem{Key: r.shortKey(r.fullKey(key)), Value: value, Allowed: allowed})
 }
 
 func (r *configReader) str(key, def string) string {
@@ -391,6 +524,19 @@ func (r *configReader) integer(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (r *configReader) boolean(key string, def bool) bool {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		r.fail(key, v, "true or false")
+		return def
+	}
+	return b
 }
 
 // list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -10,9 +11,14 @@ import (
 // property autonaming fills in. The offline engine fills it as Pulumi would: the logical name,
 // "-", and 7 hex digits (here derived from the URN, so plans are deterministic).
 var autonamed = map[string]string{
-	"aws:ec2/securityGroup:SecurityGroup": "name",
-	"aws:iam/role:Role":                   "name",
-	"aws:iam/rolePolicy:RolePolicy":       "name",
+	"aws:ec2/securityGroup:SecurityGroup":               "name",
+	"aws:iam/role:Role":                                 "name",
+	"aws:iam/rolePolicy:RolePolicy":                     "name",
+	"aws:rds/parameterGroup:ParameterGroup":             "name",
+	"aws:rds/subnetGroup:SubnetGroup":                   "name",
+	"aws:elasticache/subnetGroup:SubnetGroup":           "name",
+	"aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
+	"aws:secretsmanager/secret:Secret":                  "name",
 }
 
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
@@ -41,7 +47,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 
 	switch typ {
 	case "pulumi:providers:aws":
-		id = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+		id = uuid(h)
 	case "awsx:ec2:Vpc":
 		subnets := func(kind string) []string {
 			return []string{"subnet-0" + hashHex(urn, kind, "0")[:16], "subnet-0" + hashHex(urn, kind, "1")[:16]}
@@ -67,6 +73,84 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		set("uniqueId", "AROA"+fmt.Sprintf("%.17s", h))
 	case "aws:iam/rolePolicy:RolePolicy":
 		id = get("role") + ":" + get("name")
+	case "aws:kms/key:Key":
+		id = uuid(h)
+		set("keyId", id)
+		set("arn", env.arn("kms", env.Region, "key/"+id))
+	case "aws:kms/alias:Alias":
+		id = get("name")
+		set("arn", env.arn("kms", env.Region, get("name")))
+	case "aws:s3/bucketV2:BucketV2":
+		id = get("bucket")
+		set("arn", fmt.Sprintf("arn:%s:s3:::%s", env.Partition, id))
+		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.%s", id, env.Region, env.DNSSuffix))
+	case "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+		"aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketVersioningV2:BucketVersioningV2",
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "aws:s3/bucketLoggingV2:BucketLoggingV2":
+		id = get("bucket")
+	case "aws:ecr/repository:Repository":
+		id = get("name")
+		set("arn", env.arn("ecr", env.Region, "repository/"+id))
+		set("registryId", env.AccountID)
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", env.AccountID, env.Region, env.DNSSuffix, id))
+	case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+		id = get("repository")
+		set("registryId", env.AccountID)
+	case "aws:rds/parameterGroup:ParameterGroup":
+		set("arn", env.arn("rds", env.Region, "pg:"+id))
+	case "aws:rds/subnetGroup:SubnetGroup":
+		set("arn", env.arn("rds", env.Region, "subgrp:"+id))
+	case "aws:rds/instance:Instance":
+		id = get("identifier")
+		address := fmt.Sprintf("%s.c%s.%s.rds.%s", id, h[:12], env.Region, env.DNSSuffix)
+		set("address", address)
+		set("endpoint", fmt.Sprintf("%s:%d", address, postgresPort))
+		set("arn", env.arn("rds", env.Region, "db:"+id))
+		set("resourceId", "db-"+strings.ToUpper(h[:26]))
+		set("engineVersionActual", get("engineVersion")+".4")
+		set("masterUserSecrets", []map[string]any{{
+			"secretArn":    env.arn("secretsmanager", env.Region, "secret:rds!db-"+uuid(hashHex(urn, "secret"))+"-"+h[:6]),
+			"kmsKeyId":     get("masterUserSecretKmsKeyId"),
+			"secretStatus": "active",
+		}})
+	case "aws:elasticache/subnetGroup:SubnetGroup":
+		set("arn", env.arn("elasticache", env.Region, "subnetgroup:"+id))
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		host := fmt.Sprintf("%s.%s.%s.cache.%s", id, h[:6], regionCode(env.Region), env.DNSSuffix)
+		set("arn", env.arn("elasticache", env.Region, "replicationgroup:"+id))
+		set("primaryEndpointAddress", "master."+host)
+		set("readerEndpointAddress", "replica."+host)
+		var members []string
+		if n, ok := out["numCacheClusters"]; ok && n.IsNumber() {
+			for i := 1; i <= int(n.NumberValue()); i++ {
+				members = append(members, fmt.Sprintf("%s-%03d", id, i))
+			}
+		}
+		set("memberClusters", members)
+	case "aws:secretsmanager/secret:Secret":
+		set("arn", env.arn("secretsmanager", env.Region, "secret:"+id+"-"+h[:6]))
+	case "aws:secretsmanager/secretVersion:SecretVersion":
+		version := uuid(hashHex(urn, "version"))
+		id = get("secretId") + "|" + version
+		set("versionId", version)
+		set("arn", get("secretId"))
+	case "random:index/randomPassword:RandomPassword":
+		length := 16
+		if n, ok := out["length"]; ok && n.IsNumber() {
+			length = int(n.NumberValue())
+		}
+		password := ""
+		for i := 0; len(password) < length; i++ {
+			password += hashHex(urn, "password", fmt.Sprint(i))
+		}
+		set("result", password[:length])
+		id = "none"
 	}
 	return id, out
+}
+
+// uuid formats the first 32 hex digits of h as a UUID, as KMS key ids and provider ids are.
+func uuid(h string) string {
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

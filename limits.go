@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -84,4 +86,124 @@ func fargateMemoryRange(cpu int) string {
 		return joinInts(m)
 	}
 	return fmt.Sprintf("%d to %d in steps of %d", m[0], m[len(m)-1], m[1]-m[0])
+}
+
+// postgresFamilies maps each PostgreSQL major version RDS supports to its parameter group
+// family; the family must match the engine's major version or RDS rejects the group.
+var postgresFamilies = map[string]string{
+	"14": "postgres14",
+	"15": "postgres15",
+	"16": "postgres16",
+	"17": "postgres17",
+}
+
+var (
+	pgIdentifier        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+	redisVersionPattern = regexp.MustCompile(`^(6\.2|7\.0|7\.1)$`)
+	dailyWindowPattern  = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$`)
+	weeklyWindowPattern = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])$`)
+)
+
+// reservedWords are names RDS refuses as a master user or database name: PostgreSQL's
+// reserved key words and the roles RDS keeps for itself.
+var reservedWords = []string{
+	"admin", "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "authorization",
+	"both", "case", "cast", "check", "collate", "column", "constraint", "create", "current_user",
+	"default", "desc", "distinct", "do", "else", "end", "except", "false", "for", "foreign",
+	"from", "grant", "group", "having", "in", "into", "is", "join", "limit", "not", "null",
+	"offset", "on", "only", "or", "order", "postgres", "primary", "public", "references",
+	"rdsadmin", "rdsrepladmin", "rds_superuser", "select", "session_user", "table", "template0",
+	"template1", "then", "to", "true", "union", "unique", "user", "using", "when", "where", "with",
+}
+
+func isReservedWord(s string) bool {
+	for _, w := range reservedWords {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSmallInstance is true for the burstable micro and small classes, which Performance
+// Insights does not support.
+func isSmallInstance(class string) bool {
+	return strings.HasSuffix(class, ".micro") || strings.HasSuffix(class, ".small")
+}
+
+// weekMinutes is the length of the week that maintenance windows repeat over.
+const weekMinutes = 7 * 24 * 60
+
+var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// span is a half-open range of minutes of the week; it may wrap past Sunday midnight.
+type span struct{ start, length int }
+
+func (s span) overlaps(o span) bool {
+	// Two arcs of a circle overlap when either one's start lies inside the other.
+	inside := func(x int, a span) bool { return (x-a.start+weekMinutes)%weekMinutes < a.length }
+	return inside(s.start, o) || inside(o.start, s)
+}
+
+// parseDailyWindow parses "hh24:mi-hh24:mi" (UTC) into its seven occurrences of the week.
+func parseDailyWindow(w string) ([]span, bool) {
+	m := dailyWindowPattern.FindStringSubmatch(w)
+	if m == nil {
+		return nil, false
+	}
+	start, end := atoi(m[1])*60+atoi(m[2]), atoi(m[3])*60+atoi(m[4])
+	length := (end - start + 24*60) % (24 * 60)
+	var spans []span
+	for day := range 7 {
+		spans = append(spans, span{day*24*60 + start, length})
+	}
+	return spans, true
+}
+
+// parseWeeklyWindow parses "ddd:hh24:mi-ddd:hh24:mi" (UTC).
+func parseWeeklyWindow(w string) (span, bool) {
+	m := weeklyWindowPattern.FindStringSubmatch(w)
+	if m == nil {
+		return span{}, false
+	}
+	at := func(day, h, mi string) int { return slices.Index(weekdays, day)*24*60 + atoi(h)*60 + atoi(mi) }
+	start, end := at(m[1], m[2], m[3]), at(m[4], m[5], m[6])
+	return span{start, (end - start + weekMinutes) % weekMinutes}, true
+}
+
+// checkWindows checks a daily backup (or snapshot) window and a weekly maintenance window:
+// their AWS formats, a minimum length, and that they do not overlap, which AWS rejects.
+func (p *problems) checkWindows(dailyKey, daily, weeklyKey, weekly string, minMinutes int) {
+	days, okDaily := parseDailyWindow(daily)
+	week, okWeekly := parseWeeklyWindow(weekly)
+	if !okDaily || days[0].length < minMinutes {
+		p.add(dailyKey, daily, fmt.Sprintf("a daily UTC window hh24:mi-hh24:mi of at least %d minutes, such as 17:00-18:00", minMinutes))
+	}
+	if !okWeekly || week.length < minMinutes {
+		p.add(weeklyKey, weekly, fmt.Sprintf("a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least %d minutes, such as sun:18:30-sun:19:30", minMinutes))
+	}
+	if !okDaily || !okWeekly {
+		return
+	}
+	for _, d := range days {
+		if d.overlaps(week) {
+			p.add(weeklyKey, weekly, fmt.Sprintf("a window that does not overlap %s (%s)", dailyKey, daily))
+			return
+		}
+	}
+}
+
+// atoi converts the digits a pattern has already matched.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -68,6 +68,38 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	storage, err := NewStorage(ctx, "storage", &StorageArgs{
+		Env:                             env,
+		Prefix:                          cfg.Prefix(),
+		UploadsBucket:                   cfg.UploadsBucketName,
+		BackupsBucket:                   cfg.BackupsBucketName,
+		LogsBucket:                      cfg.LogsBucketName,
+		Protect:                         cfg.Protect,
+		ForceDestroy:                    cfg.ForceDestroy,
+		KeyDeletionWindowDays:           cfg.KMSDeletionWindowDays,
+		NoncurrentVersionExpirationDays: cfg.NoncurrentVersionExpirationDays,
+		BackupsArchiveAfterDays:         cfg.BackupsArchiveAfterDays,
+		LogsExpirationDays:              cfg.LogsExpirationDays,
+		EcrMaxImages:                    cfg.EcrMaxImages,
+		EcrImageTagMutability:           cfg.EcrImageTagMutability,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
+	database, err := NewDatabase(ctx, "database", &DatabaseArgs{
+		Prefix:                  cfg.Prefix(),
+		Config:                  cfg,
+		AvailabilityZones:       zones,
+		SubnetIDs:               network.IsolatedSubnetIDs,
+		DatabaseSecurityGroupID: network.DatabaseSecurityGroupID,
+		RedisSecurityGroupID:    network.RedisSecurityGroupID,
+		KeyArn:                  storage.KeyArn,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("vpcId", network.VpcID)
 	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)
@@ -75,6 +107,15 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("albSecurityGroupId", network.AlbSecurityGroupID)
 	ctx.Export("backendSecurityGroupId", network.BackendSecurityGroupID)
 	ctx.Export("rdsSecurityGroupId", network.DatabaseSecurityGroupID)
+	ctx.Export("databaseEndpoint", database.Address)
+	ctx.Export("databasePort", database.Port)
+	ctx.Export("databaseSecretArn", database.SecretArn)
+	ctx.Export("redisPrimaryEndpoint", database.RedisAddress)
+	ctx.Export("uploadsBucketName", storage.UploadsBucketName)
+	ctx.Export("backupsBucketName", storage.BackupsBucketName)
+	ctx.Export("logsBucketName", storage.LogsBucketName)
+	ctx.Export("backendEcrRepositoryUrl", storage.BackendRepositoryURL)
+	ctx.Export("frontendEcrRepositoryUrl", storage.FrontendRepositoryURL)
 	return nil
 }
 

@@ -121,6 +121,12 @@ func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resou
 	}
 	urn := e.urn(rpc.GetParent(), args.TypeToken, args.Name)
 	id, outputs := fakeState(e.env(), args.TypeToken, args.Name, urn, args.Inputs)
+	// The provider's schema marks these outputs secret; the engine does the same here.
+	for _, key := range rpc.GetAdditionalSecretOutputs() {
+		if v, ok := outputs[resource.PropertyKey(key)]; ok && !v.IsSecret() {
+			outputs[resource.PropertyKey(key)] = resource.MakeSecret(v)
+		}
+	}
 
 	provider := rpc.GetProvider()
 	if provider == "" && rpc.GetRemote() {
@@ -195,15 +201,20 @@ func (e *offlineEngine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, er
 	return resource.NewPropertyMapFromMap(out), nil
 }
 
-// regionCode is the short form of a region used in AZ ids: ap-northeast-2 -> apne2.
+// regionCode is the short form of a region used in AZ ids and cache endpoints:
+// ap-northeast-2 -> apne2, us-east-1 -> use1.
 func regionCode(region string) string {
+	compass := map[string]string{
+		"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+		"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+	}
 	parts := strings.Split(region, "-")
 	code := ""
-	for i, p := range parts {
-		if i == len(parts)-1 {
+	for _, p := range parts {
+		if short, ok := compass[p]; ok {
+			code += short
+		} else {
 			code += p
-		} else if len(p) > 0 {
-			code += p[:min(len(p), 2)]
 		}
 	}
 	return code
@@ -538,9 +549,14 @@ func printTree(w io.Writer, p *Plan) {
 	}
 }
 
-// physicalName is the name AWS will know a resource by, where it has one.
+// physicalName is the name AWS will know a resource by, where it has one: the autonamed
+// property, or the name the program sets.
 func physicalName(r *PlanResource) string {
+	props := []string{"bucket", "identifier", "name"}
 	if prop, ok := autonamed[r.Type]; ok {
+		props = []string{prop}
+	}
+	for _, prop := range props {
 		if s, ok := r.Outputs[prop].(string); ok {
 			return s
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -224,4 +225,16 @@ func TestDeployRegistersNothingOnBadConfig(t *testing.T) {
 	var cfgErr *ConfigError
 	require.True(t, errors.As(err, &cfgErr), "got %v", err)
 	assert.Empty(t, e.plan(nil).Resources, "nothing is registered before config is valid")
+}
+
+// TestReadmeListsEveryStackOutput keeps README's output table true.
+func TestReadmeListsEveryStackOutput(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), "## Stack outputs")
+	require.True(t, found)
+	section, _, _ = strings.Cut(section, "\n## ")
+	for name := range planOfFile(t, "production", "domainName=example.com").Outputs {
+		assert.Containsf(t, section, "`"+name+"`", "README's stack outputs do not list %s", name)
+	}
 }

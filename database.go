@@ -1,0 +1,304 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// DatabaseArgs configures RDS PostgreSQL and ElastiCache Redis. Inputs wired from other areas
+// are outputs; what decides how resources are made is plain config.
+type DatabaseArgs struct {
+	// Prefix names the database instance, its log groups and the Redis log group.
+	Prefix string
+	// Config holds the sizes, versions, windows and protection settings.
+	Config *Config
+	// AvailabilityZones are the zones the cache nodes are spread over.
+	AvailabilityZones []string
+	// SubnetIDs are the isolated subnets both stores live in.
+	SubnetIDs pulumi.StringArrayInput
+	// DatabaseSecurityGroupID and RedisSecurityGroupID admit only the backend.
+	DatabaseSecurityGroupID pulumi.StringInput
+	RedisSecurityGroupID    pulumi.StringInput
+	// KeyArn is the customer-managed key for storage, snapshots, secrets and insights.
+	KeyArn pulumi.StringInput
+}
+
+// Database is what the services and the alarms need of the data tier.
+type Database struct {
+	pulumi.ResourceState
+
+	// Address and Port reach PostgreSQL; Name and Username are the application's database and
+	// the master user; SecretArn is the RDS-managed secret holding the password.
+	Address   pulumi.StringOutput
+	Port      pulumi.IntOutput
+	Name      string
+	Username  string
+	SecretArn pulumi.StringOutput
+	// InstanceID is the DB instance identifier, the DBInstanceIdentifier of its metrics.
+	InstanceID pulumi.StringOutput
+
+	// RedisAddress is the primary endpoint; RedisAuthSecretArn the secret with the AUTH token.
+	RedisAddress       pulumi.StringOutput
+	RedisAuthSecretArn pulumi.StringOutput
+	// RedisMemberClusters are the cache clusters of the group, the CacheClusterId of their
+	// metrics: ElastiCache names them "<group id>-001", "-002", ...
+	RedisMemberClusters []pulumi.StringOutput
+}
+
+// NewDatabase creates the PostgreSQL instance and the Redis replication group in the isolated
+// subnets, reachable only through their security groups.
+func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
+	d := &Database{Name: args.Config.DBName, Username: args.Config.DBUsername}
+	if err := ctx.RegisterComponentResource("coldchain:index:Database", name, d, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(d)
+	if err := d.newPostgres(ctx, args, child); err != nil {
+		return nil, err
+	}
+	if err := d.newRedis(ctx, args, child); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"address":            d.Address,
+		"port":               d.Port,
+		"secretArn":          d.SecretArn,
+		"redisAddress":       d.RedisAddress,
+		"redisAuthSecretArn": d.RedisAuthSecretArn,
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// postgresParameters are set on the instance's parameter group.
+var postgresParameters = map[string]string{
+	// Refuse every connection that is not TLS.
+	"rds.force_ssl": "1",
+	// Log statements slower than a second, for the slow-query review.
+	"log_min_duration_statement": "1000",
+}
+
+// postgresLogExports are the logs RDS publishes to CloudWatch Logs.
+var postgresLogExports = []string{"postgresql", "upgrade"}
+
+func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
+	c := args.Config
+	subnets, err := rds.NewSubnetGroup(ctx, "postgres", &rds.SubnetGroupArgs{
+		Description: pulumi.String("Isolated subnets of " + args.Prefix),
+		SubnetIds:   args.SubnetIDs,
+	}, child)
+	if err != nil {
+		return fmt.Errorf("creating database subnet group: %w", err)
+	}
+
+	var parameters rds.ParameterGroupParameterArray
+	for _, key := range sortedKeys(postgresParameters) {
+		parameters = append(parameters, &rds.ParameterGroupParameterArgs{
+			Name: pulumi.String(key), Value: pulumi.String(postgresParameters[key]),
+		})
+	}
+	params, err := rds.NewParameterGroup(ctx, "postgres", &rds.ParameterGroupArgs{
+		Family:      pulumi.String(postgresFamilies[c.DBEngineVersion]),
+		Description: pulumi.String("PostgreSQL " + c.DBEngineVersion + " with TLS forced"),
+		Parameters:  parameters,
+	}, child)
+	if err != nil {
+		return fmt.Errorf("creating database parameter group: %w", err)
+	}
+
+	// RDS would create the log groups of its exports itself, without a retention; creating
+	// them first, under the names RDS uses, gives them one. That is why the identifier is set
+	// rather than autonamed.
+	identifier := args.Prefix + "-postgres"
+	var logGroups []pulumi.Resource
+	for _, export := range postgresLogExports {
+		group, err := cloudwatch.NewLogGroup(ctx, "postgres-"+export, &cloudwatch.LogGroupArgs{
+			Name:            pulumi.Sprintf("/aws/rds/instance/%s/%s", identifier, export),
+			RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		}, child)
+		if err != nil {
+			return fmt.Errorf("creating database %s log group: %w", export, err)
+		}
+		logGroups = append(logGroups, group)
+	}
+
+	var finalSnapshot pulumi.StringPtrInput
+	if c.FinalSnapshot {
+		finalSnapshot = pulumi.String(identifier + "-final")
+	}
+	db, err := rds.NewInstance(ctx, "postgres", &rds.InstanceArgs{
+		Identifier:          pulumi.String(identifier),
+		Engine:              pulumi.String("postgres"),
+		EngineVersion:       pulumi.String(c.DBEngineVersion),
+		InstanceClass:       pulumi.String(c.DBInstanceClass),
+		AllocatedStorage:    pulumi.Int(c.DBAllocatedStorage),
+		MaxAllocatedStorage: pulumi.Int(c.DBMaxAllocatedStorage),
+		StorageType:         pulumi.String("gp3"),
+		StorageEncrypted:    pulumi.Bool(true),
+		KmsKeyId:            args.KeyArn,
+		DbName:              pulumi.String(c.DBName),
+		Username:            pulumi.String(c.DBUsername),
+		// RDS generates the password and keeps it in Secrets Manager, encrypted with our key:
+		// it is never in config, in the program or in the Pulumi state.
+		ManageMasterUserPassword: pulumi.Bool(true),
+		MasterUserSecretKmsKeyId: args.KeyArn,
+		Port:                     pulumi.Int(postgresPort),
+		DbSubnetGroupName:        subnets.Name,
+		VpcSecurityGroupIds:      pulumi.StringArray{args.DatabaseSecurityGroupID},
+		ParameterGroupName:       params.Name,
+		PubliclyAccessible:       pulumi.Bool(false),
+		MultiAz:                  pulumi.Bool(c.DBMultiAZ),
+		BackupRetentionPeriod:    pulumi.Int(c.DBBackupRetentionDays),
+		BackupWindow:             pulumi.String(c.DBBackupWindow),
+		MaintenanceWindow:        pulumi.String(c.DBMaintenanceWindow),
+		CopyTagsToSnapshot:       pulumi.Bool(true),
+		DeletionProtection:       pulumi.Bool(c.DBDeletionProtection),
+		SkipFinalSnapshot:        pulumi.Bool(!c.FinalSnapshot),
+		FinalSnapshotIdentifier:  finalSnapshot,
+		// Automated backups outlive the instance for their retention period.
+		DeleteAutomatedBackups:             pulumi.Bool(false),
+		AutoMinorVersionUpgrade:            pulumi.Bool(true),
+		AllowMajorVersionUpgrade:           pulumi.Bool(false),
+		IamDatabaseAuthenticationEnabled:   pulumi.Bool(true),
+		PerformanceInsightsEnabled:         pulumi.Bool(c.DBPerformanceInsights),
+		PerformanceInsightsKmsKeyId:        optionalKey(c.DBPerformanceInsights, args.KeyArn),
+		PerformanceInsightsRetentionPeriod: optionalInt(c.DBPerformanceInsights, 7),
+		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(postgresLogExports),
+	}, child, pulumi.Protect(c.Protect), pulumi.DependsOn(logGroups),
+		// The identifier is fixed (see the log groups above), so a replacement must delete the
+		// old instance first; protection and deletion protection stop that in production.
+		pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return fmt.Errorf("creating database: %w", err)
+	}
+	d.Address = db.Address
+	d.Port = db.Port
+	d.InstanceID = db.Identifier
+	d.SecretArn = db.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	return nil
+}
+
+// redisLogTypes are the logs ElastiCache delivers to CloudWatch Logs.
+var redisLogTypes = []string{"slow-log", "engine-log"}
+
+// redisAuthTokenLength is within ElastiCache's 16 to 128 characters; letters and digits only,
+// so none of the characters AUTH forbids (space, ", /, @) can appear.
+const redisAuthTokenLength = 64
+
+func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
+	c := args.Config
+	protect := pulumi.Protect(c.Protect)
+	token, err := random.NewRandomPassword(ctx, "redis-auth", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(redisAuthTokenLength),
+		Special: pulumi.Bool(false),
+	}, child)
+	if err != nil {
+		return fmt.Errorf("generating Redis AUTH token: %w", err)
+	}
+	secret, err := secretsmanager.NewSecret(ctx, "redis-auth", &secretsmanager.SecretArgs{
+		Description:          pulumi.String("Redis AUTH token of " + args.Prefix),
+		KmsKeyId:             args.KeyArn,
+		RecoveryWindowInDays: pulumi.Int(c.SecretRecoveryDays),
+	}, child, protect)
+	if err != nil {
+		return fmt.Errorf("creating Redis AUTH secret: %w", err)
+	}
+	if _, err := secretsmanager.NewSecretVersion(ctx, "redis-auth", &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: token.Result,
+	}, child); err != nil {
+		return fmt.Errorf("storing Redis AUTH token: %w", err)
+	}
+	d.RedisAuthSecretArn = secret.Arn
+
+	subnets, err := elasticache.NewSubnetGroup(ctx, "redis", &elasticache.SubnetGroupArgs{
+		Description: pulumi.String("Isolated subnets of " + args.Prefix),
+		SubnetIds:   args.SubnetIDs,
+	}, child)
+	if err != nil {
+		return fmt.Errorf("creating Redis subnet group: %w", err)
+	}
+	logs, err := cloudwatch.NewLogGroup(ctx, "redis", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/aws/elasticache/redis/" + args.Prefix),
+		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+	}, child)
+	if err != nil {
+		return fmt.Errorf("creating Redis log group: %w", err)
+	}
+	var delivery elasticache.ReplicationGroupLogDeliveryConfigurationArray
+	for _, logType := range redisLogTypes {
+		delivery = append(delivery, &elasticache.ReplicationGroupLogDeliveryConfigurationArgs{
+			Destination:     logs.Name,
+			DestinationType: pulumi.String("cloudwatch-logs"),
+			LogFormat:       pulumi.String("json"),
+			LogType:         pulumi.String(logType),
+		})
+	}
+	var finalSnapshot pulumi.StringPtrInput
+	if c.FinalSnapshot {
+		finalSnapshot = pulumi.String(args.Prefix + "-redis-final")
+	}
+
+	group, err := elasticache.NewReplicationGroup(ctx, "redis", &elasticache.ReplicationGroupArgs{
+		Description:               pulumi.String("Cache of " + args.Prefix),
+		Engine:                    pulumi.String("redis"),
+		EngineVersion:             pulumi.String(c.RedisEngineVersion),
+		NodeType:                  pulumi.String(c.RedisNodeType),
+		NumCacheClusters:          pulumi.Int(c.RedisNodes),
+		PreferredCacheClusterAzs:  pulumi.ToStringArray(spreadOver(args.AvailabilityZones, c.RedisNodes)),
+		AutomaticFailoverEnabled:  pulumi.Bool(c.RedisAutomaticFailover),
+		MultiAzEnabled:            pulumi.Bool(c.RedisMultiAZ),
+		Port:                      pulumi.Int(redisPort),
+		SubnetGroupName:           subnets.Name,
+		SecurityGroupIds:          pulumi.StringArray{args.RedisSecurityGroupID},
+		AtRestEncryptionEnabled:   pulumi.Bool(true),
+		KmsKeyId:                  args.KeyArn,
+		TransitEncryptionEnabled:  pulumi.Bool(true),
+		AuthToken:                 token.Result,
+		SnapshotRetentionLimit:    pulumi.Int(c.RedisSnapshotRetentionDays),
+		SnapshotWindow:            pulumi.String(c.RedisSnapshotWindow),
+		MaintenanceWindow:         pulumi.String(c.RedisMaintenanceWindow),
+		FinalSnapshotIdentifier:   finalSnapshot,
+		AutoMinorVersionUpgrade:   pulumi.Bool(true),
+		LogDeliveryConfigurations: delivery,
+	}, child, protect)
+	if err != nil {
+		return fmt.Errorf("creating Redis replication group: %w", err)
+	}
+	d.RedisAddress = group.PrimaryEndpointAddress
+	for i := 1; i <= c.RedisNodes; i++ {
+		d.RedisMemberClusters = append(d.RedisMemberClusters, pulumi.Sprintf("%s-%03d", group.ReplicationGroupId, i))
+	}
+	return nil
+}
+
+// spreadOver assigns n nodes to the zones in turn: the primary to the first.
+func spreadOver(zones []string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = zones[i%len(zones)]
+	}
+	return out
+}
+
+// optionalKey is key when on, and unset otherwise (RDS rejects a key for a disabled feature).
+func optionalKey(on bool, key pulumi.StringInput) pulumi.StringPtrInput {
+	if !on {
+		return nil
+	}
+	return key.ToStringOutput()
+}
+
+func optionalInt(on bool, v int) pulumi.IntPtrInput {
+	if !on {
+		return nil
+	}
+	return pulumi.Int(v)
+}

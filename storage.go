@@ -1,0 +1,317 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// StorageArgs configures the key, the buckets and the container registries.
+type StorageArgs struct {
+	// Env is the account, partition and region deployed into.
+	Env awsEnv
+	// Prefix names the repositories ("<prefix>/backend") and the derived buckets.
+	Prefix string
+	// UploadsBucket, BackupsBucket and LogsBucket are the bucket names; each defaults to
+	// "<prefix>-<purpose>-<account id>", which is globally unique.
+	UploadsBucket, BackupsBucket, LogsBucket string
+	// Protect protects the key, the data buckets and the repositories against destroy.
+	Protect bool
+	// ForceDestroy lets destroy delete buckets and repositories that still hold objects.
+	ForceDestroy bool
+	// KeyDeletionWindowDays is the wait (7 to 30 days) before a deleted key is gone.
+	KeyDeletionWindowDays int
+	// NoncurrentVersionExpirationDays expires old versions of uploads and backups.
+	NoncurrentVersionExpirationDays int
+	// BackupsArchiveAfterDays moves backups to Glacier Flexible Retrieval.
+	BackupsArchiveAfterDays int
+	// LogsExpirationDays expires access logs.
+	LogsExpirationDays int
+	// EcrMaxImages is how many images each repository keeps.
+	EcrMaxImages int
+	// EcrImageTagMutability is "IMMUTABLE" (default) or "MUTABLE".
+	EcrImageTagMutability string
+}
+
+// Storage is the data key, the uploads, backups and logs buckets, and the ECR repositories.
+type Storage struct {
+	pulumi.ResourceState
+
+	// KeyArn is the customer-managed key of the data tier.
+	KeyArn pulumi.StringOutput
+
+	UploadsBucketName pulumi.StringOutput
+	UploadsBucketArn  pulumi.StringOutput
+	BackupsBucketName pulumi.StringOutput
+	// LogsBucketName resolves only once the logs bucket's policy is in place, so a load
+	// balancer that writes access logs to it is created after the policy that allows it.
+	LogsBucketName pulumi.StringOutput
+
+	BackendRepositoryURL  pulumi.StringOutput
+	BackendRepositoryArn  pulumi.StringOutput
+	FrontendRepositoryURL pulumi.StringOutput
+	FrontendRepositoryArn pulumi.StringOutput
+}
+
+// Where the logs bucket receives each kind of log.
+const (
+	albLogPrefix      = "alb"
+	s3AccessLogPrefix = "s3-access"
+)
+
+// NewStorage creates the data key, the three buckets and the two repositories.
+func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pulumi.ResourceOption) (*Storage, error) {
+	s := &Storage{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Storage", name, s, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(s)
+	protect := pulumi.Protect(args.Protect)
+
+	key, err := kms.NewKey(ctx, "data", &kms.KeyArgs{
+		Description:          pulumi.String("Encrypts the data of " + args.Prefix + ": buckets, database, cache, secrets, images"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
+		Policy:               dataKeyPolicy(args.Env),
+	}, child, protect)
+	if err != nil {
+		return nil, fmt.Errorf("creating data key: %w", err)
+	}
+	if _, err := kms.NewAlias(ctx, "data", &kms.AliasArgs{
+		Name:        pulumi.String("alias/" + args.Prefix + "-data"),
+		TargetKeyId: key.KeyId,
+	}, child); err != nil {
+		return nil, fmt.Errorf("creating data key alias: %w", err)
+	}
+	s.KeyArn = key.Arn
+
+	// The logs bucket comes first: the other two deliver their access logs to it. ALB access
+	// logs only support SSE-S3, so it is not encrypted with the key.
+	logsName := bucketName(args.LogsBucket, args.Prefix, "logs", args.Env.AccountID)
+	logs, err := newBucket(ctx, "logs", &bucketSpec{
+		name:         logsName,
+		forceDestroy: args.ForceDestroy,
+		lifecycle: []s3.BucketLifecycleConfigurationV2RuleArgs{
+			expireRule("expire-logs", args.LogsExpirationDays),
+		},
+		policy: []statement{
+			albLogDelivery(args.Env, logsName),
+			s3AccessLogDelivery(args.Env, logsName,
+				bucketName(args.UploadsBucket, args.Prefix, "uploads", args.Env.AccountID),
+				bucketName(args.BackupsBucket, args.Prefix, "backups", args.Env.AccountID)),
+		},
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	s.LogsBucketName = logs.ready
+
+	// The uploads and backups buckets hold data: versioned, encrypted with the key, logged,
+	// and protected.
+	dataBucket := func(purpose, configured string, rules ...s3.BucketLifecycleConfigurationV2RuleArgs) (*bucket, error) {
+		return newBucket(ctx, purpose, &bucketSpec{
+			name:         bucketName(configured, args.Prefix, purpose, args.Env.AccountID),
+			keyArn:       key.Arn,
+			versioned:    true,
+			protect:      args.Protect,
+			forceDestroy: args.ForceDestroy,
+			logTo:        logs.ready,
+			lifecycle:    append([]s3.BucketLifecycleConfigurationV2RuleArgs{expireOldVersionsRule(args.NoncurrentVersionExpirationDays)}, rules...),
+		}, child)
+	}
+	uploads, err := dataBucket("uploads", args.UploadsBucket)
+	if err != nil {
+		return nil, err
+	}
+	s.UploadsBucketName, s.UploadsBucketArn = uploads.name, uploads.arn
+	backups, err := dataBucket("backups", args.BackupsBucket, archiveRule(args.BackupsArchiveAfterDays))
+	if err != nil {
+		return nil, err
+	}
+	s.BackupsBucketName = backups.name
+
+	for _, repo := range []struct {
+		service  string
+		url, arn *pulumi.StringOutput
+	}{
+		{"backend", &s.BackendRepositoryURL, &s.BackendRepositoryArn},
+		{"frontend", &s.FrontendRepositoryURL, &s.FrontendRepositoryArn},
+	} {
+		r, err := newRepository(ctx, repo.service, args, key.Arn, child)
+		if err != nil {
+			return nil, err
+		}
+		*repo.url, *repo.arn = r.RepositoryUrl, r.Arn
+	}
+
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"keyArn":                s.KeyArn,
+		"uploadsBucketName":     s.UploadsBucketName,
+		"backupsBucketName":     s.BackupsBucketName,
+		"logsBucketName":        s.LogsBucketName,
+		"backendRepositoryUrl":  s.BackendRepositoryURL,
+		"frontendRepositoryUrl": s.FrontendRepositoryURL,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// bucketName is the configured name or, when unset, "<prefix>-<purpose>-<account id>": the
+// account id makes it globally unique, and config validation keeps it within 63 characters.
+func bucketName(configured, prefix, purpose, accountID string) string {
+	if configured != "" {
+		return configured
+	}
+	return fmt.Sprintf("%s-%s-%s", prefix, purpose, accountID)
+}
+
+// dataKeyServices are the services that use the data key on a caller's behalf.
+var dataKeyServices = []string{"s3", "rds", "elasticache", "secretsmanager", "ecr"}
+
+// dataKeyPolicy lets the account administer the key through IAM, but use it for encryption
+// only through the data services, so the key cannot encrypt or decrypt outside them.
+func dataKeyPolicy(env awsEnv) pulumi.StringOutput {
+	root := map[string]any{"AWS": env.arn("iam", "", "root")}
+	var viaServices []string
+	for _, service := range dataKeyServices {
+		viaServices = append(viaServices, fmt.Sprintf("%s.%s.%s", service, env.Region, env.DNSSuffix))
+	}
+	everything := []pulumi.StringInput{pulumi.String("*")} // a key policy's resource is the key itself
+	return policyJSON(
+		statement{
+			Sid:        "AdministerThroughIAM",
+			Principals: root,
+			Actions: []string{
+				"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+				"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+				"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+			},
+			Resources: everything,
+		},
+		statement{
+			Sid:        "UseThroughDataServices",
+			Principals: root,
+			Actions: []string{
+				"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
+				"kms:CreateGrant", "kms:ListGrants",
+			},
+			Resources: everything,
+			Conditions: map[string]map[string]any{
+				"StringEquals": {"kms:CallerAccount": env.AccountID, "kms:ViaService": viaServices},
+			},
+		},
+	)
+}
+
+// elbLogAccounts are the Elastic Load Balancing accounts that write access logs in the regions
+// that opened before August 2022; newer regions use the log delivery service principal.
+var elbLogAccounts = map[string]string{
+	"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+	"us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+	"ap-southeast-3": "589379963580", "ap-south-1": "718504428378", "ap-northeast-3": "383597477331",
+	"ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+	"ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+	"eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
+	"eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+	"sa-east-1": "507241528517", "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
+	"cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+}
+
+// albLogDelivery lets this region's load balancers write access logs under alb/AWSLogs/<account>/.
+func albLogDelivery(env awsEnv, bucket string) statement {
+	principal := servicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")
+	if account, ok := elbLogAccounts[env.Region]; ok {
+		principal = map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", env.Partition, account)}
+	}
+	return statement{
+		Sid:        "AllowLoadBalancerAccessLogs",
+		Principals: principal,
+		Actions:    []string{"s3:PutObject"},
+		Resources: []pulumi.StringInput{pulumi.Sprintf("arn:%s:s3:::%s/%s/AWSLogs/%s/*",
+			env.Partition, bucket, albLogPrefix, env.AccountID)},
+	}
+}
+
+// s3AccessLogDelivery lets S3 write the server access logs of the given buckets of this account.
+func s3AccessLogDelivery(env awsEnv, bucket string, sources ...string) statement {
+	var sourceArns []string
+	for _, source := range sources {
+		sourceArns = append(sourceArns, fmt.Sprintf("arn:%s:s3:::%s", env.Partition, source))
+	}
+	return statement{
+		Sid:        "AllowS3ServerAccessLogs",
+		Principals: servicePrincipal("logging.s3.amazonaws.com"),
+		Actions:    []string{"s3:PutObject"},
+		Resources:  []pulumi.StringInput{pulumi.Sprintf("arn:%s:s3:::%s/%s/*", env.Partition, bucket, s3AccessLogPrefix)},
+		Conditions: map[string]map[string]any{
+			"ArnLike":      {"aws:SourceArn": sourceArns},
+			"StringEquals": {"aws:SourceAccount": env.AccountID},
+		},
+	}
+}
+
+// newRepository creates an ECR repository "<prefix>/<service>" that scans on push, is
+// encrypted with the data key, and keeps only the last images.
+func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyArn pulumi.StringInput, parent pulumi.ResourceOption) (*ecr.Repository, error) {
+	repo, err := ecr.NewRepository(ctx, service, &ecr.RepositoryArgs{
+		Name:               pulumi.String(args.Prefix + "/" + service),
+		ImageTagMutability: pulumi.String(args.EcrImageTagMutability),
+		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
+			ScanOnPush: pulumi.Bool(true),
+		},
+		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
+			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: keyArn},
+		},
+		ForceDelete: pulumi.Bool(args.ForceDestroy),
+	}, parent, pulumi.Protect(args.Protect),
+		// The name is typed by operators (docker push), so it is fixed; a replacement must free
+		// the name first.
+		pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s repository: %w", service, err)
+	}
+	policy, err := ecrLifecyclePolicy(args.EcrMaxImages)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ecr.NewLifecyclePolicy(ctx, service, &ecr.LifecyclePolicyArgs{
+		Repository: repo.Name,
+		Policy:     pulumi.String(policy),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("creating %s repository lifecycle policy: %w", service, err)
+	}
+	return repo, nil
+}
+
+// ecrLifecyclePolicy expires untagged images after a day and keeps the last maxImages images.
+// ECR requires the rule selecting "any" tag status to have the highest priority number.
+func ecrLifecyclePolicy(maxImages int) (string, error) {
+	type selection struct {
+		TagStatus   string `json:"tagStatus"`
+		CountType   string `json:"countType"`
+		CountUnit   string `json:"countUnit,omitempty"`
+		CountNumber int    `json:"countNumber"`
+	}
+	type rule struct {
+		RulePriority int               `json:"rulePriority"`
+		Description  string            `json:"description"`
+		Selection    selection         `json:"selection"`
+		Action       map[string]string `json:"action"`
+	}
+	expire := map[string]string{"type": "expire"}
+	b, err := json.Marshal(map[string][]rule{"rules": {
+		{1, "Expire untagged images a day after they are pushed",
+			selection{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 1}, expire},
+		{2, fmt.Sprintf("Keep the last %d images", maxImages),
+			selection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: maxImages}, expire},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("rendering ECR lifecycle policy: %w", err)
+	}
+	return string(b), nil
+}

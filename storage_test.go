@@ -1,0 +1,243 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	bucketType = "aws:s3/bucketV2:BucketV2"
+	repoType   = "aws:ecr/repository:Repository"
+)
+
+var bucketNames = []string{"uploads", "backups", "logs"}
+
+func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	key := p.one(t, kmsKeyType, "data")
+	assert.True(t, key.flag("enableKeyRotation"))
+	assert.Equal(t, float64(30), key.num("deletionWindowInDays"))
+	assert.Equal(t, "alias/coldchain-production-data", p.one(t, "aws:kms/alias:Alias", "data").in("name"))
+
+	var policy parsedPolicy
+	key.doc(t, "policy", &policy)
+	require.Len(t, policy.Statement, 2)
+	for _, s := range policy.Statement {
+		assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::123456789012:root"}, s.Principal)
+		for _, action := range strs(s.Action) {
+			crypto := strings.Contains(action, "crypt") || strings.HasPrefix(action, "kms:GenerateDataKey")
+			if s.Sid == "AdministerThroughIAM" {
+				assert.Falsef(t, crypto, "the administration statement allows %s", action)
+			}
+		}
+	}
+	use := policy.Statement[1]
+	assert.Equal(t, "UseThroughDataServices", use.Sid)
+	assert.Equal(t, "123456789012", use.Condition["StringEquals"]["kms:CallerAccount"])
+	assert.ElementsMatch(t, []any{
+		"s3.ap-northeast-2.amazonaws.com", "rds.ap-northeast-2.amazonaws.com",
+		"elasticache.ap-northeast-2.amazonaws.com", "secretsmanager.ap-northeast-2.amazonaws.com",
+		"ecr.ap-northeast-2.amazonaws.com",
+	}, use.Condition["StringEquals"]["kms:ViaService"])
+}
+
+func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	keyArn := p.one(t, kmsKeyType, "data").Outputs["arn"]
+	for _, name := range bucketNames {
+		b := p.one(t, bucketType, name)
+
+		block := p.one(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
+		assert.Equal(t, b.ID, block.in("bucket"))
+		for _, flag := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			assert.Truef(t, block.flag(flag), "bucket %s: %s", name, flag)
+		}
+
+		own := p.one(t, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name)
+		assert.Equal(t, "BucketOwnerEnforced", own.obj("rule")["objectOwnership"], "bucket %s", name)
+
+		sse := p.one(t, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", name)
+		rule := sse.list("rules")[0].(map[string]any)
+		byDefault := rule["applyServerSideEncryptionByDefault"].(map[string]any)
+		if name == "logs" {
+			// ALB access logs can only be written to an SSE-S3 bucket.
+			assert.Equal(t, "AES256", byDefault["sseAlgorithm"])
+		} else {
+			assert.Equal(t, "aws:kms", byDefault["sseAlgorithm"], "bucket %s", name)
+			assert.Equal(t, keyArn, byDefault["kmsMasterKeyId"], "bucket %s", name)
+			assert.Equal(t, true, rule["bucketKeyEnabled"], "bucket %s", name)
+		}
+
+		var policy parsedPolicy
+		p.one(t, "aws:s3/bucketPolicy:BucketPolicy", name).doc(t, "policy", &policy)
+		deny := policy.Statement[0]
+		assert.Equal(t, "Deny", deny.Effect)
+		assert.Equal(t, "*", deny.Principal)
+		assert.Equal(t, []string{"s3:*"}, strs(deny.Action))
+		assert.ElementsMatch(t, []string{b.Outputs["arn"].(string), b.Outputs["arn"].(string) + "/*"}, strs(deny.Resource))
+		assert.Equal(t, "false", deny.Condition["Bool"]["aws:SecureTransport"], "bucket %s", name)
+	}
+}
+
+// lifecycleRules returns a bucket's lifecycle rules by id.
+func lifecycleRules(t *testing.T, p *Plan, name string) map[string]map[string]any {
+	t.Helper()
+	rules := map[string]map[string]any{}
+	for _, r := range p.one(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).list("rules") {
+		rule := r.(map[string]any)
+		assert.Equal(t, "Enabled", rule["status"])
+		assert.NotNil(t, rule["filter"], "every rule has a filter")
+		rules[rule["id"].(string)] = rule
+	}
+	return rules
+}
+
+func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	logs := p.one(t, bucketType, "logs")
+	for _, name := range []string{"uploads", "backups"} {
+		versioning := p.one(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", name)
+		assert.Equal(t, "Enabled", versioning.obj("versioningConfiguration")["status"])
+
+		logging := p.one(t, "aws:s3/bucketLoggingV2:BucketLoggingV2", name)
+		assert.Equal(t, logs.in("bucket"), logging.in("targetBucket"))
+		assert.Equal(t, "s3-access/"+name+"/", logging.in("targetPrefix"))
+		assert.Contains(t, logging.DependsOn, p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN,
+			"logging starts once the logs bucket lets S3 write")
+
+		rules := lifecycleRules(t, p, name)
+		assert.Equal(t, float64(90), rules["expire-old-versions"]["noncurrentVersionExpiration"].(map[string]any)["noncurrentDays"])
+		assert.Equal(t, float64(7), rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"].(map[string]any)["daysAfterInitiation"])
+		assert.Contains(t, p.one(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).DependsOn, versioning.URN)
+	}
+	archive := lifecycleRules(t, p, "backups")["archive-to-glacier"]["transitions"].([]any)[0].(map[string]any)
+	assert.Equal(t, map[string]any{"days": float64(30), "storageClass": "GLACIER"}, archive)
+	assert.NotContains(t, lifecycleRules(t, p, "uploads"), "archive-to-glacier", "uploads stay in S3 Standard")
+	assert.Empty(t, p.all("aws:s3/bucketVersioningV2:BucketVersioningV2")[2:], "only the data buckets are versioned")
+}
+
+func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "logsExpirationDays=30"))
+	assert.Equal(t, float64(30), lifecycleRules(t, p, "logs")["expire-logs"]["expiration"].(map[string]any)["days"])
+
+	var policy parsedPolicy
+	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	statements := map[string]int{}
+	for i, s := range policy.Statement {
+		statements[s.Sid] = i
+	}
+	alb := policy.Statement[statements["AllowLoadBalancerAccessLogs"]]
+	// ap-northeast-2 delivers from the ELB account of the region.
+	assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::600734575887:root"}, alb.Principal)
+	assert.Equal(t, []string{"s3:PutObject"}, strs(alb.Action))
+	assert.Equal(t, []string{"arn:aws:s3:::coldchain-production-logs-123456789012/alb/AWSLogs/123456789012/*"}, strs(alb.Resource))
+
+	access := policy.Statement[statements["AllowS3ServerAccessLogs"]]
+	assert.Equal(t, map[string]any{"Service": "logging.s3.amazonaws.com"}, access.Principal)
+	assert.Equal(t, "123456789012", access.Condition["StringEquals"]["aws:SourceAccount"])
+	assert.ElementsMatch(t, []any{
+		"arn:aws:s3:::coldchain-production-uploads-123456789012",
+		"arn:aws:s3:::coldchain-production-backups-123456789012",
+	}, access.Condition["ArnLike"]["aws:SourceArn"])
+}
+
+func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "aws:region=ap-southeast-7"))
+	var policy parsedPolicy
+	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, policy.Statement[1].Principal)
+}
+
+func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
+	for _, tc := range []struct {
+		sets   []string
+		prefix string
+	}{
+		{nil, "coldchain-production"},
+		{[]string{"projectName=cold-chain-dispatcher", "environment=production"}, "cold-chain-dispatcher-production"},
+		{[]string{"projectName=abcdefghijklmnopqrst", "environment=prod-eu-west"}, "abcdefghijklmnopqrst-prod-eu-west"},
+	} {
+		p := planOf(t, with(minimalConfig(), tc.sets...))
+		for _, name := range bucketNames {
+			bucket := p.one(t, bucketType, name).in("bucket")
+			assert.Equal(t, tc.prefix+"-"+name+"-123456789012", bucket)
+			assert.Emptyf(t, bucketNameProblem(bucket), "derived name %q breaks S3's rules", bucket)
+		}
+	}
+}
+
+func TestConfiguredBucketNamesAreUsed(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "uploadsBucketName=acme-dispatch-uploads", "logsBucketName=acme-dispatch-logs"))
+	assert.Equal(t, "acme-dispatch-uploads", p.one(t, bucketType, "uploads").in("bucket"))
+	assert.Equal(t, "acme-dispatch-logs", p.one(t, bucketType, "logs").in("bucket"))
+	assert.Equal(t, "acme-dispatch-uploads", p.Outputs["uploadsBucketName"])
+	var policy parsedPolicy
+	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	assert.Contains(t, policy.Statement[2].Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
+}
+
+func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	keyArn := p.one(t, kmsKeyType, "data").Outputs["arn"]
+	for _, service := range []string{"backend", "frontend"} {
+		repo := p.one(t, repoType, service)
+		assert.Equal(t, "coldchain-production/"+service, repo.in("name"))
+		assert.Equal(t, true, repo.obj("imageScanningConfiguration")["scanOnPush"])
+		assert.Equal(t, "IMMUTABLE", repo.in("imageTagMutability"))
+		enc := repo.list("encryptionConfigurations")[0].(map[string]any)
+		assert.Equal(t, map[string]any{"encryptionType": "KMS", "kmsKey": keyArn}, enc)
+		assert.True(t, repo.DeleteBeforeReplace, "the fixed name must be freed before a replacement")
+		assert.Equal(t, repo.Outputs["repositoryUrl"], p.Outputs[service+"EcrRepositoryUrl"])
+
+		var policy struct {
+			Rules []struct {
+				RulePriority int
+				Selection    struct {
+					TagStatus   string
+					CountType   string
+					CountNumber int
+				}
+				Action struct{ Type string }
+			}
+		}
+		lifecycle := p.one(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service)
+		assert.Equal(t, repo.in("name"), lifecycle.in("repository"))
+		require.NoError(t, json.Unmarshal([]byte(lifecycle.in("policy")), &policy))
+		require.Len(t, policy.Rules, 2)
+		assert.Equal(t, "untagged", policy.Rules[0].Selection.TagStatus)
+		assert.Equal(t, "sinceImagePushed", policy.Rules[0].Selection.CountType)
+		last := policy.Rules[1]
+		assert.Equal(t, "any", last.Selection.TagStatus)
+		assert.Equal(t, "imageCountMoreThan", last.Selection.CountType)
+		assert.Equal(t, 30, last.Selection.CountNumber)
+		assert.Greater(t, last.RulePriority, policy.Rules[0].RulePriority, "the 'any' rule must have the highest priority number")
+		for _, r := range policy.Rules {
+			assert.Equal(t, "expire", r.Action.Type)
+		}
+	}
+}
+
+// statefulResources are the resources whose loss loses data; they follow the protect key.
+var statefulResources = []struct{ typ, name string }{
+	{dbType, "postgres"}, {redisType, "redis"}, {bucketType, "uploads"}, {bucketType, "backups"},
+	{repoType, "backend"}, {repoType, "frontend"}, {kmsKeyType, "data"}, {secretType, "redis-auth"},
+}
+
+func TestStatefulResourcesAreProtectedUnlessConfigTurnsItOff(t *testing.T) {
+	on := planOf(t, minimalConfig())
+	off := planOf(t, with(minimalConfig(), "protect=false", "forceDestroy=true"))
+	for _, s := range statefulResources {
+		assert.Truef(t, on.one(t, s.typ, s.name).Protect, "%s %s is not protected by default", s.typ, s.name)
+		assert.Falsef(t, off.one(t, s.typ, s.name).Protect, "%s %s is protected with protect=false", s.typ, s.name)
+	}
+	for _, name := range bucketNames {
+		assert.False(t, on.one(t, bucketType, name).flag("forceDestroy"))
+		assert.True(t, off.one(t, bucketType, name).flag("forceDestroy"))
+	}
+	assert.False(t, on.one(t, repoType, "backend").flag("forceDelete"))
+	assert.True(t, off.one(t, repoType, "backend").flag("forceDelete"))
+}
