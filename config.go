@@ -40,13 +40,6 @@ type Config struct {
 	DBInstanceClass string
 	// RedisNodeType (redisNodeType, default "cache.t3.medium") sizes ElastiCache.
 	RedisNodeType string
-	// BackendCPU and BackendMemory (backendCpu 1024, backendMemory 2048) size a backend task.
-	BackendCPU    int
-	BackendMemory int
-	// BackendPort (backendPort, default 8000) and FrontendPort (frontendPort, default 80) are the
-	// container ports the load balancer forwards to.
-	BackendPort  int
-	FrontendPort int
 
 	// DomainName (domainName, optional) turns on HTTPS with an ACM certificate.
 	DomainName string
@@ -104,6 +97,55 @@ type Config struct {
 	// ECR.
 	EcrMaxImages          int    // ecrMaxImages, default 30 tagged images kept per repository
 	EcrImageTagMutability string // ecrImageTagMutability, default "IMMUTABLE"
+
+	// The application tier. Backend and Frontend hold each service's settings.
+	Backend  ServiceConfig
+	Frontend ServiceConfig
+	// BackendPathPatterns (backendPathPatterns, default ["/api/*"]) are routed to the backend;
+	// everything else goes to the frontend.
+	BackendPathPatterns []string
+	// BackendSecrets (backendSecrets, default {}) maps extra environment variables of the
+	// backend to SSM parameter names ("/coldchain/production/api-key") or Secrets Manager ARNs.
+	BackendSecrets map[string]string
+	// CPUArchitecture (cpuArchitecture, default "X86_64") is the tasks' CPU, or "ARM64".
+	CPUArchitecture string
+	// FargateSpot (fargateSpot, default false) runs the tasks on Fargate Spot.
+	FargateSpot bool
+	// CertificateArn (certificateArn, optional) is a team's own ACM certificate for HTTPS.
+	CertificateArn string
+	// HostedZoneID and HostedZoneName (optional) find the Route 53 zone of domainName; by
+	// default the zone named after the domain's parent ("example.com" for "app.example.com").
+	HostedZoneID   string
+	HostedZoneName string
+	// AlbDeletionProtection (albDeletionProtection, default true) stops the ALB's deletion.
+	AlbDeletionProtection bool
+	// DeregistrationDelaySeconds (deregistrationDelaySeconds, default 30) drains a target.
+	DeregistrationDelaySeconds int
+	// HealthCheckGracePeriodSeconds (healthCheckGracePeriodSeconds, default 60) lets a task
+	// start before the load balancer's health checks count.
+	HealthCheckGracePeriodSeconds int
+	// ScaleInCooldown and ScaleOutCooldown (scaleInCooldownSeconds 300,
+	// scaleOutCooldownSeconds 60) pace the autoscaling of both services.
+	ScaleInCooldown  int
+	ScaleOutCooldown int
+}
+
+// ServiceConfig is the configuration of one ECS service; its keys are "<service><Key>", e.g.
+// backendCpu, frontendMinTasks.
+type ServiceConfig struct {
+	CPU             int    // Cpu: Fargate CPU units
+	Memory          int    // Memory: MiB
+	Port            int    // Port: the container port
+	ImageTag        string // ImageTag: default "latest"
+	HealthCheckPath string // HealthCheckPath: what the load balancer probes
+	User            string // User: the container user, "" for the image's own
+	DesiredCount    int    // DesiredCount: tasks at creation, default MinTasks
+	MinTasks        int    // MinTasks and MaxTasks bound autoscaling
+	MaxTasks        int
+	CPUTarget       int // CpuTarget: target tracking on average CPU, percent
+	MemoryTarget    int // MemoryTarget: target tracking on average memory, percent
+	// RequestsPerTarget (backend only) tracks ALB requests per target; 0 turns it off.
+	RequestsPerTarget int
 }
 
 // Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
@@ -168,10 +210,6 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 
 		DBInstanceClass: r.str("dbInstanceClass", "db.t3.medium"),
 		RedisNodeType:   r.str("redisNodeType", "cache.t3.medium"),
-		BackendCPU:      r.integer("backendCpu", 1024),
-		BackendMemory:   r.integer("backendMemory", 2048),
-		BackendPort:     r.integer("backendPort", 8000),
-		FrontendPort:    r.integer("frontendPort", 80),
 
 		DomainName: r.str("domainName", ""),
 		AlarmEmail: r.str("alarmEmail", ""),
@@ -213,6 +251,27 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 
 		EcrMaxImages:          r.integer("ecrMaxImages", 30),
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
+
+		Backend: r.service("backend", ServiceConfig{
+			CPU: 1024, Memory: 2048, Port: 8000, ImageTag: "latest", HealthCheckPath: "/health", User: "1000",
+			MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
+		}),
+		Frontend: r.service("frontend", ServiceConfig{
+			CPU: 512, Memory: 1024, Port: 80, ImageTag: "latest", HealthCheckPath: "/", User: "",
+			MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
+		}),
+		BackendPathPatterns:           r.list("backendPathPatterns", []string{"/api/*"}),
+		BackendSecrets:                r.strMap("backendSecrets"),
+		CPUArchitecture:               r.str("cpuArchitecture", "X86_64"),
+		FargateSpot:                   r.boolean("fargateSpot", false),
+		CertificateArn:                r.str("certificateArn", ""),
+		HostedZoneID:                  r.str("hostedZoneId", ""),
+		HostedZoneName:                r.str("hostedZoneName", ""),
+		AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
+		DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
+		HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
+		ScaleInCooldown:               r.integer("scaleInCooldownSeconds", 300),
+		ScaleOutCooldown:              r.integer("scaleOutCooldownSeconds", 60),
 	}
 	return c, r
 }
@@ -246,9 +305,6 @@ func (c *Config) validate() []Problem {
 		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
 	p.check(isInstanceClass("cache", c.RedisNodeType), "redisNodeType", c.RedisNodeType,
 		"an ElastiCache node type of the current generation, such as cache.t3.medium or cache.r7g.large")
-	p.checkFargate("backendCpu", "backendMemory", c.BackendCPU, c.BackendMemory)
-	p.checkInt("backendPort", c.BackendPort, 1, 65535)
-	p.checkInt("frontendPort", c.FrontendPort, 1, 65535)
 
 	if c.DomainName != "" {
 		p.check(isDomainName(c.DomainName), "domainName", c.DomainName,
@@ -272,6 +328,7 @@ func (c *Config) validate() []Problem {
 		}
 	}
 	p.validateData(c)
+	p.validateServices(c)
 	return p
 }
 
@@ -539,6 +596,28 @@ func (r *configReader) boolean(key string, def bool) bool {
 	return b
 }
 
+// service reads the keys of one service, "<service>Cpu", "<service>MinTasks", ...
+func (r *configReader) service(name string, def ServiceConfig) ServiceConfig {
+	s := ServiceConfig{
+		CPU:             r.integer(name+"Cpu", def.CPU),
+		Memory:          r.integer(name+"Memory", def.Memory),
+		Port:            r.integer(name+"Port", def.Port),
+		ImageTag:        r.str(name+"ImageTag", def.ImageTag),
+		HealthCheckPath: r.str(name+"HealthCheckPath", def.HealthCheckPath),
+		User:            r.str(name+"User", def.User),
+		MinTasks:        r.integer(name+"MinTasks", def.MinTasks),
+		MaxTasks:        r.integer(name+"MaxTasks", def.MaxTasks),
+		CPUTarget:       r.integer(name+"CpuTarget", def.CPUTarget),
+		MemoryTarget:    r.integer(name+"MemoryTarget", def.MemoryTarget),
+	}
+	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
+	s.DesiredCount = r.integer(name+"DesiredCount", s.MinTasks)
+	if def.RequestsPerTarget > 0 {
+		s.RequestsPerTarget = r.integer(name+"RequestsPerTarget", def.RequestsPerTarget)
+	}
+	return s
+}
+
 // list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string
 // (what "pulumi config set key a,b" stores).
 func (r *configReader) list(key string, def []string) []string {
@@ -634,4 +713,99 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// validateServices checks the keys of the application tier.
+func (p *problems) validateServices(c *Config) {
+	for _, s := range []struct {
+		name string
+		cfg  ServiceConfig
+	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
+		key := func(k string) string { return s.name + k }
+		p.checkFargate(key("Cpu"), key("Memory"), s.cfg.CPU, s.cfg.Memory)
+		p.checkInt(key("Port"), s.cfg.Port, 1, 65535)
+		p.check(imageTagPattern.MatchString(s.cfg.ImageTag), key("ImageTag"), s.cfg.ImageTag,
+			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -")
+		p.check(healthPathPattern.MatchString(s.cfg.HealthCheckPath) && len(s.cfg.HealthCheckPath) <= 1024, key("HealthCheckPath"), s.cfg.HealthCheckPath,
+			"a path starting with /, of at most 1024 characters")
+		p.check(s.cfg.User == "" || userPattern.MatchString(s.cfg.User), key("User"), s.cfg.User,
+			"a user or uid, optionally with a group (1000, 1000:1000, app), or empty for the image's user")
+		p.checkInt(key("MinTasks"), s.cfg.MinTasks, 1, 100)
+		if s.cfg.MaxTasks < s.cfg.MinTasks || s.cfg.MaxTasks > 100 {
+			p.add(key("MaxTasks"), strconv.Itoa(s.cfg.MaxTasks), fmt.Sprintf("from %sMinTasks (%d) to 100", s.name, s.cfg.MinTasks))
+		}
+		if s.cfg.DesiredCount < s.cfg.MinTasks || s.cfg.DesiredCount > s.cfg.MaxTasks {
+			p.add(key("DesiredCount"), strconv.Itoa(s.cfg.DesiredCount), fmt.Sprintf("from %sMinTasks (%d) to %sMaxTasks (%d)",
+				s.name, s.cfg.MinTasks, s.name, s.cfg.MaxTasks))
+		}
+		p.checkInt(key("CpuTarget"), s.cfg.CPUTarget, 10, 95)
+		p.checkInt(key("MemoryTarget"), s.cfg.MemoryTarget, 10, 95)
+	}
+	if c.Backend.RequestsPerTarget != 0 {
+		p.checkInt("backendRequestsPerTarget", c.Backend.RequestsPerTarget, 1, 100000)
+	}
+
+	if n := len(c.BackendPathPatterns); n < 1 || n > 5 {
+		p.add("backendPathPatterns", strings.Join(c.BackendPathPatterns, ","), "1 to 5 path patterns (an ALB rule condition takes at most 5)")
+	}
+	for _, pattern := range c.BackendPathPatterns {
+		p.check(pathPatternPattern.MatchString(pattern), "backendPathPatterns", pattern,
+			"path patterns starting with /, of at most 128 letters, digits and _-.$/~\"'@:+&*?")
+	}
+	for _, name := range sortedKeys(c.BackendSecrets) {
+		source := c.BackendSecrets[name]
+		switch {
+		case !envNamePattern.MatchString(name):
+			p.add("backendSecrets", name, "environment variable names of uppercase letters, digits and _")
+		case isReservedEnv(name):
+			p.add("backendSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
+		case !isSecretSource(source, c.Region):
+			p.add("backendSecrets", name+"="+source,
+				"an SSM parameter name (/coldchain/production/api-key), or an SSM parameter or Secrets Manager ARN in "+c.Region)
+		}
+	}
+	p.check(c.CPUArchitecture == "X86_64" || c.CPUArchitecture == "ARM64", "cpuArchitecture", c.CPUArchitecture, "X86_64 or ARM64")
+	if c.CertificateArn != "" {
+		// A load balancer can only use a certificate of its own region.
+		p.check(regexp.MustCompile(`^arn:aws[a-z-]*:acm:`+regexp.QuoteMeta(c.Region)+`:[0-9]{12}:certificate/[0-9a-f-]{36}$`).MatchString(c.CertificateArn),
+			"certificateArn", c.CertificateArn, "an ACM certificate ARN in "+c.Region)
+	}
+	if c.HostedZoneID != "" {
+		p.check(regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`).MatchString(c.HostedZoneID), "hostedZoneId", c.HostedZoneID, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	}
+	if c.HostedZoneName != "" {
+		p.check(isDomainName(c.HostedZoneName) && (c.DomainName == c.HostedZoneName || strings.HasSuffix(c.DomainName, "."+c.HostedZoneName)),
+			"hostedZoneName", c.HostedZoneName, "the domain of a Route 53 zone that contains domainName ("+c.DomainName+")")
+	}
+	if c.DomainName == "" && (c.HostedZoneID != "" || c.HostedZoneName != "") {
+		p.add("domainName", "", "set when hostedZoneId or hostedZoneName is (the zone is only used for the domain)")
+	}
+	p.checkInt("deregistrationDelaySeconds", c.DeregistrationDelaySeconds, 0, 3600)
+	p.checkInt("healthCheckGracePeriodSeconds", c.HealthCheckGracePeriodSeconds, 0, 3600)
+	p.checkInt("scaleInCooldownSeconds", c.ScaleInCooldown, 0, 3600)
+	p.checkInt("scaleOutCooldownSeconds", c.ScaleOutCooldown, 0, 3600)
+}
+
+var (
+	imageTagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	healthPathPattern  = regexp.MustCompile(`^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]*$`)
+	userPattern        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	pathPatternPattern = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
+	envNamePattern     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	ssmNamePattern     = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+)
+
+// isSecretSource accepts what ECS can read a secret from in this region: an SSM parameter
+// name or ARN, or a Secrets Manager secret ARN.
+func isSecretSource(source, region string) bool {
+	arn := regexp.MustCompile(`^arn:aws[a-z-]*:(ssm|secretsmanager):` + regexp.QuoteMeta(region) + `:[0-9]{12}:(parameter/.+|secret:.+)$`)
+	return ssmNamePattern.MatchString(source) && len(source) <= 2048 || arn.MatchString(source)
+}
+
+// ssmParameterArn is the ARN of an SSM parameter given by name or ARN.
+func ssmParameterArn(env awsEnv, source string) string {
+	if strings.HasPrefix(source, "arn:") {
+		return source
+	}
+	return env.arn("ssm", env.Region, "parameter"+source)
 }

@@ -21,8 +21,8 @@ func TestConfigDefaultsAreTheSeedValues(t *testing.T) {
 	assert.Equal(t, "10.0.0.0/16", cfg.VpcCidr)
 	assert.Equal(t, "db.t3.medium", cfg.DBInstanceClass)
 	assert.Equal(t, "cache.t3.medium", cfg.RedisNodeType)
-	assert.Equal(t, 1024, cfg.BackendCPU)
-	assert.Equal(t, 2048, cfg.BackendMemory)
+	assert.Equal(t, 1024, cfg.Backend.CPU)
+	assert.Equal(t, 2048, cfg.Backend.Memory)
 	assert.Equal(t, "", cfg.DomainName, "no domain by default")
 	assert.Equal(t, "ops@example.com", cfg.AlarmEmail)
 	assert.Equal(t, "", cfg.UploadsBucketName, "bucket names are derived when unset")
@@ -46,8 +46,8 @@ func TestConfigReadsEveryValueType(t *testing.T) {
 	))
 	require.NoError(t, err)
 	assert.Equal(t, "us-west-2", cfg.Region)
-	assert.Equal(t, 2048, cfg.BackendCPU)
-	assert.Equal(t, 4096, cfg.BackendMemory)
+	assert.Equal(t, 2048, cfg.Backend.CPU)
+	assert.Equal(t, 4096, cfg.Backend.Memory)
 	assert.Equal(t, []string{"111111111111", "222222222222"}, cfg.AllowedAccountIDs)
 	assert.Equal(t, map[string]string{
 		"CostCenter": "logistics", "Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -205,10 +204,7 @@ func TestContradictoryCacheSettingsAreRejected(t *testing.T) {
 		{[]string{"secretRecoveryDays=3"}, "secretRecoveryDays"},
 		{[]string{"kmsDeletionWindowDays=60"}, "kmsDeletionWindowDays"},
 	} {
-		_, err := loadConfig(project, "production", with(minimalConfig(), tc.sets...))
-		var cfgErr *ConfigError
-		require.Truef(t, errors.As(err, &cfgErr), "config %v: want a config error, got %v", tc.sets, err)
-		assert.Containsf(t, err.Error(), tc.key+" = ", "config %v", tc.sets)
+		assertRejected(t, tc.sets, tc.key)
 	}
 }
 

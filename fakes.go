@@ -19,6 +19,9 @@ var autonamed = map[string]string{
 	"aws:elasticache/subnetGroup:SubnetGroup":           "name",
 	"aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
 	"aws:secretsmanager/secret:Secret":                  "name",
+	"aws:lb/loadBalancer:LoadBalancer":                  "name",
+	"aws:lb/targetGroup:TargetGroup":                    "name",
+	"aws:appautoscaling/policy:Policy":                  "name",
 }
 
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
@@ -135,6 +138,60 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		id = get("secretId") + "|" + version
 		set("versionId", version)
 		set("arn", get("secretId"))
+	case "aws:ecs/cluster:Cluster":
+		set("arn", env.arn("ecs", env.Region, "cluster/"+id))
+		id = env.arn("ecs", env.Region, "cluster/"+id)
+	case "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders":
+		id = get("clusterName")
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		family := get("family")
+		set("arn", env.arn("ecs", env.Region, "task-definition/"+family+":1"))
+		set("arnWithoutRevision", env.arn("ecs", env.Region, "task-definition/"+family))
+		set("revision", 1)
+		id = family
+	case "aws:ecs/service:Service":
+		cluster := get("cluster")
+		clusterName := cluster[strings.LastIndex(cluster, "/")+1:]
+		id = env.arn("ecs", env.Region, "service/"+clusterName+"/"+get("name"))
+	case "aws:lb/loadBalancer:LoadBalancer":
+		suffix := "app/" + id + "/" + h[:16]
+		id = env.arn("elasticloadbalancing", env.Region, "loadbalancer/"+suffix)
+		set("arn", id)
+		set("arnSuffix", suffix)
+		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.%s", get("name"), 1000000000+int(hashNumber(h)%1000000000), env.Region, env.DNSSuffix))
+		set("zoneId", "ZWKZPGTI48KDX")
+	case "aws:lb/targetGroup:TargetGroup":
+		suffix := "targetgroup/" + id + "/" + h[:16]
+		id = env.arn("elasticloadbalancing", env.Region, suffix)
+		set("arn", id)
+		set("arnSuffix", suffix)
+	case "aws:lb/listener:Listener":
+		id = strings.Replace(get("loadBalancerArn"), ":loadbalancer/", ":listener/", 1) + "/" + h[:16]
+		set("arn", id)
+	case "aws:lb/listenerRule:ListenerRule":
+		id = strings.Replace(get("listenerArn"), ":listener/", ":listener-rule/", 1) + "/" + h[:16]
+		set("arn", id)
+	case "aws:acm/certificate:Certificate":
+		id = env.arn("acm", env.Region, "certificate/"+uuid(h))
+		set("arn", id)
+		set("status", "PENDING_VALIDATION")
+		set("domainValidationOptions", []map[string]any{{
+			"domainName":          get("domainName"),
+			"resourceRecordName":  "_" + h[:32] + "." + get("domainName") + ".",
+			"resourceRecordType":  "CNAME",
+			"resourceRecordValue": "_" + h[32:64] + ".acm-validations.aws.",
+		}})
+	case "aws:acm/certificateValidation:CertificateValidation":
+		id = get("certificateArn")
+	case "aws:route53/record:Record":
+		id = get("zoneId") + "_" + get("name") + "_" + get("type")
+		set("fqdn", strings.TrimSuffix(get("name"), "."))
+	case "aws:appautoscaling/target:Target":
+		id = get("resourceId")
+		set("arn", env.arn("application-autoscaling", env.Region, "scalable-target/"+h[:30]))
+	case "aws:appautoscaling/policy:Policy":
+		set("arn", env.arn("autoscaling", env.Region, "scalingPolicy:"+uuid(h)+":resource/ecs/"+get("resourceId")+":policyName/"+id))
+		set("alarmArns", []string{})
 	case "random:index/randomPassword:RandomPassword":
 		length := 16
 		if n, ok := out["length"]; ok && n.IsNumber() {
@@ -153,4 +210,13 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 // uuid formats the first 32 hex digits of h as a UUID, as KMS key ids and provider ids are.
 func uuid(h string) string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// hashNumber is a number derived from a hex hash, for the digits of fake DNS names.
+func hashNumber(h string) uint64 {
+	var n uint64
+	for _, c := range h[:15] {
+		n = n*16 + uint64(strings.IndexRune("0123456789abcdef", c))
+	}
+	return n
 }

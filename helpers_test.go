@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -155,4 +157,14 @@ func strs(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// assertRejected asserts that config with the overrides fails validation naming key.
+func assertRejected(t *testing.T, sets []string, key string) {
+	t.Helper()
+	_, err := loadConfig(project, "production", with(minimalConfig(), sets...))
+	var cfgErr *ConfigError
+	if assert.Truef(t, errors.As(err, &cfgErr), "config %v: want a config error, got %v", sets, err) {
+		assert.Containsf(t, err.Error(), key+" = ", "config %v", sets)
+	}
 }

@@ -33,6 +33,11 @@ func deploy(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.warnings() {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return err
+		}
+	}
 	return newStack(ctx, cfg)
 }
 
@@ -60,8 +65,8 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		CidrBlock:            cfg.VpcCidr,
 		AvailabilityZones:    zones,
 		NatGateways:          cfg.NatGateways,
-		BackendPort:          cfg.BackendPort,
-		FrontendPort:         cfg.FrontendPort,
+		BackendPort:          cfg.Backend.Port,
+		FrontendPort:         cfg.Frontend.Port,
 		FlowLogRetentionDays: cfg.FlowLogRetentionDays,
 	}, inArea)
 	if err != nil {
@@ -100,6 +105,47 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	services, err := NewServices(ctx, "services", &ServicesArgs{
+		Env:                     env,
+		Prefix:                  cfg.Prefix(),
+		Config:                  cfg,
+		VpcID:                   network.VpcID,
+		PublicSubnetIDs:         network.PublicSubnetIDs,
+		PrivateSubnetIDs:        network.PrivateSubnetIDs,
+		AlbSecurityGroupID:      network.AlbSecurityGroupID,
+		BackendSecurityGroupID:  network.BackendSecurityGroupID,
+		FrontendSecurityGroupID: network.FrontendSecurityGroupID,
+		LogsBucketName:          storage.LogsBucketName,
+		UploadsBucketName:       storage.UploadsBucketName,
+		UploadsBucketArn:        storage.UploadsBucketArn,
+		KeyArn:                  storage.KeyArn,
+		BackendRepositoryURL:    storage.BackendRepositoryURL,
+		BackendRepositoryArn:    storage.BackendRepositoryArn,
+		FrontendRepositoryURL:   storage.FrontendRepositoryURL,
+		FrontendRepositoryArn:   storage.FrontendRepositoryArn,
+		Database:                database,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
+	if _, err := NewAutoscaling(ctx, "autoscaling", &AutoscalingArgs{
+		ClusterName:      services.ClusterName,
+		AlbArnSuffix:     services.AlbArnSuffix,
+		Backend:          services.Backend,
+		Frontend:         services.Frontend,
+		ScaleInCooldown:  cfg.ScaleInCooldown,
+		ScaleOutCooldown: cfg.ScaleOutCooldown,
+	}, inArea); err != nil {
+		return err
+	}
+
+	ctx.Export("applicationUrl", services.URL)
+	ctx.Export("albDnsName", services.AlbDNSName)
+	ctx.Export("ecsClusterName", services.ClusterName)
+	ctx.Export("backendServiceName", services.Backend.Name)
+	ctx.Export("frontendServiceName", services.Frontend.Name)
+	ctx.Export("backendTaskDefinitionArn", services.Backend.TaskDefinitionArn)
 	ctx.Export("vpcId", network.VpcID)
 	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)

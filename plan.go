@@ -30,6 +30,8 @@ type Plan struct {
 	Stack     string          `json:"stack"`
 	Resources []*PlanResource `json:"resources"`
 	Outputs   map[string]any  `json:"outputs"`
+	// Warnings are what "pulumi up" would warn about (added to the original shape).
+	Warnings []string `json:"warnings"`
 }
 
 // PlanResource is one registration as the engine saw it.
@@ -91,7 +93,9 @@ func planStack(project, stack string, raw map[string]string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.plan(outputs), nil
+	p := e.plan(outputs)
+	p.Warnings = append([]string{}, cfg.warnings()...)
+	return p, nil
 }
 
 // withConfig hands the raw config to the run, as the Pulumi CLI does through PULUMI_CONFIG.
@@ -195,6 +199,14 @@ func (e *offlineEngine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, er
 			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(e.region), i+1))
 		}
 		out = map[string]any{"id": e.region, "names": names, "zoneIds": ids}
+	case "aws:route53/getZone:getZone":
+		name, _ := args.Args["name"].V.(string)
+		zoneID := "Z" + strings.ToUpper(hashHex("zone", name)[:20])
+		if id, ok := args.Args["zoneId"].V.(string); ok && id != "" {
+			zoneID = id
+		}
+		out = map[string]any{"id": zoneID, "zoneId": zoneID, "name": name, "privateZone": false,
+			"arn": fmt.Sprintf("arn:%s:route53:::hostedzone/%s", env.Partition, zoneID)}
 	default:
 		return nil, fmt.Errorf("offline engine: no fake answer for invoke %s", args.Token)
 	}
@@ -537,6 +549,9 @@ func printTree(w io.Writer, p *Plan) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	for _, warning := range p.Warnings {
+		fmt.Fprintln(w, "\nwarning: "+warning)
+	}
 	fmt.Fprintln(w, "\nOutputs:")
 	names := make([]string, 0, len(p.Outputs))
 	for name := range p.Outputs {
@@ -552,8 +567,10 @@ func printTree(w io.Writer, p *Plan) {
 // physicalName is the name AWS will know a resource by, where it has one: the autonamed
 // property, or the name the program sets.
 func physicalName(r *PlanResource) string {
-	props := []string{"bucket", "identifier", "name"}
-	if prop, ok := autonamed[r.Type]; ok {
+	props := []string{"identifier", "name"}
+	if r.Type == "aws:s3/bucketV2:BucketV2" {
+		props = []string{"bucket"}
+	} else if prop, ok := autonamed[r.Type]; ok {
 		props = []string{prop}
 	}
 	for _, prop := range props {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AutoscalingArgs names the services to scale.
+type AutoscalingArgs struct {
+	ClusterName pulumi.StringInput
+	// AlbArnSuffix and each service's target group suffix make the request-count label.
+	AlbArnSuffix pulumi.StringInput
+	Backend      ServiceRef
+	Frontend     ServiceRef
+	// ScaleInCooldown and ScaleOutCooldown are in seconds.
+	ScaleInCooldown  int
+	ScaleOutCooldown int
+}
+
+// Autoscaling is the scalable targets and target-tracking policies of both services.
+type Autoscaling struct {
+	pulumi.ResourceState
+}
+
+// scalingMetric is one target-tracking policy: a predefined metric and its target value.
+type scalingMetric struct {
+	name   string
+	metric string
+	target int
+}
+
+// NewAutoscaling scales each service between its bounds on CPU and memory and the backend also
+// on ALB requests per target.
+func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opts ...pulumi.ResourceOption) (*Autoscaling, error) {
+	a := &Autoscaling{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Autoscaling", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
+	for _, svc := range []struct {
+		name string
+		ref  ServiceRef
+	}{{"backend", args.Backend}, {"frontend", args.Frontend}} {
+		cfg := svc.ref.Config
+		target, err := appautoscaling.NewTarget(ctx, svc.name, &appautoscaling.TargetArgs{
+			ServiceNamespace:  pulumi.String("ecs"),
+			ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
+			ResourceId:        scalableResourceID(args.ClusterName, svc.ref.Name),
+			MinCapacity:       pulumi.Int(cfg.MinTasks),
+			MaxCapacity:       pulumi.Int(cfg.MaxTasks),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s scalable target: %w", svc.name, err)
+		}
+		metrics := []scalingMetric{
+			{"cpu", "ECSServiceAverageCPUUtilization", cfg.CPUTarget},
+			{"memory", "ECSServiceAverageMemoryUtilization", cfg.MemoryTarget},
+		}
+		if cfg.RequestsPerTarget > 0 {
+			metrics = append(metrics, scalingMetric{"requests", "ALBRequestCountPerTarget", cfg.RequestsPerTarget})
+		}
+		for _, m := range metrics {
+			spec := &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String(m.metric),
+			}
+			if m.metric == "ALBRequestCountPerTarget" {
+				spec.ResourceLabel = requestCountLabel(args.AlbArnSuffix, svc.ref.TargetGroupArnSuffix)
+			}
+			if _, err := appautoscaling.NewPolicy(ctx, svc.name+"-"+m.name, &appautoscaling.PolicyArgs{
+				PolicyType:        pulumi.String("TargetTrackingScaling"),
+				ServiceNamespace:  target.ServiceNamespace,
+				ScalableDimension: target.ScalableDimension,
+				ResourceId:        target.ResourceId,
+				TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+					PredefinedMetricSpecification: spec,
+					TargetValue:                   pulumi.Float64(float64(m.target)),
+					ScaleInCooldown:               pulumi.Int(args.ScaleInCooldown),
+					ScaleOutCooldown:              pulumi.Int(args.ScaleOutCooldown),
+				},
+			}, child); err != nil {
+				return nil, fmt.Errorf("creating %s %s scaling policy: %w", svc.name, m.name, err)
+			}
+		}
+	}
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// scalableResourceID is Application Auto Scaling's id of an ECS service:
+// "service/<cluster name>/<service name>".
+func scalableResourceID(cluster, service pulumi.StringInput) pulumi.StringOutput {
+	return pulumi.Sprintf("service/%s/%s", cluster, service)
+}
+
+// requestCountLabel is the resource label of ALBRequestCountPerTarget:
+// "app/<alb name>/<alb id>/targetgroup/<target group name>/<target group id>", the ARN
+// suffixes of the load balancer and of the target group joined by "/".
+func requestCountLabel(albArnSuffix, targetGroupArnSuffix pulumi.StringInput) pulumi.StringOutput {
+	return pulumi.Sprintf("%s/%s", albArnSuffix, targetGroupArnSuffix)
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	scalableTargetType = "aws:appautoscaling/target:Target"
+	scalingPolicyType  = "aws:appautoscaling/policy:Policy"
+)
+
+func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	for name, bounds := range map[string][2]float64{"backend": {2, 10}, "frontend": {2, 6}} {
+		target := p.one(t, scalableTargetType, name)
+		assert.Equal(t, "ecs", target.in("serviceNamespace"))
+		assert.Equal(t, "ecs:service:DesiredCount", target.in("scalableDimension"))
+		// Application Auto Scaling names an ECS service "service/<cluster name>/<service name>".
+		assert.Equal(t, "service/coldchain-production/coldchain-production-"+name, target.in("resourceId"))
+		assert.Equal(t, bounds[0], target.num("minCapacity"), name)
+		assert.Equal(t, bounds[1], target.num("maxCapacity"), name)
+	}
+}
+
+// trackingOf returns a policy's target-tracking configuration.
+func trackingOf(t *testing.T, p *Plan, name string) (map[string]any, map[string]any) {
+	t.Helper()
+	policy := p.one(t, scalingPolicyType, name)
+	assert.Equal(t, "TargetTrackingScaling", policy.in("policyType"))
+	conf := policy.obj("targetTrackingScalingPolicyConfiguration")
+	require.NotNil(t, conf)
+	return conf, conf["predefinedMetricSpecification"].(map[string]any)
+}
+
+func TestPoliciesTrackTheSeedTargets(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	for _, tc := range []struct {
+		name, metric string
+		target       float64
+	}{
+		{"backend-cpu", "ECSServiceAverageCPUUtilization", 70},
+		{"backend-memory", "ECSServiceAverageMemoryUtilization", 80},
+		{"backend-requests", "ALBRequestCountPerTarget", 1000},
+		{"frontend-cpu", "ECSServiceAverageCPUUtilization", 70},
+		{"frontend-memory", "ECSServiceAverageMemoryUtilization", 80},
+	} {
+		conf, metric := trackingOf(t, p, tc.name)
+		assert.Equal(t, tc.metric, metric["predefinedMetricType"], tc.name)
+		assert.Equal(t, tc.target, conf["targetValue"], tc.name)
+		assert.Equal(t, float64(300), conf["scaleInCooldown"], tc.name)
+		assert.Equal(t, float64(60), conf["scaleOutCooldown"], tc.name)
+		service := tc.name[:len("frontend")]
+		if tc.name[:7] == "backend" {
+			service = "backend"
+		}
+		assert.Equal(t, p.one(t, scalableTargetType, service).in("resourceId"), p.one(t, scalingPolicyType, tc.name).in("resourceId"))
+	}
+	assert.Len(t, p.all(scalingPolicyType), 5, "the frontend does not scale on requests")
+}
+
+func TestRequestCountLabelJoinsTheLoadBalancerAndTargetGroupSuffixes(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	_, metric := trackingOf(t, p, "backend-requests")
+	alb := p.one(t, albType, "alb")
+	tg := p.one(t, tgType, "backend")
+	assert.Equal(t, alb.Outputs["arnSuffix"].(string)+"/"+tg.Outputs["arnSuffix"].(string), metric["resourceLabel"])
+	// The format CloudWatch and Application Auto Scaling expect.
+	assert.Regexp(t, `^app/[a-z0-9-]+/[0-9a-f]{16}/targetgroup/[a-z0-9-]+/[0-9a-f]{16}$`, metric["resourceLabel"])
+}
+
+func TestScalingBoundsAndTargetsFollowConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "backendMinTasks=3", "backendMaxTasks=20", "backendCpuTarget=60",
+		"backendRequestsPerTarget=0", "scaleInCooldownSeconds=600"))
+	target := p.one(t, scalableTargetType, "backend")
+	assert.Equal(t, float64(3), target.num("minCapacity"))
+	assert.Equal(t, float64(20), target.num("maxCapacity"))
+	assert.Equal(t, float64(3), p.one(t, serviceType, "backend").num("desiredCount"), "the desired count starts at the minimum")
+	conf, _ := trackingOf(t, p, "backend-cpu")
+	assert.Equal(t, float64(60), conf["targetValue"])
+	assert.Equal(t, float64(600), conf["scaleInCooldown"])
+	assert.Len(t, p.all(scalingPolicyType), 4, "backendRequestsPerTarget=0 turns request scaling off")
+}
+
+func TestBadScalingConfigIsRejected(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		key  string
+	}{
+		{[]string{"backendMinTasks=5", "backendMaxTasks=3"}, "backendMaxTasks"},
+		{[]string{"frontendMinTasks=0"}, "frontendMinTasks"},
+		{[]string{"backendCpuTarget=150"}, "backendCpuTarget"},
+		{[]string{"frontendMemoryTarget=0"}, "frontendMemoryTarget"},
+		{[]string{"backendDesiredCount=11"}, "backendDesiredCount"},
+		{[]string{"scaleOutCooldownSeconds=-1"}, "scaleOutCooldownSeconds"},
+		{[]string{"frontendCpu=512", "frontendMemory=512"}, "frontendMemory"},
+		{[]string{"cpuArchitecture=arm"}, "cpuArchitecture"},
+		{[]string{"backendImageTag=:latest"}, "backendImageTag"},
+		{[]string{"backendPathPatterns=api/*"}, "backendPathPatterns"},
+		{[]string{`backendPathPatterns=["/a","/b","/c","/d","/e","/f"]`}, "backendPathPatterns"},
+		{[]string{`backendSecrets={"DATABASE_HOST":"/x"}`}, "backendSecrets"},
+		{[]string{`backendSecrets={"api-key":"/x"}`}, "backendSecrets"},
+		{[]string{`backendSecrets={"API_KEY":"not a parameter"}`}, "backendSecrets"},
+		{[]string{"hostedZoneId=zone-1"}, "hostedZoneId"},
+		{[]string{"domainName=app.example.com", "hostedZoneName=other.org"}, "hostedZoneName"},
+	} {
+		assertRejected(t, tc.sets, tc.key)
+	}
+}

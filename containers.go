@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// containerSpec is everything a container definition needs, resolved to plain values.
+type containerSpec struct {
+	Name     string
+	Image    string
+	Port     int
+	User     string
+	LogGroup string
+	Region   string
+	// Environment holds plain settings; Secrets maps variable names to the ARN (or ARN with a
+	// JSON key) ECS reads them from. A value never appears in both.
+	Environment map[string]string
+	Secrets     map[string]string
+	// ExecEnabled prepares the container for ECS Exec (an init process reaps the sessions).
+	ExecEnabled bool
+}
+
+// containerDefinition is the part of ECS's container definition the program sets.
+type containerDefinition struct {
+	Name             string           `json:"name"`
+	Image            string           `json:"image"`
+	Essential        bool             `json:"essential"`
+	User             string           `json:"user,omitempty"`
+	PortMappings     []portMapping    `json:"portMappings"`
+	Environment      []nameValue      `json:"environment"`
+	Secrets          []nameValueFrom  `json:"secrets"`
+	LogConfiguration logConfiguration `json:"logConfiguration"`
+	LinuxParameters  *linuxParameters `json:"linuxParameters,omitempty"`
+	Privileged       bool             `json:"privileged"`
+	StopTimeout      int              `json:"stopTimeout"`
+}
+
+type portMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+	Name          string `json:"name"`
+}
+
+type nameValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type nameValueFrom struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+type logConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options"`
+}
+
+type linuxParameters struct {
+	InitProcessEnabled bool `json:"initProcessEnabled"`
+}
+
+// containerDefinitions renders the task's single container as the JSON ECS expects. Names are
+// sorted so the document, and so the task definition, only changes when a value does.
+func containerDefinitions(s containerSpec) (string, error) {
+	def := containerDefinition{
+		Name:         s.Name,
+		Image:        s.Image,
+		Essential:    true,
+		User:         s.User,
+		PortMappings: []portMapping{{ContainerPort: s.Port, Protocol: "tcp", Name: s.Name + "-" + strconv.Itoa(s.Port)}},
+		Environment:  []nameValue{},
+		Secrets:      []nameValueFrom{},
+		LogConfiguration: logConfiguration{
+			LogDriver: "awslogs",
+			Options: map[string]string{
+				"awslogs-group":         s.LogGroup,
+				"awslogs-region":        s.Region,
+				"awslogs-stream-prefix": s.Name,
+			},
+		},
+		// ECS sends SIGTERM, then SIGKILL after this many seconds: time to finish requests.
+		StopTimeout: 30,
+	}
+	for _, name := range sortedKeys(s.Environment) {
+		if _, dup := s.Secrets[name]; dup {
+			return "", fmt.Errorf("container %s: %s is both a setting and a secret", s.Name, name)
+		}
+		def.Environment = append(def.Environment, nameValue{name, s.Environment[name]})
+	}
+	for _, name := range sortedKeys(s.Secrets) {
+		def.Secrets = append(def.Secrets, nameValueFrom{name, s.Secrets[name]})
+	}
+	if s.ExecEnabled {
+		def.LinuxParameters = &linuxParameters{InitProcessEnabled: true}
+	}
+	b, err := json.Marshal([]containerDefinition{def})
+	if err != nil {
+		return "", fmt.Errorf("rendering container definitions of %s: %w", s.Name, err)
+	}
+	return string(b), nil
+}
+
+// The backend's settings and secrets, by environment variable.
+const (
+	envDatabaseHost     = "DATABASE_HOST"
+	envDatabasePort     = "DATABASE_PORT"
+	envDatabaseName     = "DATABASE_NAME"
+	envDatabaseUser     = "DATABASE_USER"
+	envDatabasePassword = "DATABASE_PASSWORD"
+	envRedisHost        = "REDIS_HOST"
+	envRedisPort        = "REDIS_PORT"
+	envRedisTLS         = "REDIS_TLS"
+	envRedisAuthToken   = "REDIS_AUTH_TOKEN"
+	envUploadsBucket    = "UPLOADS_BUCKET"
+	envRegion           = "AWS_REGION"
+	envEnvironment      = "ENVIRONMENT"
+)
+
+// reservedEnvNames are the variables the program sets; backendSecrets may not reuse them.
+func reservedEnvNames() []string {
+	names := []string{envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword,
+		envRedisHost, envRedisPort, envRedisTLS, envRedisAuthToken, envUploadsBucket, envRegion, envEnvironment}
+	sort.Strings(names)
+	return names
+}
+
+func isReservedEnv(name string) bool {
+	for _, n := range reservedEnvNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}

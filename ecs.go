@@ -1,0 +1,380 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ServicesArgs wires the application tier to the network, storage and data tiers.
+type ServicesArgs struct {
+	Env    awsEnv
+	Prefix string
+	// Config holds the sizes, ports, image tags, routing and scaling settings.
+	Config *Config
+
+	VpcID                   pulumi.StringInput
+	PublicSubnetIDs         pulumi.StringArrayInput
+	PrivateSubnetIDs        pulumi.StringArrayInput
+	AlbSecurityGroupID      pulumi.StringInput
+	BackendSecurityGroupID  pulumi.StringInput
+	FrontendSecurityGroupID pulumi.StringInput
+
+	// LogsBucketName receives the load balancer's access logs.
+	LogsBucketName pulumi.StringInput
+	// UploadsBucketName and UploadsBucketArn are the backend's object store.
+	UploadsBucketName pulumi.StringInput
+	UploadsBucketArn  pulumi.StringInput
+	// KeyArn decrypts the secrets and the uploads.
+	KeyArn pulumi.StringInput
+	// The images' repositories.
+	BackendRepositoryURL, BackendRepositoryArn   pulumi.StringInput
+	FrontendRepositoryURL, FrontendRepositoryArn pulumi.StringInput
+
+	// The data tier, as the backend reaches it.
+	Database *Database
+}
+
+// Services is the ECS cluster and the two services behind the load balancer.
+type Services struct {
+	pulumi.ResourceState
+
+	// URL is where users reach the application; AlbDNSName the load balancer's own name.
+	URL        pulumi.StringOutput
+	AlbDNSName pulumi.StringOutput
+	// AlbArnSuffix is the LoadBalancer dimension of the load balancer's metrics.
+	AlbArnSuffix pulumi.StringOutput
+	ClusterName  pulumi.StringOutput
+	Backend      ServiceRef
+	Frontend     ServiceRef
+}
+
+// ServiceRef is what autoscaling and the alarms need of one service.
+type ServiceRef struct {
+	Name              pulumi.StringOutput
+	TaskDefinitionArn pulumi.StringOutput
+	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
+	TargetGroupArnSuffix pulumi.StringOutput
+	// Config is the service's sizing and scaling.
+	Config ServiceConfig
+}
+
+// NewServices creates the cluster, the load balancer, and the backend and frontend services.
+func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...pulumi.ResourceOption) (*Services, error) {
+	s := &Services{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Services", name, s, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(s)
+	c := args.Config
+
+	front, err := newFrontDoor(ctx, args, s)
+	if err != nil {
+		return nil, err
+	}
+	s.URL, s.AlbDNSName, s.AlbArnSuffix = front.url, front.dnsName, front.arnSuffix
+
+	execLogs, err := cloudwatch.NewLogGroup(ctx, "exec", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/ecs/" + args.Prefix + "/exec"),
+		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("creating ECS Exec log group: %w", err)
+	}
+	cluster, err := ecs.NewCluster(ctx, "cluster", &ecs.ClusterArgs{
+		Name:     pulumi.String(args.Prefix),
+		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled")}},
+		Configuration: &ecs.ClusterConfigurationArgs{
+			// Every ECS Exec session (the database migrations run through it) is logged.
+			ExecuteCommandConfiguration: &ecs.ClusterConfigurationExecuteCommandConfigurationArgs{
+				Logging: pulumi.String("OVERRIDE"),
+				LogConfiguration: &ecs.ClusterConfigurationExecuteCommandConfigurationLogConfigurationArgs{
+					CloudWatchLogGroupName: execLogs.Name,
+				},
+			},
+		},
+		// The cluster's name is typed by operators; a replacement must free it first.
+	}, child, pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, fmt.Errorf("creating ECS cluster: %w", err)
+	}
+	s.ClusterName = cluster.Name
+	capacity, err := ecs.NewClusterCapacityProviders(ctx, "cluster", &ecs.ClusterCapacityProvidersArgs{
+		ClusterName:       cluster.Name,
+		CapacityProviders: pulumi.ToStringArray([]string{"FARGATE", "FARGATE_SPOT"}),
+		DefaultCapacityProviderStrategies: ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArray{
+			&ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(c)), Weight: pulumi.Int(1)},
+		},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("setting the cluster's capacity providers: %w", err)
+	}
+
+	// A service starts once the load balancer routes to it and its capacity provider exists.
+	after := append(append([]pulumi.Resource{}, front.routing...), capacity)
+
+	db := args.Database
+	backendSecrets := map[string]pulumi.StringInput{
+		// ECS reads one key of the JSON secret RDS keeps: "<arn>:<key>::".
+		envDatabasePassword: pulumi.Sprintf("%s:password::", db.SecretArn),
+		envRedisAuthToken:   db.RedisAuthSecretArn,
+	}
+	secretArns := []pulumi.StringInput{db.SecretArn, db.RedisAuthSecretArn}
+	var parameterArns []pulumi.StringInput
+	for _, env := range sortedKeys(c.BackendSecrets) {
+		source := c.BackendSecrets[env]
+		if strings.Contains(source, ":secretsmanager:") {
+			backendSecrets[env] = pulumi.String(source)
+			secretArns = append(secretArns, pulumi.String(source))
+		} else {
+			arn := ssmParameterArn(args.Env, source)
+			backendSecrets[env] = pulumi.String(arn)
+			parameterArns = append(parameterArns, pulumi.String(arn))
+		}
+	}
+
+	backendGroup := front.targetGroups["backend"]
+	backend, err := newService(ctx, &serviceSpec{
+		name: "backend", cfg: c.Backend, args: args, cluster: cluster.Arn,
+		repositoryURL: args.BackendRepositoryURL, repositoryArn: args.BackendRepositoryArn,
+		securityGroupID: args.BackendSecurityGroupID, targetGroup: backendGroup,
+		environment: map[string]pulumi.StringInput{
+			envDatabaseHost:  db.Address,
+			envDatabasePort:  pulumi.Sprintf("%d", db.Port),
+			envDatabaseName:  pulumi.String(db.Name),
+			envDatabaseUser:  pulumi.String(db.Username),
+			envRedisHost:     db.RedisAddress,
+			envRedisPort:     pulumi.String(strconv.Itoa(redisPort)),
+			envRedisTLS:      pulumi.String("true"),
+			envUploadsBucket: args.UploadsBucketName,
+			envRegion:        pulumi.String(args.Env.Region),
+			envEnvironment:   pulumi.String(c.Environment),
+		},
+		secrets:       backendSecrets,
+		secretArns:    secretArns,
+		parameterArns: parameterArns,
+		taskPolicy:    backendTaskPolicy(args, execLogs.Arn),
+		execEnabled:   true,
+		after:         after,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	s.Backend = *backend
+
+	frontend, err := newService(ctx, &serviceSpec{
+		name: "frontend", cfg: c.Frontend, args: args, cluster: cluster.Arn,
+		repositoryURL: args.FrontendRepositoryURL, repositoryArn: args.FrontendRepositoryArn,
+		securityGroupID: args.FrontendSecurityGroupID, targetGroup: front.targetGroups["frontend"],
+		environment: map[string]pulumi.StringInput{
+			envEnvironment: pulumi.String(c.Environment),
+		},
+		after: after,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	s.Frontend = *frontend
+
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"url":                 s.URL,
+		"albDnsName":          s.AlbDNSName,
+		"clusterName":         s.ClusterName,
+		"backendServiceName":  s.Backend.Name,
+		"frontendServiceName": s.Frontend.Name,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// capacityProvider is FARGATE_SPOT when config allows interruptible capacity, else FARGATE.
+func capacityProvider(c *Config) string {
+	if c.FargateSpot {
+		return "FARGATE_SPOT"
+	}
+	return "FARGATE"
+}
+
+// serviceSpec describes one service.
+type serviceSpec struct {
+	name          string
+	cfg           ServiceConfig
+	args          *ServicesArgs
+	cluster       pulumi.StringInput
+	repositoryURL pulumi.StringInput
+	repositoryArn pulumi.StringInput
+
+	securityGroupID pulumi.StringInput
+	targetGroup     *lb.TargetGroup
+
+	// environment and secrets are the container's variables: secrets by the ARN ECS reads
+	// them from. secretArns and parameterArns are what the execution role may read.
+	environment   map[string]pulumi.StringInput
+	secrets       map[string]pulumi.StringInput
+	secretArns    []pulumi.StringInput
+	parameterArns []pulumi.StringInput
+	// taskPolicy is what the application may do; empty for none.
+	taskPolicy []statement
+	// execEnabled turns on ECS Exec.
+	execEnabled bool
+	// after are the resources the service must wait for (its routing).
+	after []pulumi.Resource
+}
+
+// newService creates a service's log group, roles, task definition and ECS service.
+func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOption) (*ServiceRef, error) {
+	args, c, name := spec.args, spec.args.Config, spec.name
+	family := args.Prefix + "-" + name
+
+	logs, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/ecs/" + args.Prefix + "/" + name),
+		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s log group: %w", name, err)
+	}
+
+	trust := assumeRolePolicy(args.Env, "ecs-tasks.amazonaws.com", args.Env.arn("ecs", args.Env.Region, "*"))
+	execution, err := iam.NewRole(ctx, name+"-execution", &iam.RoleArgs{
+		Description:      pulumi.String("Lets ECS pull the " + name + " image, write its logs and read its secrets"),
+		AssumeRolePolicy: trust,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s execution role: %w", name, err)
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
+		Role:   execution.ID(),
+		Policy: policyJSON(executionStatements(spec, logs.Arn)...),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("creating %s execution policy: %w", name, err)
+	}
+	task, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
+		Description:      pulumi.String("What the " + name + " application may do"),
+		AssumeRolePolicy: trust,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s task role: %w", name, err)
+	}
+	if len(spec.taskPolicy) > 0 {
+		if _, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
+			Role:   task.ID(),
+			Policy: policyJSON(spec.taskPolicy...),
+		}, parent); err != nil {
+			return nil, fmt.Errorf("creating %s task policy: %w", name, err)
+		}
+	}
+
+	image := pulumi.Sprintf("%s:%s", spec.repositoryURL, spec.cfg.ImageTag)
+	containers := pulumi.All(image, logs.Name, pulumi.StringMap(spec.environment), pulumi.StringMap(spec.secrets)).ApplyT(
+		func(v []any) (string, error) {
+			return containerDefinitions(containerSpec{
+				Name: name, Image: v[0].(string), Port: spec.cfg.Port, User: spec.cfg.User,
+				LogGroup: v[1].(string), Region: args.Env.Region,
+				Environment: v[2].(map[string]string), Secrets: v[3].(map[string]string),
+				ExecEnabled: spec.execEnabled,
+			})
+		}).(pulumi.StringOutput)
+	taskDefinition, err := ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(family),
+		Cpu:                     pulumi.String(strconv.Itoa(spec.cfg.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(spec.cfg.Memory)),
+		NetworkMode:             pulumi.String("awsvpc"),
+		RequiresCompatibilities: pulumi.ToStringArray([]string{"FARGATE"}),
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			OperatingSystemFamily: pulumi.String("LINUX"),
+			CpuArchitecture:       pulumi.String(c.CPUArchitecture),
+		},
+		ExecutionRoleArn:     execution.Arn,
+		TaskRoleArn:          task.Arn,
+		ContainerDefinitions: containers,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s task definition: %w", name, err)
+	}
+
+	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
+		Name:           pulumi.String(family),
+		Cluster:        spec.cluster,
+		TaskDefinition: taskDefinition.Arn,
+		DesiredCount:   pulumi.Int(spec.cfg.DesiredCount),
+		CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{
+			&ecs.ServiceCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(c)), Weight: pulumi.Int(1)},
+		},
+		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        args.PrivateSubnetIDs,
+			SecurityGroups: pulumi.StringArray{spec.securityGroupID},
+			AssignPublicIp: pulumi.Bool(false),
+		},
+		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(spec.cfg.Port),
+		}},
+		DeploymentCircuitBreaker:        &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		DeploymentMinimumHealthyPercent: pulumi.Int(100),
+		DeploymentMaximumPercent:        pulumi.Int(200),
+		HealthCheckGracePeriodSeconds:   pulumi.Int(c.HealthCheckGracePeriodSeconds),
+		EnableExecuteCommand:            pulumi.Bool(spec.execEnabled),
+		PropagateTags:                   pulumi.String("SERVICE"),
+		EnableEcsManagedTags:            pulumi.Bool(true),
+	}, parent, pulumi.DependsOn(spec.after),
+		// Autoscaling owns the desired count once the service exists; applying the config value
+		// again on every deployment would undo a scale-out in the middle of a peak.
+		pulumi.IgnoreChanges([]string{"desiredCount"}),
+		// The service's name is typed by operators; a replacement must free it first.
+		pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s service: %w", name, err)
+	}
+	return &ServiceRef{
+		Name:                 service.Name,
+		TaskDefinitionArn:    taskDefinition.Arn,
+		TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
+		Config:               spec.cfg,
+	}, nil
+}
+
+// executionStatements let ECS pull exactly this service's image, write to its log group, and
+// read exactly its secrets.
+func executionStatements(spec *serviceSpec, logGroupArn pulumi.StringOutput) []statement {
+	statements := []statement{
+		// GetAuthorizationToken has no resource to scope to.
+		{Sid: "EcrLogin", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: []pulumi.StringInput{pulumi.String("*")}},
+		{Sid: "PullImage", Actions: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"},
+			Resources: []pulumi.StringInput{spec.repositoryArn}},
+		{Sid: "WriteLogs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resources: []pulumi.StringInput{pulumi.Sprintf("%s:log-stream:*", logGroupArn)}},
+	}
+	if len(spec.secretArns) > 0 {
+		statements = append(statements,
+			statement{Sid: "ReadSecrets", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: spec.secretArns},
+			statement{Sid: "DecryptSecrets", Actions: []string{"kms:Decrypt"}, Resources: []pulumi.StringInput{spec.args.KeyArn}})
+	}
+	if len(spec.parameterArns) > 0 {
+		statements = append(statements,
+			statement{Sid: "ReadParameters", Actions: []string{"ssm:GetParameters"}, Resources: spec.parameterArns})
+	}
+	return statements
+}
+
+// backendTaskPolicy lets the backend use the uploads bucket and open ECS Exec sessions.
+func backendTaskPolicy(args *ServicesArgs, execLogGroupArn pulumi.StringOutput) []statement {
+	return []statement{
+		{Sid: "ReadWriteUploads", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+			Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", args.UploadsBucketArn)}},
+		{Sid: "ListUploads", Actions: []string{"s3:ListBucket"}, Resources: []pulumi.StringInput{args.UploadsBucketArn}},
+		{Sid: "EncryptUploads", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: []pulumi.StringInput{args.KeyArn}},
+		// The Session Manager channels of ECS Exec have no resource to scope to.
+		{Sid: "ExecChannels", Actions: []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+			"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}, Resources: []pulumi.StringInput{pulumi.String("*")}},
+		{Sid: "FindExecLogGroup", Actions: []string{"logs:DescribeLogGroups"},
+			Resources: []pulumi.StringInput{pulumi.String(args.Env.arn("logs", args.Env.Region, "log-group:*"))}},
+		{Sid: "WriteExecLogs", Actions: []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+			Resources: []pulumi.StringInput{pulumi.Sprintf("%s:log-stream:*", execLogGroupArn)}},
+	}
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	albType       = "aws:lb/loadBalancer:LoadBalancer"
+	tgType        = "aws:lb/targetGroup:TargetGroup"
+	listenerType  = "aws:lb/listener:Listener"
+	ruleType      = "aws:lb/listenerRule:ListenerRule"
+	serviceType   = "aws:ecs/service:Service"
+	taskDefType   = "aws:ecs/taskDefinition:TaskDefinition"
+	roleType      = "aws:iam/role:Role"
+	rolePolicy    = "aws:iam/rolePolicy:RolePolicy"
+	recordType    = "aws:route53/record:Record"
+	certType      = "aws:acm/certificate:Certificate"
+	certValidType = "aws:acm/certificateValidation:CertificateValidation"
+)
+
+func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	cluster := p.one(t, "aws:ecs/cluster:Cluster", "cluster")
+	assert.Equal(t, "coldchain-production", cluster.in("name"))
+	assert.Equal(t, []any{map[string]any{"name": "containerInsights", "value": "enabled"}}, cluster.list("settings"))
+	exec := cluster.obj("configuration")["executeCommandConfiguration"].(map[string]any)
+	assert.Equal(t, "OVERRIDE", exec["logging"])
+	assert.Equal(t, "/ecs/coldchain-production/exec", exec["logConfiguration"].(map[string]any)["cloudWatchLogGroupName"])
+	assert.Equal(t, "coldchain-production", p.Outputs["ecsClusterName"])
+}
+
+func TestLoadBalancerIsPublicHardenedAndLogsAfterTheBucketPolicy(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	alb := p.one(t, albType, "alb")
+	assert.Equal(t, "application", alb.in("loadBalancerType"))
+	assert.False(t, alb.flag("internal"))
+	assert.Equal(t, p.Outputs["publicSubnetIds"], alb.list("subnets"))
+	assert.Equal(t, []any{sgID(t, p, "alb-sg")}, alb.list("securityGroups"))
+	assert.True(t, alb.flag("dropInvalidHeaderFields"))
+	assert.True(t, alb.flag("enableDeletionProtection"))
+	logs := alb.obj("accessLogs")
+	assert.Equal(t, p.Outputs["logsBucketName"], logs["bucket"])
+	assert.Equal(t, "alb", logs["prefix"])
+	assert.Equal(t, true, logs["enabled"])
+	assert.Contains(t, alb.DependsOn, p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN)
+
+	off := planOf(t, with(minimalConfig(), "albDeletionProtection=false"))
+	assert.False(t, off.one(t, albType, "alb").flag("enableDeletionProtection"))
+}
+
+func TestWithoutADomainTheLoadBalancerServesHTTPOnlyAndWarns(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	listeners := p.all(listenerType)
+	require.Len(t, listeners, 1)
+	http := listeners[0]
+	assert.Equal(t, float64(80), http.num("port"))
+	assert.Equal(t, "HTTP", http.in("protocol"))
+	action := http.list("defaultActions")[0].(map[string]any)
+	assert.Equal(t, "forward", action["type"])
+	assert.Equal(t, p.one(t, tgType, "frontend").ID, action["targetGroupArn"], "the frontend is the default")
+	assert.Empty(t, p.all(certType))
+	assert.Regexp(t, `^http://alb-[0-9a-f]{7}-\d+\.ap-northeast-2\.elb\.amazonaws\.com$`, p.Outputs["applicationUrl"])
+	require.Len(t, p.Warnings, 1)
+	assert.Contains(t, p.Warnings[0], "plain HTTP")
+	assert.Equal(t, http.ID, p.one(t, ruleType, "backend").in("listenerArn"))
+}
+
+func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "domainName=dispatch.example.com"))
+	https := p.one(t, listenerType, "https")
+	http := p.one(t, listenerType, "http")
+	validation := p.one(t, certValidType, "certificate")
+	cert := p.one(t, certType, "certificate")
+
+	assert.Equal(t, float64(443), https.num("port"))
+	assert.Equal(t, "HTTPS", https.in("protocol"))
+	assert.Equal(t, "ELBSecurityPolicy-TLS13-1-2-2021-06", https.in("sslPolicy"), "TLS 1.2 and 1.3 only")
+	assert.Equal(t, validation.Outputs["certificateArn"], https.in("certificateArn"))
+	assert.Contains(t, https.DependsOn, validation.URN, "the listener waits for the certificate to be issued")
+	assert.Equal(t, p.one(t, tgType, "frontend").ID, https.list("defaultActions")[0].(map[string]any)["targetGroupArn"])
+
+	redirect := http.list("defaultActions")[0].(map[string]any)
+	assert.Equal(t, "redirect", redirect["type"])
+	assert.Equal(t, map[string]any{"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}, redirect["redirect"])
+	assert.Equal(t, https.ID, p.one(t, ruleType, "backend").in("listenerArn"), "the backend rule is on the HTTPS listener")
+
+	assert.Equal(t, "dispatch.example.com", cert.in("domainName"))
+	assert.Equal(t, "DNS", cert.in("validationMethod"))
+	record := p.one(t, recordType, "certificate-validation")
+	option := cert.Outputs["domainValidationOptions"].([]any)[0].(map[string]any)
+	assert.Equal(t, option["resourceRecordName"], record.in("name"))
+	assert.Equal(t, option["resourceRecordType"], record.in("type"))
+	assert.Equal(t, []any{option["resourceRecordValue"]}, record.list("records"))
+	assert.Equal(t, []any{record.Outputs["fqdn"]}, validation.list("validationRecordFqdns"))
+
+	alias := p.one(t, recordType, "alias")
+	alb := p.one(t, albType, "alb")
+	assert.Equal(t, "dispatch.example.com", alias.in("name"))
+	assert.Equal(t, "A", alias.in("type"))
+	assert.Equal(t, alb.Outputs["dnsName"], alias.list("aliases")[0].(map[string]any)["name"])
+	assert.Equal(t, alb.Outputs["zoneId"], alias.list("aliases")[0].(map[string]any)["zoneId"])
+	// Both records go in the zone found by the domain's parent name.
+	assert.Equal(t, alias.in("zoneId"), record.in("zoneId"))
+	assert.Regexp(t, `^Z[0-9A-F]+$`, alias.in("zoneId"))
+
+	assert.Equal(t, "https://dispatch.example.com", p.Outputs["applicationUrl"])
+	assert.Empty(t, p.Warnings)
+}
+
+func TestHostedZoneCanBeGivenById(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "domainName=example.com", "hostedZoneId=Z0123456789ABC"))
+	assert.Equal(t, "Z0123456789ABC", p.one(t, recordType, "alias").in("zoneId"))
+	assert.Equal(t, "Z0123456789ABC", p.one(t, recordType, "certificate-validation").in("zoneId"))
+}
+
+func TestATeamsOwnCertificateIsUsedWithoutACM(t *testing.T) {
+	arn := "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
+	p := planOf(t, with(minimalConfig(), "certificateArn="+arn))
+	assert.Empty(t, p.all(certType))
+	assert.Empty(t, p.all(recordType))
+	assert.Equal(t, arn, p.one(t, listenerType, "https").in("certificateArn"))
+	assert.Regexp(t, `^https://alb-`, p.Outputs["applicationUrl"])
+
+	_, err := loadConfig(project, "production", with(minimalConfig(),
+		"certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"))
+	require.Error(t, err, "a certificate of another region cannot be used by the load balancer")
+	assert.Contains(t, err.Error(), "certificateArn")
+}
+
+func TestBackendRuleHasAFixedPriorityAndTheConfiguredPaths(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), `backendPathPatterns=["/api/*","/docs"]`))
+	rule := p.one(t, ruleType, "backend")
+	assert.Equal(t, float64(100), rule.num("priority"))
+	condition := rule.list("conditions")[0].(map[string]any)
+	assert.Equal(t, []any{"/api/*", "/docs"}, condition["pathPattern"].(map[string]any)["values"])
+	action := rule.list("actions")[0].(map[string]any)
+	assert.Equal(t, "forward", action["type"])
+	assert.Equal(t, p.one(t, tgType, "backend").ID, action["targetGroupArn"])
+}
+
+func TestTargetGroupsRegisterTasksByIPAndProbeTheConfiguredPaths(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "backendHealthCheckPath=/api/health", "deregistrationDelaySeconds=15"))
+	for name, want := range map[string]struct {
+		port float64
+		path string
+	}{"backend": {8000, "/api/health"}, "frontend": {80, "/"}} {
+		tg := p.one(t, tgType, name)
+		assert.Equal(t, "ip", tg.in("targetType"), name)
+		assert.Equal(t, want.port, tg.num("port"), name)
+		assert.Equal(t, "HTTP", tg.in("protocol"))
+		assert.Equal(t, p.Outputs["vpcId"], tg.in("vpcId"))
+		assert.Equal(t, float64(15), tg.num("deregistrationDelay"))
+		assert.Equal(t, want.path, tg.obj("healthCheck")["path"], name)
+	}
+}
+
+// containerOf parses the single container definition of a service's task definition.
+func containerOf(t *testing.T, p *Plan, service string) containerDefinition {
+	t.Helper()
+	var defs []containerDefinition
+	p.one(t, taskDefType, service).doc(t, "containerDefinitions", &defs)
+	require.Len(t, defs, 1)
+	return defs[0]
+}
+
+func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *testing.T) {
+	p := planOfFile(t, "production")
+	c := containerOf(t, p, "backend")
+	db := p.one(t, dbType, "postgres")
+
+	env := map[string]string{}
+	for _, e := range c.Environment {
+		env[e.Name] = e.Value
+	}
+	assert.Equal(t, map[string]string{
+		"DATABASE_HOST":  db.Outputs["address"].(string),
+		"DATABASE_PORT":  "5432",
+		"DATABASE_NAME":  "coldchain",
+		"DATABASE_USER":  "coldchain_admin",
+		"REDIS_HOST":     p.Outputs["redisPrimaryEndpoint"].(string),
+		"REDIS_PORT":     "6379",
+		"REDIS_TLS":      "true",
+		"UPLOADS_BUCKET": "coldchain-production-uploads-123456789012",
+		"AWS_REGION":     "ap-northeast-2",
+		"ENVIRONMENT":    "production",
+	}, env)
+
+	secrets := map[string]string{}
+	for _, s := range c.Secrets {
+		secrets[s.Name] = s.ValueFrom
+	}
+	assert.Equal(t, map[string]string{
+		"DATABASE_PASSWORD": p.Outputs["databaseSecretArn"].(string) + ":password::",
+		"REDIS_AUTH_TOKEN":  p.one(t, secretType, "redis-auth").Outputs["arn"].(string),
+		"API_KEY":           "arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key",
+	}, secrets)
+	for name, value := range env {
+		assert.NotContainsf(t, secrets, name, "%s is both a setting and a secret", name)
+		assert.NotContainsf(t, value, ":secretsmanager:", "setting %s holds a secret reference", name)
+		assert.NotContainsf(t, strings.ToUpper(name), "PASSWORD", "setting %s looks like a secret", name)
+	}
+}
+
+func TestContainersLogToTheirLogGroupsAndRunUnprivileged(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	for _, service := range []string{"backend", "frontend"} {
+		c := containerOf(t, p, service)
+		group := p.one(t, logGroupType, service)
+		assert.Equal(t, "/ecs/coldchain-production/"+service, group.in("name"))
+		assert.Equal(t, float64(30), group.num("retentionInDays"))
+		assert.Equal(t, "awslogs", c.LogConfiguration.LogDriver)
+		assert.Equal(t, group.in("name"), c.LogConfiguration.Options["awslogs-group"], "the log option names the real group")
+		assert.Equal(t, "ap-northeast-2", c.LogConfiguration.Options["awslogs-region"])
+		assert.False(t, c.Privileged)
+		assert.True(t, c.Essential)
+		assert.Equal(t, service, c.Name)
+		repo := p.one(t, repoType, service)
+		assert.Equal(t, repo.Outputs["repositoryUrl"].(string)+":latest", c.Image)
+	}
+	assert.Equal(t, "1000", containerOf(t, p, "backend").User, "the backend runs as a non-root user")
+	assert.Empty(t, containerOf(t, p, "frontend").Secrets)
+	assert.Equal(t, []portMapping{{ContainerPort: 8000, Protocol: "tcp", Name: "backend-8000"}}, containerOf(t, p, "backend").PortMappings)
+	assert.True(t, containerOf(t, p, "backend").LinuxParameters.InitProcessEnabled, "ECS Exec needs the init process")
+}
+
+func TestImageTagsComeFromConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "backendImageTag=3f9c2ab", "frontendImageTag=v1.4.0"))
+	assert.True(t, strings.HasSuffix(containerOf(t, p, "backend").Image, "/coldchain-production/backend:3f9c2ab"))
+	assert.True(t, strings.HasSuffix(containerOf(t, p, "frontend").Image, "/coldchain-production/frontend:v1.4.0"))
+}
+
+func TestTaskDefinitionsAreFargateSizedFromConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "cpuArchitecture=ARM64", "frontendCpu=256", "frontendMemory=512"))
+	for name, want := range map[string][2]string{"backend": {"1024", "2048"}, "frontend": {"256", "512"}} {
+		td := p.one(t, taskDefType, name)
+		assert.Equal(t, "coldchain-production-"+name, td.in("family"))
+		assert.Equal(t, want[0], td.in("cpu"))
+		assert.Equal(t, want[1], td.in("memory"))
+		assert.Equal(t, "awsvpc", td.in("networkMode"))
+		assert.Equal(t, []any{"FARGATE"}, td.list("requiresCompatibilities"))
+		assert.Equal(t, map[string]any{"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}, td.obj("runtimePlatform"))
+		assert.Equal(t, p.one(t, roleType, name+"-execution").Outputs["arn"], td.in("executionRoleArn"))
+		assert.Equal(t, p.one(t, roleType, name+"-task").Outputs["arn"], td.in("taskRoleArn"))
+	}
+}
+
+// policyOf parses the inline policy of a role.
+func policyOf(t *testing.T, p *Plan, name string) parsedPolicy {
+	t.Helper()
+	var policy parsedPolicy
+	p.one(t, rolePolicy, name).doc(t, "policy", &policy)
+	return policy
+}
+
+// unscopedAllowed are the actions whose APIs take no resource, so "*" is the narrowest.
+var unscopedAllowed = map[string]bool{
+	"ecr:GetAuthorizationToken":        true,
+	"ssmmessages:CreateControlChannel": true,
+	"ssmmessages:CreateDataChannel":    true,
+	"ssmmessages:OpenControlChannel":   true,
+	"ssmmessages:OpenDataChannel":      true,
+}
+
+func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
+	p := planOfFile(t, "production")
+	policy := policyOf(t, p, "backend-execution")
+	bySid := map[string][]string{}
+	for _, s := range policy.Statement {
+		assert.Equal(t, "Allow", s.Effect)
+		for _, a := range strs(s.Action) {
+			assert.NotContainsf(t, a, "*", "statement %s allows wildcard action %s", s.Sid, a)
+			if !unscopedAllowed[a] {
+				assert.NotContainsf(t, strs(s.Resource), "*", "statement %s: %s on every resource", s.Sid, a)
+			}
+		}
+		bySid[s.Sid] = strs(s.Resource)
+	}
+	assert.Equal(t, []string{p.one(t, repoType, "backend").Outputs["arn"].(string)}, bySid["PullImage"])
+	assert.Equal(t, []string{p.one(t, logGroupType, "backend").Outputs["arn"].(string) + ":log-stream:*"}, bySid["WriteLogs"])
+	assert.ElementsMatch(t, []string{p.Outputs["databaseSecretArn"].(string), p.one(t, secretType, "redis-auth").Outputs["arn"].(string)}, bySid["ReadSecrets"])
+	assert.Equal(t, []string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key"}, bySid["ReadParameters"])
+	assert.Equal(t, []string{p.one(t, kmsKeyType, "data").Outputs["arn"].(string)}, bySid["DecryptSecrets"])
+
+	frontend := policyOf(t, p, "frontend-execution")
+	for _, s := range frontend.Statement {
+		assert.NotContainsf(t, []string{"ReadSecrets", "ReadParameters", "DecryptSecrets"}, s.Sid, "the frontend reads no secret")
+	}
+}
+
+func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	uploads := p.one(t, bucketType, "uploads").Outputs["arn"].(string)
+	resources := map[string][]string{}
+	for _, s := range policyOf(t, p, "backend-task").Statement {
+		for _, a := range strs(s.Action) {
+			if !unscopedAllowed[a] {
+				assert.NotContainsf(t, strs(s.Resource), "*", "%s on every resource", a)
+			}
+			resources[a] = strs(s.Resource)
+		}
+	}
+	assert.Equal(t, []string{uploads + "/*"}, resources["s3:PutObject"])
+	assert.Equal(t, []string{uploads + "/*"}, resources["s3:GetObject"])
+	assert.Equal(t, []string{uploads}, resources["s3:ListBucket"])
+	assert.Contains(t, resources, "ssmmessages:OpenDataChannel", "ECS Exec works")
+	assert.NotContains(t, resources, "s3:DeleteBucket")
+
+	for _, r := range p.all(rolePolicy) {
+		assert.NotEqual(t, p.one(t, roleType, "frontend-task").Outputs["name"], r.in("role"), "the frontend task role has no permission")
+	}
+	for _, name := range []string{"backend-task", "backend-execution", "frontend-task", "frontend-execution"} {
+		var trust parsedPolicy
+		p.one(t, roleType, name).doc(t, "assumeRolePolicy", &trust)
+		require.Len(t, trust.Statement, 1)
+		s := trust.Statement[0]
+		assert.Equal(t, map[string]any{"Service": "ecs-tasks.amazonaws.com"}, s.Principal, name)
+		assert.Equal(t, "123456789012", s.Condition["StringEquals"]["aws:SourceAccount"], name)
+		assert.Equal(t, "arn:aws:ecs:ap-northeast-2:123456789012:*", s.Condition["ArnLike"]["aws:SourceArn"], name)
+	}
+}
+
+func TestServicesRunPrivatelyBehindTheirTargetGroupsWithRollback(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	cluster := p.one(t, "aws:ecs/cluster:Cluster", "cluster")
+	for _, name := range []string{"backend", "frontend"} {
+		svc := p.one(t, serviceType, name)
+		assert.Equal(t, "coldchain-production-"+name, svc.in("name"))
+		assert.Equal(t, cluster.Outputs["arn"], svc.in("cluster"))
+		assert.Equal(t, p.one(t, taskDefType, name).Outputs["arn"], svc.in("taskDefinition"))
+		assert.Equal(t, float64(2), svc.num("desiredCount"))
+		network := svc.obj("networkConfiguration")
+		assert.Equal(t, p.Outputs["privateSubnetIds"], network["subnets"])
+		assert.Equal(t, false, network["assignPublicIp"])
+		assert.Equal(t, []any{sgID(t, p, name+"-sg")}, network["securityGroups"])
+		lb := svc.list("loadBalancers")[0].(map[string]any)
+		assert.Equal(t, p.one(t, tgType, name).ID, lb["targetGroupArn"])
+		assert.Equal(t, name, lb["containerName"])
+		assert.Equal(t, map[string]any{"enable": true, "rollback": true}, svc.obj("deploymentCircuitBreaker"))
+		assert.Equal(t, float64(60), svc.num("healthCheckGracePeriodSeconds"))
+		assert.Equal(t, []string{"desiredCount"}, svc.IgnoreChanges, "autoscaling owns the desired count")
+		assert.Equal(t, []any{map[string]any{"capacityProvider": "FARGATE", "weight": float64(1)}}, svc.list("capacityProviderStrategies"))
+		for _, r := range append(p.all(listenerType), p.all(ruleType)...) {
+			assert.Containsf(t, svc.DependsOn, r.URN, "service %s starts before %s routes to it", name, r.Name)
+		}
+	}
+	assert.True(t, p.one(t, serviceType, "backend").flag("enableExecuteCommand"))
+	assert.False(t, p.one(t, serviceType, "frontend").flag("enableExecuteCommand"))
+	assert.Equal(t, "coldchain-production-backend", p.Outputs["backendServiceName"])
+	assert.Equal(t, p.one(t, taskDefType, "backend").Outputs["arn"], p.Outputs["backendTaskDefinitionArn"])
+}
+
+func TestFargateSpotFollowsConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "fargateSpot=true"))
+	assert.Equal(t, "FARGATE_SPOT", p.one(t, serviceType, "backend").list("capacityProviderStrategies")[0].(map[string]any)["capacityProvider"])
+}
+
+func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T) {
+	_, err := containerDefinitions(containerSpec{Name: "backend", Environment: map[string]string{"API_KEY": "x"},
+		Secrets: map[string]string{"API_KEY": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/k"}})
+	require.Error(t, err)
+	out, err := containerDefinitions(containerSpec{Name: "frontend", Image: "repo:tag", Port: 80})
+	require.NoError(t, err)
+	assert.True(t, json.Valid([]byte(out)))
+}

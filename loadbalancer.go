@@ -1,0 +1,247 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// tlsPolicy accepts TLS 1.3 and 1.2 with forward-secret ciphers only.
+const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+// backendRulePriority is the priority of the rule that routes the backend's paths. Priorities
+// are fixed so that a change of rules never reorders (and briefly misroutes) the others.
+const backendRulePriority = 100
+
+// frontDoor is what the services and the alarms need of the load balancer.
+type frontDoor struct {
+	arnSuffix pulumi.StringOutput
+	dnsName   pulumi.StringOutput
+	url       pulumi.StringOutput
+	// targetGroups are by service name.
+	targetGroups map[string]*lb.TargetGroup
+	// routing is what a service must wait for: the listeners and rules that send it traffic.
+	routing []pulumi.Resource
+}
+
+// https is true when the load balancer terminates TLS: with a domain (ACM certificate) or a
+// certificate of the team's own.
+func (c *Config) https() bool { return c.DomainName != "" || c.CertificateArn != "" }
+
+// hostedZoneName is the Route 53 zone the domain's records go in: hostedZoneName if set, else
+// the domain's parent ("example.com" for "app.example.com"), else the domain itself.
+func (c *Config) hostedZoneName() string {
+	if c.HostedZoneName != "" {
+		return c.HostedZoneName
+	}
+	if labels := strings.Split(c.DomainName, "."); len(labels) > 2 {
+		return strings.Join(labels[1:], ".")
+	}
+	return c.DomainName
+}
+
+// warnings are what deserves a word at deploy time but is not an error.
+func (c *Config) warnings() []string {
+	if !c.https() {
+		return []string{"neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. " +
+			"Set domainName (with a Route 53 zone in this account) for HTTPS."}
+	}
+	return nil
+}
+
+// newFrontDoor creates the internet-facing load balancer, its target groups, listeners and
+// routing, and with a domain the certificate and the DNS records.
+func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Resource) (*frontDoor, error) {
+	c := args.Config
+	parent := pulumi.Parent(component)
+	alb, err := lb.NewLoadBalancer(ctx, "alb", &lb.LoadBalancerArgs{
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		Subnets:                  args.PublicSubnetIDs,
+		SecurityGroups:           pulumi.StringArray{args.AlbSecurityGroupID},
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		EnableDeletionProtection: pulumi.Bool(c.AlbDeletionProtection),
+		AccessLogs: &lb.LoadBalancerAccessLogsArgs{
+			// The logs bucket's name resolves once its policy lets the load balancer write.
+			Bucket:  args.LogsBucketName,
+			Prefix:  pulumi.String(albLogPrefix),
+			Enabled: pulumi.Bool(true),
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating load balancer: %w", err)
+	}
+	f := &frontDoor{arnSuffix: alb.ArnSuffix, dnsName: alb.DnsName, targetGroups: map[string]*lb.TargetGroup{}}
+
+	for _, s := range []struct {
+		name string
+		cfg  ServiceConfig
+	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
+		tg, err := lb.NewTargetGroup(ctx, s.name, &lb.TargetGroupArgs{
+			// Fargate tasks in awsvpc mode register by IP address.
+			TargetType:          pulumi.String("ip"),
+			Port:                pulumi.Int(s.cfg.Port),
+			Protocol:            pulumi.String("HTTP"),
+			VpcId:               args.VpcID,
+			DeregistrationDelay: pulumi.Int(c.DeregistrationDelaySeconds),
+			HealthCheck: &lb.TargetGroupHealthCheckArgs{
+				Path:               pulumi.String(s.cfg.HealthCheckPath),
+				Protocol:           pulumi.String("HTTP"),
+				Matcher:            pulumi.String("200-399"),
+				Interval:           pulumi.Int(15),
+				Timeout:            pulumi.Int(5),
+				HealthyThreshold:   pulumi.Int(2),
+				UnhealthyThreshold: pulumi.Int(3),
+			},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s target group: %w", s.name, err)
+		}
+		f.targetGroups[s.name] = tg
+	}
+
+	var zoneID string
+	if c.DomainName != "" {
+		if zoneID, err = hostedZoneID(ctx, c, parent); err != nil {
+			return nil, err
+		}
+	}
+	forwardFrontend := lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+		Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups["frontend"].Arn,
+	}}
+	var entry *lb.Listener // the listener the routing rules hang on
+	if c.https() {
+		certificate, err := newCertificate(ctx, c, zoneID, parent)
+		if err != nil {
+			return nil, err
+		}
+		entry, err = lb.NewListener(ctx, "https", &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn,
+			Port:            pulumi.Int(443),
+			Protocol:        pulumi.String("HTTPS"),
+			SslPolicy:       pulumi.String(tlsPolicy),
+			CertificateArn:  certificate,
+			DefaultActions:  forwardFrontend,
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating HTTPS listener: %w", err)
+		}
+		redirect, err := lb.NewListener(ctx, "http", &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn,
+			Port:            pulumi.Int(80),
+			Protocol:        pulumi.String("HTTP"),
+			DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+				Type: pulumi.String("redirect"),
+				Redirect: &lb.ListenerDefaultActionRedirectArgs{
+					Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
+				},
+			}},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating HTTP redirect listener: %w", err)
+		}
+		f.routing = append(f.routing, entry, redirect)
+	} else {
+		entry, err = lb.NewListener(ctx, "http", &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn,
+			Port:            pulumi.Int(80),
+			Protocol:        pulumi.String("HTTP"),
+			DefaultActions:  forwardFrontend,
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating HTTP listener: %w", err)
+		}
+		f.routing = append(f.routing, entry)
+	}
+
+	rule, err := lb.NewListenerRule(ctx, "backend", &lb.ListenerRuleArgs{
+		ListenerArn: entry.Arn,
+		Priority:    pulumi.Int(backendRulePriority),
+		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(c.BackendPathPatterns)},
+		}},
+		Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
+			Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups["backend"].Arn,
+		}},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating backend routing rule: %w", err)
+	}
+	f.routing = append(f.routing, rule)
+
+	switch {
+	case c.DomainName != "":
+		if _, err := route53.NewRecord(ctx, "alias", &route53.RecordArgs{
+			ZoneId: pulumi.String(zoneID),
+			Name:   pulumi.String(c.DomainName),
+			Type:   pulumi.String("A"),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name: alb.DnsName, ZoneId: alb.ZoneId, EvaluateTargetHealth: pulumi.Bool(true),
+			}},
+		}, parent); err != nil {
+			return nil, fmt.Errorf("creating the domain's alias record: %w", err)
+		}
+		f.url = pulumi.Sprintf("https://%s", c.DomainName)
+	case c.https():
+		f.url = pulumi.Sprintf("https://%s", alb.DnsName)
+	default:
+		f.url = pulumi.Sprintf("http://%s", alb.DnsName)
+	}
+	return f, nil
+}
+
+// newCertificate returns the ARN of the listener's certificate: the team's own, or an ACM
+// certificate for the domain validated through DNS records in its Route 53 zone. The ARN
+// resolves only once the certificate is issued, so the listener waits for it.
+func newCertificate(ctx *pulumi.Context, c *Config, zoneID string, parent pulumi.ResourceOrInvokeOption) (pulumi.StringInput, error) {
+	if c.CertificateArn != "" {
+		return pulumi.String(c.CertificateArn), nil
+	}
+	cert, err := acm.NewCertificate(ctx, "certificate", &acm.CertificateArgs{
+		DomainName:       pulumi.String(c.DomainName),
+		ValidationMethod: pulumi.String("DNS"),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating certificate for %s: %w", c.DomainName, err)
+	}
+	option := cert.DomainValidationOptions.Index(pulumi.Int(0))
+	record, err := route53.NewRecord(ctx, "certificate-validation", &route53.RecordArgs{
+		ZoneId:  pulumi.String(zoneID),
+		Name:    option.ResourceRecordName().Elem(),
+		Type:    option.ResourceRecordType().Elem(),
+		Records: pulumi.StringArray{option.ResourceRecordValue().Elem()},
+		Ttl:     pulumi.Int(60),
+		// The record ACM asks for is the same for every certificate of the domain, so a
+		// replaced certificate (or another stack of the domain) may have written it already.
+		AllowOverwrite: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating certificate validation record: %w", err)
+	}
+	validation, err := acm.NewCertificateValidation(ctx, "certificate", &acm.CertificateValidationArgs{
+		CertificateArn:        cert.Arn,
+		ValidationRecordFqdns: pulumi.StringArray{record.Fqdn},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("validating certificate: %w", err)
+	}
+	return validation.CertificateArn, nil
+}
+
+// hostedZoneID is hostedZoneId, or the id of the public zone found by name.
+func hostedZoneID(ctx *pulumi.Context, c *Config, parent pulumi.ResourceOrInvokeOption) (string, error) {
+	if c.HostedZoneID != "" {
+		return c.HostedZoneID, nil
+	}
+	name := c.hostedZoneName()
+	zone, err := route53.LookupZone(ctx, &route53.LookupZoneArgs{Name: pulumi.StringRef(name), PrivateZone: pulumi.BoolRef(false)}, parent)
+	if err != nil {
+		return "", fmt.Errorf("finding the Route 53 zone %s of domainName %s (set hostedZoneId or hostedZoneName if it is another): %w",
+			name, c.DomainName, err)
+	}
+	return zone.ZoneId, nil
+}
