@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -128,6 +129,23 @@ type Config struct {
 	// scaleOutCooldownSeconds 60) pace the autoscaling of both services.
 	ScaleInCooldown  int
 	ScaleOutCooldown int
+
+	// Alarms holds the alarm thresholds, the seed's by default.
+	Alarms AlarmThresholds
+}
+
+// AlarmThresholds are the thresholds of the alarms (keys "alarm<Name>").
+type AlarmThresholds struct {
+	MinHealthyTargets     int     // alarmMinHealthyTargets, default 1: fewer healthy targets alarm
+	Http5xxPer5Minutes    int     // alarmHttp5xxPer5Minutes, default 10: more 5XX responses alarm
+	DBCPUPercent          int     // alarmDbCpuPercent, default 80
+	DBFreeStorageGB       int     // alarmDbFreeStorageGb, default 10: less free storage alarms
+	DBConnections         int     // alarmDbConnections, default 80
+	RedisCPUPercent       int     // alarmRedisCpuPercent, default 75
+	RedisMemoryPercent    int     // alarmRedisMemoryPercent, default 90
+	ServiceCPUPercent     int     // alarmServiceCpuPercent, default 90: a service near its CPU limit
+	ServiceMemoryPercent  int     // alarmServiceMemoryPercent, default 90
+	ResponseTimeP95Second float64 // alarmResponseTimeP95Seconds, default 2: slow target responses
 }
 
 // ServiceConfig is the configuration of one ECS service; its keys are "<service><Key>", e.g.
@@ -272,6 +290,19 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
 		ScaleInCooldown:               r.integer("scaleInCooldownSeconds", 300),
 		ScaleOutCooldown:              r.integer("scaleOutCooldownSeconds", 60),
+
+		Alarms: AlarmThresholds{
+			MinHealthyTargets:     r.integer("alarmMinHealthyTargets", 1),
+			Http5xxPer5Minutes:    r.integer("alarmHttp5xxPer5Minutes", 10),
+			DBCPUPercent:          r.integer("alarmDbCpuPercent", 80),
+			DBFreeStorageGB:       r.integer("alarmDbFreeStorageGb", 10),
+			DBConnections:         r.integer("alarmDbConnections", 80),
+			RedisCPUPercent:       r.integer("alarmRedisCpuPercent", 75),
+			RedisMemoryPercent:    r.integer("alarmRedisMemoryPercent", 90),
+			ServiceCPUPercent:     r.integer("alarmServiceCpuPercent", 90),
+			ServiceMemoryPercent:  r.integer("alarmServiceMemoryPercent", 90),
+			ResponseTimeP95Second: r.number("alarmResponseTimeP95Seconds", 2),
+		},
 	}
 	return c, r
 }
@@ -329,6 +360,7 @@ func (c *Config) validate() []Problem {
 	}
 	p.validateData(c)
 	p.validateServices(c)
+	p.validateAlarms(c)
 	return p
 }
 
@@ -583,6 +615,19 @@ func (r *configReader) integer(key string, def int) int {
 	return n
 }
 
+func (r *configReader) number(key string, def float64) float64 {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		r.fail(key, v, "a number")
+		return def
+	}
+	return f
+}
+
 func (r *configReader) boolean(key string, def bool) bool {
 	v, ok := r.lookup(key)
 	if !ok {
@@ -808,4 +853,23 @@ func ssmParameterArn(env awsEnv, source string) string {
 		return source
 	}
 	return env.arn("ssm", env.Region, "parameter"+source)
+}
+
+// validateAlarms keeps every threshold where its metric can reach it.
+func (p *problems) validateAlarms(c *Config) {
+	a := c.Alarms
+	p.checkInt("alarmMinHealthyTargets", a.MinHealthyTargets, 1, 100)
+	p.checkInt("alarmHttp5xxPer5Minutes", a.Http5xxPer5Minutes, 1, 1000000)
+	p.checkInt("alarmDbCpuPercent", a.DBCPUPercent, 1, 99)
+	// A threshold at or above the allocated storage would alarm from the first minute.
+	p.checkInt("alarmDbFreeStorageGb", a.DBFreeStorageGB, 1, c.DBAllocatedStorage-1)
+	p.checkInt("alarmDbConnections", a.DBConnections, 1, 100000)
+	p.checkInt("alarmRedisCpuPercent", a.RedisCPUPercent, 1, 99)
+	p.checkInt("alarmRedisMemoryPercent", a.RedisMemoryPercent, 1, 99)
+	p.checkInt("alarmServiceCpuPercent", a.ServiceCPUPercent, 1, 99)
+	p.checkInt("alarmServiceMemoryPercent", a.ServiceMemoryPercent, 1, 99)
+	if a.ResponseTimeP95Second <= 0 || a.ResponseTimeP95Second > 60 {
+		p.add("alarmResponseTimeP95Seconds", strconv.FormatFloat(a.ResponseTimeP95Second, 'f', -1, 64),
+			"a number of seconds above 0 and at most 60 (the load balancer's idle timeout)")
+	}
 }

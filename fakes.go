@@ -29,7 +29,7 @@ var autonamed = map[string]string{
 // from the URN, so two plans of the same program are identical.
 func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
 	out := inputs.Copy()
-	h := hashHex(urn)
+	h := hashHex(stackless(urn))
 	set := func(key string, v any) { out[resource.PropertyKey(key)] = resource.NewPropertyValue(v) }
 	get := func(key string) string {
 		if v, ok := out[resource.PropertyKey(key)]; ok && v.IsString() {
@@ -53,7 +53,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		id = uuid(h)
 	case "awsx:ec2:Vpc":
 		subnets := func(kind string) []string {
-			return []string{"subnet-0" + hashHex(urn, kind, "0")[:16], "subnet-0" + hashHex(urn, kind, "1")[:16]}
+			return []string{"subnet-0" + hashHex(stackless(urn), kind, "0")[:16], "subnet-0" + hashHex(stackless(urn), kind, "1")[:16]}
 		}
 		set("vpcId", awsID("vpc"))
 		set("publicSubnetIds", subnets("public"))
@@ -113,7 +113,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		set("resourceId", "db-"+strings.ToUpper(h[:26]))
 		set("engineVersionActual", get("engineVersion")+".4")
 		set("masterUserSecrets", []map[string]any{{
-			"secretArn":    env.arn("secretsmanager", env.Region, "secret:rds!db-"+uuid(hashHex(urn, "secret"))+"-"+h[:6]),
+			"secretArn":    env.arn("secretsmanager", env.Region, "secret:rds!db-"+uuid(hashHex(stackless(urn), "secret"))+"-"+h[:6]),
 			"kmsKeyId":     get("masterUserSecretKmsKeyId"),
 			"secretStatus": "active",
 		}})
@@ -134,7 +134,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	case "aws:secretsmanager/secret:Secret":
 		set("arn", env.arn("secretsmanager", env.Region, "secret:"+id+"-"+h[:6]))
 	case "aws:secretsmanager/secretVersion:SecretVersion":
-		version := uuid(hashHex(urn, "version"))
+		version := uuid(hashHex(stackless(urn), "version"))
 		id = get("secretId") + "|" + version
 		set("versionId", version)
 		set("arn", get("secretId"))
@@ -192,6 +192,22 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	case "aws:appautoscaling/policy:Policy":
 		set("arn", env.arn("autoscaling", env.Region, "scalingPolicy:"+uuid(h)+":resource/ecs/"+get("resourceId")+":policyName/"+id))
 		set("alarmArns", []string{})
+	case "aws:sns/topic:Topic":
+		id = env.arn("sns", env.Region, get("name"))
+		set("arn", id)
+		set("owner", env.AccountID)
+	case "aws:sns/topicPolicy:TopicPolicy":
+		id = get("arn")
+		set("owner", env.AccountID)
+	case "aws:sns/topicSubscription:TopicSubscription":
+		id = get("topic") + ":" + uuid(h)
+		set("arn", id)
+		set("pendingConfirmation", get("protocol") == "email")
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		set("arn", env.arn("cloudwatch", env.Region, "alarm:"+id))
+	case "aws:cloudwatch/dashboard:Dashboard":
+		id = get("dashboardName")
+		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.AccountID, id))
 	case "random:index/randomPassword:RandomPassword":
 		length := 16
 		if n, ok := out["length"]; ok && n.IsNumber() {
@@ -199,7 +215,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		}
 		password := ""
 		for i := 0; len(password) < length; i++ {
-			password += hashHex(urn, "password", fmt.Sprint(i))
+			password += hashHex(stackless(urn), "password", fmt.Sprint(i))
 		}
 		set("result", password[:length])
 		id = "none"

@@ -140,6 +140,24 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	alarms, err := NewAlarms(ctx, "alarms", &AlarmsArgs{
+		Env:                   env,
+		Prefix:                cfg.Prefix(),
+		Email:                 cfg.AlarmEmail,
+		Thresholds:            cfg.Alarms,
+		Protect:               cfg.Protect,
+		KeyDeletionWindowDays: cfg.KMSDeletionWindowDays,
+		ClusterName:           services.ClusterName,
+		AlbArnSuffix:          services.AlbArnSuffix,
+		Backend:               services.Backend,
+		Frontend:              services.Frontend,
+		DBInstanceID:          database.InstanceID,
+		RedisMemberClusters:   database.RedisMemberClusters,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("applicationUrl", services.URL)
 	ctx.Export("albDnsName", services.AlbDNSName)
 	ctx.Export("ecsClusterName", services.ClusterName)
@@ -162,6 +180,8 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("logsBucketName", storage.LogsBucketName)
 	ctx.Export("backendEcrRepositoryUrl", storage.BackendRepositoryURL)
 	ctx.Export("frontendEcrRepositoryUrl", storage.FrontendRepositoryURL)
+	ctx.Export("alarmTopicArn", alarms.TopicArn)
+	ctx.Export("dashboardName", alarms.DashboardName)
 	return nil
 }
 

@@ -291,7 +291,18 @@ func hashHex(parts ...string) string {
 }
 
 // autonameSuffixOf is the suffix autonaming would append for a resource: "-" and 7 hex digits.
-func autonameSuffixOf(urn string) string { return "-" + hashHex(urn)[:7] }
+func autonameSuffixOf(urn string) string { return "-" + hashHex(stackless(urn))[:7] }
+
+// stackless drops the stack from a URN, so that the same resource gets the same fake ids in
+// every stack and two stacks' plans differ only where their config does.
+func stackless(urn string) string {
+	if rest, ok := strings.CutPrefix(urn, "urn:pulumi:"); ok {
+		if _, after, ok := strings.Cut(rest, "::"); ok {
+			return after
+		}
+	}
+	return urn
+}
 
 // sortedUnique sorts a list and drops duplicates; never nil, so JSON shows [].
 func sortedUnique(items []string) []string {
@@ -567,7 +578,7 @@ func printTree(w io.Writer, p *Plan) {
 // physicalName is the name AWS will know a resource by, where it has one: the autonamed
 // property, or the name the program sets.
 func physicalName(r *PlanResource) string {
-	props := []string{"identifier", "name"}
+	props := []string{"identifier", "name", "dashboardName"}
 	if r.Type == "aws:s3/bucketV2:BucketV2" {
 		props = []string{"bucket"}
 	} else if prop, ok := autonamed[r.Type]; ok {

@@ -1,0 +1,437 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AlarmsArgs names what the alarms watch.
+type AlarmsArgs struct {
+	Env    awsEnv
+	Prefix string
+	// Email receives the notifications; it must confirm the subscription.
+	Email string
+	// Thresholds are the alarms' thresholds.
+	Thresholds AlarmThresholds
+	// Protect protects the topic's key.
+	Protect bool
+	// KeyDeletionWindowDays is the wait before a deleted key is gone.
+	KeyDeletionWindowDays int
+
+	ClusterName  pulumi.StringInput
+	AlbArnSuffix pulumi.StringInput
+	Backend      ServiceRef
+	Frontend     ServiceRef
+	// DBInstanceID is the DBInstanceIdentifier of the database's metrics.
+	DBInstanceID pulumi.StringInput
+	// RedisMemberClusters are the CacheClusterIds of the cache's metrics.
+	RedisMemberClusters []pulumi.StringOutput
+}
+
+// Alarms is the alarm topic, the alarms and the dashboard.
+type Alarms struct {
+	pulumi.ResourceState
+
+	TopicArn      pulumi.StringOutput
+	DashboardName pulumi.StringOutput
+}
+
+// NewAlarms creates an encrypted SNS topic with an e-mail subscription, the alarms of the seed
+// plus the service and latency alarms, and a dashboard of the key metrics.
+func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulumi.ResourceOption) (*Alarms, error) {
+	a := &Alarms{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Alarms", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
+
+	// An AWS-managed SNS key cannot be used by CloudWatch, which then drops the notifications
+	// silently; this key lets CloudWatch encrypt what it publishes.
+	key, err := kms.NewKey(ctx, "alarms", &kms.KeyArgs{
+		Description:          pulumi.String("Encrypts the alarm notifications of " + args.Prefix),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
+		Policy:               alarmKeyPolicy(args.Env),
+	}, child, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("creating alarm topic key: %w", err)
+	}
+	topic, err := sns.NewTopic(ctx, "alarms", &sns.TopicArgs{
+		Name:           pulumi.String(args.Prefix + "-alarms"),
+		DisplayName:    pulumi.String(args.Prefix + " alarms"),
+		KmsMasterKeyId: key.Arn,
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("creating alarm topic: %w", err)
+	}
+	if _, err := sns.NewTopicPolicy(ctx, "alarms", &sns.TopicPolicyArgs{
+		Arn:    topic.Arn,
+		Policy: alarmTopicPolicy(args.Env, topic.Arn),
+	}, child); err != nil {
+		return nil, fmt.Errorf("creating alarm topic policy: %w", err)
+	}
+	if _, err := sns.NewTopicSubscription(ctx, "alarms-email", &sns.TopicSubscriptionArgs{
+		Topic:    topic.Arn,
+		Protocol: pulumi.String("email"),
+		Endpoint: pulumi.String(args.Email),
+	}, child); err != nil {
+		return nil, fmt.Errorf("subscribing %s to the alarm topic: %w", args.Email, err)
+	}
+	a.TopicArn = topic.Arn
+
+	m := newMetrics(args)
+	for _, spec := range alarmSpecs(args, m) {
+		if err := spec.create(ctx, args.Prefix, topic.Arn, child); err != nil {
+			return nil, err
+		}
+	}
+
+	body := dashboardBody(args.Env.Region, dashboardWidgets(m))
+	dashboard, err := cloudwatch.NewDashboard(ctx, "dashboard", &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.String(args.Prefix),
+		DashboardBody: body,
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("creating dashboard: %w", err)
+	}
+	a.DashboardName = dashboard.DashboardName
+
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
+		"topicArn":      a.TopicArn,
+		"dashboardName": a.DashboardName,
+	}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// alarmKeyPolicy lets the account administer the key and use it through SNS, and CloudWatch
+// encrypt the notifications it publishes.
+func alarmKeyPolicy(env awsEnv) pulumi.StringOutput {
+	root := map[string]any{"AWS": env.arn("iam", "", "root")}
+	everything := []pulumi.StringInput{pulumi.String("*")} // a key policy's resource is the key itself
+	return policyJSON(
+		statement{
+			Sid:        "AdministerThroughIAM",
+			Principals: root,
+			Actions: []string{
+				"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+				"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+				"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+			},
+			Resources: everything,
+		},
+		statement{
+			Sid:        "UseThroughSNS",
+			Principals: root,
+			Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"},
+			Resources:  everything,
+			Conditions: map[string]map[string]any{"StringEquals": {
+				"kms:CallerAccount": env.AccountID,
+				"kms:ViaService":    fmt.Sprintf("sns.%s.%s", env.Region, env.DNSSuffix),
+			}},
+		},
+		statement{
+			Sid:        "CloudWatchPublishesAlarms",
+			Principals: servicePrincipal("cloudwatch.amazonaws.com"),
+			Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+			Resources:  everything,
+			Conditions: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": env.AccountID}},
+		},
+	)
+}
+
+// alarmTopicPolicy lets this account manage the topic and only its own alarms publish to it.
+func alarmTopicPolicy(env awsEnv, topicArn pulumi.StringOutput) pulumi.StringOutput {
+	return policyJSON(
+		statement{
+			Sid:        "AccountManagesTopic",
+			Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+			Actions: []string{"sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
+				"sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic"},
+			Resources: []pulumi.StringInput{topicArn},
+		},
+		statement{
+			Sid:        "AccountAlarmsPublish",
+			Principals: servicePrincipal("cloudwatch.amazonaws.com"),
+			Actions:    []string{"sns:Publish"},
+			Resources:  []pulumi.StringInput{topicArn},
+			Conditions: map[string]map[string]any{
+				"ArnLike":      {"aws:SourceArn": env.arn("cloudwatch", env.Region, "alarm:*")},
+				"StringEquals": {"aws:SourceAccount": env.AccountID},
+			},
+		},
+	)
+}
+
+// alarmSpec is one alarm on one metric.
+type alarmSpec struct {
+	// id is the logical name and the end of the alarm's name.
+	id     string
+	metric metric
+	// comparison is a CloudWatch comparison operator; threshold its right-hand side.
+	comparison string
+	threshold  float64
+	// evaluationPeriods of the metric's period, of which datapoints must breach.
+	evaluationPeriods int
+	datapoints        int
+	// missing is how missing data counts: "breaching", "notBreaching" or "missing".
+	missing string
+	// description says what fired and what to do.
+	description string
+}
+
+// create makes the alarm, with alarm and OK actions to the topic.
+func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	dims := pulumi.StringMap{}
+	for _, d := range s.metric.dimensions {
+		dims[d.name] = d.value
+	}
+	args := &cloudwatch.MetricAlarmArgs{
+		// The name carries the prefix: it is the subject of the e-mail, where "production" or
+		// "staging" is the first thing the reader needs.
+		Name:               pulumi.String(prefix + "-" + s.id),
+		AlarmDescription:   pulumi.String(s.description),
+		Namespace:          pulumi.String(s.metric.namespace),
+		MetricName:         pulumi.String(s.metric.name),
+		Dimensions:         dims,
+		Period:             pulumi.Int(s.metric.period),
+		EvaluationPeriods:  pulumi.Int(s.evaluationPeriods),
+		DatapointsToAlarm:  pulumi.Int(s.datapoints),
+		Threshold:          pulumi.Float64(s.threshold),
+		ComparisonOperator: pulumi.String(s.comparison),
+		TreatMissingData:   pulumi.String(s.missing),
+		AlarmActions:       pulumi.Array{topicArn},
+		OkActions:          pulumi.Array{topicArn},
+	}
+	if s.metric.percentile() {
+		args.ExtendedStatistic = pulumi.String(s.metric.stat)
+	} else {
+		args.Statistic = pulumi.String(s.metric.stat)
+	}
+	_, err := cloudwatch.NewMetricAlarm(ctx, s.id, args, parent,
+		// PutMetricAlarm overwrites an alarm of the same name, so a replacement created first
+		// would be deleted with the old one.
+		pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return fmt.Errorf("creating alarm %s: %w", s.id, err)
+	}
+	return nil
+}
+
+// alarmSpecs are the seed's alarms and what a production team also pages on.
+func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
+	t := args.Thresholds
+	var specs []alarmSpec
+	for _, svc := range []string{"backend", "frontend"} {
+		logs := "/ecs/" + args.Prefix + "/" + svc
+		specs = append(specs,
+			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc],
+				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2, datapoints: 2,
+				// No data means no target reports healthy at all.
+				missing: "breaching",
+				description: fmt.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
+					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)},
+			alarmSpec{id: svc + "-target-5xx", metric: m.target5xx[svc],
+				comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
+				missing: "notBreaching",
+				description: fmt.Sprintf("The %s returned more than %d 5XX responses in 5 minutes. Read its errors "+
+					"(aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logs)},
+			alarmSpec{id: svc + "-response-time", metric: m.responseTime[svc],
+				comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3, datapoints: 3,
+				missing: "notBreaching",
+				description: fmt.Sprintf("The %s's p95 response time is above %gs for 15 minutes. Check its CPU and memory, "+
+					"the database's connections and CPU, and the slow-query log.", svc, t.ResponseTimeP95Second)},
+			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],
+				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3, datapoints: 3,
+				missing: "missing",
+				description: fmt.Sprintf("The %s uses more than %d%% of its CPU for 15 minutes although autoscaling "+
+					"should add tasks: it may be at its maximum task count. Raise %sMaxTasks or %sCpu.", svc, t.ServiceCPUPercent, svc, svc)},
+			alarmSpec{id: svc + "-memory", metric: m.serviceMemory[svc],
+				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceMemoryPercent), evaluationPeriods: 3, datapoints: 3,
+				missing: "missing",
+				description: fmt.Sprintf("The %s uses more than %d%% of its memory: tasks may be killed out of memory. "+
+					"Look for a leak in its logs (aws logs tail %s) or raise %sMemory.", svc, t.ServiceMemoryPercent, logs, svc)},
+		)
+	}
+	specs = append(specs,
+		alarmSpec{id: "alb-5xx", metric: m.elb5xx,
+			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
+			missing: "notBreaching",
+			description: fmt.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
+				"(502/503/504: no healthy target, or targets closing connections). Check the unhealthy-targets alarms.", t.Http5xxPer5Minutes)},
+		alarmSpec{id: "db-cpu", metric: m.dbCPU,
+			comparison: "GreaterThanThreshold", threshold: float64(t.DBCPUPercent), evaluationPeriods: 2, datapoints: 2,
+			missing: "missing",
+			description: fmt.Sprintf("Database CPU above %d%% for 10 minutes. Find the expensive queries in Performance "+
+				"Insights or the slow-query log; scale dbInstanceClass if the load is legitimate.", t.DBCPUPercent)},
+		alarmSpec{id: "db-free-storage", metric: m.dbFreeStorage,
+			comparison: "LessThanThreshold", threshold: float64(t.DBFreeStorageGB) * gib, evaluationPeriods: 1, datapoints: 1,
+			missing: "missing",
+			description: fmt.Sprintf("Less than %d GB of database storage free. Storage autoscaling grows it up to "+
+				"dbMaxAllocatedStorage: raise that if it is reached, and look for runaway tables.", t.DBFreeStorageGB)},
+		alarmSpec{id: "db-connections", metric: m.dbConnections,
+			comparison: "GreaterThanThreshold", threshold: float64(t.DBConnections), evaluationPeriods: 2, datapoints: 2,
+			missing: "missing",
+			description: fmt.Sprintf("More than %d database connections. Check the backend's connection pool size "+
+				"against its task count; a leak shows as connections growing while traffic does not.", t.DBConnections)},
+	)
+	for i, member := range m.redisCPU {
+		n := fmt.Sprintf("%03d", i+1)
+		specs = append(specs,
+			alarmSpec{id: "redis-" + n + "-cpu", metric: member,
+				comparison: "GreaterThanThreshold", threshold: float64(t.RedisCPUPercent), evaluationPeriods: 2, datapoints: 2,
+				missing: "missing",
+				description: fmt.Sprintf("Redis node %s CPU above %d%% for 10 minutes. Look for expensive commands in the "+
+					"slow log (/aws/elasticache/redis/%s); scale redisNodeType if the load is legitimate.", n, t.RedisCPUPercent, args.Prefix)},
+			alarmSpec{id: "redis-" + n + "-memory", metric: m.redisMemory[i],
+				comparison: "GreaterThanThreshold", threshold: float64(t.RedisMemoryPercent), evaluationPeriods: 2, datapoints: 2,
+				missing: "missing",
+				description: fmt.Sprintf("Redis node %s memory above %d%%: keys are being evicted. Check the keys' TTLs "+
+					"and the evictions on the dashboard; scale redisNodeType if needed.", n, t.RedisMemoryPercent)},
+		)
+	}
+	return specs
+}
+
+// gib is a gibibyte, the unit of FreeStorageSpace thresholds (the metric is in bytes).
+const gib = 1024 * 1024 * 1024
+
+// metric is one CloudWatch metric, named as CloudWatch publishes it.
+type metric struct {
+	label      string
+	namespace  string
+	name       string
+	stat       string // Average, Sum, Minimum, Maximum, or a percentile such as p95
+	period     int
+	dimensions []dimension
+}
+
+type dimension struct {
+	name  string
+	value pulumi.StringInput
+}
+
+func (m metric) percentile() bool { return len(m.stat) > 1 && m.stat[0] == 'p' }
+
+// metrics is every metric the alarms and the dashboard use, defined once.
+type metrics struct {
+	healthyHosts, target5xx, responseTime, targetRequests   map[string]metric
+	serviceCPU, serviceMemory                               map[string]metric
+	elb5xx, albRequests                                     metric
+	dbCPU, dbFreeStorage, dbConnections                     metric
+	dbReadIOPS, dbWriteIOPS, dbReadLatency, dbWriteLatency  metric
+	redisCPU, redisMemory, redisEvictions, redisConnections []metric
+}
+
+func newMetrics(args *AlarmsArgs) *metrics {
+	m := &metrics{
+		healthyHosts: map[string]metric{}, target5xx: map[string]metric{}, responseTime: map[string]metric{},
+		targetRequests: map[string]metric{}, serviceCPU: map[string]metric{}, serviceMemory: map[string]metric{},
+	}
+	lbDim := dimension{"LoadBalancer", args.AlbArnSuffix}
+	for svc, ref := range map[string]ServiceRef{"backend": args.Backend, "frontend": args.Frontend} {
+		// Target group metrics are published per target group and load balancer together.
+		tg := []dimension{{"TargetGroup", ref.TargetGroupArnSuffix}, lbDim}
+		m.healthyHosts[svc] = metric{svc + " healthy targets", "AWS/ApplicationELB", "HealthyHostCount", "Minimum", 60, tg}
+		m.target5xx[svc] = metric{svc + " 5XX", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, tg}
+		m.responseTime[svc] = metric{svc + " p95", "AWS/ApplicationELB", "TargetResponseTime", "p95", 300, tg}
+		m.targetRequests[svc] = metric{svc + " requests", "AWS/ApplicationELB", "RequestCount", "Sum", 300, tg}
+		service := []dimension{{"ClusterName", args.ClusterName}, {"ServiceName", ref.Name}}
+		m.serviceCPU[svc] = metric{svc + " CPU", "AWS/ECS", "CPUUtilization", "Average", 300, service}
+		m.serviceMemory[svc] = metric{svc + " memory", "AWS/ECS", "MemoryUtilization", "Average", 300, service}
+	}
+	lb := []dimension{lbDim}
+	m.elb5xx = metric{"load balancer 5XX", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", 300, lb}
+	m.albRequests = metric{"requests", "AWS/ApplicationELB", "RequestCount", "Sum", 300, lb}
+
+	db := []dimension{{"DBInstanceIdentifier", args.DBInstanceID}}
+	m.dbCPU = metric{"CPU", "AWS/RDS", "CPUUtilization", "Average", 300, db}
+	m.dbFreeStorage = metric{"free storage", "AWS/RDS", "FreeStorageSpace", "Minimum", 300, db}
+	m.dbConnections = metric{"connections", "AWS/RDS", "DatabaseConnections", "Maximum", 300, db}
+	m.dbReadIOPS = metric{"read IOPS", "AWS/RDS", "ReadIOPS", "Average", 300, db}
+	m.dbWriteIOPS = metric{"write IOPS", "AWS/RDS", "WriteIOPS", "Average", 300, db}
+	m.dbReadLatency = metric{"read latency", "AWS/RDS", "ReadLatency", "Average", 300, db}
+	m.dbWriteLatency = metric{"write latency", "AWS/RDS", "WriteLatency", "Average", 300, db}
+
+	for i, member := range args.RedisMemberClusters {
+		// A member cluster of a replication group without cluster mode has one node, "0001".
+		node := []dimension{{"CacheClusterId", member}, {"CacheNodeId", pulumi.String("0001")}}
+		n := fmt.Sprintf("node %03d", i+1)
+		// CPUUtilization (the host's) is AWS's advice for nodes of 2 vCPUs or fewer, such as
+		// the seed's cache.t3.medium.
+		m.redisCPU = append(m.redisCPU, metric{n + " CPU", "AWS/ElastiCache", "CPUUtilization", "Average", 300, node})
+		m.redisMemory = append(m.redisMemory, metric{n + " memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Average", 300, node})
+		m.redisEvictions = append(m.redisEvictions, metric{n + " evictions", "AWS/ElastiCache", "Evictions", "Sum", 300, node})
+		m.redisConnections = append(m.redisConnections, metric{n + " connections", "AWS/ElastiCache", "CurrConnections", "Maximum", 300, node})
+	}
+	return m
+}
+
+// widget is one graph of the dashboard.
+type widget struct {
+	title   string
+	metrics []metric
+}
+
+// dashboardWidgets are the seed's key metrics: ECS CPU and memory; ALB requests, latency and
+// errors; RDS connections, IOPS and latency; Redis evictions and connections.
+func dashboardWidgets(m *metrics) []widget {
+	return []widget{
+		{"ECS CPU utilization (%)", []metric{m.serviceCPU["backend"], m.serviceCPU["frontend"]}},
+		{"ECS memory utilization (%)", []metric{m.serviceMemory["backend"], m.serviceMemory["frontend"]}},
+		{"ALB requests", []metric{m.albRequests, m.targetRequests["backend"], m.targetRequests["frontend"]}},
+		{"ALB latency (p95, seconds)", []metric{m.responseTime["backend"], m.responseTime["frontend"]}},
+		{"ALB errors (5XX)", []metric{m.elb5xx, m.target5xx["backend"], m.target5xx["frontend"]}},
+		{"ALB healthy targets", []metric{m.healthyHosts["backend"], m.healthyHosts["frontend"]}},
+		{"RDS connections", []metric{m.dbConnections}},
+		{"RDS IOPS", []metric{m.dbReadIOPS, m.dbWriteIOPS}},
+		{"RDS latency (seconds)", []metric{m.dbReadLatency, m.dbWriteLatency}},
+		{"RDS CPU (%) and free storage", []metric{m.dbCPU, m.dbFreeStorage}},
+		{"Redis evictions", m.redisEvictions},
+		{"Redis connections", m.redisConnections},
+		{"Redis CPU and memory (%)", append(append([]metric{}, m.redisCPU...), m.redisMemory...)},
+	}
+}
+
+// dashboardBody renders the widgets, two to a row, once every dimension value is known.
+func dashboardBody(region string, widgets []widget) pulumi.StringOutput {
+	var values []any
+	for _, w := range widgets {
+		for _, m := range w.metrics {
+			for _, d := range m.dimensions {
+				values = append(values, d.value)
+			}
+		}
+	}
+	return pulumi.All(values...).ApplyT(func(resolved []any) (string, error) {
+		i := 0
+		var out []map[string]any
+		for n, w := range widgets {
+			var lines []any
+			for _, m := range w.metrics {
+				line := []any{m.namespace, m.name}
+				for _, d := range m.dimensions {
+					line = append(line, d.name, resolved[i].(string))
+					i++
+				}
+				line = append(line, map[string]any{"stat": m.stat, "label": m.label, "period": m.period})
+				lines = append(lines, line)
+			}
+			out = append(out, map[string]any{
+				"type": "metric", "x": (n % 2) * 12, "y": (n / 2) * 6, "width": 12, "height": 6,
+				"properties": map[string]any{"title": w.title, "region": region, "view": "timeSeries", "stacked": false, "metrics": lines},
+			})
+		}
+		b, err := json.Marshal(map[string]any{"widgets": out})
+		if err != nil {
+			return "", fmt.Errorf("rendering dashboard: %w", err)
+		}
+		return string(b), nil
+	}).(pulumi.StringOutput)
+}

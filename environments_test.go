@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// planDifferences lists how plan b differs from plan a, resource by resource, once b's
+// environment name is read as a's: "<type> <name> <input>: <a> -> <b>", "protect" included.
+// Long documents (policies, dashboards) are named without their values.
+func planDifferences(a, b *Plan, bEnv, aEnv string) []string {
+	norm := func(v any) string {
+		j, _ := json.Marshal(v)
+		return strings.ReplaceAll(string(j), bEnv, aEnv)
+	}
+	key := func(r *PlanResource) string { return r.Type + " " + r.Name }
+	index := func(p *Plan) map[string]*PlanResource {
+		m := map[string]*PlanResource{}
+		for _, r := range p.Resources {
+			m[key(r)] = r
+		}
+		return m
+	}
+	as, bs := index(a), index(b)
+	var diffs []string
+	for k, ra := range as {
+		rb, ok := bs[k]
+		if !ok {
+			diffs = append(diffs, k+": only in "+a.Stack)
+			continue
+		}
+		if ra.Protect != rb.Protect {
+			diffs = append(diffs, fmt.Sprintf("%s protect: %v -> %v", k, ra.Protect, rb.Protect))
+		}
+		fields := map[string]bool{}
+		for f := range ra.Inputs {
+			fields[f] = true
+		}
+		for f := range rb.Inputs {
+			fields[f] = true
+		}
+		for f := range fields {
+			va, vb := norm(ra.Inputs[f]), norm(rb.Inputs[f])
+			if va == vb {
+				continue
+			}
+			if len(va) > 120 || len(vb) > 120 {
+				diffs = append(diffs, fmt.Sprintf("%s %s: differs", k, f))
+			} else {
+				diffs = append(diffs, fmt.Sprintf("%s %s: %s -> %s", k, f, va, vb))
+			}
+		}
+	}
+	for k := range bs {
+		if _, ok := as[k]; !ok {
+			diffs = append(diffs, k+": only in "+b.Stack)
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
+}
+
+// stagingDifferences is README's "Environments" table as the plan shows it: every line is a
+// config value of Pulumi.staging.yaml, none an "if staging" in code.
+var stagingDifferences = []string{
+	// backendMaxTasks, backendMinTasks, frontendMaxTasks, frontendMinTasks
+	`aws:appautoscaling/target:Target backend maxCapacity: 10 -> 3`,
+	`aws:appautoscaling/target:Target backend minCapacity: 2 -> 1`,
+	`aws:appautoscaling/target:Target frontend maxCapacity: 6 -> 2`,
+	`aws:appautoscaling/target:Target frontend minCapacity: 2 -> 1`,
+	// redisNodes: one node, so one pair of node alarms and dashboard lines fewer
+	`aws:cloudwatch/dashboard:Dashboard dashboard dashboardBody: differs`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm redis-002-cpu: only in production`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm redis-002-memory: only in production`,
+	// logRetentionDays, flowLogRetentionDays
+	`aws:cloudwatch/logGroup:LogGroup backend retentionInDays: 30 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup exec retentionInDays: 30 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup flow-logs retentionInDays: 90 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup frontend retentionInDays: 30 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup postgres-postgresql retentionInDays: 30 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup postgres-upgrade retentionInDays: 30 -> 14`,
+	`aws:cloudwatch/logGroup:LogGroup redis retentionInDays: 30 -> 14`,
+	// alarmDbFreeStorageGb (staging's disk is smaller)
+	`aws:cloudwatch/metricAlarm:MetricAlarm db-free-storage alarmDescription: differs`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm db-free-storage threshold: 10737418240 -> 5368709120`,
+	// protect, forceDestroy
+	`aws:ecr/repository:Repository backend forceDelete: false -> true`,
+	`aws:ecr/repository:Repository backend protect: true -> false`,
+	`aws:ecr/repository:Repository frontend forceDelete: false -> true`,
+	`aws:ecr/repository:Repository frontend protect: true -> false`,
+	// fargateSpot
+	`aws:ecs/clusterCapacityProviders:ClusterCapacityProviders cluster defaultCapacityProviderStrategies: [{"capacityProvider":"FARGATE","weight":1}] -> [{"capacityProvider":"FARGATE_SPOT","weight":1}]`,
+	`aws:ecs/service:Service backend capacityProviderStrategies: [{"capacityProvider":"FARGATE","weight":1}] -> [{"capacityProvider":"FARGATE_SPOT","weight":1}]`,
+	`aws:ecs/service:Service frontend capacityProviderStrategies: [{"capacityProvider":"FARGATE","weight":1}] -> [{"capacityProvider":"FARGATE_SPOT","weight":1}]`,
+	// backendMinTasks, frontendMinTasks (the desired count starts at the minimum)
+	`aws:ecs/service:Service backend desiredCount: 2 -> 1`,
+	`aws:ecs/service:Service frontend desiredCount: 2 -> 1`,
+	// backendCpu, backendMemory, frontendCpu, frontendMemory
+	`aws:ecs/taskDefinition:TaskDefinition backend cpu: "1024" -> "512"`,
+	`aws:ecs/taskDefinition:TaskDefinition backend memory: "2048" -> "1024"`,
+	`aws:ecs/taskDefinition:TaskDefinition frontend cpu: "512" -> "256"`,
+	`aws:ecs/taskDefinition:TaskDefinition frontend memory: "1024" -> "512"`,
+	// redisNodeType, redisNodes, redisMultiAz, redisAutomaticFailover, redisSnapshotRetentionDays,
+	// finalSnapshot, protect
+	`aws:elasticache/replicationGroup:ReplicationGroup redis automaticFailoverEnabled: true -> false`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis finalSnapshotIdentifier: "coldchain-production-redis-final" -> null`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis multiAzEnabled: true -> false`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis nodeType: "cache.t3.medium" -> "cache.t3.micro"`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis numCacheClusters: 2 -> 1`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis preferredCacheClusterAzs: ["ap-northeast-2a","ap-northeast-2b"] -> ["ap-northeast-2a"]`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis protect: true -> false`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis snapshotRetentionLimit: 7 -> 1`,
+	// kmsDeletionWindowDays, protect
+	`aws:kms/key:Key alarms deletionWindowInDays: 30 -> 7`,
+	`aws:kms/key:Key alarms protect: true -> false`,
+	`aws:kms/key:Key data deletionWindowInDays: 30 -> 7`,
+	`aws:kms/key:Key data protect: true -> false`,
+	// albDeletionProtection
+	`aws:lb/loadBalancer:LoadBalancer alb enableDeletionProtection: true -> false`,
+	// dbInstanceClass, dbAllocatedStorage, dbMaxAllocatedStorage, dbMultiAz, dbDeletionProtection,
+	// dbPerformanceInsights, finalSnapshot, protect
+	`aws:rds/instance:Instance postgres allocatedStorage: 50 -> 20`,
+	`aws:rds/instance:Instance postgres deletionProtection: true -> false`,
+	`aws:rds/instance:Instance postgres finalSnapshotIdentifier: "coldchain-production-postgres-final" -> null`,
+	`aws:rds/instance:Instance postgres instanceClass: "db.t3.medium" -> "db.t3.small"`,
+	`aws:rds/instance:Instance postgres maxAllocatedStorage: 200 -> 50`,
+	`aws:rds/instance:Instance postgres multiAz: true -> false`,
+	`aws:rds/instance:Instance postgres performanceInsightsEnabled: true -> false`,
+	`aws:rds/instance:Instance postgres performanceInsightsKmsKeyId: "arn:aws:kms:ap-northeast-2:123456789012:key/f89fb8fb-32af-aa96-6a0e-88cf7c2e6115" -> null`,
+	`aws:rds/instance:Instance postgres performanceInsightsRetentionPeriod: 7 -> null`,
+	`aws:rds/instance:Instance postgres protect: true -> false`,
+	`aws:rds/instance:Instance postgres skipFinalSnapshot: false -> true`,
+	// forceDestroy, protect
+	`aws:s3/bucketV2:BucketV2 backups forceDestroy: false -> true`,
+	`aws:s3/bucketV2:BucketV2 backups protect: true -> false`,
+	`aws:s3/bucketV2:BucketV2 logs forceDestroy: false -> true`,
+	`aws:s3/bucketV2:BucketV2 uploads forceDestroy: false -> true`,
+	`aws:s3/bucketV2:BucketV2 uploads protect: true -> false`,
+	// secretRecoveryDays, protect
+	`aws:secretsmanager/secret:Secret redis-auth protect: true -> false`,
+	`aws:secretsmanager/secret:Secret redis-auth recoveryWindowInDays: 30 -> 7`,
+	// vpcCidr, natGateways
+	`awsx:ec2:Vpc vpc cidrBlock: "10.0.0.0/16" -> "10.1.0.0/16"`,
+	`awsx:ec2:Vpc vpc natGateways: {"strategy":"OnePerAz"} -> {"strategy":"Single"}`,
+}
+
+func TestStagingDiffersFromProductionExactlyAsDocumented(t *testing.T) {
+	production := planOfFile(t, "production")
+	staging := planOfFile(t, "staging")
+	want := append([]string{}, stagingDifferences...)
+	sort.Strings(want)
+	assert.Equal(t, want, planDifferences(production, staging, "staging", "production"))
+}
+
+func TestBothStackFilesPlanCleanly(t *testing.T) {
+	for _, stack := range []string{"production", "staging"} {
+		code, out, errOut := runPlanCommand(t, "--stack", stack)
+		assert.Equalf(t, 0, code, "stack %s: %s", stack, errOut)
+		assert.Containsf(t, out, "Plan of coldchain/"+stack, "stack %s", stack)
+	}
+}
