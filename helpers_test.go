@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -167,4 +168,25 @@ func assertRejected(t *testing.T, sets []string, key string) {
 	if assert.Truef(t, errors.As(err, &cfgErr), "config %v: want a config error, got %v", sets, err) {
 		assert.Containsf(t, err.Error(), key+" = ", "config %v", sets)
 	}
+}
+
+// byTypeName returns the resource of a type and logical name, or nil.
+func (p *Plan) byTypeName(typ, name string) *PlanResource {
+	for _, r := range p.Resources {
+		if r.Type == typ && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// readmeSection returns the text of a README section, from its heading to the next "## ".
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), heading+"\n")
+	require.Truef(t, found, "README has no %q section", heading)
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
 }

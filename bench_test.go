@@ -1,0 +1,22 @@
+package main
+
+import "testing"
+
+// BenchmarkPlanProduction measures planning the whole production stack offline, config loading
+// included: what "go run . plan" and every test that plans pay once the program is built.
+func BenchmarkPlanProduction(b *testing.B) {
+	raw, err := loadStackConfig(".", project, "production")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := planStack(project, "production", raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p.Resources) == 0 {
+			b.Fatal("empty plan")
+		}
+	}
+}

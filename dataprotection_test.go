@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+)
+
+// stateful lists the resources whose loss loses data, by type and logical name.
+var stateful = []struct{ typ, name string }{
+	{dbType, "postgres"}, {redisType, "redis"}, {bucketType, "uploads"}, {bucketType, "backups"},
+	{repoType, "backend"}, {repoType, "frontend"}, {kmsKeyType, "data"}, {kmsKeyType, "alarms"},
+	{secretType, "redis-auth"},
+}
+
+var dataProtectionRules = []guardRule{
+	{"DATA-01", "RDS.8, ELB.6, data protection",
+		"In production (and by default) every stateful resource is protected against pulumi destroy, and the database and load balancer have deletion protection.",
+		checkProtected},
+	{"DATA-02", "RDS.11, ElastiCache.1, S3.14",
+		"In production (and by default) destroy keeps what it can: a final database and cache snapshot, automated backups, versioned buckets that are not emptied, repositories that are not force-deleted, a 30-day window for keys and secrets.",
+		checkDestroyKeepsData},
+	{"DATA-03", "disposable environments",
+		"In staging nothing is protected and destroy can remove everything.",
+		checkNothingProtected},
+}
+
+// protectedPlans are the plans in which data must be protected: the production stack file and
+// the program's defaults.
+func protectedPlans(t *testing.T) map[string]*Plan {
+	return map[string]*Plan{
+		"production": planOfVariation(t, variations[0]),
+		"defaults":   planOf(t, minimalConfig()),
+	}
+}
+
+func TestDataIsProtectedInProductionAndByDefault(t *testing.T) {
+	for name, p := range protectedPlans(t) {
+		for _, rule := range dataProtectionRules[:2] {
+			for _, violation := range rule.check(p) {
+				t.Errorf("%s violated in %s: %s", rule.id, name, violation)
+			}
+		}
+	}
+}
+
+func TestStagingCanBeTornDown(t *testing.T) {
+	p := planOfVariation(t, variations[1])
+	for _, violation := range dataProtectionRules[2].check(p) {
+		t.Errorf("DATA-03 violated in staging: %s", violation)
+	}
+}
+
+func checkProtected(p *Plan) []string {
+	var v []string
+	for _, s := range stateful {
+		r := p.byTypeName(s.typ, s.name)
+		if r == nil {
+			v = append(v, fmt.Sprintf("%s %s is not in the plan", s.typ, s.name))
+		} else if !r.Protect {
+			v = append(v, fmt.Sprintf("%s %s is not protected", s.typ, s.name))
+		}
+	}
+	for _, r := range p.all(dbType) {
+		if !r.flag("deletionProtection") {
+			v = append(v, r.Name+": no deletion protection")
+		}
+	}
+	for _, r := range p.all(albType) {
+		if !r.flag("enableDeletionProtection") {
+			v = append(v, r.Name+": no deletion protection")
+		}
+	}
+	return v
+}
+
+func checkDestroyKeepsData(p *Plan) []string {
+	var v []string
+	for _, r := range p.all(dbType) {
+		if r.flag("skipFinalSnapshot") || r.in("finalSnapshotIdentifier") == "" {
+			v = append(v, r.Name+": no final snapshot")
+		}
+		if r.flag("deleteAutomatedBackups") || r.num("backupRetentionPeriod") < 7 {
+			v = append(v, r.Name+": automated backups do not outlive the instance for 7 days")
+		}
+	}
+	for _, r := range p.all(redisType) {
+		if r.in("finalSnapshotIdentifier") == "" || r.num("snapshotRetentionLimit") < 1 {
+			v = append(v, r.Name+": no final snapshot")
+		}
+	}
+	versioned := map[string]bool{}
+	for _, r := range p.all("aws:s3/bucketVersioningV2:BucketVersioningV2") {
+		versioned[r.in("bucket")] = r.obj("versioningConfiguration")["status"] == "Enabled"
+	}
+	for _, b := range p.all(bucketType) {
+		if b.flag("forceDestroy") {
+			v = append(v, b.Name+": destroy empties the bucket")
+		}
+		if b.Name != "logs" && !versioned[b.in("bucket")] {
+			v = append(v, b.Name+": not versioned")
+		}
+	}
+	for _, r := range p.all(repoType) {
+		if r.flag("forceDelete") {
+			v = append(v, r.Name+": destroy deletes the images")
+		}
+	}
+	for _, k := range p.all(kmsKeyType) {
+		if k.num("deletionWindowInDays") < 30 {
+			v = append(v, fmt.Sprintf("%s: key deleted after %v days", k.Name, k.num("deletionWindowInDays")))
+		}
+	}
+	for _, s := range p.all(secretType) {
+		if s.num("recoveryWindowInDays") < 30 {
+			v = append(v, fmt.Sprintf("%s: secret recoverable for %v days only", s.Name, s.num("recoveryWindowInDays")))
+		}
+	}
+	return v
+}
+
+func checkNothingProtected(p *Plan) []string {
+	var v []string
+	for _, r := range p.Resources {
+		if r.Protect {
+			v = append(v, r.Type+" "+r.Name+" is protected")
+		}
+	}
+	for _, r := range p.all(dbType) {
+		if r.flag("deletionProtection") {
+			v = append(v, r.Name+": deletion protection")
+		}
+	}
+	for _, r := range p.all(albType) {
+		if r.flag("enableDeletionProtection") {
+			v = append(v, r.Name+": deletion protection")
+		}
+	}
+	for _, b := range p.all(bucketType) {
+		if !b.flag("forceDestroy") {
+			v = append(v, b.Name+": destroy fails on a bucket with objects")
+		}
+	}
+	for _, r := range p.all(repoType) {
+		if !r.flag("forceDelete") {
+			v = append(v, r.Name+": destroy fails on a repository with images")
+		}
+	}
+	return v
+}

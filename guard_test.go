@@ -1,0 +1,611 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The guard suite checks the whole planned stack at once, for every stack file shipped and for
+// variations of config, so that a change anywhere cannot quietly break a guarantee. The policy
+// is data: each rule has an id, the Security Hub control (or reason) it implements, and a check
+// that returns the violations it finds. README's "Guarantees" section lists the rules by id.
+
+// variation is one configuration the guard suite plans.
+type variation struct {
+	name  string
+	stack string
+	sets  []string
+}
+
+const ownCertificate = "certificateArn=arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
+
+var variations = []variation{
+	{"production", "production", nil},
+	{"staging", "staging", nil},
+	{"production with a domain", "production", []string{"domainName=dispatch.example.com"}},
+	{"production with its own certificate", "production", []string{ownCertificate}},
+	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}},
+	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}},
+	{"another region", "production", []string{"aws:region=eu-central-1", "backendSecrets={}"}},
+	{"a new region", "production", []string{"aws:region=ap-southeast-7", "backendSecrets={}"}},
+}
+
+var (
+	variationPlans   = map[string]*Plan{}
+	variationPlansMu sync.Mutex
+)
+
+// planOfVariation plans a variation once per test binary.
+func planOfVariation(t *testing.T, v variation) *Plan {
+	t.Helper()
+	variationPlansMu.Lock()
+	defer variationPlansMu.Unlock()
+	if p, ok := variationPlans[v.name]; ok {
+		return p
+	}
+	p := planOfFile(t, v.stack, v.sets...)
+	variationPlans[v.name] = p
+	return p
+}
+
+// guardRule is one guarantee over a whole plan.
+type guardRule struct {
+	id      string
+	control string // the Security Hub control, or the reason
+	rule    string // the guarantee, as README states it
+	check   func(p *Plan) []string
+}
+
+var securityPolicy = []guardRule{
+	{"SEC-01", "RDS.3, ElastiCache.4, S3.17, SNS.1, ECR.3, SecretsManager",
+		"Every store of data is encrypted at rest: the database, the cache, every bucket, the alarm topic, every secret and repository; with a customer-managed key wherever the service allows.",
+		checkEncryptionAtRest},
+	{"SEC-02", "RDS (rds.force_ssl), ElastiCache.5, ELB.1, S3.5",
+		"Data moves over TLS: the database forces it, the cache requires it, HTTPS listeners accept TLS 1.2 and 1.3 only and HTTP redirects to them, every bucket denies plain HTTP.",
+		checkTLS},
+	{"SEC-03", "EC2.19, EC2.53, ECS.2, RDS.2",
+		"Nothing is reachable from the internet but the load balancer on 80 and 443: no other ingress from 0.0.0.0/0 or ::/0, no public IP on tasks, no public database or cache.",
+		checkInternetExposure},
+	{"SEC-04", "IAM.1, IAM.21, confused deputy",
+		"IAM least privilege: no wildcard action, no '*' resource where the API takes a narrower one, every trust policy scoped to this account, every resource policy's principals this account or its services.",
+		checkLeastPrivilege},
+	{"SEC-05", "ECS.8, secrets hygiene",
+		"Secrets only through secret stores: no password in config or state, generated secrets marked secret, containers get them from 'secrets' and never 'environment', no secret in the stack outputs.",
+		checkSecrets},
+	{"SEC-06", "CloudWatch retention",
+		"Every log group has a retention period.",
+		checkLogRetention},
+	{"SEC-07", "CloudWatch.15",
+		"Every alarm has alarm and OK actions to the alarm topic.",
+		checkAlarmActions},
+	{"SEC-08", "tagging",
+		"Every AWS resource is created through the explicit provider whose default tags are Project, Environment and ManagedBy.",
+		checkDefaultTags},
+	{"SEC-09", "ECR.1, ECR.2",
+		"Every repository scans images on push.",
+		checkImageScanning},
+	{"SEC-10", "ECS.4, ECS.5",
+		"No container runs privileged, and every task runs in awsvpc mode on Fargate.",
+		checkContainers},
+	{"SEC-11", "EC2.6, EC2.2",
+		"VPC flow logs record all traffic and the default security group allows nothing.",
+		checkVpcHygiene},
+	{"SEC-12", "ELB.4, ELB.5, KMS.4",
+		"The load balancer drops invalid headers and writes access logs; every customer-managed key rotates.",
+		checkLoadBalancerAndKeys},
+}
+
+func TestSecurityPolicyHoldsForEveryStackAndVariation(t *testing.T) {
+	checkVariations(t, securityPolicy)
+}
+
+// checkVariations runs every rule over the plan of every variation.
+func checkVariations(t *testing.T, rules []guardRule) {
+	for _, v := range variations {
+		p := planOfVariation(t, v)
+		for _, rule := range rules {
+			t.Run(v.name+"/"+rule.id, func(t *testing.T) {
+				for _, violation := range rule.check(p) {
+					t.Errorf("%s (%s) violated in %s: %s", rule.id, rule.control, v.name, violation)
+				}
+			})
+		}
+	}
+}
+
+func TestGuardRulesCatchViolations(t *testing.T) {
+	// Each rule is fed a plan broken in the way it guards against, so none can silently pass.
+	base := planOfVariation(t, variations[0])
+	for _, tc := range []struct {
+		rule   string
+		break_ func(p *Plan)
+	}{
+		{"SEC-01", func(p *Plan) { p.one(t, dbType, "postgres").Inputs["storageEncrypted"] = false }},
+		{"SEC-02", func(p *Plan) { p.one(t, redisType, "redis").Inputs["transitEncryptionEnabled"] = false }},
+		{"SEC-03", func(p *Plan) { p.one(t, ingressType, "database-from-backend").Inputs["cidrIpv4"] = "0.0.0.0/0" }},
+		{"SEC-04", func(p *Plan) {
+			p.one(t, rolePolicy, "backend-task").Inputs["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+		}},
+		{"SEC-05", func(p *Plan) {
+			r := p.one(t, taskDefType, "backend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"environment":[`, `"environment":[{"name":"DB_PASSWORD","value":"hunter2"},`, 1)
+		}},
+		{"SEC-06", func(p *Plan) { delete(p.one(t, logGroupType, "backend").Inputs, "retentionInDays") }},
+		{"SEC-07", func(p *Plan) { p.one(t, alarmType, "db-cpu").Inputs["okActions"] = []any{} }},
+		{"SEC-08", func(p *Plan) { p.one(t, bucketType, "logs").Provider = "" }},
+		{"SEC-09", func(p *Plan) {
+			p.one(t, repoType, "backend").Inputs["imageScanningConfiguration"] = map[string]any{"scanOnPush": false}
+		}},
+		{"SEC-10", func(p *Plan) {
+			r := p.one(t, taskDefType, "frontend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"privileged":false`, `"privileged":true`, 1)
+		}},
+		{"SEC-11", func(p *Plan) {
+			p.one(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg").Inputs["ingress"] = []any{map[string]any{"fromPort": 0.0}}
+		}},
+		{"SEC-12", func(p *Plan) { p.one(t, kmsKeyType, "data").Inputs["enableKeyRotation"] = false }},
+	} {
+		broken := clonePlan(t, base)
+		tc.break_(broken)
+		for _, rule := range securityPolicy {
+			if rule.id == tc.rule {
+				assert.NotEmptyf(t, rule.check(broken), "%s does not notice its violation", rule.id)
+				assert.Emptyf(t, rule.check(base), "%s flags the unbroken plan", rule.id)
+			}
+		}
+	}
+}
+
+// clonePlan deep-copies a plan through JSON, so a test can break the copy.
+func clonePlan(t *testing.T, p *Plan) *Plan {
+	t.Helper()
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	var out Plan
+	require.NoError(t, json.Unmarshal(b, &out))
+	return &out
+}
+
+func TestReadmeGuaranteesListEveryRule(t *testing.T) {
+	section := readmeSection(t, "## Guarantees")
+	for _, rules := range [][]guardRule{securityPolicy, constraintRules, dataProtectionRules} {
+		for _, r := range rules {
+			assert.Containsf(t, section, "**"+r.id+"**", "README's Guarantees do not list %s", r.id)
+		}
+	}
+}
+
+// --- the checks ---
+
+func checkEncryptionAtRest(p *Plan) []string {
+	var v []string
+	keyArns := map[any]bool{}
+	for _, k := range p.all(kmsKeyType) {
+		keyArns[k.Outputs["arn"]] = true
+	}
+	for _, r := range p.all(dbType) {
+		if !r.flag("storageEncrypted") || !keyArns[r.Inputs["kmsKeyId"]] {
+			v = append(v, r.Name+": database storage not encrypted with a customer-managed key")
+		}
+	}
+	for _, r := range p.all(redisType) {
+		if !r.flag("atRestEncryptionEnabled") || !keyArns[r.Inputs["kmsKeyId"]] {
+			v = append(v, r.Name+": cache not encrypted at rest with a customer-managed key")
+		}
+	}
+	encrypted := map[string]string{}
+	for _, r := range p.all("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
+		for _, rule := range r.list("rules") {
+			def, _ := rule.(map[string]any)["applyServerSideEncryptionByDefault"].(map[string]any)
+			alg, _ := def["sseAlgorithm"].(string)
+			if alg == "aws:kms" && !keyArns[def["kmsMasterKeyId"]] {
+				alg = "aws:kms with an unknown key"
+			}
+			encrypted[r.in("bucket")] = alg
+		}
+	}
+	for _, b := range p.all(bucketType) {
+		switch alg := encrypted[b.in("bucket")]; {
+		case alg == "":
+			v = append(v, b.Name+": bucket has no default encryption")
+		case b.Name != "logs" && alg != "aws:kms":
+			// Only the logs bucket may use SSE-S3: ALB access logs cannot be written with KMS.
+			v = append(v, b.Name+": data bucket not encrypted with the customer-managed key ("+alg+")")
+		}
+	}
+	for _, r := range p.all("aws:sns/topic:Topic") {
+		if !keyArns[r.Inputs["kmsMasterKeyId"]] {
+			v = append(v, r.Name+": topic not encrypted with a customer-managed key")
+		}
+	}
+	for _, r := range p.all(secretType) {
+		if !keyArns[r.Inputs["kmsKeyId"]] {
+			v = append(v, r.Name+": secret not encrypted with a customer-managed key")
+		}
+	}
+	for _, r := range p.all(dbType) {
+		if r.flag("manageMasterUserPassword") && !keyArns[r.Inputs["masterUserSecretKmsKeyId"]] {
+			v = append(v, r.Name+": the RDS-managed secret is not encrypted with a customer-managed key")
+		}
+	}
+	for _, r := range p.all(repoType) {
+		enc, _ := r.list("encryptionConfigurations")[0].(map[string]any)
+		if enc["encryptionType"] != "KMS" || !keyArns[enc["kmsKey"]] {
+			v = append(v, r.Name+": repository not encrypted with a customer-managed key")
+		}
+	}
+	return v
+}
+
+func checkTLS(p *Plan) []string {
+	var v []string
+	for _, r := range p.all("aws:rds/parameterGroup:ParameterGroup") {
+		forced := false
+		for _, param := range r.list("parameters") {
+			m := param.(map[string]any)
+			forced = forced || m["name"] == "rds.force_ssl" && m["value"] == "1"
+		}
+		if !forced {
+			v = append(v, r.Name+": parameter group does not force TLS")
+		}
+	}
+	for _, r := range p.all(redisType) {
+		if !r.flag("transitEncryptionEnabled") {
+			v = append(v, r.Name+": cache accepts plain connections")
+		}
+	}
+	https := false
+	for _, l := range p.all(listenerType) {
+		switch l.in("protocol") {
+		case "HTTPS":
+			https = true
+			if l.in("sslPolicy") != tlsPolicy {
+				v = append(v, l.Name+": HTTPS listener policy "+l.in("sslPolicy"))
+			}
+		case "HTTP":
+			continue
+		default:
+			v = append(v, l.Name+": listener protocol "+l.in("protocol"))
+		}
+	}
+	if https {
+		for _, l := range p.all(listenerType) {
+			if l.in("protocol") == "HTTP" {
+				action := l.list("defaultActions")[0].(map[string]any)
+				redirect, _ := action["redirect"].(map[string]any)
+				if action["type"] != "redirect" || redirect["protocol"] != "HTTPS" {
+					v = append(v, l.Name+": HTTP is served next to HTTPS instead of redirected")
+				}
+			}
+		}
+	}
+	for _, r := range p.all("aws:s3/bucketPolicy:BucketPolicy") {
+		var doc parsedPolicy
+		if json.Unmarshal([]byte(r.in("policy")), &doc) != nil {
+			v = append(v, r.Name+": bucket policy is not JSON")
+			continue
+		}
+		denies := false
+		for _, s := range doc.Statement {
+			denies = denies || s.Effect == "Deny" && s.Condition["Bool"]["aws:SecureTransport"] == "false"
+		}
+		if !denies {
+			v = append(v, r.Name+": bucket policy does not deny plain HTTP")
+		}
+	}
+	return v
+}
+
+func checkInternetExposure(p *Plan) []string {
+	var v []string
+	alb := ""
+	for _, sg := range p.all(sgType) {
+		if sg.Name == "alb-sg" {
+			alb = sg.ID
+		}
+	}
+	for _, r := range p.all(ingressType) {
+		open := r.in("cidrIpv4") == "0.0.0.0/0" || r.in("cidrIpv6") == "::/0"
+		if r.in("cidrIpv4") != "" && r.in("cidrIpv4") != "0.0.0.0/0" {
+			v = append(v, r.Name+": ingress from a CIDR "+r.in("cidrIpv4"))
+		}
+		if open && (r.in("securityGroupId") != alb || (r.num("fromPort") != 80 && r.num("fromPort") != 443) || r.num("fromPort") != r.num("toPort")) {
+			v = append(v, fmt.Sprintf("%s: port %v open to the internet", r.Name, r.Inputs["fromPort"]))
+		}
+	}
+	for _, s := range p.all(serviceType) {
+		if network := s.obj("networkConfiguration"); network["assignPublicIp"] != false {
+			v = append(v, s.Name+": tasks get a public IP")
+		}
+	}
+	for _, r := range p.all(dbType) {
+		if r.flag("publiclyAccessible") {
+			v = append(v, r.Name+": database publicly accessible")
+		}
+	}
+	for _, r := range p.all(albType) {
+		if r.flag("internal") {
+			continue
+		}
+		for _, sg := range r.list("securityGroups") {
+			if sg != alb {
+				v = append(v, r.Name+": internet-facing load balancer outside the ALB security group")
+			}
+		}
+	}
+	// The stores sit in the isolated subnets, which have no route to the internet.
+	isolated := fmt.Sprint(p.Outputs["isolatedSubnetIds"])
+	for _, r := range append(p.all("aws:rds/subnetGroup:SubnetGroup"), p.all("aws:elasticache/subnetGroup:SubnetGroup")...) {
+		if fmt.Sprint(r.list("subnetIds")) != isolated {
+			v = append(v, r.Name+": subnet group outside the isolated subnets")
+		}
+	}
+	return v
+}
+
+// policyDocuments returns every IAM-language document of the plan by "<type> <name>".
+func policyDocuments(p *Plan) map[string]parsedPolicy {
+	docs := map[string]parsedPolicy{}
+	for _, r := range p.Resources {
+		for _, key := range []string{"policy", "assumeRolePolicy"} {
+			s, ok := r.Inputs[key].(string)
+			if !ok || r.Type == "aws:ecr/lifecyclePolicy:LifecyclePolicy" {
+				continue
+			}
+			var doc parsedPolicy
+			if err := json.Unmarshal([]byte(s), &doc); err != nil {
+				doc.Version = "invalid: " + err.Error()
+			}
+			docs[r.Type+" "+r.Name+" "+key] = doc
+		}
+	}
+	return docs
+}
+
+func checkLeastPrivilege(p *Plan) []string {
+	var v []string
+	account := fakeAccountID
+	for name, doc := range policyDocuments(p) {
+		if doc.Version != "2012-10-17" {
+			v = append(v, name+": "+doc.Version)
+			continue
+		}
+		keyPolicy := strings.HasPrefix(name, kmsKeyType)
+		for _, s := range doc.Statement {
+			if s.Effect != "Allow" {
+				continue
+			}
+			for _, a := range strs(s.Action) {
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					v = append(v, fmt.Sprintf("%s %s: wildcard action %s", name, s.Sid, a))
+				}
+				if slices.Contains(strs(s.Resource), "*") && !keyPolicy && !unscopedAllowed[a] {
+					v = append(v, fmt.Sprintf("%s %s: %s on every resource", name, s.Sid, a))
+				}
+			}
+			// Principals: this account, an AWS service on its behalf, or the region's ELB log
+			// delivery account; never everyone.
+			switch principal := s.Principal.(type) {
+			case nil:
+			case string:
+				v = append(v, fmt.Sprintf("%s %s: allows principal %q", name, s.Sid, principal))
+			case map[string]any:
+				if aws, ok := principal["AWS"].(string); ok && !strings.Contains(aws, ":"+account+":") && !isELBLogAccount(aws) {
+					v = append(v, fmt.Sprintf("%s %s: allows account principal %s", name, s.Sid, aws))
+				}
+				if _, ok := principal["Service"]; ok && strings.HasSuffix(name, "assumeRolePolicy") &&
+					s.Condition["StringEquals"]["aws:SourceAccount"] != account {
+					v = append(v, fmt.Sprintf("%s: trust not limited to this account", name))
+				}
+			}
+		}
+	}
+	return v
+}
+
+func isELBLogAccount(principal string) bool {
+	for _, account := range elbLogAccounts {
+		if strings.Contains(principal, ":"+account+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// secretLooking are parts of names that say a value is a secret.
+var secretLooking = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "PRIVATE_KEY"}
+
+func checkSecrets(p *Plan) []string {
+	var v []string
+	for _, r := range p.all(dbType) {
+		if _, ok := r.Inputs["password"]; ok || !r.flag("manageMasterUserPassword") {
+			v = append(v, r.Name+": the database password is set by the program instead of managed by RDS")
+		}
+	}
+	for _, r := range p.all(redisType) {
+		if r.Inputs["authToken"] != secretPlaceholder {
+			v = append(v, r.Name+": the AUTH token is not a secret")
+		}
+	}
+	for _, r := range p.all("aws:secretsmanager/secretVersion:SecretVersion") {
+		if r.Inputs["secretString"] != secretPlaceholder {
+			v = append(v, r.Name+": secret value not marked secret")
+		}
+	}
+	for _, r := range p.all(randomPassType) {
+		if r.Outputs["result"] != secretPlaceholder {
+			v = append(v, r.Name+": generated secret not marked secret")
+		}
+	}
+	for _, td := range p.all(taskDefType) {
+		var defs []containerDefinition
+		if json.Unmarshal([]byte(td.in("containerDefinitions")), &defs) != nil {
+			v = append(v, td.Name+": container definitions are not JSON")
+			continue
+		}
+		for _, c := range defs {
+			for _, e := range c.Environment {
+				for _, word := range secretLooking {
+					if strings.Contains(strings.ToUpper(e.Name), word) {
+						v = append(v, fmt.Sprintf("%s: %s is in the environment, not in secrets", td.Name, e.Name))
+					}
+				}
+				if strings.Contains(e.Value, ":secretsmanager:") || strings.Contains(e.Value, ":parameter/") {
+					v = append(v, fmt.Sprintf("%s: %s holds a secret reference in the environment", td.Name, e.Name))
+				}
+			}
+			for _, s := range c.Secrets {
+				if !strings.HasPrefix(s.ValueFrom, "arn:") {
+					v = append(v, fmt.Sprintf("%s: secret %s does not come from a secret store ARN", td.Name, s.Name))
+				}
+			}
+		}
+	}
+	for name, value := range p.Outputs {
+		// An output may name a secret (its ARN), never hold one.
+		reference := strings.HasSuffix(name, "Arn") && strings.HasPrefix(fmt.Sprint(value), "arn:")
+		for _, word := range secretLooking {
+			if strings.Contains(strings.ToUpper(name), word) && !reference {
+				v = append(v, "output "+name+" looks like a secret")
+			}
+		}
+	}
+	return v
+}
+
+func checkLogRetention(p *Plan) []string {
+	var v []string
+	for _, r := range p.all(logGroupType) {
+		if !slices.Contains(logRetentionDays, int(r.num("retentionInDays"))) {
+			v = append(v, r.in("name")+": no valid retention")
+		}
+	}
+	return v
+}
+
+func checkAlarmActions(p *Plan) []string {
+	var v []string
+	topics := map[any]bool{}
+	for _, t := range p.all("aws:sns/topic:Topic") {
+		topics[t.Outputs["arn"]] = true
+	}
+	for _, a := range p.all(alarmType) {
+		for _, key := range []string{"alarmActions", "okActions"} {
+			actions := a.list(key)
+			if len(actions) == 0 {
+				v = append(v, a.Name+": no "+key)
+			}
+			for _, action := range actions {
+				if !topics[action] {
+					v = append(v, fmt.Sprintf("%s: %s to %v, not the alarm topic", a.Name, key, action))
+				}
+			}
+		}
+	}
+	return v
+}
+
+func checkDefaultTags(p *Plan) []string {
+	var v []string
+	var provider *PlanResource
+	for _, r := range p.all("pulumi:providers:aws") {
+		provider = r
+	}
+	if provider == nil {
+		return []string{"no explicit AWS provider"}
+	}
+	tags, _ := provider.obj("defaultTags")["tags"].(map[string]any)
+	for _, key := range []string{"Project", "Environment", "ManagedBy"} {
+		if tags[key] == nil || tags[key] == "" {
+			v = append(v, "the provider's default tags lack "+key)
+		}
+	}
+	ref := provider.URN + "::" + provider.ID
+	for _, r := range p.Resources {
+		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:")) && r.Provider != ref {
+			v = append(v, r.Type+" "+r.Name+": not created through the explicit provider")
+		}
+	}
+	for _, s := range p.all(serviceType) {
+		if s.in("propagateTags") != "SERVICE" {
+			v = append(v, s.Name+": tasks do not inherit the service's tags")
+		}
+	}
+	return v
+}
+
+func checkImageScanning(p *Plan) []string {
+	var v []string
+	for _, r := range p.all(repoType) {
+		if r.obj("imageScanningConfiguration")["scanOnPush"] != true {
+			v = append(v, r.Name+": no scan on push")
+		}
+	}
+	return v
+}
+
+func checkContainers(p *Plan) []string {
+	var v []string
+	for _, td := range p.all(taskDefType) {
+		if td.in("networkMode") != "awsvpc" || !slices.Equal(td.list("requiresCompatibilities"), []any{"FARGATE"}) {
+			v = append(v, td.Name+": not an awsvpc Fargate task")
+		}
+		var defs []map[string]any
+		if json.Unmarshal([]byte(td.in("containerDefinitions")), &defs) != nil {
+			v = append(v, td.Name+": container definitions are not JSON")
+		}
+		for _, c := range defs {
+			if c["privileged"] != false {
+				v = append(v, fmt.Sprintf("%s: container %v may run privileged", td.Name, c["name"]))
+			}
+		}
+	}
+	return v
+}
+
+func checkVpcHygiene(p *Plan) []string {
+	var v []string
+	flows := p.all("aws:ec2/flowLog:FlowLog")
+	if len(flows) == 0 {
+		v = append(v, "no VPC flow log")
+	}
+	for _, f := range flows {
+		if f.in("trafficType") != "ALL" || f.in("vpcId") != p.Outputs["vpcId"] {
+			v = append(v, f.Name+": flow log does not record all traffic of the VPC")
+		}
+	}
+	for _, d := range p.all("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup") {
+		if len(d.list("ingress")) > 0 || len(d.list("egress")) > 0 {
+			v = append(v, "the default security group keeps rules")
+		}
+	}
+	if len(p.all("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) != 1 {
+		v = append(v, "the default security group is not managed")
+	}
+	return v
+}
+
+func checkLoadBalancerAndKeys(p *Plan) []string {
+	var v []string
+	for _, r := range p.all(albType) {
+		if !r.flag("dropInvalidHeaderFields") {
+			v = append(v, r.Name+": invalid headers reach the targets")
+		}
+		if logs := r.obj("accessLogs"); logs["enabled"] != true || logs["bucket"] == nil {
+			v = append(v, r.Name+": no access logs")
+		}
+	}
+	for _, k := range p.all(kmsKeyType) {
+		if !k.flag("enableKeyRotation") {
+			v = append(v, k.Name+": key does not rotate")
+		}
+	}
+	return v
+}
