@@ -113,34 +113,14 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 // alarmKeyPolicy lets the account administer the key and use it through SNS, and CloudWatch
 // encrypt the notifications it publishes.
 func alarmKeyPolicy(env awsEnv) pulumi.StringOutput {
-	root := map[string]any{"AWS": env.arn("iam", "", "root")}
-	everything := []pulumi.StringInput{pulumi.String("*")} // a key policy's resource is the key itself
 	return policyJSON(
-		statement{
-			Sid:        "AdministerThroughIAM",
-			Principals: root,
-			Actions: []string{
-				"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-				"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-				"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
-			},
-			Resources: everything,
-		},
-		statement{
-			Sid:        "UseThroughSNS",
-			Principals: root,
-			Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"},
-			Resources:  everything,
-			Conditions: map[string]map[string]any{"StringEquals": {
-				"kms:CallerAccount": env.AccountID,
-				"kms:ViaService":    fmt.Sprintf("sns.%s.%s", env.Region, env.DNSSuffix),
-			}},
-		},
+		keyAdministration(env),
+		keyUseThrough(env, "UseThroughSNS", []string{"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"}, "sns"),
 		statement{
 			Sid:        "CloudWatchPublishesAlarms",
 			Principals: servicePrincipal("cloudwatch.amazonaws.com"),
 			Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey*"},
-			Resources:  everything,
+			Resources:  []pulumi.StringInput{pulumi.String("*")}, // a key policy's resource is the key itself
 			Conditions: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": env.AccountID}},
 		},
 	)

@@ -47,7 +47,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:            pulumi.String(cfg.Region),
 		Profile:           optionalString(cfg.Profile),
-		AllowedAccountIds: pulumi.ToStringArray(cfg.AllowedAccountIDs),
+		AllowedAccountIds: optionalStrings(cfg.AllowedAccountIDs),
 		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags())},
 	})
 	if err != nil {
@@ -225,6 +225,14 @@ func optionalString(s string) pulumi.StringPtrInput {
 		return nil
 	}
 	return pulumi.String(s)
+}
+
+// optionalStrings is nil for an empty list, so that "no restriction" is not sent as [].
+func optionalStrings(items []string) pulumi.StringArrayInput {
+	if len(items) == 0 {
+		return nil
+	}
+	return pulumi.ToStringArray(items)
 }
 
 // ptr returns a pointer to v, for the SDKs' optional plain arguments.

@@ -238,3 +238,9 @@ func TestReadmeListsEveryStackOutput(t *testing.T) {
 		assert.Containsf(t, section, "`"+name+"`", "README's stack outputs do not list %s", name)
 	}
 }
+
+func TestAllowedAccountsBindTheProvider(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "allowedAccountIds=123456789012"))
+	assert.Equal(t, []any{"123456789012"}, p.one(t, "pulumi:providers:aws", "aws").list("allowedAccountIds"))
+	assert.NotContains(t, planOf(t, minimalConfig()).one(t, "pulumi:providers:aws", "aws").Inputs, "allowedAccountIds")
+}

@@ -124,3 +124,36 @@ type awsEnv struct {
 func (e awsEnv) arn(service, region, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", e.Partition, service, region, e.AccountID, resource)
 }
+
+// keyAdministration lets the account administer a KMS key through IAM, without using it. Key
+// policies always name the key itself as "*".
+func keyAdministration(env awsEnv) statement {
+	return statement{
+		Sid:        "AdministerThroughIAM",
+		Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+		Actions: []string{
+			"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+			"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+			"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+		},
+		Resources: []pulumi.StringInput{pulumi.String("*")},
+	}
+}
+
+// keyUseThrough lets principals of the account use a KMS key, but only through the given
+// services of this region (kms:ViaService).
+func keyUseThrough(env awsEnv, sid string, actions []string, services ...string) statement {
+	var via []string
+	for _, service := range services {
+		via = append(via, fmt.Sprintf("%s.%s.%s", service, env.Region, env.DNSSuffix))
+	}
+	return statement{
+		Sid:        sid,
+		Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+		Actions:    actions,
+		Resources:  []pulumi.StringInput{pulumi.String("*")},
+		Conditions: map[string]map[string]any{
+			"StringEquals": {"kms:CallerAccount": env.AccountID, "kms:ViaService": via},
+		},
+	}
+}

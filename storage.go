@@ -176,35 +176,12 @@ var dataKeyServices = []string{"s3", "rds", "elasticache", "secretsmanager", "ec
 // dataKeyPolicy lets the account administer the key through IAM, but use it for encryption
 // only through the data services, so the key cannot encrypt or decrypt outside them.
 func dataKeyPolicy(env awsEnv) pulumi.StringOutput {
-	root := map[string]any{"AWS": env.arn("iam", "", "root")}
-	var viaServices []string
-	for _, service := range dataKeyServices {
-		viaServices = append(viaServices, fmt.Sprintf("%s.%s.%s", service, env.Region, env.DNSSuffix))
-	}
-	everything := []pulumi.StringInput{pulumi.String("*")} // a key policy's resource is the key itself
 	return policyJSON(
-		statement{
-			Sid:        "AdministerThroughIAM",
-			Principals: root,
-			Actions: []string{
-				"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-				"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-				"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
-			},
-			Resources: everything,
-		},
-		statement{
-			Sid:        "UseThroughDataServices",
-			Principals: root,
-			Actions: []string{
-				"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
-				"kms:CreateGrant", "kms:ListGrants",
-			},
-			Resources: everything,
-			Conditions: map[string]map[string]any{
-				"StringEquals": {"kms:CallerAccount": env.AccountID, "kms:ViaService": viaServices},
-			},
-		},
+		keyAdministration(env),
+		keyUseThrough(env, "UseThroughDataServices", []string{
+			"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
+			"kms:CreateGrant", "kms:ListGrants",
+		}, dataKeyServices...),
 	)
 }
 
