@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// configReader reads typed values from the raw config map, remembers which keys the program
+// knows, and collects every type error instead of stopping at the first.
+type configReader struct {
+	namespace string
+	raw       map[string]string
+	known     map[string]bool
+	problems  []Problem
+}
+
+// fullKey gives a bare key the project's namespace, as "pulumi config set" does.
+func (r *configReader) fullKey(key string) string {
+	if strings.Contains(key, ":") {
+		return key
+	}
+	return r.namespace + ":" + key
+}
+
+func (r *configReader) lookup(key string) (string, bool) {
+	full := r.fullKey(key)
+	r.known[full] = true
+	v, ok := r.raw[full]
+	return v, ok
+}
+
+func (r *configReader) fail(key, value, allowed string) {
+	r.problems = append(r.problems, Problem{Key: r.shortKey(r.fullKey(key)), Value: value, Allowed: allowed})
+}
+
+func (r *configReader) str(key, def string) string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	return v
+}
+
+func (r *configReader) integer(key string, def int) int {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		r.fail(key, v, "a whole number")
+		return def
+	}
+	return n
+}
+
+func (r *configReader) number(key string, def float64) float64 {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		r.fail(key, v, "a number")
+		return def
+	}
+	return f
+}
+
+func (r *configReader) boolean(key string, def bool) bool {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		r.fail(key, v, "true or false")
+		return def
+	}
+	return b
+}
+
+// service reads the keys of one service, "<service>Cpu", "<service>MinTasks", ...
+func (r *configReader) service(name string, def ServiceConfig) ServiceConfig {
+	s := ServiceConfig{
+		CPU:             r.integer(name+"Cpu", def.CPU),
+		Memory:          r.integer(name+"Memory", def.Memory),
+		Port:            r.integer(name+"Port", def.Port),
+		ImageTag:        r.str(name+"ImageTag", def.ImageTag),
+		HealthCheckPath: r.str(name+"HealthCheckPath", def.HealthCheckPath),
+		User:            r.str(name+"User", def.User),
+		MinTasks:        r.integer(name+"MinTasks", def.MinTasks),
+		MaxTasks:        r.integer(name+"MaxTasks", def.MaxTasks),
+		CPUTarget:       r.integer(name+"CpuTarget", def.CPUTarget),
+		MemoryTarget:    r.integer(name+"MemoryTarget", def.MemoryTarget),
+	}
+	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
+	s.DesiredCount = r.integer(name+"DesiredCount", s.MinTasks)
+	if def.RequestsPerTarget > 0 {
+		s.RequestsPerTarget = r.integer(name+"RequestsPerTarget", def.RequestsPerTarget)
+	}
+	return s
+}
+
+// list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string
+// (what "pulumi config set key a,b" stores).
+func (r *configReader) list(key string, def []string) []string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return def
+	}
+	var items []string
+	if strings.HasPrefix(strings.TrimSpace(v), "[") {
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			r.fail(key, v, "a list of strings")
+			return def
+		}
+		return items
+	}
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
+
+// strMap accepts a JSON object of strings (what a YAML map becomes).
+func (r *configReader) strMap(key string) map[string]string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return map[string]string{}
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		r.fail(key, v, "a map of strings to strings")
+		return map[string]string{}
+	}
+	return m
+}
+
+// rejectUnknownKeys reports every key of the project's namespace that the program does not
+// read, so that a typo ("vpcCdir") fails loudly instead of silently deploying the default.
+func (r *configReader) rejectUnknownKeys() {
+	var unknown []string
+	for key := range r.raw {
+		if strings.HasPrefix(key, r.namespace+":") && !r.known[key] {
+			unknown = append(unknown, key)
+		}
+	}
+	sort.Strings(unknown)
+	for _, key := range unknown {
+		allowed := "a key this program reads (see README's configuration table)"
+		if near := r.nearestKnown(key); near != "" {
+			allowed += "; did you mean " + near + "?"
+		}
+		r.fail(r.shortKey(key), r.raw[key], allowed)
+	}
+}
+
+// shortKey is a key as "pulumi config set" takes it: without the project's namespace.
+func (r *configReader) shortKey(key string) string {
+	return strings.TrimPrefix(key, r.namespace+":")
+}
+
+func (r *configReader) nearestKnown(key string) string {
+	known := make([]string, 0, len(r.known))
+	for k := range r.known {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	best, bestDistance := "", 3 // further than two edits away is no longer a typo
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDistance {
+			best, bestDistance = r.shortKey(k), d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance, for "did you mean" suggestions.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file is the "go run . plan" command: loading Pulumi.<stack>.yaml as the Pulumi CLI would
+// pass it, the flags, and printing the plan as a tree or JSON.
+
+// loadStackConfig reads the config of Pulumi.<stack>.yaml in dir, as the CLI would pass it to
+// the program: namespaced keys, every value a string (objects and lists as JSON), and each
+// encrypted value as a placeholder.
+func loadStackConfig(dir, project, stack string) (map[string]string, error) {
+	path := dir + "/Pulumi." + stack + ".yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the config of stack %q: %w", stack, err)
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	raw := map[string]string{}
+	for key, value := range file.Config {
+		if !strings.Contains(key, ":") {
+			key = project + ":" + key
+		}
+		raw[key] = configString(value)
+	}
+	return raw, nil
+}
+
+// configString renders one YAML config value the way the Pulumi CLI hands it to a program.
+func configString(value any) string {
+	switch v := value.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if _, ok := v["secure"]; ok && len(v) == 1 {
+			return secretPlaceholder
+		}
+	case nil:
+		return ""
+	}
+	if s, ok := value.(fmt.Stringer); ok {
+		return s.String()
+	}
+	switch value.(type) {
+	case bool, int, int64, float64, uint64:
+		return fmt.Sprint(value)
+	}
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Sprint(value)
+	}
+	return string(b)
+}
+
+// readProjectName reads the project name from Pulumi.yaml in dir.
+func readProjectName(dir string) (string, error) {
+	data, err := os.ReadFile(dir + "/Pulumi.yaml")
+	if err != nil {
+		return "", fmt.Errorf("reading the project file: %w", err)
+	}
+	var project struct {
+		Name string `yaml:"name"`
+	}
+	if err := yaml.Unmarshal(data, &project); err != nil || project.Name == "" {
+		return "", errors.New("no project name in Pulumi.yaml")
+	}
+	return project.Name, nil
+}
+
+// overrides collects repeated -c key=value flags.
+type overrides []string
+
+func (o *overrides) String() string { return strings.Join(*o, ",") }
+func (o *overrides) Set(v string) error {
+	if !strings.Contains(v, "=") || strings.HasPrefix(v, "=") {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	*o = append(*o, v)
+	return nil
+}
+
+// planCommand is "go run . plan [--stack NAME] [--json] [-c key=value ...]". It returns the
+// process exit status: 0 for a plan, 1 for bad config or a failed run, 2 for bad usage.
+func planCommand(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("plan", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	stack := flags.String("stack", "production", "the stack whose Pulumi.<stack>.yaml is planned")
+	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
+	var sets overrides
+	flags.Var(&sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME] [--json] [-c key=value ...]")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "plan: unexpected argument %q\n", flags.Arg(0))
+		flags.Usage()
+		return 2
+	}
+
+	project, err := readProjectName(".")
+	if err != nil {
+		fmt.Fprintln(stderr, "plan:", err)
+		return 1
+	}
+	raw, err := loadStackConfig(".", project, *stack)
+	if err != nil {
+		fmt.Fprintln(stderr, "plan:", err)
+		return 1
+	}
+	for _, kv := range sets {
+		key, value, _ := strings.Cut(kv, "=")
+		if !strings.Contains(key, ":") {
+			key = project + ":" + key
+		}
+		raw[key] = value
+	}
+
+	p, err := planStack(project, *stack, raw)
+	var configErr *ConfigError
+	switch {
+	case errors.As(err, &configErr):
+		fmt.Fprintf(stderr, "stack %s: %s\n", *stack, configErr.Error())
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", *stack, strings.TrimSpace(err.Error()))
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			fmt.Fprintln(stderr, "plan:", err)
+			return 1
+		}
+		return 0
+	}
+	printTree(stdout, p)
+	return 0
+}
+
+// printTree prints the plan as the indented tree "pulumi preview" shows, with the options that
+// matter in review, then the stack outputs.
+func printTree(w io.Writer, p *Plan) {
+	fmt.Fprintf(w, "Plan of %s/%s: %d resources to create\n\n", p.Project, p.Stack, len(p.Resources))
+	depth := map[string]int{}
+	for _, r := range p.Resources {
+		d := 0
+		if pd, ok := depth[r.Parent]; ok {
+			d = pd + 1
+		}
+		depth[r.URN] = d
+		line := strings.Repeat("    ", d) + "+ " + r.Type + "  " + r.Name
+		if physical := physicalName(r); physical != "" && physical != r.Name {
+			line += "  (" + physical + ")"
+		}
+		var flags []string
+		if r.Remote {
+			flags = append(flags, "remote component")
+		}
+		if r.Protect {
+			flags = append(flags, "protected")
+		}
+		if r.RetainOnDelete {
+			flags = append(flags, "retained on delete")
+		}
+		if r.DeleteBeforeReplace {
+			flags = append(flags, "delete before replace")
+		}
+		if len(r.IgnoreChanges) > 0 {
+			flags = append(flags, "ignores changes to "+strings.Join(r.IgnoreChanges, ", "))
+		}
+		if len(flags) > 0 {
+			line += "  [" + strings.Join(flags, "; ") + "]"
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, warning := range p.Warnings {
+		fmt.Fprintln(w, "\nwarning: "+warning)
+	}
+	fmt.Fprintln(w, "\nOutputs:")
+	names := make([]string, 0, len(p.Outputs))
+	for name := range p.Outputs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b, _ := json.Marshal(p.Outputs[name])
+		fmt.Fprintf(w, "    %s: %s\n", name, b)
+	}
+}
+
+// physicalName is the name AWS will know a resource by, where it has one: the autonamed
+// property, or the name the program sets.
+func physicalName(r *PlanResource) string {
+	props := []string{"identifier", "name", "dashboardName"}
+	if r.Type == "aws:s3/bucketV2:BucketV2" {
+		props = []string{"bucket"}
+	} else if prop, ok := autonamed[r.Type]; ok {
+		props = []string{prop}
+	}
+	for _, prop := range props {
+		if s, ok := r.Outputs[prop].(string); ok {
+			return s
+		}
+	}
+	return ""
+}

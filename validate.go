@@ -1,0 +1,387 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file holds the validation of Config: every rule a value must meet, with the key, the
+// value and what is allowed in each problem it reports.
+
+// validate checks every value against what AWS and this program allow, and returns every
+// problem found, in a stable order.
+func (c *Config) validate() []Problem {
+	var p problems
+	p.check(namePattern.MatchString(c.ProjectName), "projectName", c.ProjectName,
+		"lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen")
+	p.check(namePattern.MatchString(c.Environment), "environment", c.Environment,
+		"lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen")
+	// Every derived bucket name is "<prefix>-<purpose>-<account id>" and must fit S3's 63.
+	if n := len(c.Prefix()); n > maxPrefixLength {
+		p.add("projectName", c.ProjectName, fmt.Sprintf(
+			"a name prefix \"<projectName>-<environment>\" of at most %d characters (%q has %d)",
+			maxPrefixLength, c.Prefix(), n))
+	}
+	p.check(regionPattern.MatchString(c.Region), "aws:region", c.Region, "an AWS region name such as ap-northeast-2")
+	for _, id := range c.AllowedAccountIDs {
+		p.check(accountPattern.MatchString(id), "allowedAccountIds", id, "12-digit AWS account ids")
+	}
+	p.checkTags(c.Tags)
+
+	p.checkVpcCidr(c.VpcCidr)
+	p.check(slices.Contains(natStrategies, c.NatGateways), "natGateways", c.NatGateways,
+		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
+	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
+
+	p.check(isInstanceClass("db", c.DBInstanceClass), "dbInstanceClass", c.DBInstanceClass,
+		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
+	p.check(isInstanceClass("cache", c.RedisNodeType), "redisNodeType", c.RedisNodeType,
+		"an ElastiCache node type of the current generation, such as cache.t3.medium or cache.r7g.large")
+
+	if c.DomainName != "" {
+		p.check(isDomainName(c.DomainName), "domainName", c.DomainName,
+			"a fully qualified lowercase domain name such as app.example.com, or unset for HTTP only")
+	}
+	if c.AlarmEmail == "" {
+		p.add("alarmEmail", "", "an e-mail address that receives the alarms (required)")
+	} else {
+		p.check(emailPattern.MatchString(c.AlarmEmail), "alarmEmail", c.AlarmEmail, "an e-mail address such as ops@example.com")
+	}
+
+	for _, b := range []struct{ key, value string }{
+		{"uploadsBucketName", c.UploadsBucketName},
+		{"backupsBucketName", c.BackupsBucketName},
+		{"logsBucketName", c.LogsBucketName},
+	} {
+		if b.value != "" {
+			if why := bucketNameProblem(b.value); why != "" {
+				p.add(b.key, b.value, "a valid S3 bucket name, or unset to derive one: "+why)
+			}
+		}
+	}
+	p.validateData(c)
+	p.validateServices(c)
+	p.validateAlarms(c)
+	return p
+}
+
+// validateData checks the keys of the data and storage tiers.
+func (p *problems) validateData(c *Config) {
+	p.checkRetention("logRetentionDays", c.LogRetentionDays)
+	p.checkInt("kmsDeletionWindowDays", c.KMSDeletionWindowDays, 7, 30)
+	if c.SecretRecoveryDays != 0 {
+		p.checkInt("secretRecoveryDays", c.SecretRecoveryDays, 7, 30)
+	}
+
+	if _, ok := postgresFamilies[c.DBEngineVersion]; !ok {
+		p.add("dbEngineVersion", c.DBEngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(postgresFamilies), ", "))
+	}
+	p.check(pgIdentifier.MatchString(c.DBName) && !isReservedWord(c.DBName), "dbName", c.DBName,
+		"1 to 63 letters, digits and underscores, starting with a letter, and not a reserved word")
+	p.check(pgIdentifier.MatchString(c.DBUsername) && !isReservedWord(c.DBUsername) && !strings.HasPrefix(c.DBUsername, "rds"),
+		"dbUsername", c.DBUsername,
+		"1 to 63 letters, digits and underscores, starting with a letter, not a reserved word (postgres, user, admin, ...) and not starting with rds")
+	// RDS gp3 storage starts at 20 GiB; autoscaling needs a ceiling at least 10% above it.
+	p.checkInt("dbAllocatedStorage", c.DBAllocatedStorage, 20, 65536)
+	if c.DBMaxAllocatedStorage*10 < c.DBAllocatedStorage*11 || c.DBMaxAllocatedStorage > 65536 {
+		p.add("dbMaxAllocatedStorage", strconv.Itoa(c.DBMaxAllocatedStorage), fmt.Sprintf(
+			"at least 10%% above dbAllocatedStorage (%d GiB) and at most 65536", c.DBAllocatedStorage))
+	}
+	p.checkInt("dbBackupRetentionDays", c.DBBackupRetentionDays, 7, 35)
+	p.checkWindows("dbBackupWindow", c.DBBackupWindow, "dbMaintenanceWindow", c.DBMaintenanceWindow, 30)
+	if c.DBPerformanceInsights && isSmallInstance(c.DBInstanceClass) {
+		p.add("dbPerformanceInsights", "true", "false for "+c.DBInstanceClass+" (Performance Insights needs a class larger than small)")
+	}
+
+	p.check(redisVersionPattern.MatchString(c.RedisEngineVersion), "redisEngineVersion", c.RedisEngineVersion,
+		"a Redis OSS version from 6.2 to 7.1, such as 7.1")
+	p.checkInt("redisNodes", c.RedisNodes, 1, 6)
+	switch {
+	case c.RedisMultiAZ && !c.RedisAutomaticFailover:
+		p.add("redisMultiAz", "true", "false unless redisAutomaticFailover is true (ElastiCache Multi-AZ requires automatic failover)")
+	case c.RedisAutomaticFailover && c.RedisNodes < 2:
+		p.add("redisAutomaticFailover", "true", fmt.Sprintf("false with redisNodes = %d (failover needs a replica)", c.RedisNodes))
+	}
+	p.checkInt("redisSnapshotRetentionDays", c.RedisSnapshotRetentionDays, 0, 35)
+	p.checkWindows("redisSnapshotWindow", c.RedisSnapshotWindow, "redisMaintenanceWindow", c.RedisMaintenanceWindow, 60)
+	if c.FinalSnapshot && c.RedisSnapshotRetentionDays == 0 {
+		// ElastiCache takes no snapshot, final or otherwise, of a group that keeps none.
+		p.add("redisSnapshotRetentionDays", "0", "at least 1 while finalSnapshot is true")
+	}
+
+	p.checkInt("noncurrentVersionExpirationDays", c.NoncurrentVersionExpirationDays, 1, 3650)
+	p.checkInt("backupsArchiveAfterDays", c.BackupsArchiveAfterDays, 1, 3650)
+	p.checkInt("logsExpirationDays", c.LogsExpirationDays, 1, 3650)
+	p.checkInt("ecrMaxImages", c.EcrMaxImages, 1, 1000)
+	p.check(c.EcrImageTagMutability == "IMMUTABLE" || c.EcrImageTagMutability == "MUTABLE",
+		"ecrImageTagMutability", c.EcrImageTagMutability, "IMMUTABLE or MUTABLE")
+}
+
+// Problem is one invalid config value: the key, the value given and what is allowed.
+type Problem struct {
+	Key     string
+	Value   string
+	Allowed string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s = %q: must be %s", p.Key, p.Value, p.Allowed)
+}
+
+// ConfigError lists every problem of a stack's configuration.
+type ConfigError struct {
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, 0, len(e.Problems)+1)
+	lines = append(lines, fmt.Sprintf("invalid configuration (%d problems):", len(e.Problems)))
+	for _, p := range e.Problems {
+		lines = append(lines, "  "+p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+type problems []Problem
+
+func (p *problems) add(key, value, allowed string) {
+	*p = append(*p, Problem{Key: key, Value: value, Allowed: allowed})
+}
+
+func (p *problems) check(ok bool, key, value, allowed string) {
+	if !ok {
+		p.add(key, value, allowed)
+	}
+}
+
+func (p *problems) checkInt(key string, value, lo, hi int) {
+	p.check(value >= lo && value <= hi, key, strconv.Itoa(value), fmt.Sprintf("a whole number from %d to %d", lo, hi))
+}
+
+// checkRetention accepts only the retention periods CloudWatch Logs offers; "never expire" is
+// not offered, because unbounded log storage is a cost nobody chose.
+func (p *problems) checkRetention(key string, days int) {
+	if !slices.Contains(logRetentionDays, days) {
+		p.add(key, strconv.Itoa(days), "one of the CloudWatch Logs retention periods "+joinInts(logRetentionDays))
+	}
+}
+
+func (p *problems) checkFargate(cpuKey, memoryKey string, cpu, memory int) {
+	if _, ok := fargateMemory[cpu]; !ok {
+		p.add(cpuKey, strconv.Itoa(cpu), "a Fargate CPU size: "+joinInts(fargateCPUs()))
+		return
+	}
+	if !validFargatePair(cpu, memory) {
+		p.add(memoryKey, strconv.Itoa(memory), fmt.Sprintf("a Fargate memory size for %d CPU units: %s",
+			cpu, fargateMemoryRange(cpu)))
+	}
+}
+
+func (p *problems) checkVpcCidr(cidr string) {
+	prefix, err := netip.ParsePrefix(cidr)
+	allowed := "an IPv4 network from /16 to /20 in private (RFC 1918) space, such as 10.0.0.0/16"
+	switch {
+	case err != nil || !prefix.Addr().Is4():
+		p.add("vpcCidr", cidr, allowed)
+	case prefix.Masked() != prefix:
+		p.add("vpcCidr", cidr, fmt.Sprintf("a network address (%s, not %s)", prefix.Masked(), cidr))
+	case prefix.Bits() < 16 || prefix.Bits() > 20 || !prefix.Addr().IsPrivate():
+		p.add("vpcCidr", cidr, allowed)
+	}
+}
+
+// checkTags applies AWS's tag rules: at most 50 tags on a resource (three are ours), keys up to
+// 128 and values up to 256 characters, and the aws: prefix reserved.
+func (p *problems) checkTags(tags map[string]string) {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(tags) > 47 {
+		p.add("tags", fmt.Sprintf("%d tags", len(tags)), "at most 47 tags (AWS allows 50 and the program sets 3)")
+	}
+	for _, k := range keys {
+		v := tags[k]
+		switch {
+		case k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") || !tagPattern.MatchString(k):
+			p.add("tags", k, "tag keys of 1 to 128 letters, digits, spaces and _.:/=+-@, not starting with aws:")
+		case len(v) > 256 || !tagPattern.MatchString(v) && v != "":
+			p.add("tags", k+"="+v, "tag values of at most 256 letters, digits, spaces and _.:/=+-@")
+		case k == "Project" || k == "Environment" || k == "ManagedBy":
+			p.add("tags", k, "a key other than Project, Environment and ManagedBy, which the program sets")
+		}
+	}
+}
+
+var (
+	namePattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	emailPattern   = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	labelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// isInstanceClass matches "<family>.<class>.<size>" and leaves out the previous-generation
+// classes (t1, m1, m2, c1) that support neither encryption at rest nor the current engines.
+func isInstanceClass(family, value string) bool {
+	m := regexp.MustCompile(`^` + family + `\.([a-z][a-z0-9-]*)\.[a-z0-9]+$`).FindStringSubmatch(value)
+	return m != nil && !slices.Contains([]string{"t1", "m1", "m2", "c1"}, m[1])
+}
+
+func isDomainName(name string) bool {
+	labels := strings.Split(name, ".")
+	if len(name) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !labelPattern.MatchString(l) {
+			return false
+		}
+	}
+	// The top-level domain is never all digits, which also rules out IP addresses.
+	_, err := strconv.Atoi(labels[len(labels)-1])
+	return err != nil
+}
+
+// maxPrefixLength keeps "<prefix>-uploads-<12-digit account id>" within S3's 63 characters.
+const maxPrefixLength = 63 - len("-uploads-") - 12
+
+// NAT gateway strategies of awsx's Vpc that leave the private subnets a way out.
+const (
+	natOnePerAz = "OnePerAz"
+	natSingle   = "Single"
+)
+
+var natStrategies = []string{natOnePerAz, natSingle}
+
+// logRetentionDays are the retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func joinInts(values []int) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// validateServices checks the keys of the application tier.
+func (p *problems) validateServices(c *Config) {
+	for _, s := range []struct {
+		name string
+		cfg  ServiceConfig
+	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
+		key := func(k string) string { return s.name + k }
+		p.checkFargate(key("Cpu"), key("Memory"), s.cfg.CPU, s.cfg.Memory)
+		p.checkInt(key("Port"), s.cfg.Port, 1, 65535)
+		p.check(imageTagPattern.MatchString(s.cfg.ImageTag), key("ImageTag"), s.cfg.ImageTag,
+			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -")
+		p.check(healthPathPattern.MatchString(s.cfg.HealthCheckPath) && len(s.cfg.HealthCheckPath) <= 1024, key("HealthCheckPath"), s.cfg.HealthCheckPath,
+			"a path starting with /, of at most 1024 characters")
+		p.check(s.cfg.User == "" || userPattern.MatchString(s.cfg.User), key("User"), s.cfg.User,
+			"a user or uid, optionally with a group (1000, 1000:1000, app), or empty for the image's user")
+		p.checkInt(key("MinTasks"), s.cfg.MinTasks, 1, 100)
+		if s.cfg.MaxTasks < s.cfg.MinTasks || s.cfg.MaxTasks > 100 {
+			p.add(key("MaxTasks"), strconv.Itoa(s.cfg.MaxTasks), fmt.Sprintf("from %sMinTasks (%d) to 100", s.name, s.cfg.MinTasks))
+		}
+		if s.cfg.DesiredCount < s.cfg.MinTasks || s.cfg.DesiredCount > s.cfg.MaxTasks {
+			p.add(key("DesiredCount"), strconv.Itoa(s.cfg.DesiredCount), fmt.Sprintf("from %sMinTasks (%d) to %sMaxTasks (%d)",
+				s.name, s.cfg.MinTasks, s.name, s.cfg.MaxTasks))
+		}
+		p.checkInt(key("CpuTarget"), s.cfg.CPUTarget, 10, 95)
+		p.checkInt(key("MemoryTarget"), s.cfg.MemoryTarget, 10, 95)
+	}
+	if c.Backend.RequestsPerTarget != 0 {
+		p.checkInt("backendRequestsPerTarget", c.Backend.RequestsPerTarget, 1, 100000)
+	}
+
+	if n := len(c.BackendPathPatterns); n < 1 || n > 5 {
+		p.add("backendPathPatterns", strings.Join(c.BackendPathPatterns, ","), "1 to 5 path patterns (an ALB rule condition takes at most 5)")
+	}
+	for _, pattern := range c.BackendPathPatterns {
+		p.check(pathPatternPattern.MatchString(pattern), "backendPathPatterns", pattern,
+			"path patterns starting with /, of at most 128 letters, digits and _-.$/~\"'@:+&*?")
+	}
+	for _, name := range sortedKeys(c.BackendSecrets) {
+		source := c.BackendSecrets[name]
+		switch {
+		case !envNamePattern.MatchString(name):
+			p.add("backendSecrets", name, "environment variable names of uppercase letters, digits and _")
+		case isReservedEnv(name):
+			p.add("backendSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
+		case !isSecretSource(source, c.Region):
+			p.add("backendSecrets", name+"="+source,
+				"an SSM parameter name (/coldchain/production/api-key), or an SSM parameter or Secrets Manager ARN in "+c.Region)
+		}
+	}
+	p.check(c.CPUArchitecture == "X86_64" || c.CPUArchitecture == "ARM64", "cpuArchitecture", c.CPUArchitecture, "X86_64 or ARM64")
+	if c.CertificateArn != "" {
+		// A load balancer can only use a certificate of its own region.
+		p.check(regexp.MustCompile(`^arn:aws[a-z-]*:acm:`+regexp.QuoteMeta(c.Region)+`:[0-9]{12}:certificate/[0-9a-f-]{36}$`).MatchString(c.CertificateArn),
+			"certificateArn", c.CertificateArn, "an ACM certificate ARN in "+c.Region)
+	}
+	if c.HostedZoneID != "" {
+		p.check(regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`).MatchString(c.HostedZoneID), "hostedZoneId", c.HostedZoneID, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	}
+	if c.HostedZoneName != "" {
+		p.check(isDomainName(c.HostedZoneName) && (c.DomainName == c.HostedZoneName || strings.HasSuffix(c.DomainName, "."+c.HostedZoneName)),
+			"hostedZoneName", c.HostedZoneName, "the domain of a Route 53 zone that contains domainName ("+c.DomainName+")")
+	}
+	if c.DomainName == "" && (c.HostedZoneID != "" || c.HostedZoneName != "") {
+		p.add("domainName", "", "set when hostedZoneId or hostedZoneName is (the zone is only used for the domain)")
+	}
+	p.checkInt("deregistrationDelaySeconds", c.DeregistrationDelaySeconds, 0, 3600)
+	p.checkInt("healthCheckGracePeriodSeconds", c.HealthCheckGracePeriodSeconds, 0, 3600)
+	p.checkInt("scaleInCooldownSeconds", c.ScaleInCooldown, 0, 3600)
+	p.checkInt("scaleOutCooldownSeconds", c.ScaleOutCooldown, 0, 3600)
+}
+
+var (
+	imageTagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	healthPathPattern  = regexp.MustCompile(`^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]*$`)
+	userPattern        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	pathPatternPattern = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
+	envNamePattern     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	ssmNamePattern     = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+)
+
+// isSecretSource accepts what ECS can read a secret from in this region: an SSM parameter
+// name or ARN, or a Secrets Manager secret ARN.
+func isSecretSource(source, region string) bool {
+	arn := regexp.MustCompile(`^arn:aws[a-z-]*:(ssm|secretsmanager):` + regexp.QuoteMeta(region) + `:[0-9]{12}:(parameter/.+|secret:.+)$`)
+	return ssmNamePattern.MatchString(source) && len(source) <= 2048 || arn.MatchString(source)
+}
+
+// ssmParameterArn is the ARN of an SSM parameter given by name or ARN.
+func ssmParameterArn(env awsEnv, source string) string {
+	if strings.HasPrefix(source, "arn:") {
+		return source
+	}
+	return env.arn("ssm", env.Region, "parameter"+source)
+}
+
+// validateAlarms keeps every threshold where its metric can reach it.
+func (p *problems) validateAlarms(c *Config) {
+	a := c.Alarms
+	p.checkInt("alarmMinHealthyTargets", a.MinHealthyTargets, 1, 100)
+	p.checkInt("alarmHttp5xxPer5Minutes", a.Http5xxPer5Minutes, 1, 1000000)
+	p.checkInt("alarmDbCpuPercent", a.DBCPUPercent, 1, 99)
+	// A threshold at or above the allocated storage would alarm from the first minute.
+	p.checkInt("alarmDbFreeStorageGb", a.DBFreeStorageGB, 1, c.DBAllocatedStorage-1)
+	p.checkInt("alarmDbConnections", a.DBConnections, 1, 100000)
+	p.checkInt("alarmRedisCpuPercent", a.RedisCPUPercent, 1, 99)
+	p.checkInt("alarmRedisMemoryPercent", a.RedisMemoryPercent, 1, 99)
+	p.checkInt("alarmServiceCpuPercent", a.ServiceCPUPercent, 1, 99)
+	p.checkInt("alarmServiceMemoryPercent", a.ServiceMemoryPercent, 1, 99)
+	if a.ResponseTimeP95Second <= 0 || a.ResponseTimeP95Second > 60 {
+		p.add("alarmResponseTimeP95Seconds", strconv.FormatFloat(a.ResponseTimeP95Second, 'f', -1, 64),
+			"a number of seconds above 0 and at most 60 (the load balancer's idle timeout)")
+	}
+}
