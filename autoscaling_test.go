@@ -38,25 +38,21 @@ func trackingOf(t *testing.T, p *Plan, name string) (map[string]any, map[string]
 func TestPoliciesTrackTheSeedTargets(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	for _, tc := range []struct {
-		name, metric string
-		target       float64
+		service, name, metric string
+		target                float64
 	}{
-		{"backend-cpu", "ECSServiceAverageCPUUtilization", 70},
-		{"backend-memory", "ECSServiceAverageMemoryUtilization", 80},
-		{"backend-requests", "ALBRequestCountPerTarget", 1000},
-		{"frontend-cpu", "ECSServiceAverageCPUUtilization", 70},
-		{"frontend-memory", "ECSServiceAverageMemoryUtilization", 80},
+		{"backend", "backend-cpu", "ECSServiceAverageCPUUtilization", 70},
+		{"backend", "backend-memory", "ECSServiceAverageMemoryUtilization", 80},
+		{"backend", "backend-requests", "ALBRequestCountPerTarget", 1000},
+		{"frontend", "frontend-cpu", "ECSServiceAverageCPUUtilization", 70},
+		{"frontend", "frontend-memory", "ECSServiceAverageMemoryUtilization", 80},
 	} {
 		conf, metric := trackingOf(t, p, tc.name)
 		assert.Equal(t, tc.metric, metric["predefinedMetricType"], tc.name)
 		assert.Equal(t, tc.target, conf["targetValue"], tc.name)
 		assert.Equal(t, float64(300), conf["scaleInCooldown"], tc.name)
 		assert.Equal(t, float64(60), conf["scaleOutCooldown"], tc.name)
-		service := tc.name[:len("frontend")]
-		if tc.name[:7] == "backend" {
-			service = "backend"
-		}
-		assert.Equal(t, p.one(t, scalableTargetType, service).in("resourceId"), p.one(t, scalingPolicyType, tc.name).in("resourceId"))
+		assert.Equal(t, p.one(t, scalableTargetType, tc.service).in("resourceId"), p.one(t, scalingPolicyType, tc.name).in("resourceId"))
 	}
 	assert.Len(t, p.all(scalingPolicyType), 5, "the frontend does not scale on requests")
 }

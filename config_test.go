@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -197,12 +196,7 @@ func TestSubnetMasksFitTheVPC(t *testing.T) {
 // TestReadmeConfigurationTableListsEveryKey keeps README's configuration table true: every key
 // the program reads is in it, and it names no key the program does not read.
 func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	_, section, found := strings.Cut(string(readme), "## Configuration")
-	require.True(t, found, "README has a Configuration section")
-	section, _, _ = strings.Cut(section, "\n## ")
-
+	section := readmeSection(t, "## Configuration")
 	documented := map[string]bool{}
 	for _, line := range strings.Split(section, "\n") {
 		cells := strings.Split(line, "|")

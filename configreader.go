@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -44,43 +45,37 @@ func (r *configReader) str(key, def string) string {
 	return v
 }
 
-func (r *configReader) integer(key string, def int) int {
+// parsed reads a key with parse, and reports a value that does not parse as a problem that
+// says what is allowed; the default stands in for it so validation sees a valid value.
+func parsed[T any](r *configReader, key string, def T, allowed string, parse func(string) (T, error)) T {
 	v, ok := r.lookup(key)
 	if !ok {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	out, err := parse(strings.TrimSpace(v))
 	if err != nil {
-		r.fail(key, v, "a whole number")
+		r.fail(key, v, allowed)
 		return def
 	}
-	return n
+	return out
+}
+
+func (r *configReader) integer(key string, def int) int {
+	return parsed(r, key, def, "a whole number", strconv.Atoi)
 }
 
 func (r *configReader) number(key string, def float64) float64 {
-	v, ok := r.lookup(key)
-	if !ok {
-		return def
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		r.fail(key, v, "a number")
-		return def
-	}
-	return f
+	return parsed(r, key, def, "a number", func(s string) (float64, error) {
+		f, err := strconv.ParseFloat(s, 64)
+		if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			err = fmt.Errorf("%s is not a finite number", s)
+		}
+		return f, err
+	})
 }
 
 func (r *configReader) boolean(key string, def bool) bool {
-	v, ok := r.lookup(key)
-	if !ok {
-		return def
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		r.fail(key, v, "true or false")
-		return def
-	}
-	return b
+	return parsed(r, key, def, "true or false", strconv.ParseBool)
 }
 
 // service reads the keys of one service, "<service>Cpu", "<service>MinTasks", ...

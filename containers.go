@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -128,11 +129,4 @@ func reservedEnvNames() []string {
 	return names
 }
 
-func isReservedEnv(name string) bool {
-	for _, n := range reservedEnvNames() {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
+func isReservedEnv(name string) bool { return slices.Contains(reservedEnvNames(), name) }

@@ -60,17 +60,25 @@ func checkProtected(p *Plan) []string {
 			v = append(v, fmt.Sprintf("%s %s is not protected", s.typ, s.name))
 		}
 	}
-	for _, r := range p.all(dbType) {
-		if !r.flag("deletionProtection") {
-			v = append(v, r.Name+": no deletion protection")
-		}
-	}
-	for _, r := range p.all(albType) {
-		if !r.flag("enableDeletionProtection") {
-			v = append(v, r.Name+": no deletion protection")
+	for name, on := range deletionProtection(p) {
+		if !on {
+			v = append(v, name+": no deletion protection")
 		}
 	}
 	return v
+}
+
+// deletionProtection is whether AWS itself refuses to delete the database and the load
+// balancer, by resource.
+func deletionProtection(p *Plan) map[string]bool {
+	on := map[string]bool{}
+	for _, r := range p.all(dbType) {
+		on[r.Type+" "+r.Name] = r.flag("deletionProtection")
+	}
+	for _, r := range p.all(albType) {
+		on[r.Type+" "+r.Name] = r.flag("enableDeletionProtection")
+	}
+	return on
 }
 
 func checkDestroyKeepsData(p *Plan) []string {
@@ -125,14 +133,9 @@ func checkNothingProtected(p *Plan) []string {
 			v = append(v, r.Type+" "+r.Name+" is protected")
 		}
 	}
-	for _, r := range p.all(dbType) {
-		if r.flag("deletionProtection") {
-			v = append(v, r.Name+": deletion protection")
-		}
-	}
-	for _, r := range p.all(albType) {
-		if r.flag("enableDeletionProtection") {
-			v = append(v, r.Name+": deletion protection")
+	for name, on := range deletionProtection(p) {
+		if on {
+			v = append(v, name+": deletion protection")
 		}
 	}
 	for _, b := range p.all(bucketType) {

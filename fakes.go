@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -230,9 +231,6 @@ func uuid(h string) string {
 
 // hashNumber is a number derived from a hex hash, for the digits of fake DNS names.
 func hashNumber(h string) uint64 {
-	var n uint64
-	for _, c := range h[:15] {
-		n = n*16 + uint64(strings.IndexRune("0123456789abcdef", c))
-	}
+	n, _ := strconv.ParseUint(h[:15], 16, 64)
 	return n
 }

@@ -88,7 +88,7 @@ var securityPolicy = []guardRule{
 	{"SEC-08", "tagging",
 		"Every AWS resource is created through the explicit provider whose default tags are Project, Environment and ManagedBy.",
 		checkDefaultTags},
-	{"SEC-09", "ECR.1, ECR.2",
+	{"SEC-09", "ECR.1",
 		"Every repository scans images on push.",
 		checkImageScanning},
 	{"SEC-10", "ECS.4, ECS.5",

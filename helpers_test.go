@@ -72,13 +72,11 @@ func (p *Plan) all(typ string) []*PlanResource {
 // one returns the resource of a type and logical name, failing the test when there is none.
 func (p *Plan) one(t testing.TB, typ, name string) *PlanResource {
 	t.Helper()
-	for _, r := range p.Resources {
-		if r.Type == typ && r.Name == name {
-			return r
-		}
+	r := p.byTypeName(typ, name)
+	if r == nil {
+		t.Fatalf("plan has no %s named %q", typ, name)
 	}
-	t.Fatalf("plan has no %s named %q", typ, name)
-	return nil
+	return r
 }
 
 // byURN returns the resource with a URN, or nil.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -229,11 +228,7 @@ func TestDeployRegistersNothingOnBadConfig(t *testing.T) {
 
 // TestReadmeListsEveryStackOutput keeps README's output table true.
 func TestReadmeListsEveryStackOutput(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	_, section, found := strings.Cut(string(readme), "## Stack outputs")
-	require.True(t, found)
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := readmeSection(t, "## Stack outputs")
 	for name := range planOfFile(t, "production", "domainName=example.com").Outputs {
 		assert.Containsf(t, section, "`"+name+"`", "README's stack outputs do not list %s", name)
 	}

@@ -52,13 +52,8 @@ func configString(value any) string {
 		}
 	case nil:
 		return ""
-	}
-	if s, ok := value.(fmt.Stringer); ok {
-		return s.String()
-	}
-	switch value.(type) {
-	case bool, int, int64, float64, uint64:
-		return fmt.Sprint(value)
+	case bool, int, float64:
+		return fmt.Sprint(v)
 	}
 	b, err := json.Marshal(value)
 	if err != nil {
