@@ -174,25 +174,6 @@ func TestBucketNameRules(t *testing.T) {
 	}
 }
 
-func TestSubnetMasksFitTheVPC(t *testing.T) {
-	for _, tc := range []struct {
-		cidr                          string
-		az, public, private, isolated int
-	}{
-		{"10.0.0.0/16", 17, 20, 18, 20},
-		{"172.16.0.0/20", 21, 24, 22, 24},
-	} {
-		az, public, private, isolated, err := subnetMasks(tc.cidr)
-		require.NoError(t, err)
-		assert.Equal(t, []int{tc.az, tc.public, tc.private, tc.isolated}, []int{az, public, private, isolated}, tc.cidr)
-		// The three subnets of an AZ must fit in the AZ's block.
-		used := 1<<(32-public) + 1<<(32-private) + 1<<(32-isolated)
-		assert.LessOrEqualf(t, used, 1<<(32-az), "%s: subnets of one AZ overflow its /%d", tc.cidr, az)
-		// An ALB needs a /27 or larger in each public subnet.
-		assert.LessOrEqualf(t, public, 27, "%s: public subnets too small for an ALB", tc.cidr)
-	}
-}
-
 // TestReadmeConfigurationTableListsEveryKey keeps README's configuration table true: every key
 // the program reads is in it, and it names no key the program does not read.
 func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {

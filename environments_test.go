@@ -144,9 +144,22 @@ var stagingDifferences = []string{
 	// secretRecoveryDays, protect
 	`aws:secretsmanager/secret:Secret redis-auth protect: true -> false`,
 	`aws:secretsmanager/secret:Secret redis-auth recoveryWindowInDays: 30 -> 7`,
-	// vpcCidr, natGateways
+	// vpcCidr, natGateways, and what the VPC component makes of them: the subnets of the
+	// layout in the other range, one NAT gateway (zone 1's) that zone 2's private subnet
+	// routes to
 	`awsx:ec2:Vpc vpc cidrBlock: "10.0.0.0/16" -> "10.1.0.0/16"`,
 	`awsx:ec2:Vpc vpc natGateways: {"strategy":"OnePerAz"} -> {"strategy":"Single"}`,
+	`awsx:ec2:Vpc vpc subnetSpecs: differs`,
+	`aws:ec2/vpc:Vpc vpc cidrBlock: "10.0.0.0/16" -> "10.1.0.0/16"`,
+	`aws:ec2/subnet:Subnet vpc-isolated-1 cidrBlock: "10.0.80.0/20" -> "10.1.80.0/20"`,
+	`aws:ec2/subnet:Subnet vpc-isolated-2 cidrBlock: "10.0.208.0/20" -> "10.1.208.0/20"`,
+	`aws:ec2/subnet:Subnet vpc-private-1 cidrBlock: "10.0.0.0/18" -> "10.1.0.0/18"`,
+	`aws:ec2/subnet:Subnet vpc-private-2 cidrBlock: "10.0.128.0/18" -> "10.1.128.0/18"`,
+	`aws:ec2/subnet:Subnet vpc-public-1 cidrBlock: "10.0.64.0/20" -> "10.1.64.0/20"`,
+	`aws:ec2/subnet:Subnet vpc-public-2 cidrBlock: "10.0.192.0/20" -> "10.1.192.0/20"`,
+	`aws:ec2/eip:Eip vpc-2: only in production`,
+	`aws:ec2/natGateway:NatGateway vpc-2: only in production`,
+	`aws:ec2/route:Route vpc-private-2 natGatewayId: "nat-0323139f71d53f0e5" -> "nat-0dfac1b7250b0f4cb"`,
 }
 
 func TestStagingDiffersFromProductionExactlyAsDocumented(t *testing.T) {

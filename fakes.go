@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"strings"
 
@@ -52,14 +53,40 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	switch typ {
 	case "pulumi:providers:aws":
 		id = uuid(h)
-	case "awsx:ec2:Vpc":
-		subnets := func(kind string) []string {
-			return []string{"subnet-0" + hashHex(stackless(urn), kind, "0")[:16], "subnet-0" + hashHex(stackless(urn), kind, "1")[:16]}
-		}
-		set("vpcId", awsID("vpc"))
-		set("publicSubnetIds", subnets("public"))
-		set("privateSubnetIds", subnets("private"))
-		set("isolatedSubnetIds", subnets("isolated"))
+	case "aws:ec2/vpc:Vpc":
+		id = awsID("vpc")
+		set("arn", env.arn("ec2", env.Region, "vpc/"+id))
+		set("ownerId", env.AccountID)
+		set("defaultSecurityGroupId", "sg-0"+hashHex(stackless(urn), "default-sg")[:16])
+		set("defaultRouteTableId", "rtb-0"+hashHex(stackless(urn), "main-rtb")[:16])
+		set("mainRouteTableId", "rtb-0"+hashHex(stackless(urn), "main-rtb")[:16])
+		set("defaultNetworkAclId", "acl-0"+hashHex(stackless(urn), "default-acl")[:16])
+	case "aws:ec2/internetGateway:InternetGateway":
+		id = awsID("igw")
+		set("arn", env.arn("ec2", env.Region, "internet-gateway/"+id))
+		set("ownerId", env.AccountID)
+	case "aws:ec2/subnet:Subnet":
+		id = awsID("subnet")
+		set("arn", env.arn("ec2", env.Region, "subnet/"+id))
+		set("ownerId", env.AccountID)
+	case "aws:ec2/routeTable:RouteTable":
+		id = awsID("rtb")
+		set("arn", env.arn("ec2", env.Region, "route-table/"+id))
+		set("ownerId", env.AccountID)
+	case "aws:ec2/routeTableAssociation:RouteTableAssociation":
+		id = awsID("rtbassoc")
+	case "aws:ec2/route:Route":
+		// The provider's id: "r-", the route table id, and the CRC-32 of the destination.
+		id = fmt.Sprintf("r-%s%d", get("routeTableId"), crc32.ChecksumIEEE([]byte(get("destinationCidrBlock"))))
+	case "aws:ec2/eip:Eip":
+		id = awsID("eipalloc")
+		set("allocationId", id)
+		set("domain", "vpc")
+		set("arn", env.arn("ec2", env.Region, "elastic-ip/"+id))
+	case "aws:ec2/natGateway:NatGateway":
+		id = awsID("nat")
+		set("networkInterfaceId", "eni-0"+hashHex(stackless(urn), "eni")[:16])
+		set("connectivityType", "public")
 	case "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
 		id = awsID("sg")
 		set("arn", env.arn("ec2", env.Region, "security-group/"+id))

@@ -89,12 +89,6 @@ func (p *Plan) byURN(urn string) *PlanResource {
 	return nil
 }
 
-// in returns an input as a string ("" when absent or not a string).
-func (r *PlanResource) in(key string) string {
-	s, _ := r.Inputs[key].(string)
-	return s
-}
-
 // num returns a numeric input (JSON numbers are float64), or -1 when absent.
 func (r *PlanResource) num(key string) float64 {
 	if f, ok := r.Inputs[key].(float64); ok {

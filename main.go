@@ -186,7 +186,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 }
 
 // lookupAccount asks AWS which account, partition and availability zones the provider deploys
-// into. The first two zones that need no opt-in are used; their order is AWS's, which is stable.
+// into. The first availabilityZoneCount zones that need no opt-in are used; their order is AWS's, which is stable.
 func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (awsEnv, []string, error) {
 	use := pulumi.Provider(provider)
 	identity, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, use)
@@ -206,9 +206,9 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 	if err != nil {
 		return awsEnv{}, nil, fmt.Errorf("looking up availability zones in %s: %w", cfg.Region, err)
 	}
-	if len(zones.Names) < 2 {
-		return awsEnv{}, nil, fmt.Errorf("region %s has %d availability zones without opt-in; the program needs 2",
-			cfg.Region, len(zones.Names))
+	if len(zones.Names) < availabilityZoneCount {
+		return awsEnv{}, nil, fmt.Errorf("region %s has %d availability zones without opt-in; the program needs %d",
+			cfg.Region, len(zones.Names), availabilityZoneCount)
 	}
 	env := awsEnv{
 		AccountID: identity.AccountId,
@@ -216,7 +216,7 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 		Region:    cfg.Region,
 		DNSSuffix: partition.DnsSuffix,
 	}
-	return env, zones.Names[:2], nil
+	return env, zones.Names[:availabilityZoneCount], nil
 }
 
 // optionalString is nil for "", so that an unset value is not sent as an empty string.

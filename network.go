@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -16,9 +15,9 @@ import (
 type NetworkArgs struct {
 	// Env is the account, partition and region deployed into.
 	Env awsEnv
-	// Prefix names the flow log group, "/aws/vpc/flow-logs/<prefix>".
+	// Prefix names the VPC and the flow log group, "/aws/vpc/flow-logs/<prefix>".
 	Prefix string
-	// CidrBlock is the VPC's IPv4 range, /16 to /20.
+	// CidrBlock is the VPC's IPv4 range, /16 to /20; subnets.go lays the subnets out in it.
 	CidrBlock string
 	// AvailabilityZones are the two zones the subnets are spread over.
 	AvailabilityZones []string
@@ -47,35 +46,34 @@ type Network struct {
 	RedisSecurityGroupID    pulumi.StringOutput
 }
 
+// availabilityZoneCount is how many zones the network spans: the first two of the region that
+// need no opt-in.
+const availabilityZoneCount = 2
+
 // Ports of the data tier, fixed by the engines.
 const (
 	postgresPort = 5432
 	redisPort    = 6379
 )
 
-// subnetMasks derives the subnet sizes from the VPC's prefix length: each of the two AZs gets
-// half of the VPC; in it, the private subnet (tasks) gets a quarter of the VPC and the public
-// (ALB, NAT) and isolated (RDS, Redis) subnets a sixteenth each. For the seed's /16 that is
-// /18 private and /20 public and isolated; for a /20 the public subnets are still /24, larger
-// than the /27 an ALB needs.
-func subnetMasks(cidr string) (az, public, private, isolated int, err error) {
-	prefix, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return 0, 0, 0, 0, fmt.Errorf("parsing VPC CIDR %q: %w", cidr, err)
-	}
-	bits := prefix.Bits()
-	return bits + 1, bits + 4, bits + 2, bits + 4, nil
-}
-
 // NewNetwork creates the VPC with public, private and isolated subnets in two AZs, a security
 // group per tier with least-privilege rules, and VPC flow logs.
 func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
-	if len(args.AvailabilityZones) != 2 {
-		return nil, fmt.Errorf("network needs exactly 2 availability zones, got %v", args.AvailabilityZones)
+	if len(args.AvailabilityZones) != availabilityZoneCount {
+		return nil, fmt.Errorf("network needs exactly %d availability zones, got %v", availabilityZoneCount, args.AvailabilityZones)
 	}
-	azMask, publicMask, privateMask, isolatedMask, err := subnetMasks(args.CidrBlock)
+	layout, err := newSubnetLayout(args.CidrBlock, len(args.AvailabilityZones))
 	if err != nil {
 		return nil, err
+	}
+	var specs []awsxec2.SubnetSpecArgs
+	for _, tier := range subnetTiers {
+		specs = append(specs, awsxec2.SubnetSpecArgs{
+			Type:       awsxec2.SubnetType(tier.awsxType),
+			Name:       pulumi.StringRef(tier.name),
+			CidrMask:   pulumi.IntRef(layout.vpc.Bits() + tier.extraBits),
+			CidrBlocks: layout.cidrBlocks(tier.name),
+		})
 	}
 	n := &Network{}
 	if err := ctx.RegisterComponentResource("coldchain:index:Network", name, n, opts...); err != nil {
@@ -84,17 +82,15 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	child := pulumi.Parent(n)
 
 	v, err := awsxec2.NewVpc(ctx, "vpc", &awsxec2.VpcArgs{
-		CidrBlock:                pulumi.StringRef(args.CidrBlock),
-		AvailabilityZoneNames:    args.AvailabilityZones,
-		AvailabilityZoneCidrMask: pulumi.IntRef(azMask),
-		// Auto lays the subnets out from the masks below; set explicitly so that a change of
-		// awsx's default can never move (and so replace) the subnets.
+		CidrBlock:             pulumi.StringRef(args.CidrBlock),
+		AvailabilityZoneNames: args.AvailabilityZones,
+		// Every subnet has explicit cidrBlocks (subnets.go), which awsx takes verbatim under
+		// any strategy but Legacy; Auto is named so that awsx's default (Legacy) never applies.
 		SubnetStrategy: ptr(awsxec2.SubnetAllocationStrategyAuto),
-		SubnetSpecs: []awsxec2.SubnetSpecArgs{
-			{Type: awsxec2.SubnetTypePublic, Name: pulumi.StringRef("public"), CidrMask: pulumi.IntRef(publicMask)},
-			{Type: awsxec2.SubnetTypePrivate, Name: pulumi.StringRef("private"), CidrMask: pulumi.IntRef(privateMask)},
-			{Type: awsxec2.SubnetTypeIsolated, Name: pulumi.StringRef("isolated"), CidrMask: pulumi.IntRef(isolatedMask)},
-		},
+		SubnetSpecs:    specs,
+		// awsx names the VPC and its internet gateway after the component ("vpc"); the prefix
+		// tells the stacks' VPCs apart in the console. Subnets keep awsx's names.
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Prefix)},
 		NatGateways: &awsxec2.NatGatewayConfigurationArgs{
 			Strategy: awsxec2.NatGatewayStrategy(args.NatGateways),
 		},

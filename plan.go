@@ -47,6 +47,16 @@ type PlanResource struct {
 	Outputs             map[string]any `json:"outputs"`
 	// ID is the fake physical id the engine answered with.
 	ID string `json:"id"`
+	// ModeledBy is set on the children of a remote component that the engine derived from the
+	// component's source code (awsxvpc.go), since mocks see only the component: the
+	// component's type token (added to the original shape).
+	ModeledBy string `json:"modeledBy,omitempty"`
+}
+
+// in returns an input as a string ("" when absent or not a string).
+func (r *PlanResource) in(key string) string {
+	s, _ := r.Inputs[key].(string)
+	return s
 }
 
 // secretPlaceholder stands for every secret value in the plan.
@@ -111,6 +121,53 @@ type offlineEngine struct {
 
 	mu        sync.Mutex
 	resources []*PlanResource
+	// modeled lists, by the URN of a remote component, the children the engine modeled.
+	modeled map[string][]string
+}
+
+// remoteModels derive, per remote component type, the children the component registers inside
+// its own provider, and the component's outputs from them.
+var remoteModels = map[string]func(*modelContext) (map[string]any, error){
+	awsxVpcType: modelAwsxVpc,
+}
+
+// modelContext is what a remote component's model sees: the component as registered, its
+// inputs as plain values, and a way to register children as the component's code would.
+type modelContext struct {
+	e         *offlineEngine
+	component *PlanResource
+	name      string
+	inputs    map[string]any
+}
+
+// register records a child the component's own code registers: a custom resource with the
+// given parent, inputs and dependencies, through the component's provider, with fake outputs
+// computed as for any other resource.
+func (m *modelContext) register(typ, name, parent string, inputs map[string]any, deps ...*PlanResource) *PlanResource {
+	urn := m.e.urn(parent, typ, name)
+	props := resource.NewPropertyMapFromMap(inputs)
+	id, outputs := fakeState(m.e.env(), typ, name, urn, props)
+	var depURNs []string
+	for _, d := range deps {
+		depURNs = append(depURNs, d.URN)
+	}
+	r := &PlanResource{
+		URN: urn, Type: typ, Name: name, Custom: true, Parent: parent,
+		Provider: m.component.Provider,
+		// Children inherit protect from their parent chain, as the SDKs do.
+		Protect:       m.component.Protect,
+		IgnoreChanges: []string{}, DependsOn: sortedUnique(depURNs),
+		Inputs: plainMap(props), Outputs: plainMap(outputs), ID: id,
+		ModeledBy: m.component.Type,
+	}
+	m.e.mu.Lock()
+	m.e.resources = append(m.e.resources, r)
+	if m.e.modeled == nil {
+		m.e.modeled = map[string][]string{}
+	}
+	m.e.modeled[m.component.URN] = append(m.e.modeled[m.component.URN], urn)
+	m.e.mu.Unlock()
+	return r
 }
 
 func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -151,6 +208,14 @@ func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resou
 	e.mu.Lock()
 	e.resources = append(e.resources, r)
 	e.mu.Unlock()
+	if model, ok := remoteModels[args.TypeToken]; ok && r.Remote {
+		derived, err := model(&modelContext{e: e, component: r, name: args.Name, inputs: r.Inputs})
+		if err != nil {
+			return "", nil, err
+		}
+		outputs = resource.NewPropertyMapFromMap(derived)
+		r.Outputs = plainMap(outputs)
+	}
 	return id, outputs, nil
 }
 
@@ -238,6 +303,14 @@ func (e *offlineEngine) plan(outputs map[string]any) *Plan {
 		known[r.URN] = true
 	}
 	for _, r := range e.resources {
+		// A resource that uses an output of a remote component waits for all of the
+		// component's children: the component's outputs resolve only once its provider has
+		// registered them all.
+		deps := r.DependsOn
+		for _, dep := range r.DependsOn {
+			deps = append(deps, e.modeled[dep]...)
+		}
+		r.DependsOn = sortedUnique(deps)
 		parent := r.Parent
 		if !known[parent] {
 			parent = ""

@@ -155,7 +155,21 @@ func planCommand(args []string, stdout, stderr io.Writer) int {
 // printTree prints the plan as the indented tree "pulumi preview" shows, with the options that
 // matter in review, then the stack outputs.
 func printTree(w io.Writer, p *Plan) {
-	fmt.Fprintf(w, "Plan of %s/%s: %d resources to create\n\n", p.Project, p.Stack, len(p.Resources))
+	modeled := 0
+	byID := map[string]*PlanResource{}
+	for _, r := range p.Resources {
+		if r.ModeledBy != "" {
+			modeled++
+		}
+		if r.Custom {
+			byID[r.ID] = r
+		}
+	}
+	fmt.Fprintf(w, "Plan of %s/%s: %d resources to create", p.Project, p.Stack, len(p.Resources))
+	if modeled > 0 {
+		fmt.Fprintf(w, ", %d of them modeled from the source of the remote components that create them", modeled)
+	}
+	fmt.Fprint(w, "\n\n")
 	depth := map[string]int{}
 	for _, r := range p.Resources {
 		d := 0
@@ -166,10 +180,15 @@ func printTree(w io.Writer, p *Plan) {
 		line := strings.Repeat("    ", d) + "+ " + r.Type + "  " + r.Name
 		if physical := physicalName(r); physical != "" && physical != r.Name {
 			line += "  (" + physical + ")"
+		} else if d := networkDetail(r, byID); d != "" {
+			line += "  (" + d + ")"
 		}
 		var flags []string
 		if r.Remote {
 			flags = append(flags, "remote component")
+		}
+		if r.ModeledBy != "" {
+			flags = append(flags, "modeled from "+r.ModeledBy)
 		}
 		if r.Protect {
 			flags = append(flags, "protected")
@@ -201,6 +220,22 @@ func printTree(w io.Writer, p *Plan) {
 		b, _ := json.Marshal(p.Outputs[name])
 		fmt.Fprintf(w, "    %s: %s\n", name, b)
 	}
+}
+
+// networkDetail is what a reviewer reads of a subnet or route: its range and zone, or where it
+// sends traffic.
+func networkDetail(r *PlanResource, byID map[string]*PlanResource) string {
+	switch r.Type {
+	case "aws:ec2/subnet:Subnet":
+		return r.in("cidrBlock") + " in " + r.in("availabilityZone")
+	case "aws:ec2/route:Route":
+		for _, key := range []string{"gatewayId", "natGatewayId"} {
+			if target := byID[r.in(key)]; target != nil {
+				return r.in("destinationCidrBlock") + " to " + target.Type[strings.LastIndex(target.Type, ":")+1:] + " " + target.Name
+			}
+		}
+	}
+	return ""
 }
 
 // physicalName is the name AWS will know a resource by, where it has one: the autonamed

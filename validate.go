@@ -33,7 +33,9 @@ func (c *Config) validate() []Problem {
 	}
 	p.checkTags(c.Tags)
 
-	p.checkVpcCidr(c.VpcCidr)
+	if p.checkVpcCidr(c.VpcCidr) {
+		p.checkSubnetCapacity(c.VpcCidr, availabilityZoneCount, c.Backend.MaxTasks, c.Frontend.MaxTasks)
+	}
 	p.check(slices.Contains(natStrategies, c.NatGateways), "natGateways", c.NatGateways,
 		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
 	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
@@ -182,7 +184,9 @@ func (p *problems) checkFargate(cpuKey, memoryKey string, cpu, memory int) {
 	}
 }
 
-func (p *problems) checkVpcCidr(cidr string) {
+// checkVpcCidr reports a VPC range AWS or the subnet layout cannot take, and says whether the
+// range is valid.
+func (p *problems) checkVpcCidr(cidr string) bool {
 	prefix, err := netip.ParsePrefix(cidr)
 	allowed := "an IPv4 network from /16 to /20 in private (RFC 1918) space, such as 10.0.0.0/16"
 	switch {
@@ -192,6 +196,24 @@ func (p *problems) checkVpcCidr(cidr string) {
 		p.add("vpcCidr", cidr, fmt.Sprintf("a network address (%s, not %s)", prefix.Masked(), cidr))
 	case prefix.Bits() < 16 || prefix.Bits() > 20 || !prefix.Addr().IsPrivate():
 		p.add("vpcCidr", cidr, allowed)
+	default:
+		return true
+	}
+	return false
+}
+
+// checkSubnetCapacity reports a VPC whose subnet layout does not hold the tasks at their
+// maximum scale (see taskAddressesNeeded).
+func (p *problems) checkSubnetCapacity(cidr string, zones int, maxTasks ...int) {
+	layout, err := newSubnetLayout(cidr, zones)
+	if err != nil {
+		p.add("vpcCidr", cidr, "a range the subnet layout fits: "+err.Error())
+		return
+	}
+	if need, have := taskAddressesNeeded(maxTasks...), layout.privateCapacity(); need > have {
+		p.add("vpcCidr", cidr, fmt.Sprintf(
+			"a range whose private subnets hold the tasks at maximum scale: %d addresses (every task at its maximum, "+
+				"twice during a deployment, in one zone), but a private subnet of %s has %d", need, cidr, have))
 	}
 }
 
