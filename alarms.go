@@ -14,14 +14,10 @@ import (
 type AlarmsArgs struct {
 	Env    awsEnv
 	Prefix string
-	// Email receives the notifications; it must confirm the subscription.
-	Email string
+	// TopicArn is the alarm topic (NewAlarmTopic) every alarm notifies.
+	TopicArn pulumi.StringInput
 	// Thresholds are the alarms' thresholds.
 	Thresholds AlarmThresholds
-	// Protect protects the topic's key.
-	Protect bool
-	// KeyDeletionWindowDays is the wait before a deleted key is gone.
-	KeyDeletionWindowDays int
 
 	ClusterName  pulumi.StringInput
 	AlbArnSuffix pulumi.StringInput
@@ -33,19 +29,30 @@ type AlarmsArgs struct {
 	RedisMemberClusters []pulumi.StringOutput
 }
 
-// Alarms is the alarm topic, the alarms and the dashboard.
-type Alarms struct {
-	pulumi.ResourceState
-
-	TopicArn      pulumi.StringOutput
-	DashboardName pulumi.StringOutput
+// AlarmTopicArgs configures where the alarms go.
+type AlarmTopicArgs struct {
+	Env    awsEnv
+	Prefix string
+	// Email receives the notifications; it must confirm the subscription.
+	Email string
+	// Protect protects the topic's key.
+	Protect bool
+	// KeyDeletionWindowDays is the wait before a deleted key is gone.
+	KeyDeletionWindowDays int
 }
 
-// NewAlarms creates an encrypted SNS topic with an e-mail subscription, the alarms of the seed
-// plus the service and latency alarms, and a dashboard of the key metrics.
-func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulumi.ResourceOption) (*Alarms, error) {
-	a := &Alarms{}
-	if err := ctx.RegisterComponentResource("coldchain:index:Alarms", name, a, opts...); err != nil {
+// AlarmTopic is the encrypted SNS topic every alarm notifies. It comes before the services,
+// whose deployment alarms (deploymentAlarmSpecs) notify it too.
+type AlarmTopic struct {
+	pulumi.ResourceState
+
+	TopicArn pulumi.StringOutput
+}
+
+// NewAlarmTopic creates the alarm topic, its key and policy, and the e-mail subscription.
+func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts ...pulumi.ResourceOption) (*AlarmTopic, error) {
+	a := &AlarmTopic{}
+	if err := ctx.RegisterComponentResource("coldchain:index:AlarmTopic", name, a, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(a)
@@ -83,12 +90,34 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		return nil, fmt.Errorf("subscribing %s to the alarm topic: %w", args.Email, err)
 	}
 	a.TopicArn = topic.Arn
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"topicArn": a.TopicArn}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Alarms is the alarms that watch the running stack, and the dashboard.
+type Alarms struct {
+	pulumi.ResourceState
+
+	DashboardName pulumi.StringOutput
+}
+
+// NewAlarms creates the alarms of the seed and those a production team also pages on (the
+// services' deployment alarms excepted: the services area creates them before the services),
+// and a dashboard of the key metrics. It comes after the services, so that the alarms on
+// healthy targets start watching once the first deployment has reached steady state instead of
+// paging while it starts.
+func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulumi.ResourceOption) (*Alarms, error) {
+	a := &Alarms{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Alarms", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
 
 	m := newMetrics(args)
-	for _, spec := range alarmSpecs(args, m) {
-		if err := spec.create(ctx, args.Prefix, topic.Arn, child); err != nil {
-			return nil, err
-		}
+	if _, err := createAlarms(ctx, args.Prefix, args.TopicArn, alarmSpecs(args, m), child); err != nil {
+		return nil, err
 	}
 
 	body := dashboardBody(args.Env.Region, dashboardWidgets(m))
@@ -102,7 +131,6 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 	a.DashboardName = dashboard.DashboardName
 
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
-		"topicArn":      a.TopicArn,
 		"dashboardName": a.DashboardName,
 	}); err != nil {
 		return nil, err
@@ -166,8 +194,21 @@ type alarmSpec struct {
 	description string
 }
 
+// createAlarms makes the alarms of specs, in order.
+func createAlarms(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, specs []alarmSpec, parent pulumi.ResourceOption) ([]*cloudwatch.MetricAlarm, error) {
+	var out []*cloudwatch.MetricAlarm
+	for _, spec := range specs {
+		alarm, err := spec.create(ctx, prefix, topicArn, parent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, alarm)
+	}
+	return out, nil
+}
+
 // create makes the alarm, with alarm and OK actions to the topic.
-func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.StringOutput, parent pulumi.ResourceOption) error {
+func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, parent pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
 	dims := pulumi.StringMap{}
 	for _, d := range s.metric.dimensions {
 		dims[d.name] = d.value
@@ -194,14 +235,14 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 	} else {
 		args.Statistic = pulumi.String(s.metric.stat)
 	}
-	_, err := cloudwatch.NewMetricAlarm(ctx, s.id, args, parent,
+	alarm, err := cloudwatch.NewMetricAlarm(ctx, s.id, args, parent,
 		// PutMetricAlarm overwrites an alarm of the same name, so a replacement created first
 		// would be deleted with the old one.
 		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
-		return fmt.Errorf("creating alarm %s: %w", s.id, err)
+		return nil, fmt.Errorf("creating alarm %s: %w", s.id, err)
 	}
-	return nil
+	return alarm, nil
 }
 
 // alarmSpecs are the seed's alarms and what a production team also pages on.
@@ -217,16 +258,6 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 				missing: "breaching",
 				description: fmt.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
 					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)},
-			alarmSpec{id: svc + "-target-5xx", metric: m.target5xx[svc],
-				comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
-				missing: "notBreaching",
-				description: fmt.Sprintf("The %s returned more than %d 5XX responses in 5 minutes. Read its errors "+
-					"(aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logs)},
-			alarmSpec{id: svc + "-response-time", metric: m.responseTime[svc],
-				comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3, datapoints: 3,
-				missing: "notBreaching",
-				description: fmt.Sprintf("The %s's p95 response time is above %gs for 15 minutes. Check its CPU and memory, "+
-					"the database's connections and CPU, and the slow-query log.", svc, t.ResponseTimeP95Second)},
 			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],
 				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3, datapoints: 3,
 				missing: "missing",
@@ -279,6 +310,35 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	return specs
 }
 
+// deploymentAlarmSpecs are a service's own alarms that also judge its deployments: its 5XX
+// responses and its p95 response time. ECS watches them while a deployment runs and bakes,
+// and rolls the deployment back when one fires.
+func deploymentAlarmSpecs(svc, prefix string, m targetMetrics, t AlarmThresholds) []alarmSpec {
+	logs := "/ecs/" + prefix + "/" + svc
+	return []alarmSpec{
+		{id: svc + "-target-5xx", metric: m.http5xx,
+			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
+			missing: "notBreaching",
+			description: fmt.Sprintf("The %s returned more than %d 5XX responses in 5 minutes (during a deployment, ECS "+
+				"rolls it back). Read its errors (aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logs)},
+		{id: svc + "-response-time", metric: m.responseTime,
+			comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3, datapoints: 3,
+			missing: "notBreaching",
+			description: fmt.Sprintf("The %s's p95 response time is above %gs for 15 minutes (during a deployment, ECS rolls "+
+				"it back). Check its CPU and memory, the database's connections and CPU, and the slow-query log.", svc, t.ResponseTimeP95Second)},
+	}
+}
+
+// longestWindow is the longest time, in seconds, any of the alarms looks back: how long ECS
+// keeps watching a finished deployment (its bake time) before calling it complete.
+func longestWindow(specs []alarmSpec) int {
+	longest := 0
+	for _, s := range specs {
+		longest = max(longest, s.evaluationPeriods*s.metric.period)
+	}
+	return longest
+}
+
 // gib is a gibibyte, the unit of FreeStorageSpace thresholds (the metric is in bytes).
 const gib = 1024 * 1024 * 1024
 
@@ -316,12 +376,8 @@ func newMetrics(args *AlarmsArgs) *metrics {
 	}
 	lbDim := dimension{"LoadBalancer", args.AlbArnSuffix}
 	for svc, ref := range map[string]ServiceRef{"backend": args.Backend, "frontend": args.Frontend} {
-		// Target group metrics are published per target group and load balancer together.
-		tg := []dimension{{"TargetGroup", ref.TargetGroupArnSuffix}, lbDim}
-		m.healthyHosts[svc] = metric{svc + " healthy targets", "AWS/ApplicationELB", "HealthyHostCount", "Minimum", 60, tg}
-		m.target5xx[svc] = metric{svc + " 5XX", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, tg}
-		m.responseTime[svc] = metric{svc + " p95", "AWS/ApplicationELB", "TargetResponseTime", "p95", 300, tg}
-		m.targetRequests[svc] = metric{svc + " requests", "AWS/ApplicationELB", "RequestCount", "Sum", 300, tg}
+		tm := newTargetMetrics(svc, ref.TargetGroupArnSuffix, args.AlbArnSuffix)
+		m.healthyHosts[svc], m.target5xx[svc], m.responseTime[svc], m.targetRequests[svc] = tm.healthyHosts, tm.http5xx, tm.responseTime, tm.requests
 		service := []dimension{{"ClusterName", args.ClusterName}, {"ServiceName", ref.Name}}
 		m.serviceCPU[svc] = metric{svc + " CPU", "AWS/ECS", "CPUUtilization", "Average", 300, service}
 		m.serviceMemory[svc] = metric{svc + " memory", "AWS/ECS", "MemoryUtilization", "Average", 300, service}
@@ -351,6 +407,23 @@ func newMetrics(args *AlarmsArgs) *metrics {
 		m.redisConnections = append(m.redisConnections, metric{n + " connections", "AWS/ElastiCache", "CurrConnections", "Maximum", 300, node})
 	}
 	return m
+}
+
+// targetMetrics are the load balancer's metrics of one service's target group.
+type targetMetrics struct {
+	healthyHosts, http5xx, responseTime, requests metric
+}
+
+// newTargetMetrics names a target group's metrics as the load balancer publishes them: per
+// target group and load balancer together.
+func newTargetMetrics(svc string, targetGroupArnSuffix, albArnSuffix pulumi.StringInput) targetMetrics {
+	tg := []dimension{{"TargetGroup", targetGroupArnSuffix}, {"LoadBalancer", albArnSuffix}}
+	return targetMetrics{
+		healthyHosts: metric{svc + " healthy targets", "AWS/ApplicationELB", "HealthyHostCount", "Minimum", 60, tg},
+		http5xx:      metric{svc + " 5XX", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, tg},
+		responseTime: metric{svc + " p95", "AWS/ApplicationELB", "TargetResponseTime", "p95", 300, tg},
+		requests:     metric{svc + " requests", "AWS/ApplicationELB", "RequestCount", "Sum", 300, tg},
+	}
 }
 
 // widget is one graph of the dashboard.

@@ -24,6 +24,10 @@ type containerSpec struct {
 	ExecEnabled bool
 }
 
+// stopTimeoutSeconds is how long ECS waits after SIGTERM before SIGKILL: time for a task to
+// finish its requests.
+const stopTimeoutSeconds = 30
+
 // containerDefinition is the part of ECS's container definition the program sets.
 type containerDefinition struct {
 	Name             string           `json:"name"`
@@ -83,8 +87,7 @@ func containerDefinitions(s containerSpec) (string, error) {
 				"awslogs-stream-prefix": s.Name,
 			},
 		},
-		// ECS sends SIGTERM, then SIGKILL after this many seconds: time to finish requests.
-		StopTimeout: 30,
+		StopTimeout: stopTimeoutSeconds,
 	}
 	for _, name := range sortedKeys(s.Environment) {
 		if _, dup := s.Secrets[name]; dup {

@@ -39,6 +39,8 @@ type ServicesArgs struct {
 
 	// The data tier, as the backend reaches it.
 	Database *Database
+	// AlarmTopicArn is notified by the services' deployment alarms.
+	AlarmTopicArn pulumi.StringInput
 }
 
 // Services is the ECS cluster and the two services behind the load balancer.
@@ -143,7 +145,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	backend, err := newService(ctx, &serviceSpec{
 		name: "backend", cfg: c.Backend, args: args, cluster: cluster.Arn,
 		repositoryURL: args.BackendRepositoryURL, repositoryArn: args.BackendRepositoryArn,
-		securityGroupID: args.BackendSecurityGroupID, targetGroup: backendGroup,
+		securityGroupID: args.BackendSecurityGroupID, targetGroup: backendGroup, albArnSuffix: front.arnSuffix,
 		environment: map[string]pulumi.StringInput{
 			envDatabaseHost:  db.Address,
 			envDatabasePort:  pulumi.Sprintf("%d", db.Port),
@@ -171,7 +173,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	frontend, err := newService(ctx, &serviceSpec{
 		name: "frontend", cfg: c.Frontend, args: args, cluster: cluster.Arn,
 		repositoryURL: args.FrontendRepositoryURL, repositoryArn: args.FrontendRepositoryArn,
-		securityGroupID: args.FrontendSecurityGroupID, targetGroup: front.targetGroups["frontend"],
+		securityGroupID: args.FrontendSecurityGroupID, targetGroup: front.targetGroups["frontend"], albArnSuffix: front.arnSuffix,
 		environment: map[string]pulumi.StringInput{
 			envEnvironment: pulumi.String(c.Environment),
 		},
@@ -213,6 +215,8 @@ type serviceSpec struct {
 
 	securityGroupID pulumi.StringInput
 	targetGroup     *lb.TargetGroup
+	// albArnSuffix is the LoadBalancer dimension of the target group's metrics.
+	albArnSuffix pulumi.StringInput
 
 	// environment and secrets are the container's variables: secrets by the ARN ECS reads
 	// them from. secretArns and parameterArns are what the execution role may read.
@@ -249,12 +253,16 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	if err != nil {
 		return nil, fmt.Errorf("creating %s execution role: %w", name, err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
+	executionPolicy, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
 		Role:   execution.ID(),
 		Policy: policyJSON(executionStatements(spec, logs.Arn)...),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, fmt.Errorf("creating %s execution policy: %w", name, err)
 	}
+	// The task definition names the roles, not their inline policies; without waiting for
+	// them, the service could start tasks that may not yet pull the image or read the secrets.
+	policies := []pulumi.Resource{executionPolicy}
 	task, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
 		Description:      pulumi.String("What the " + name + " application may do"),
 		AssumeRolePolicy: trust,
@@ -263,12 +271,14 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		return nil, fmt.Errorf("creating %s task role: %w", name, err)
 	}
 	if len(spec.taskPolicy) > 0 {
-		if _, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
+		taskPolicy, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
 			Role:   task.ID(),
 			Policy: policyJSON(spec.taskPolicy...),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, fmt.Errorf("creating %s task policy: %w", name, err)
 		}
+		policies = append(policies, taskPolicy)
 	}
 
 	image := pulumi.Sprintf("%s:%s", spec.repositoryURL, spec.cfg.ImageTag)
@@ -294,10 +304,24 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		ExecutionRoleArn:     execution.Arn,
 		TaskRoleArn:          task.Arn,
 		ContainerDefinitions: containers,
-	}, parent)
+	}, parent, pulumi.DependsOn(policies))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s task definition: %w", name, err)
 	}
+
+	// The service's own 5XX and latency alarms judge its deployments: they exist before the
+	// service, and ECS rolls a deployment back when one fires.
+	deploymentAlarms := deploymentAlarmSpecs(name, args.Prefix,
+		newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), c.Alarms)
+	alarms, err := createAlarms(ctx, args.Prefix, args.AlarmTopicArn, deploymentAlarms, parent)
+	if err != nil {
+		return nil, err
+	}
+	var alarmNames pulumi.StringArray
+	for _, a := range alarms {
+		alarmNames = append(alarmNames, a.Name)
+	}
+	timeout := deploymentTimeout(c.HealthCheckGracePeriodSeconds, c.DeregistrationDelaySeconds, longestWindow(deploymentAlarms))
 
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Name:           pulumi.String(family),
@@ -315,19 +339,24 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(spec.cfg.Port),
 		}},
-		DeploymentCircuitBreaker:        &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		Alarms:                   &ecs.ServiceAlarmsArgs{AlarmNames: alarmNames, Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		// "pulumi up" waits until the deployment has finished instead of reporting success while
+		// ECS is still starting (or failing to start) the tasks; past the timeout it fails.
+		WaitForSteadyState:              pulumi.Bool(true),
 		DeploymentMinimumHealthyPercent: pulumi.Int(100),
 		DeploymentMaximumPercent:        pulumi.Int(200),
 		HealthCheckGracePeriodSeconds:   pulumi.Int(c.HealthCheckGracePeriodSeconds),
 		EnableExecuteCommand:            pulumi.Bool(spec.execEnabled),
 		PropagateTags:                   pulumi.String("SERVICE"),
 		EnableEcsManagedTags:            pulumi.Bool(true),
-	}, parent, pulumi.DependsOn(spec.after),
+	}, parent, pulumi.DependsOn(append(append([]pulumi.Resource{}, spec.after...), policies...)),
 		// Autoscaling owns the desired count once the service exists; applying the config value
 		// again on every deployment would undo a scale-out in the middle of a peak.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
 		// The service's name is typed by operators; a replacement must free it first.
-		pulumi.DeleteBeforeReplace(true))
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout, Update: timeout}))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s service: %w", name, err)
 	}
@@ -337,6 +366,25 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
 		Config:               spec.cfg,
 	}, nil
+}
+
+// Times a deployment takes beyond what config sets, in seconds.
+const (
+	// taskStartAllowance covers placing a task, pulling its image and starting it.
+	taskStartAllowance = 300
+	// deploymentMargin is slack for ECS's own polling and placement retries.
+	deploymentMargin = 300
+)
+
+// deploymentTimeout is how long "pulumi up" waits for a service to reach steady state: a new
+// task starts, passes its grace period and health checks, the old tasks drain and stop, and ECS
+// watches the deployment alarms for their longest window (the bake time) before the
+// deployment completes. The default settings give 28 minutes, more than the 20 the provider
+// waits by default, which the bake time alone nearly uses up.
+func deploymentTimeout(graceSeconds, deregistrationSeconds, bakeSeconds int) string {
+	total := taskStartAllowance + graceSeconds + healthyThreshold*healthCheckIntervalSeconds + deregistrationSeconds +
+		stopTimeoutSeconds + bakeSeconds + deploymentMargin
+	return fmt.Sprintf("%dm", (total+59)/60)
 }
 
 // executionStatements let ECS pull exactly this service's image, write to its log group, and

@@ -110,6 +110,10 @@ func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
 
 	assert.Equal(t, "https://dispatch.example.com", p.Outputs["applicationUrl"])
 	assert.Empty(t, p.Warnings)
+
+	// Adding a domain to a running stack turns the HTTP listener into a redirect: it must wait
+	// for the HTTPS listener (and so for the certificate) or it redirects to nothing.
+	assert.Contains(t, http.DependsOn, https.URN, "the redirect is applied only once HTTPS is served")
 }
 
 func TestHostedZoneCanBeGivenById(t *testing.T) {
@@ -348,6 +352,7 @@ func TestServicesRunPrivatelyBehindTheirTargetGroupsWithRollback(t *testing.T) {
 			assert.Containsf(t, svc.DependsOn, r.URN, "service %s starts before %s routes to it", name, r.Name)
 		}
 	}
+	assert.Equal(t, p.one(t, taskDefType, "frontend").Outputs["arn"], p.Outputs["frontendTaskDefinitionArn"])
 	assert.True(t, p.one(t, serviceType, "backend").flag("enableExecuteCommand"))
 	assert.False(t, p.one(t, serviceType, "frontend").flag("enableExecuteCommand"))
 	assert.Equal(t, "coldchain-production-backend", p.Outputs["backendServiceName"])
@@ -366,4 +371,64 @@ func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T
 	out, err := containerDefinitions(containerSpec{Name: "frontend", Image: "repo:tag", Port: 80})
 	require.NoError(t, err)
 	assert.True(t, json.Valid([]byte(out)))
+}
+
+func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
+	// A task definition and a service name the roles, not the roles' inline policies: without
+	// waiting for them, ECS could start tasks that may not yet pull the image or read a secret.
+	p := planOf(t, minimalConfig())
+	for _, name := range []string{"backend", "frontend"} {
+		var policies []string
+		for _, policy := range p.all(rolePolicy) {
+			if strings.HasPrefix(policy.Name, name+"-") {
+				policies = append(policies, policy.URN)
+			}
+		}
+		require.NotEmpty(t, policies)
+		for _, r := range []*PlanResource{p.one(t, taskDefType, name), p.one(t, serviceType, name)} {
+			for _, policy := range policies {
+				assert.Containsf(t, r.DependsOn, policy, "%s %s does not wait for %s", r.Type, name, policy)
+			}
+		}
+	}
+	assert.Len(t, p.all(rolePolicy), 4, "backend execution and task, frontend execution (the frontend's task role has no policy), flow logs")
+}
+
+func TestDeploymentsAreWaitedForAndRolledBackOnTheirAlarms(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	topic := p.one(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
+	for _, name := range []string{"backend", "frontend"} {
+		svc := p.one(t, serviceType, name)
+		assert.True(t, svc.flag("waitForSteadyState"), "pulumi up waits for the %s deployment to finish", name)
+		// 5 min to start + 60 s grace + 2 x 15 s health checks + 30 s draining + 30 s stop
+		// + 15 min bake (the latency alarm's window) + 5 min margin = 1650 s.
+		assert.Equal(t, map[string]string{"create": "28m", "update": "28m"}, svc.CustomTimeouts)
+
+		fiveXX := p.one(t, alarmType, name+"-target-5xx")
+		latency := p.one(t, alarmType, name+"-response-time")
+		assert.Equal(t, map[string]any{
+			"alarmNames": []any{fiveXX.Outputs["name"], latency.Outputs["name"]}, "enable": true, "rollback": true,
+		}, svc.obj("alarms"), "the service's own 5XX and latency alarms roll a deployment back")
+		for _, alarm := range []*PlanResource{fiveXX, latency} {
+			assert.Containsf(t, svc.DependsOn, alarm.URN, "%s exists before the service deploys", alarm.Name)
+			assert.Equal(t, "notBreaching", alarm.in("treatMissingData"), "no traffic is no reason to roll back")
+			assert.Equal(t, []any{topic}, alarm.list("alarmActions"))
+			assert.Equal(t, p.one(t, serviceType, name).Parent, alarm.Parent, "deployment alarms belong to the services area")
+		}
+		assert.Equal(t, tgSuffixOf(p, name), fiveXX.obj("dimensions")["TargetGroup"])
+	}
+	// The timeout follows the settings it is made of.
+	slow := planOf(t, with(minimalConfig(), "healthCheckGracePeriodSeconds=600", "deregistrationDelaySeconds=300"))
+	assert.Equal(t, map[string]string{"create": "41m", "update": "41m"}, slow.one(t, serviceType, "backend").CustomTimeouts)
+	assert.Equal(t, "28m", deploymentTimeout(60, 30, 900))
+	assert.Equal(t, "16m", deploymentTimeout(0, 0, 300), "the timeout is rounded up to whole minutes")
+}
+
+func tgSuffixOf(p *Plan, name string) any {
+	for _, tg := range p.all(tgType) {
+		if tg.Name == name {
+			return tg.Outputs["arnSuffix"]
+		}
+	}
+	return nil
 }

@@ -35,6 +35,8 @@ var variations = []variation{
 	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}},
 	{"another region", "production", []string{"aws:region=eu-central-1", "backendSecrets={}"}},
 	{"a new region", "production", []string{"aws:region=ap-southeast-7", "backendSecrets={}"}},
+	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}},
+	{"a /20 VPC with one NAT gateway", "production", []string{"vpcCidr=172.16.0.0/20", "natGateways=Single"}},
 }
 
 var (
@@ -175,7 +177,7 @@ func clonePlan(t *testing.T, p *Plan) *Plan {
 
 func TestReadmeGuaranteesListEveryRule(t *testing.T) {
 	section := readmeSection(t, "## Guarantees")
-	for _, rules := range [][]guardRule{securityPolicy, constraintRules, dataProtectionRules} {
+	for _, rules := range [][]guardRule{securityPolicy, constraintRules, dataProtectionRules, networkRules} {
 		for _, r := range rules {
 			assert.Containsf(t, section, "**"+r.id+"**", "README's Guarantees do not list %s", r.id)
 		}

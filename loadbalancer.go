@@ -17,6 +17,13 @@ const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 // are fixed so that a change of rules never reorders (and briefly misroutes) the others.
 const backendRulePriority = 100
 
+// The target groups' health checks: a new task is healthy after healthyThreshold checks,
+// healthCheckIntervalSeconds apart.
+const (
+	healthCheckIntervalSeconds = 15
+	healthyThreshold           = 2
+)
+
 // frontDoor is what the services and the alarms need of the load balancer.
 type frontDoor struct {
 	arnSuffix pulumi.StringOutput
@@ -92,9 +99,9 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 				Path:               pulumi.String(s.cfg.HealthCheckPath),
 				Protocol:           pulumi.String("HTTP"),
 				Matcher:            pulumi.String("200-399"),
-				Interval:           pulumi.Int(15),
+				Interval:           pulumi.Int(healthCheckIntervalSeconds),
 				Timeout:            pulumi.Int(5),
-				HealthyThreshold:   pulumi.Int(2),
+				HealthyThreshold:   pulumi.Int(healthyThreshold),
 				UnhealthyThreshold: pulumi.Int(3),
 			},
 		}, parent)
@@ -140,7 +147,10 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 					Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
 				},
 			}},
-		}, parent)
+			// When a domain is added to a running stack, this listener turns from forwarding into
+			// redirecting; it must wait for the HTTPS listener, which waits for the certificate to
+			// be issued (minutes), or every request would be redirected to a port nobody serves.
+		}, parent, pulumi.DependsOn([]pulumi.Resource{entry}))
 		if err != nil {
 			return nil, fmt.Errorf("creating HTTP redirect listener: %w", err)
 		}

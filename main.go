@@ -42,7 +42,8 @@ func deploy(ctx *pulumi.Context) error {
 }
 
 // newStack wires the areas in the order data flows through them (config, network, storage and
-// database, services, autoscaling and alarms) and exports the stack outputs.
+// database, the alarm topic, services, autoscaling and alarms) and exports the stack outputs.
+// The alarm topic comes before the services because their deployment alarms notify it.
 func newStack(ctx *pulumi.Context, cfg *Config) error {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:            pulumi.String(cfg.Region),
@@ -105,6 +106,17 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	alarmTopic, err := NewAlarmTopic(ctx, "alarm-topic", &AlarmTopicArgs{
+		Env:                   env,
+		Prefix:                cfg.Prefix(),
+		Email:                 cfg.AlarmEmail,
+		Protect:               cfg.Protect,
+		KeyDeletionWindowDays: cfg.KMSDeletionWindowDays,
+	}, inArea)
+	if err != nil {
+		return err
+	}
+
 	services, err := NewServices(ctx, "services", &ServicesArgs{
 		Env:                     env,
 		Prefix:                  cfg.Prefix(),
@@ -124,6 +136,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		FrontendRepositoryURL:   storage.FrontendRepositoryURL,
 		FrontendRepositoryArn:   storage.FrontendRepositoryArn,
 		Database:                database,
+		AlarmTopicArn:           alarmTopic.TopicArn,
 	}, inArea)
 	if err != nil {
 		return err
@@ -141,18 +154,16 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	alarms, err := NewAlarms(ctx, "alarms", &AlarmsArgs{
-		Env:                   env,
-		Prefix:                cfg.Prefix(),
-		Email:                 cfg.AlarmEmail,
-		Thresholds:            cfg.Alarms,
-		Protect:               cfg.Protect,
-		KeyDeletionWindowDays: cfg.KMSDeletionWindowDays,
-		ClusterName:           services.ClusterName,
-		AlbArnSuffix:          services.AlbArnSuffix,
-		Backend:               services.Backend,
-		Frontend:              services.Frontend,
-		DBInstanceID:          database.InstanceID,
-		RedisMemberClusters:   database.RedisMemberClusters,
+		Env:                 env,
+		Prefix:              cfg.Prefix(),
+		TopicArn:            alarmTopic.TopicArn,
+		Thresholds:          cfg.Alarms,
+		ClusterName:         services.ClusterName,
+		AlbArnSuffix:        services.AlbArnSuffix,
+		Backend:             services.Backend,
+		Frontend:            services.Frontend,
+		DBInstanceID:        database.InstanceID,
+		RedisMemberClusters: database.RedisMemberClusters,
 	}, inArea)
 	if err != nil {
 		return err
@@ -164,6 +175,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("backendServiceName", services.Backend.Name)
 	ctx.Export("frontendServiceName", services.Frontend.Name)
 	ctx.Export("backendTaskDefinitionArn", services.Backend.TaskDefinitionArn)
+	ctx.Export("frontendTaskDefinitionArn", services.Frontend.TaskDefinitionArn)
 	ctx.Export("vpcId", network.VpcID)
 	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)
@@ -180,7 +192,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("logsBucketName", storage.LogsBucketName)
 	ctx.Export("backendEcrRepositoryUrl", storage.BackendRepositoryURL)
 	ctx.Export("frontendEcrRepositoryUrl", storage.FrontendRepositoryURL)
-	ctx.Export("alarmTopicArn", alarms.TopicArn)
+	ctx.Export("alarmTopicArn", alarmTopic.TopicArn)
 	ctx.Export("dashboardName", alarms.DashboardName)
 	return nil
 }

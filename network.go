@@ -259,14 +259,24 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 	if err != nil {
 		return fmt.Errorf("creating flow log role: %w", err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
+	// What the VPC Flow Logs guide gives the delivery role, scoped to this log group, except
+	// logs:CreateLogGroup: the group exists, with its retention, and must not be re-created
+	// without one if somebody deletes it.
+	policy, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
 		Role: role.ID(),
-		Policy: policyJSON(statement{
-			Sid:       "WriteFlowLogs",
-			Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-			Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:log-stream:*", group.Arn)},
-		}),
-	}, opts...); err != nil {
+		Policy: policyJSON(
+			statement{
+				Sid:       "FindFlowLogGroup",
+				Actions:   []string{"logs:DescribeLogGroups"},
+				Resources: []pulumi.StringInput{pulumi.String(args.Env.arn("logs", args.Env.Region, "log-group:*"))},
+			},
+			statement{
+				Sid:       "WriteFlowLogs",
+				Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+				Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:log-stream:*", group.Arn)},
+			}),
+	}, opts...)
+	if err != nil {
 		return fmt.Errorf("creating flow log policy: %w", err)
 	}
 	if _, err := ec2.NewFlowLog(ctx, "flow-logs", &ec2.FlowLogArgs{
@@ -275,7 +285,9 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 		LogDestinationType: pulumi.String("cloud-watch-logs"),
 		LogDestination:     group.Arn,
 		IamRoleArn:         role.Arn,
-	}, opts...); err != nil {
+		// The flow log names the role, not its policy: created first, it would fail to deliver
+		// (and report DeliverLogsPermissionError) until the policy exists.
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{policy}))...); err != nil {
 		return fmt.Errorf("creating flow log: %w", err)
 	}
 	return nil

@@ -147,13 +147,25 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 	assert.Equal(t, "123456789012", trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"],
 		"the trust is limited to this account")
 
+	// What the VPC Flow Logs guide asks for, each action on this group only, except
+	// DescribeLogGroups, which IAM scopes no narrower than the account's log groups.
 	var policy parsedPolicy
-	p.one(t, "aws:iam/rolePolicy:RolePolicy", "flow-logs").doc(t, "policy", &policy)
+	rolePolicy := p.one(t, "aws:iam/rolePolicy:RolePolicy", "flow-logs")
+	rolePolicy.doc(t, "policy", &policy)
+	actions := map[string][]string{}
 	for _, s := range policy.Statement {
-		for _, r := range strs(s.Resource) {
-			assert.Containsf(t, r, "log-group:/aws/vpc/flow-logs/coldchain-production", "flow log role reaches %s", r)
+		for _, a := range strs(s.Action) {
+			actions[a] = strs(s.Resource)
 		}
 	}
+	arn := "arn:aws:logs:ap-northeast-2:123456789012:log-group:/aws/vpc/flow-logs/coldchain-production"
+	assert.Equal(t, map[string][]string{
+		"logs:DescribeLogGroups":  {"arn:aws:logs:ap-northeast-2:123456789012:log-group:*"},
+		"logs:DescribeLogStreams": {arn, arn + ":log-stream:*"},
+		"logs:CreateLogStream":    {arn, arn + ":log-stream:*"},
+		"logs:PutLogEvents":       {arn, arn + ":log-stream:*"},
+	}, actions)
+	assert.Contains(t, flow.DependsOn, rolePolicy.URN, "the flow log waits for its role's policy")
 }
 
 func TestFlowLogRetentionFollowsConfig(t *testing.T) {

@@ -47,6 +47,9 @@ type PlanResource struct {
 	Outputs             map[string]any `json:"outputs"`
 	// ID is the fake physical id the engine answered with.
 	ID string `json:"id"`
+	// CustomTimeouts are the create, update and delete timeouts the program set, where it set
+	// any (added to the original shape).
+	CustomTimeouts map[string]string `json:"customTimeouts,omitempty"`
 	// ModeledBy is set on the children of a remote component that the engine derived from the
 	// component's source code (awsxvpc.go), since mocks see only the component: the
 	// component's type token (added to the original shape).
@@ -204,6 +207,7 @@ func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resou
 		Inputs:              plainMap(args.Inputs),
 		Outputs:             plainMap(outputs),
 		ID:                  id,
+		CustomTimeouts:      customTimeouts(rpc.GetCustomTimeouts().GetCreate(), rpc.GetCustomTimeouts().GetUpdate(), rpc.GetCustomTimeouts().GetDelete()),
 	}
 	e.mu.Lock()
 	e.resources = append(e.resources, r)
@@ -217,6 +221,20 @@ func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resou
 		r.Outputs = plainMap(outputs)
 	}
 	return id, outputs, nil
+}
+
+// customTimeouts is the set timeouts by operation, or nil when none is set.
+func customTimeouts(create, update, delete string) map[string]string {
+	var out map[string]string
+	for op, t := range map[string]string{"create": create, "update": update, "delete": delete} {
+		if t != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[op] = t
+		}
+	}
+	return out
 }
 
 // urn is the URN the engine gives a resource: the parent's type is part of it.
