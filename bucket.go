@@ -150,8 +150,10 @@ func lifecycleRule(id string) s3.BucketLifecycleConfigurationV2RuleArgs {
 	return s3.BucketLifecycleConfigurationV2RuleArgs{
 		Id:     pulumi.String(id),
 		Status: pulumi.String("Enabled"),
-		// An empty filter applies the rule to every object.
-		Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{},
+		// The empty prefix matches every object. An empty filter would too, but the provider
+		// warns that it will refuse one ("Invalid Attribute Combination": exactly one of
+		// prefix, tag, size or and is required).
+		Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
 	}
 }
 

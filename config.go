@@ -156,6 +156,11 @@ type ServiceConfig struct {
 	MemoryTarget    int // MemoryTarget: target tracking on average memory, percent
 	// RequestsPerTarget (backend only) tracks ALB requests per target; 0 turns it off.
 	RequestsPerTarget int
+	// ReadonlyRootFilesystem (ReadonlyRootFilesystem, default true) mounts the image read-only
+	// (Security Hub ECS.5); WritablePaths (WritablePaths) are the directories that stay
+	// writable, each an empty volume of the task's ephemeral storage.
+	ReadonlyRootFilesystem bool
+	WritablePaths          []string
 }
 
 // Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
@@ -265,10 +270,13 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		Backend: r.service("backend", ServiceConfig{
 			CPU: 1024, Memory: 2048, Port: 8000, ImageTag: "latest", HealthCheckPath: "/health", User: "1000",
 			MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
+			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
 		}),
 		Frontend: r.service("frontend", ServiceConfig{
 			CPU: 512, Memory: 1024, Port: 80, ImageTag: "latest", HealthCheckPath: "/", User: "",
 			MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
+			// Where nginx writes: its temporary files, its pid file, and /tmp.
+			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
 		}),
 		BackendPathPatterns:           r.list("backendPathPatterns", []string{"/api/*"}),
 		BackendSecrets:                r.strMap("backendSecrets"),

@@ -91,6 +91,9 @@ func (r *configReader) service(name string, def ServiceConfig) ServiceConfig {
 		MaxTasks:        r.integer(name+"MaxTasks", def.MaxTasks),
 		CPUTarget:       r.integer(name+"CpuTarget", def.CPUTarget),
 		MemoryTarget:    r.integer(name+"MemoryTarget", def.MemoryTarget),
+
+		ReadonlyRootFilesystem: r.boolean(name+"ReadonlyRootFilesystem", def.ReadonlyRootFilesystem),
+		WritablePaths:          r.list(name+"WritablePaths", def.WritablePaths),
 	}
 	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
 	s.DesiredCount = r.integer(name+"DesiredCount", s.MinTasks)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // containerSpec is everything a container definition needs, resolved to plain values.
@@ -22,6 +23,39 @@ type containerSpec struct {
 	Secrets     map[string]string
 	// ExecEnabled prepares the container for ECS Exec (an init process reaps the sessions).
 	ExecEnabled bool
+	// ReadonlyRootFilesystem mounts the image read-only; Volumes stay writable.
+	ReadonlyRootFilesystem bool
+	Volumes                []writableVolume
+}
+
+// writableVolume is a directory of a read-only container that stays writable: an empty volume
+// on the task's ephemeral storage, mounted at path.
+type writableVolume struct {
+	name, path string
+}
+
+// execWritablePaths are where the SSM agent of ECS Exec keeps its state and logs; with a
+// read-only root filesystem they must be writable or every session fails (the workaround of
+// aws-containers/amazon-ecs-exec-checker and containers-roadmap #1359).
+var execWritablePaths = []string{"/var/lib/amazon", "/var/log/amazon"}
+
+// writableVolumes are the volumes of a container: its writable paths, and ECS Exec's when it
+// is enabled on a read-only root filesystem. Volume names derive from the paths ("/var/cache/nginx"
+// is "var-cache-nginx"), which ECS accepts: letters, digits, hyphens and underscores.
+func writableVolumes(readonly, exec bool, paths []string) []writableVolume {
+	if !readonly {
+		return nil
+	}
+	all := append([]string{}, paths...)
+	if exec {
+		all = append(all, execWritablePaths...)
+	}
+	var out []writableVolume
+	for _, p := range all {
+		name := strings.NewReplacer("/", "-", ".", "_").Replace(strings.Trim(p, "/"))
+		out = append(out, writableVolume{name: name, path: p})
+	}
+	return out
 }
 
 // stopTimeoutSeconds is how long ECS waits after SIGTERM before SIGKILL: time for a task to
@@ -40,13 +74,23 @@ type containerDefinition struct {
 	LogConfiguration logConfiguration `json:"logConfiguration"`
 	LinuxParameters  *linuxParameters `json:"linuxParameters,omitempty"`
 	Privileged       bool             `json:"privileged"`
-	StopTimeout      int              `json:"stopTimeout"`
+	// ReadonlyRootFilesystem (Security Hub ECS.5) keeps a compromised process from changing the
+	// image's files; MountPoints are the writable exceptions.
+	ReadonlyRootFilesystem bool         `json:"readonlyRootFilesystem"`
+	MountPoints            []mountPoint `json:"mountPoints"`
+	StopTimeout            int          `json:"stopTimeout"`
 }
 
 type portMapping struct {
 	ContainerPort int    `json:"containerPort"`
 	Protocol      string `json:"protocol"`
 	Name          string `json:"name"`
+}
+
+type mountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly"`
 }
 
 type nameValue struct {
@@ -87,7 +131,12 @@ func containerDefinitions(s containerSpec) (string, error) {
 				"awslogs-stream-prefix": s.Name,
 			},
 		},
-		StopTimeout: stopTimeoutSeconds,
+		StopTimeout:            stopTimeoutSeconds,
+		ReadonlyRootFilesystem: s.ReadonlyRootFilesystem,
+		MountPoints:            []mountPoint{},
+	}
+	for _, v := range s.Volumes {
+		def.MountPoints = append(def.MountPoints, mountPoint{SourceVolume: v.name, ContainerPath: v.path})
 	}
 	for _, name := range sortedKeys(s.Environment) {
 		if _, dup := s.Secrets[name]; dup {

@@ -282,13 +282,19 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	}
 
 	image := pulumi.Sprintf("%s:%s", spec.repositoryURL, spec.cfg.ImageTag)
+	volumes := writableVolumes(spec.cfg.ReadonlyRootFilesystem, spec.execEnabled, spec.cfg.WritablePaths)
+	var taskVolumes ecs.TaskDefinitionVolumeArray
+	for _, v := range volumes {
+		// A volume without a host path is an empty directory of the task's ephemeral storage.
+		taskVolumes = append(taskVolumes, &ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v.name)})
+	}
 	containers := pulumi.All(image, logs.Name, pulumi.StringMap(spec.environment), pulumi.StringMap(spec.secrets)).ApplyT(
 		func(v []any) (string, error) {
 			return containerDefinitions(containerSpec{
 				Name: name, Image: v[0].(string), Port: spec.cfg.Port, User: spec.cfg.User,
 				LogGroup: v[1].(string), Region: args.Env.Region,
 				Environment: v[2].(map[string]string), Secrets: v[3].(map[string]string),
-				ExecEnabled: spec.execEnabled,
+				ExecEnabled: spec.execEnabled, ReadonlyRootFilesystem: spec.cfg.ReadonlyRootFilesystem, Volumes: volumes,
 			})
 		}).(pulumi.StringOutput)
 	taskDefinition, err := ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
@@ -304,6 +310,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		ExecutionRoleArn:     execution.Arn,
 		TaskRoleArn:          task.Arn,
 		ContainerDefinitions: containers,
+		Volumes:              taskVolumes,
 	}, parent, pulumi.DependsOn(policies))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s task definition: %w", name, err)

@@ -432,3 +432,46 @@ func tgSuffixOf(p *Plan, name string) any {
 	}
 	return nil
 }
+
+func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	for name, want := range map[string]map[string]string{
+		// nginx writes its temporary files and pid file; the backend's ECS Exec agent its state
+		// and logs.
+		"frontend": {"tmp": "/tmp", "var-cache-nginx": "/var/cache/nginx", "var-run": "/var/run"},
+		"backend":  {"tmp": "/tmp", "var-lib-amazon": "/var/lib/amazon", "var-log-amazon": "/var/log/amazon"},
+	} {
+		td := p.one(t, taskDefType, name)
+		var defs []containerDefinition
+		td.doc(t, "containerDefinitions", &defs)
+		require.Len(t, defs, 1)
+		assert.Truef(t, defs[0].ReadonlyRootFilesystem, "%s: Security Hub ECS.5", name)
+		mounts := map[string]string{}
+		for _, m := range defs[0].MountPoints {
+			assert.False(t, m.ReadOnly)
+			mounts[m.SourceVolume] = m.ContainerPath
+		}
+		assert.Equal(t, want, mounts, name)
+		var volumes []any
+		for v := range want {
+			volumes = append(volumes, map[string]any{"name": v})
+		}
+		assert.ElementsMatch(t, volumes, td.list("volumes"), "%s: every mount is an empty task volume", name)
+	}
+
+	writable := planOf(t, with(minimalConfig(), "frontendReadonlyRootFilesystem=false", `backendWritablePaths=["/tmp","/app/cache"]`))
+	var defs []containerDefinition
+	writable.one(t, taskDefType, "frontend").doc(t, "containerDefinitions", &defs)
+	assert.False(t, defs[0].ReadonlyRootFilesystem)
+	assert.Empty(t, defs[0].MountPoints)
+	assert.Empty(t, writable.one(t, taskDefType, "frontend").list("volumes"))
+	writable.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	assert.Contains(t, defs[0].MountPoints, mountPoint{SourceVolume: "app-cache", ContainerPath: "/app/cache"})
+}
+
+func TestWritablePathsAreValidated(t *testing.T) {
+	for _, paths := range []string{`["tmp"]`, `["/"]`, `["/tmp/../etc"]`, `["/tmp/"]`, `["/tmp","/tmp"]`,
+		`["/var/lib/amazon"]`, `["/a.b","/a_b"]`, `["/with space"]`} {
+		assertRejected(t, []string{"frontendWritablePaths=" + paths}, "frontendWritablePaths")
+	}
+}

@@ -94,7 +94,7 @@ var securityPolicy = []guardRule{
 		"Every repository scans images on push.",
 		checkImageScanning},
 	{"SEC-10", "ECS.4, ECS.5",
-		"No container runs privileged, and every task runs in awsvpc mode on Fargate.",
+		"No container runs privileged, every container's root filesystem is read-only (writable paths are volumes), and every task runs in awsvpc mode on Fargate.",
 		checkContainers},
 	{"SEC-11", "EC2.6, EC2.2",
 		"VPC flow logs record all traffic and the default security group allows nothing.",
@@ -148,6 +148,10 @@ func TestGuardRulesCatchViolations(t *testing.T) {
 		{"SEC-10", func(p *Plan) {
 			r := p.one(t, taskDefType, "frontend")
 			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"privileged":false`, `"privileged":true`, 1)
+		}},
+		{"SEC-10", func(p *Plan) {
+			r := p.one(t, taskDefType, "backend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"readonlyRootFilesystem":true`, `"readonlyRootFilesystem":false`, 1)
 		}},
 		{"SEC-11", func(p *Plan) {
 			p.one(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg").Inputs["ingress"] = []any{map[string]any{"fromPort": 0.0}}
@@ -563,9 +567,22 @@ func checkContainers(p *Plan) []string {
 		if json.Unmarshal([]byte(td.in("containerDefinitions")), &defs) != nil {
 			v = append(v, td.Name+": container definitions are not JSON")
 		}
+		volumes := map[any]bool{}
+		for _, vol := range td.list("volumes") {
+			volumes[vol.(map[string]any)["name"]] = true
+		}
 		for _, c := range defs {
 			if c["privileged"] != false {
 				v = append(v, fmt.Sprintf("%s: container %v may run privileged", td.Name, c["name"]))
+			}
+			if c["readonlyRootFilesystem"] != true {
+				v = append(v, fmt.Sprintf("%s: container %v may write to its root filesystem", td.Name, c["name"]))
+			}
+			mounts, _ := c["mountPoints"].([]any)
+			for _, m := range mounts {
+				if source := m.(map[string]any)["sourceVolume"]; !volumes[source] {
+					v = append(v, fmt.Sprintf("%s: container %v mounts %v, which the task does not define", td.Name, c["name"], source))
+				}
 			}
 		}
 	}

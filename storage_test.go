@@ -120,6 +120,19 @@ func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
 	assert.Empty(t, p.all("aws:s3/bucketVersioningV2:BucketVersioningV2")[2:], "only the data buckets are versioned")
 }
 
+func TestEveryLifecycleRuleCoversTheWholeBucketWithAFilterTheProviderAccepts(t *testing.T) {
+	// The provider warns on an empty filter ("Invalid Attribute Combination ... will be an error
+	// in a future version"): exactly one of prefix, tag, object size or and must be set. The
+	// empty prefix is set and still matches every object.
+	p := planOf(t, minimalConfig())
+	for _, name := range []string{"logs", "uploads", "backups"} {
+		for id, rule := range lifecycleRules(t, p, name) {
+			assert.Equalf(t, map[string]any{"prefix": ""}, rule["filter"], "%s rule %s", name, id)
+			assert.NotContainsf(t, rule, "prefix", "%s rule %s: the rule-level prefix is deprecated", name, id)
+		}
+	}
+}
+
 func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "logsExpirationDays=30"))
 	assert.Equal(t, float64(30), lifecycleRules(t, p, "logs")["expire-logs"]["expiration"].(map[string]any)["days"])

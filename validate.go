@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	pathpkg "path"
 	"regexp"
 	"slices"
 	"sort"
@@ -317,6 +318,7 @@ func (p *problems) validateServices(c *Config) {
 			p.add(key("DesiredCount"), strconv.Itoa(s.cfg.DesiredCount), fmt.Sprintf("from %sMinTasks (%d) to %sMaxTasks (%d)",
 				s.name, s.cfg.MinTasks, s.name, s.cfg.MaxTasks))
 		}
+		p.checkWritablePaths(key("WritablePaths"), s.cfg.WritablePaths)
 		p.checkInt(key("CpuTarget"), s.cfg.CPUTarget, 10, 95)
 		p.checkInt(key("MemoryTarget"), s.cfg.MemoryTarget, 10, 95)
 	}
@@ -365,13 +367,37 @@ func (p *problems) validateServices(c *Config) {
 	p.checkInt("scaleOutCooldownSeconds", c.ScaleOutCooldown, 0, 3600)
 }
 
+// checkWritablePaths accepts up to 10 distinct absolute, clean directories other than the root
+// and the paths ECS Exec uses (the program mounts those itself).
+func (p *problems) checkWritablePaths(key string, paths []string) {
+	if len(paths) > 10 {
+		p.add(key, strings.Join(paths, ","), "at most 10 paths")
+	}
+	seen := map[string]bool{}
+	for _, path := range paths {
+		ok := writablePathPattern.MatchString(path) && pathpkg.Clean(path) == path && path != "/" && !seen[path] &&
+			!slices.Contains(execWritablePaths, path)
+		p.check(ok, key, path, "distinct absolute directories such as /tmp (letters, digits and ._-/, no .. and no trailing /), "+
+			"not / and not "+strings.Join(execWritablePaths, " or ")+" (mounted for ECS Exec)")
+		seen[path] = true
+	}
+	names := map[string]string{}
+	for _, v := range writableVolumes(true, false, paths) {
+		if other, dup := names[v.name]; dup && other != v.path {
+			p.add(key, v.path, "paths whose volume names differ ("+other+" and "+v.path+" are both "+v.name+")")
+		}
+		names[v.name] = v.path
+	}
+}
+
 var (
-	imageTagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	healthPathPattern  = regexp.MustCompile(`^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]*$`)
-	userPattern        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
-	pathPatternPattern = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
-	envNamePattern     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-	ssmNamePattern     = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
+	writablePathPattern = regexp.MustCompile(`^/[A-Za-z0-9._/-]{1,200}$`)
+	imageTagPattern     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	healthPathPattern   = regexp.MustCompile(`^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]*$`)
+	userPattern         = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	pathPatternPattern  = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
+	envNamePattern      = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	ssmNamePattern      = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 )
 
 // isSecretSource accepts what ECS can read a secret from in this region: an SSM parameter
