@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -19,6 +18,11 @@ import (
 
 // awsxVpcType is the type token of the awsx VPC component.
 const awsxVpcType = "awsx:ec2:Vpc"
+
+// awsxFails is the error awsx throws, with its own message, as "pulumi preview" would show it.
+func awsxFails(message string) error {
+	return fmt.Errorf("%s: %s", awsxVpcType, message)
+}
 
 // awsxSubnet is one subnet awsx decided on: getSubnetSpecs' SubnetSpec.
 type awsxSubnet struct {
@@ -65,7 +69,7 @@ func modelAwsxVpc(m *modelContext) (map[string]any, error) {
 	switch strings.ToLower(nat) {
 	case "none", "single", "oneperaz":
 	default:
-		return nil, fmt.Errorf("Unknown NatGatewayStrategy '%s'", nat)
+		return nil, awsxFails(fmt.Sprintf("Unknown NatGatewayStrategy '%s'", nat))
 	}
 	strategy := "Legacy" // vpc.ts: args.subnetStrategy ?? "Legacy"
 	if s, ok := in["subnetStrategy"].(string); ok && s != "" {
@@ -167,7 +171,7 @@ func normalizeAwsxSubnetInputs(raw any, azCount int) ([]awsxSubnetInput, bool, e
 		}
 	}
 	if len(issues) > 0 {
-		return nil, false, errors.New("Invalid subnet specifications:\n - " + strings.Join(issues, "\n - "))
+		return nil, false, awsxFails("Invalid subnet specifications:\n - " + strings.Join(issues, "\n - "))
 	}
 	return specs, explicit, nil
 }
@@ -203,7 +207,7 @@ func awsxAutoSubnets(vpcName string, vpc netip.Prefix, azs []string, specs []aws
 	}
 	if specs == nil {
 		if azBits > 26 {
-			return nil, fmt.Errorf("Automatic subnet creation requires a VPC with at least /26 available per AZ, but only /%d is available.", azBits)
+			return nil, awsxFails(fmt.Sprintf("Automatic subnet creation requires a VPC with at least /26 available per AZ, but only /%d is available.", azBits))
 		}
 		top := max(azBits, 16)
 		specs = []awsxSubnetInput{{kind: "Private", cidrMask: top + 1}, {kind: "Public", cidrMask: top + 2}}
@@ -220,7 +224,7 @@ func awsxAutoSubnets(vpcName string, vpc netip.Prefix, azs []string, specs []aws
 		total += uint64(1) << (32 - maskOf(s))
 	}
 	if total > azSize {
-		return nil, fmt.Errorf("Subnets are too large for VPC. VPC has %d addresses, but subnets require %d addresses.", azSize, total)
+		return nil, awsxFails(fmt.Sprintf("Subnets are too large for VPC. VPC has %d addresses, but subnets require %d addresses.", azSize, total))
 	}
 	var out []awsxSubnet
 	zone := uint64(addrUint(vpc.Addr())) &^ (azSize - 1)
@@ -266,18 +270,18 @@ func validateAwsxSubnets(subnets []awsxSubnet, strategy string, vpc netip.Prefix
 		for i, s := range overlapping {
 			msg += fmt.Sprintf("%d. %s: %s\n", i+1, s.name, s.cidr)
 		}
-		return errors.New(msg)
+		return awsxFails(msg)
 	}
 	if strategy == "Exact" {
 		next := vpc.Addr()
 		for _, s := range subnets {
 			if s.cidr.Addr() != next {
-				return fmt.Errorf("There are gaps in the subnet ranges. Please fix the following gaps: %s (%s)", s.name, s.cidr)
+				return awsxFails(fmt.Sprintf("There are gaps in the subnet ranges. Please fix the following gaps: %s (%s)", s.name, s.cidr))
 			}
 			next = addrAfter(s.cidr)
 		}
 		if next != addrAfter(vpc) {
-			return fmt.Errorf("There are gaps in the subnet ranges: the subnets end before the VPC %s ends", vpc)
+			return awsxFails(fmt.Sprintf("There are gaps in the subnet ranges: the subnets end before the VPC %s ends", vpc))
 		}
 	}
 	if strings.ToLower(nat) != "none" {
@@ -287,7 +291,7 @@ func validateAwsxSubnets(subnets []awsxSubnet, strategy string, vpc netip.Prefix
 			hasPrivate = hasPrivate || strings.EqualFold(s.kind, "private")
 		}
 		if !hasPublic || !hasPrivate {
-			return errors.New("If NAT Gateway strategy is 'OnePerAz' or 'Single', both private and public subnets must be declared. " +
+			return awsxFails("If NAT Gateway strategy is 'OnePerAz' or 'Single', both private and public subnets must be declared. " +
 				"The private subnet creates the need for a NAT Gateway, and the public subnet is required to host the NAT Gateway resource.")
 		}
 	}

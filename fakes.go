@@ -26,6 +26,15 @@ var autonamed = map[string]string{
 	"aws:appautoscaling/policy:Policy":                  "name",
 }
 
+// ec2Owned are the EC2 resources with an owner and an ARN "<arnType>/<id>", whose ids are
+// "<idPrefix>-0" and 16 hex digits.
+var ec2Owned = map[string]struct{ idPrefix, arnType string }{
+	"aws:ec2/vpc:Vpc":                         {"vpc", "vpc"},
+	"aws:ec2/internetGateway:InternetGateway": {"igw", "internet-gateway"},
+	"aws:ec2/subnet:Subnet":                   {"subnet", "subnet"},
+	"aws:ec2/routeTable:RouteTable":           {"rtb", "route-table"},
+}
+
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
 // autonamed physical name and the other attributes later resources read. Every value derives
 // from the URN, so two plans of the same program are identical.
@@ -50,29 +59,19 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	}
 	awsID := func(prefix string) string { return prefix + "-0" + h[:16] }
 
+	if ec2, ok := ec2Owned[typ]; ok {
+		id = awsID(ec2.idPrefix)
+		set("arn", env.arn("ec2", env.Region, ec2.arnType+"/"+id))
+		set("ownerId", env.AccountID)
+	}
 	switch typ {
 	case "pulumi:providers:aws":
 		id = uuid(h)
 	case "aws:ec2/vpc:Vpc":
-		id = awsID("vpc")
-		set("arn", env.arn("ec2", env.Region, "vpc/"+id))
-		set("ownerId", env.AccountID)
 		set("defaultSecurityGroupId", "sg-0"+hashHex(stackless(urn), "default-sg")[:16])
 		set("defaultRouteTableId", "rtb-0"+hashHex(stackless(urn), "main-rtb")[:16])
 		set("mainRouteTableId", "rtb-0"+hashHex(stackless(urn), "main-rtb")[:16])
 		set("defaultNetworkAclId", "acl-0"+hashHex(stackless(urn), "default-acl")[:16])
-	case "aws:ec2/internetGateway:InternetGateway":
-		id = awsID("igw")
-		set("arn", env.arn("ec2", env.Region, "internet-gateway/"+id))
-		set("ownerId", env.AccountID)
-	case "aws:ec2/subnet:Subnet":
-		id = awsID("subnet")
-		set("arn", env.arn("ec2", env.Region, "subnet/"+id))
-		set("ownerId", env.AccountID)
-	case "aws:ec2/routeTable:RouteTable":
-		id = awsID("rtb")
-		set("arn", env.arn("ec2", env.Region, "route-table/"+id))
-		set("ownerId", env.AccountID)
 	case "aws:ec2/routeTableAssociation:RouteTableAssociation":
 		id = awsID("rtbassoc")
 	case "aws:ec2/route:Route":

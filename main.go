@@ -1,7 +1,8 @@
 // Command coldchain is the Pulumi program of the Cold Chain Dispatch System's AWS infrastructure.
 //
 // "pulumi up" runs it against the Pulumi engine; "go run . plan" runs it offline, against an
-// in-process engine, and prints what it would create (see plan.go).
+// in-process engine, and prints what it would create (see plan.go): every resource the program
+// registers, and the children of the awsx VPC modeled from awsx's source (awsxvpc.go).
 package main
 
 import (

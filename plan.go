@@ -15,8 +15,10 @@ import (
 )
 
 // This file is the offline engine: a pulumi.MockResourceMonitor that records every registration
-// and answers with deterministic fake outputs, the loader of Pulumi.<stack>.yaml, and the
-// "go run . plan" command that prints the recorded plan as a tree or as JSON.
+// and answers with deterministic fake outputs (fakes.go). A remote component registers only
+// itself under mocks; for the one the program uses, awsx's VPC, the engine registers the children
+// awsx would, derived from awsx's own source (awsxvpc.go), and marks them modeledBy. plancli.go
+// loads Pulumi.<stack>.yaml and prints the recorded plan as a tree or as JSON.
 
 // Plan is what the program would create on an empty stack. Its JSON form is a contract read by
 // tooling and reviewers: fields may be added, never renamed or removed.
