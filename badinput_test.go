@@ -117,6 +117,43 @@ func TestBadInputThroughTheEntryPoint(t *testing.T) {
 	}
 }
 
+func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
+	binary := planBinary(t)
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append(os.Environ(), "PULUMI_MONITOR=") // a person at a terminal, not the engine
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	for _, help := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		code, out, _ := run(help...)
+		assert.Equalf(t, 0, code, "%v", help)
+		assert.Containsf(t, out, `"pulumi preview" and "pulumi up" run it`, "%v", help)
+		assert.Containsf(t, out, "go run . plan [--stack NAME] [--json] [-c key=value ...]", "%v", help)
+	}
+	code, out, errOut := run()
+	assert.Equal(t, 2, code, "no command outside a Pulumi run is misuse")
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "go run . plan")
+	code, _, errOut = run("deploy")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unknown command "deploy"`)
+	code, _, _ = run("plan", "--help")
+	assert.Equal(t, 0, code)
+	code, _, _ = run("plan", "--no-such-flag")
+	assert.Equal(t, 2, code)
+	code, _, errOut = run("plan", "--stack", "prod")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `stack "prod" has no config file ./Pulumi.prod.yaml; the stacks here are: production, staging`)
+}
+
 func TestGoodInputThroughTheEntryPoint(t *testing.T) {
 	out, err := exec.Command(planBinary(t), "plan", "--stack", "staging").Output()
 	require.NoError(t, err)
@@ -143,6 +180,9 @@ func FuzzConfig(f *testing.F) {
 	f.Add("backendSecrets", `{"A":"/x","B":"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:x"}`)
 	f.Add("backendPathPatterns", `["/a",`)
 	f.Fuzz(func(t *testing.T, key, value string) {
+		if value == secretPlaceholder {
+			return // an encrypted value, which only "pulumi up" can check
+		}
 		raw := minimalConfig()
 		if !strings.Contains(key, ":") {
 			key = project + ":" + key

@@ -189,8 +189,13 @@ func loadConfig(project, stack string, raw map[string]string) (*Config, error) {
 	c, r := readConfig(project, stack, raw)
 	r.rejectUnknownKeys()
 	// A value of the wrong type was replaced by its default, which validate accepts, so no key
-	// is reported twice.
-	all := append(r.problems, c.validate()...)
+	// is reported twice. An encrypted value is unknown offline: it is checked by "pulumi up".
+	var all []Problem
+	for _, p := range append(r.problems, c.validate()...) {
+		if !r.secret[p.Key] {
+			all = append(all, p)
+		}
+	}
 	if len(all) > 0 {
 		return nil, &ConfigError{Problems: all}
 	}

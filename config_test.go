@@ -132,9 +132,49 @@ func TestUnknownKeySuggestsTheKnownOne(t *testing.T) {
 	assert.Contains(t, err.Error(), "did you mean vpcCidr?")
 }
 
-func TestKeysOfOtherNamespacesAreLeftToTheirOwners(t *testing.T) {
-	_, err := loadConfig(project, "production", with(minimalConfig(), "aws:skipMetadataApiCheck=false"))
+func TestKeysOfOtherNamespacesAreCheckedToo(t *testing.T) {
+	// The program deploys through an explicit provider that takes aws:region and aws:profile
+	// only: any other aws: key would silently do nothing, and a typo would deploy the default.
+	for key, want := range map[string]string{
+		"aws:regoin":               "did you mean aws:region?",
+		"aws:skipMetadataApiCheck": "the only aws: keys the program's explicit provider takes",
+		"aws:allowedAccountIds":    "set allowedAccountIds instead",
+		"random:seed":              "a key of this project (coldchain:...)",
+	} {
+		_, err := loadConfig(project, "production", with(minimalConfig(), key+"=x"))
+		require.Errorf(t, err, "%s is accepted", key)
+		assert.Contains(t, err.Error(), key+` = "x": must be`)
+		assert.Contains(t, err.Error(), want)
+	}
+	// The pulumi: namespace is the CLI's own.
+	_, err := loadConfig(project, "production", with(minimalConfig(), "pulumi:disable-default-providers=[\"aws\"]"))
 	assert.NoError(t, err)
+}
+
+func TestEncryptedValuesPlanAsPlaceholdersThatPassValidation(t *testing.T) {
+	// A secure: value is unknown offline; the plan stands in the key's default, or "[secret]"
+	// where it has none, and leaves the check of the real value to "pulumi up".
+	raw := with(minimalConfig(), "alarmEmail="+secretPlaceholder, "backendCpu="+secretPlaceholder,
+		"allowedAccountIds="+secretPlaceholder, "vpcCidr="+secretPlaceholder)
+	cfg, err := loadConfig(project, "production", raw)
+	require.NoError(t, err)
+	assert.Equal(t, secretPlaceholder, cfg.AlarmEmail)
+	assert.Equal(t, 1024, cfg.Backend.CPU)
+	assert.Equal(t, "10.0.0.0/16", cfg.VpcCidr)
+	assert.Empty(t, cfg.AllowedAccountIDs)
+	p := planOf(t, raw)
+	assert.Equal(t, secretPlaceholder, p.one(t, "aws:sns/topicSubscription:TopicSubscription", "alarms-email").in("endpoint"))
+}
+
+func TestOneProblemIsOneProblem(t *testing.T) {
+	_, err := loadConfig(project, "production", with(minimalConfig(), "backendCpu=lots"))
+	assert.ErrorContains(t, err, "invalid configuration (1 problem):")
+	_, err = loadConfig(project, "production", with(minimalConfig(), "backendCpu=lots", "frontendCpu=lots"))
+	assert.ErrorContains(t, err, "invalid configuration (2 problems):")
+}
+
+func TestTwoBucketsCannotShareAName(t *testing.T) {
+	assertRejected(t, []string{"uploadsBucketName=coldchain-data", "backupsBucketName=coldchain-data"}, "backupsBucketName")
 }
 
 func TestFargatePairs(t *testing.T) {

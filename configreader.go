@@ -16,6 +16,10 @@ type configReader struct {
 	raw       map[string]string
 	known     map[string]bool
 	problems  []Problem
+	// secret holds the keys whose value is encrypted (secure:) and so unknown to the offline
+	// plan: they read as their default (or "[secret]" where there is none) and are not
+	// validated; "pulumi up" reads and validates their real values.
+	secret map[string]bool
 }
 
 // fullKey gives a bare key the project's namespace, as "pulumi config set" does.
@@ -30,6 +34,13 @@ func (r *configReader) lookup(key string) (string, bool) {
 	full := r.fullKey(key)
 	r.known[full] = true
 	v, ok := r.raw[full]
+	if ok && v == secretPlaceholder {
+		if r.secret == nil {
+			r.secret = map[string]bool{}
+		}
+		r.secret[r.shortKey(full)] = true
+		return "", false
+	}
 	return v, ok
 }
 
@@ -39,10 +50,13 @@ func (r *configReader) fail(key, value, allowed string) {
 
 func (r *configReader) str(key, def string) string {
 	v, ok := r.lookup(key)
-	if !ok {
-		return def
+	switch {
+	case ok:
+		return v
+	case def == "" && r.secret[r.shortKey(r.fullKey(key))]:
+		return secretPlaceholder
 	}
-	return v
+	return def
 }
 
 // parsed reads a key with parse, and reports a value that does not parse as a problem that
@@ -140,18 +154,35 @@ func (r *configReader) strMap(key string) map[string]string {
 	return m
 }
 
-// rejectUnknownKeys reports every key of the project's namespace that the program does not
-// read, so that a typo ("vpcCdir") fails loudly instead of silently deploying the default.
+// providerKeyHints point aws: keys the explicit provider does not read to the project's keys
+// that do the same.
+var providerKeyHints = map[string]string{
+	"aws:allowedAccountIds": "allowedAccountIds", "aws:defaultTags": "tags",
+}
+
+// rejectUnknownKeys reports every key the program does not read, so that a typo ("vpcCdir",
+// "aws:regoin") fails loudly instead of silently deploying the default. Keys of the aws:
+// namespace other than aws:region and aws:profile are refused too: they configure the default
+// provider, which this program never uses. The pulumi: namespace belongs to the CLI.
 func (r *configReader) rejectUnknownKeys() {
 	var unknown []string
 	for key := range r.raw {
-		if strings.HasPrefix(key, r.namespace+":") && !r.known[key] {
+		namespace, _, _ := strings.Cut(key, ":")
+		if !r.known[key] && namespace != "pulumi" {
 			unknown = append(unknown, key)
 		}
 	}
 	sort.Strings(unknown)
 	for _, key := range unknown {
 		allowed := "a key this program reads (see README's configuration table)"
+		switch namespace, _, _ := strings.Cut(key, ":"); {
+		case providerKeyHints[key] != "":
+			allowed = "unset: the program's explicit provider does not read it; set " + providerKeyHints[key] + " instead"
+		case namespace == "aws":
+			allowed = "aws:region or aws:profile, the only aws: keys the program's explicit provider takes"
+		case namespace != r.namespace:
+			allowed = "a key of this project (" + r.namespace + ":...) or aws:region or aws:profile"
+		}
 		if near := r.nearestKnown(key); near != "" {
 			allowed += "; did you mean " + near + "?"
 		}

@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -15,10 +16,48 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "plan" {
-		os.Exit(planCommand(os.Args[2:], os.Stdout, os.Stderr))
+	// The Pulumi CLI runs the program without arguments and with the engine's address in
+	// PULUMI_MONITOR; anything else is a person at a terminal.
+	if len(os.Args) == 1 && os.Getenv(pulumi.EnvMonitor) != "" {
+		pulumi.Run(deploy)
+		return
 	}
-	pulumi.Run(deploy)
+	os.Exit(command(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usage says what the program is and how it is run.
+const usage = `coldchain: the AWS infrastructure of the Cold Chain Dispatch System, as a Pulumi program.
+
+"pulumi preview" and "pulumi up" run it, in this directory, for the selected stack
+(Pulumi.<stack>.yaml holds its config). Without Pulumi or AWS credentials:
+
+  go run . plan [--stack NAME] [--json] [-c key=value ...]
+      print every resource "pulumi up" would create on an empty stack, offline
+        --stack NAME    the stack whose Pulumi.NAME.yaml is planned (default production)
+        --json          print the plan as JSON instead of a tree
+        -c key=value    override a config value (repeatable; bare keys get the project's namespace)
+  go run . help
+      print this text
+
+README.md says more: the configuration keys, the runbook, the tests.
+`
+
+// command runs a subcommand and returns the exit status: 0 when it succeeded, 1 when it
+// failed, 2 when it was misused.
+func command(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "plan":
+		return planCommand(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return 2
 }
 
 // deploy is what "pulumi up" and "pulumi preview" run: the stack's config as the engine passes

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,6 +23,9 @@ import (
 func loadStackConfig(dir, project, stack string) (map[string]string, error) {
 	path := dir + "/Pulumi." + stack + ".yaml"
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("stack %q has no config file %s; the stacks here are: %s", stack, path, strings.Join(stackFiles(dir), ", "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the config of stack %q: %w", stack, err)
 	}
@@ -39,6 +43,20 @@ func loadStackConfig(dir, project, stack string) (map[string]string, error) {
 		raw[key] = configString(value)
 	}
 	return raw, nil
+}
+
+// stackFiles lists the stacks that have a Pulumi.<stack>.yaml in dir.
+func stackFiles(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+	var stacks []string
+	for _, m := range matches {
+		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "Pulumi."), ".yaml"))
+	}
+	sort.Strings(stacks)
+	if len(stacks) == 0 {
+		return []string{"none"}
+	}
+	return stacks
 }
 
 // configString renders one YAML config value the way the Pulumi CLI hands it to a program.
@@ -98,11 +116,10 @@ func planCommand(args []string, stdout, stderr io.Writer) int {
 	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
 	var sets overrides
 	flags.Var(&sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
-	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan [--stack NAME] [--json] [-c key=value ...]")
-		flags.PrintDefaults()
-	}
-	if err := flags.Parse(args); err != nil {
+	flags.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	if flags.NArg() > 0 {

@@ -56,16 +56,22 @@ func (c *Config) validate() []Problem {
 		p.check(emailPattern.MatchString(c.AlarmEmail), "alarmEmail", c.AlarmEmail, "an e-mail address such as ops@example.com")
 	}
 
+	usedBy := map[string]string{}
 	for _, b := range []struct{ key, value string }{
 		{"uploadsBucketName", c.UploadsBucketName},
 		{"backupsBucketName", c.BackupsBucketName},
 		{"logsBucketName", c.LogsBucketName},
 	} {
-		if b.value != "" {
-			if why := bucketNameProblem(b.value); why != "" {
-				p.add(b.key, b.value, "a valid S3 bucket name, or unset to derive one: "+why)
-			}
+		if b.value == "" {
+			continue
 		}
+		if why := bucketNameProblem(b.value); why != "" {
+			p.add(b.key, b.value, "a valid S3 bucket name, or unset to derive one: "+why)
+		}
+		if other, taken := usedBy[b.value]; taken {
+			p.add(b.key, b.value, "a name other than "+other+"'s: each bucket needs its own")
+		}
+		usedBy[b.value] = b.key
 	}
 	p.validateData(c)
 	p.validateServices(c)
@@ -143,7 +149,11 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string {
 	lines := make([]string, 0, len(e.Problems)+1)
-	lines = append(lines, fmt.Sprintf("invalid configuration (%d problems):", len(e.Problems)))
+	count := fmt.Sprintf("%d problems", len(e.Problems))
+	if len(e.Problems) == 1 {
+		count = "1 problem"
+	}
+	lines = append(lines, "invalid configuration ("+count+"):")
 	for _, p := range e.Problems {
 		lines = append(lines, "  "+p.String())
 	}
