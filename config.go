@@ -70,7 +70,8 @@ type Config struct {
 	DBDeletionProtection  bool   // dbDeletionProtection, default true
 	DBPerformanceInsights bool   // dbPerformanceInsights, default true
 	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
-	// they are deleted.
+	// they are deleted, keeps the database's automated backups, and keeps the data key that
+	// encrypts them all.
 	FinalSnapshot bool
 
 	// Redis* configure the ElastiCache Redis replication group.
@@ -110,6 +111,9 @@ type Config struct {
 	// default the zone named after the domain's parent ("example.com" for "app.example.com").
 	HostedZoneID   string
 	HostedZoneName string
+	// AllowPlainHTTP (allowPlainHttp, default false) lets a protected stack serve plain HTTP,
+	// without domainName or certificateArn; "pulumi up" refuses that by default.
+	AllowPlainHTTP bool
 	// AlbDeletionProtection (albDeletionProtection, default true) stops the ALB's deletion.
 	AlbDeletionProtection bool
 	// DeregistrationDelaySeconds (deregistrationDelaySeconds, default 30) drains a target.
@@ -290,6 +294,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		CertificateArn:                r.str("certificateArn", ""),
 		HostedZoneID:                  r.str("hostedZoneId", ""),
 		HostedZoneName:                r.str("hostedZoneName", ""),
+		AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
 		AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
 		DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
 		HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),

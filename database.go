@@ -49,6 +49,12 @@ type Database struct {
 	// RedisMemberClusters are the cache clusters of the group, the CacheClusterId of their
 	// metrics: ElastiCache names them "<group id>-001", "-002", ...
 	RedisMemberClusters []pulumi.StringOutput
+
+	// FinalSnapshotName and RedisFinalSnapshotName are the snapshots a destroy leaves, when
+	// finalSnapshot is on.
+	FinalSnapshotName      pulumi.StringOutput
+	RedisFinalSnapshotName pulumi.StringOutput
+	snapshotSuffix         pulumi.StringOutput
 }
 
 // NewDatabase creates the PostgreSQL instance and the Redis replication group in the isolated
@@ -59,6 +65,11 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 	child := pulumi.Parent(d)
+	suffix, err := newFinalSnapshotSuffix(ctx, args.Config, child)
+	if err != nil {
+		return nil, err
+	}
+	d.snapshotSuffix = suffix
 	if err := d.newPostgres(ctx, args, child); err != nil {
 		return nil, err
 	}
@@ -87,6 +98,21 @@ var postgresParameters = map[string]string{
 
 // postgresLogExports are the logs RDS publishes to CloudWatch Logs.
 var postgresLogExports = []string{"postgresql", "upgrade"}
+
+// newFinalSnapshotSuffix is a random suffix for the final snapshots' names, drawn once per life
+// of the stack: a snapshot name is unique in the account, so a fixed one would make the destroy
+// of a re-created stack fail on the snapshot the previous destroy left. Changing a final
+// snapshot's name replaces nothing; it is only read when the store is deleted.
+func newFinalSnapshotSuffix(ctx *pulumi.Context, c *Config, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	if !c.FinalSnapshot {
+		return pulumi.StringOutput{}, nil
+	}
+	id, err := random.NewRandomId(ctx, "final-snapshot", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("drawing the final snapshots' suffix: %w", err)
+	}
+	return id.Hex, nil
+}
 
 func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
 	c := args.Config
@@ -131,7 +157,8 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 
 	var finalSnapshot pulumi.StringPtrInput
 	if c.FinalSnapshot {
-		finalSnapshot = pulumi.String(identifier + "-final")
+		finalSnapshot = pulumi.Sprintf("%s-final-%s", identifier, d.snapshotSuffix)
+		d.FinalSnapshotName = finalSnapshot.ToStringPtrOutput().Elem()
 	}
 	db, err := rds.NewInstance(ctx, "postgres", &rds.InstanceArgs{
 		Identifier:          pulumi.String(identifier),
@@ -162,8 +189,9 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		DeletionProtection:       pulumi.Bool(c.DBDeletionProtection),
 		SkipFinalSnapshot:        pulumi.Bool(!c.FinalSnapshot),
 		FinalSnapshotIdentifier:  finalSnapshot,
-		// Automated backups outlive the instance for their retention period.
-		DeleteAutomatedBackups:             pulumi.Bool(false),
+		// With a final snapshot, the automated backups also outlive the instance for their
+		// retention period; without (staging), destroy removes them with it.
+		DeleteAutomatedBackups:             pulumi.Bool(!c.FinalSnapshot),
 		AutoMinorVersionUpgrade:            pulumi.Bool(true),
 		AllowMajorVersionUpgrade:           pulumi.Bool(false),
 		IamDatabaseAuthenticationEnabled:   pulumi.Bool(true),
@@ -243,7 +271,8 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 	}
 	var finalSnapshot pulumi.StringPtrInput
 	if c.FinalSnapshot {
-		finalSnapshot = pulumi.String(args.Prefix + "-redis-final")
+		finalSnapshot = pulumi.Sprintf("%s-redis-final-%s", args.Prefix, d.snapshotSuffix)
+		d.RedisFinalSnapshotName = finalSnapshot.ToStringPtrOutput().Elem()
 	}
 
 	group, err := elasticache.NewReplicationGroup(ctx, "redis", &elasticache.ReplicationGroupArgs{

@@ -38,7 +38,9 @@ func TestPostgresIsPrivateEncryptedMultiAZAndBackedUp(t *testing.T) {
 	assert.GreaterOrEqual(t, db.num("backupRetentionPeriod"), float64(7))
 	assert.True(t, db.flag("deletionProtection"))
 	assert.False(t, db.flag("skipFinalSnapshot"))
-	assert.Equal(t, "coldchain-production-postgres-final", db.in("finalSnapshotIdentifier"))
+	suffix := p.one(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
+	assert.Equal(t, "coldchain-production-postgres-final-"+suffix, db.in("finalSnapshotIdentifier"))
+	assert.Equal(t, db.in("finalSnapshotIdentifier"), p.Outputs["databaseFinalSnapshotName"])
 	assert.True(t, db.flag("copyTagsToSnapshot"))
 	assert.False(t, db.flag("deleteAutomatedBackups"), "automated backups outlive the instance")
 	assert.True(t, db.flag("performanceInsightsEnabled"))
@@ -146,7 +148,9 @@ func TestRedisIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T) {
 	assert.Equal(t, subnets.Outputs["name"], redis.in("subnetGroupName"))
 	assert.Equal(t, p.Outputs["isolatedSubnetIds"], subnets.list("subnetIds"))
 	assert.Equal(t, float64(7), redis.num("snapshotRetentionLimit"))
-	assert.Equal(t, "coldchain-production-redis-final", redis.in("finalSnapshotIdentifier"))
+	suffix := p.one(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
+	assert.Equal(t, "coldchain-production-redis-final-"+suffix, redis.in("finalSnapshotIdentifier"))
+	assert.Equal(t, redis.in("finalSnapshotIdentifier"), p.Outputs["redisFinalSnapshotName"])
 	assert.Equal(t, redis.Outputs["primaryEndpointAddress"], p.Outputs["redisPrimaryEndpoint"])
 }
 
@@ -224,4 +228,22 @@ func TestDestroyTimeSettingsFollowConfig(t *testing.T) {
 	assert.False(t, db.flag("deletionProtection"))
 	assert.NotContains(t, p.one(t, redisType, "redis").Inputs, "finalSnapshotIdentifier")
 	assert.Equal(t, float64(7), p.one(t, secretType, "redis-auth").num("recoveryWindowInDays"))
+}
+
+func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
+	// A fixed name would make the destroy of a re-created stack fail on the snapshot the
+	// previous destroy left. The suffix is a random id drawn when the stack is created (here
+	// derived from its URN); it has no keepers, so nothing later redraws it, and changing a
+	// final snapshot's name updates the store in place.
+	p := planOf(t, minimalConfig())
+	id := p.one(t, "random:index/randomId:RandomId", "final-snapshot")
+	assert.Equal(t, float64(4), id.num("byteLength"))
+	assert.NotContains(t, id.Inputs, "keepers")
+	assert.Regexp(t, `^[0-9a-f]{8}$`, id.Outputs["hex"])
+	assert.Contains(t, p.one(t, dbType, "postgres").DependsOn, id.URN)
+
+	staging := planOf(t, with(minimalConfig(), "finalSnapshot=false", "redisSnapshotRetentionDays=1"))
+	assert.Empty(t, staging.all("random:index/randomId:RandomId"), "no snapshot, no suffix")
+	assert.NotContains(t, staging.Outputs, "databaseFinalSnapshotName")
+	assert.True(t, staging.one(t, dbType, "postgres").flag("deleteAutomatedBackups"), "without a final snapshot nothing of the database outlives it")
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // stateful lists the resources whose loss loses data, by type and logical name.
@@ -22,6 +24,52 @@ var dataProtectionRules = []guardRule{
 	{"DATA-03", "disposable environments",
 		"In staging nothing is protected and destroy can remove everything.",
 		checkNothingProtected},
+	{"DATA-04", "restorable backups",
+		"Every snapshot or backup that outlives a destroy stays restorable: the key that encrypts it is kept by the destroy too.",
+		checkRetainedDataStaysReadable},
+}
+
+func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
+	checkVariations(t, dataProtectionRules[3:])
+	// And where nothing outlives the stack, the key does not either.
+	assert.Empty(t, checkRetainedDataStaysReadable(planOfVariation(t, variations[1])))
+
+	broken := clonePlan(t, planOfVariation(t, variations[0]))
+	broken.one(t, kmsKeyType, "data").RetainOnDelete = false
+	assert.NotEmpty(t, checkRetainedDataStaysReadable(broken), "DATA-04 does not notice a key deleted under its snapshots")
+}
+
+// checkRetainedDataStaysReadable finds what a destroy leaves behind encrypted with a key that
+// the destroy deletes: after the key's deletion window, it could never be restored.
+func checkRetainedDataStaysReadable(p *Plan) []string {
+	var v []string
+	keys := map[any]*PlanResource{}
+	for _, k := range p.all(kmsKeyType) {
+		keys[k.Outputs["arn"]] = k
+	}
+	keptBy := func(r *PlanResource, what string) {
+		key := keys[r.Inputs["kmsKeyId"]]
+		switch {
+		case key == nil:
+			v = append(v, fmt.Sprintf("%s %s: %s encrypted with a key not in the stack", r.Type, r.Name, what))
+		case !key.RetainOnDelete:
+			v = append(v, fmt.Sprintf("%s %s: %s outlives the stack, but destroy deletes its key %s", r.Type, r.Name, what, key.Name))
+		}
+	}
+	for _, r := range p.all(dbType) {
+		if !r.flag("skipFinalSnapshot") {
+			keptBy(r, "the final snapshot")
+		}
+		if !r.flag("deleteAutomatedBackups") {
+			keptBy(r, "the automated backups")
+		}
+	}
+	for _, r := range p.all(redisType) {
+		if r.in("finalSnapshotIdentifier") != "" {
+			keptBy(r, "the final snapshot")
+		}
+	}
+	return v
 }
 
 // protectedPlans are the plans in which data must be protected: the production stack file and
@@ -104,7 +152,7 @@ func checkDestroyKeepsData(p *Plan) []string {
 		if b.flag("forceDestroy") {
 			v = append(v, b.Name+": destroy empties the bucket")
 		}
-		if b.Name != "logs" && !versioned[b.in("bucket")] {
+		if !versioned[b.in("bucket")] {
 			v = append(v, b.Name+": not versioned")
 		}
 	}
@@ -131,6 +179,9 @@ func checkNothingProtected(p *Plan) []string {
 	for _, r := range p.Resources {
 		if r.Protect {
 			v = append(v, r.Type+" "+r.Name+" is protected")
+		}
+		if r.RetainOnDelete {
+			v = append(v, r.Type+" "+r.Name+" outlives a destroy")
 		}
 	}
 	for name, on := range deletionProtection(p) {

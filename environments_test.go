@@ -37,6 +37,9 @@ func planDifferences(a, b *Plan, bEnv, aEnv string) []string {
 		if ra.Protect != rb.Protect {
 			diffs = append(diffs, fmt.Sprintf("%s protect: %v -> %v", k, ra.Protect, rb.Protect))
 		}
+		if ra.RetainOnDelete != rb.RetainOnDelete {
+			diffs = append(diffs, fmt.Sprintf("%s retainOnDelete: %v -> %v", k, ra.RetainOnDelete, rb.RetainOnDelete))
+		}
 		fields := map[string]bool{}
 		for f := range ra.Inputs {
 			fields[f] = true
@@ -108,25 +111,30 @@ var stagingDifferences = []string{
 	// redisNodeType, redisNodes, redisMultiAz, redisAutomaticFailover, redisSnapshotRetentionDays,
 	// finalSnapshot, protect
 	`aws:elasticache/replicationGroup:ReplicationGroup redis automaticFailoverEnabled: true -> false`,
-	`aws:elasticache/replicationGroup:ReplicationGroup redis finalSnapshotIdentifier: "coldchain-production-redis-final" -> null`,
+	`aws:elasticache/replicationGroup:ReplicationGroup redis finalSnapshotIdentifier: "coldchain-production-redis-final-7fce5142" -> null`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis multiAzEnabled: true -> false`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis nodeType: "cache.t3.medium" -> "cache.t3.micro"`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis numCacheClusters: 2 -> 1`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis preferredCacheClusterAzs: ["ap-northeast-2a","ap-northeast-2b"] -> ["ap-northeast-2a"]`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis protect: true -> false`,
 	`aws:elasticache/replicationGroup:ReplicationGroup redis snapshotRetentionLimit: 7 -> 1`,
-	// kmsDeletionWindowDays, protect
+	// kmsDeletionWindowDays, protect; finalSnapshot (the data key is kept by a destroy only
+	// while it encrypts snapshots and backups that outlive the stack)
 	`aws:kms/key:Key alarms deletionWindowInDays: 30 -> 7`,
 	`aws:kms/key:Key alarms protect: true -> false`,
 	`aws:kms/key:Key data deletionWindowInDays: 30 -> 7`,
 	`aws:kms/key:Key data protect: true -> false`,
+	`aws:kms/key:Key data retainOnDelete: true -> false`,
+	// finalSnapshot: the suffix that makes each stack life's final snapshots unique
+	`random:index/randomId:RandomId final-snapshot: only in production`,
 	// albDeletionProtection
 	`aws:lb/loadBalancer:LoadBalancer alb enableDeletionProtection: true -> false`,
 	// dbInstanceClass, dbAllocatedStorage, dbMaxAllocatedStorage, dbMultiAz, dbDeletionProtection,
 	// dbPerformanceInsights, finalSnapshot, protect
 	`aws:rds/instance:Instance postgres allocatedStorage: 50 -> 20`,
 	`aws:rds/instance:Instance postgres deletionProtection: true -> false`,
-	`aws:rds/instance:Instance postgres finalSnapshotIdentifier: "coldchain-production-postgres-final" -> null`,
+	`aws:rds/instance:Instance postgres finalSnapshotIdentifier: "coldchain-production-postgres-final-7fce5142" -> null`,
+	`aws:rds/instance:Instance postgres deleteAutomatedBackups: false -> true`,
 	`aws:rds/instance:Instance postgres instanceClass: "db.t3.medium" -> "db.t3.small"`,
 	`aws:rds/instance:Instance postgres maxAllocatedStorage: 200 -> 50`,
 	`aws:rds/instance:Instance postgres multiAz: true -> false`,

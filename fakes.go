@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -235,6 +238,17 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = get("dashboardName")
 		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.AccountID, id))
+	case "random:index/randomId:RandomId":
+		n := 8
+		if b, ok := out["byteLength"]; ok && b.IsNumber() {
+			n = int(b.NumberValue())
+		}
+		raw, _ := hex.DecodeString(h[:2*n])
+		set("hex", h[:2*n])
+		set("b64Url", base64.RawURLEncoding.EncodeToString(raw))
+		set("b64Std", base64.StdEncoding.EncodeToString(raw))
+		set("dec", new(big.Int).SetBytes(raw).String())
+		id = base64.RawURLEncoding.EncodeToString(raw)
 	case "random:index/randomPassword:RandomPassword":
 		length := 16
 		if n, ok := out["length"]; ok && n.IsNumber() {

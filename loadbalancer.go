@@ -53,7 +53,7 @@ func (c *Config) hostedZoneName() string {
 
 // warnings are what deserves a word at deploy time but is not an error.
 func (c *Config) warnings() []string {
-	if !c.https() {
+	if !c.https() && (!c.Protect || c.AllowPlainHTTP) {
 		return []string{"neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. " +
 			"Set domainName (with a Route 53 zone in this account) for HTTPS."}
 	}

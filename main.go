@@ -73,6 +73,9 @@ func deploy(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	if blockers := cfg.deployBlockers(); len(blockers) > 0 {
+		return &ConfigError{Problems: blockers}
+	}
 	for _, w := range cfg.warnings() {
 		if err := ctx.Log.Warn(w, nil); err != nil {
 			return err
@@ -121,6 +124,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		BackupsBucket:                   cfg.BackupsBucketName,
 		LogsBucket:                      cfg.LogsBucketName,
 		Protect:                         cfg.Protect,
+		RetainKey:                       cfg.FinalSnapshot,
 		ForceDestroy:                    cfg.ForceDestroy,
 		KeyDeletionWindowDays:           cfg.KMSDeletionWindowDays,
 		NoncurrentVersionExpirationDays: cfg.NoncurrentVersionExpirationDays,
@@ -227,6 +231,10 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("databasePort", database.Port)
 	ctx.Export("databaseSecretArn", database.SecretArn)
 	ctx.Export("redisPrimaryEndpoint", database.RedisAddress)
+	if cfg.FinalSnapshot {
+		ctx.Export("databaseFinalSnapshotName", database.FinalSnapshotName)
+		ctx.Export("redisFinalSnapshotName", database.RedisFinalSnapshotName)
+	}
 	ctx.Export("uploadsBucketName", storage.UploadsBucketName)
 	ctx.Export("backupsBucketName", storage.BackupsBucketName)
 	ctx.Export("logsBucketName", storage.LogsBucketName)

@@ -104,7 +104,11 @@ func planStack(project, stack string, raw map[string]string) (*Plan, error) {
 		return nil, err
 	}
 	p := e.plan(outputs)
-	p.Warnings = append([]string{}, cfg.warnings()...)
+	p.Warnings = []string{}
+	for _, b := range cfg.deployBlockers() {
+		p.Warnings = append(p.Warnings, "pulumi up would stop here: "+b.String())
+	}
+	p.Warnings = append(p.Warnings, cfg.warnings()...)
 	return p, nil
 }
 

@@ -212,8 +212,13 @@ func TestAutonamedResourcesGetTheNameAutonamingWouldProduce(t *testing.T) {
 
 // TestDeployReadsTheConfigTheCLIPasses runs deploy, the function "pulumi up" runs, with the
 // config in PULUMI_CONFIG as the Pulumi CLI passes it.
+// deployableConfig is a config "pulumi up" accepts: no placeholder, and HTTPS.
+func deployableConfig() map[string]string {
+	return with(minimalConfig(), "alarmEmail=ops@coldchain-dispatch.com", "domainName=dispatch.coldchain-dispatch.com")
+}
+
 func TestDeployReadsTheConfigTheCLIPasses(t *testing.T) {
-	raw, err := json.Marshal(with(minimalConfig(), "aws:region=eu-central-1"))
+	raw, err := json.Marshal(with(deployableConfig(), "aws:region=eu-central-1"))
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(raw))
 
@@ -221,6 +226,49 @@ func TestDeployReadsTheConfigTheCLIPasses(t *testing.T) {
 	require.NoError(t, pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e)))
 	p := e.plan(nil)
 	assert.Equal(t, "eu-central-1", p.one(t, "pulumi:providers:aws", "aws").in("region"))
+}
+
+func TestDeployRefusesPlaceholdersAndPlainHTTPWhereThePlanOnlyWarns(t *testing.T) {
+	for name, tc := range map[string]struct {
+		sets []string
+		key  string
+	}{
+		"the shipped alarm address":       {[]string{"alarmEmail=alerts@example.com"}, "alarmEmail"},
+		"an example domain":               {[]string{"domainName=dispatch.example.org"}, "domainName"},
+		"a test zone":                     {[]string{"domainName=app.coldchain.test", "hostedZoneName=coldchain.test"}, "hostedZoneName"},
+		"a protected stack on plain HTTP": {[]string{"domainName="}, "domainName"},
+	} {
+		raw := with(deployableConfig(), tc.sets...)
+		if tc.sets[0] == "domainName=" {
+			delete(raw, "coldchain:domainName")
+		}
+		b, err := json.Marshal(raw)
+		require.NoError(t, err)
+		t.Setenv(pulumi.EnvConfig, string(b))
+		e := &offlineEngine{project: project, stack: "production", region: defaultRegion}
+		err = pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e))
+		var cfgErr *ConfigError
+		if assert.Truef(t, errors.As(err, &cfgErr), "%s: got %v", name, err) {
+			assert.Containsf(t, err.Error(), tc.key+" = ", "%s", name)
+		}
+		assert.Emptyf(t, e.plan(nil).Resources, "%s: nothing is registered", name)
+
+		// The offline plan, README's first command, lists the same as a warning.
+		p, err := planStack(project, "production", raw)
+		require.NoErrorf(t, err, "%s", name)
+		assert.Containsf(t, strings.Join(p.Warnings, "\n"), "pulumi up would stop here: "+tc.key+" = ", "%s", name)
+	}
+
+	// Serving plain HTTP is a choice a protected stack can make, explicitly; an unprotected one
+	// (staging) only gets the warning.
+	for _, sets := range [][]string{{"allowPlainHttp=true"}, {"protect=false"}} {
+		raw := with(deployableConfig(), sets...)
+		delete(raw, "coldchain:domainName")
+		cfg, err := loadConfig(project, "production", raw)
+		require.NoError(t, err)
+		assert.Emptyf(t, cfg.deployBlockers(), "%v", sets)
+		assert.Lenf(t, cfg.warnings(), 1, "%v: the plain-HTTP warning", sets)
+	}
 }
 
 func TestDeployRegistersNothingOnBadConfig(t *testing.T) {

@@ -21,6 +21,10 @@ type StorageArgs struct {
 	UploadsBucket, BackupsBucket, LogsBucket string
 	// Protect protects the key, the data buckets and the repositories against destroy.
 	Protect bool
+	// RetainKey keeps the data key when the stack is destroyed: set whenever something it
+	// encrypts outlives the stack (final snapshots, automated backups), which would otherwise
+	// become unreadable once the key's deletion window ends.
+	RetainKey bool
 	// ForceDestroy lets destroy delete buckets and repositories that still hold objects.
 	ForceDestroy bool
 	// KeyDeletionWindowDays is the wait (7 to 30 days) before a deleted key is gone.
@@ -77,7 +81,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
 		Policy:               dataKeyPolicy(args.Env),
-	}, child, protect)
+	}, child, protect, pulumi.RetainOnDelete(args.RetainKey))
 	if err != nil {
 		return nil, fmt.Errorf("creating data key: %w", err)
 	}
@@ -95,8 +99,13 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	logs, err := newBucket(ctx, "logs", &bucketSpec{
 		name:         logsName,
 		forceDestroy: args.ForceDestroy,
+		// Versioned like the data buckets (Security Hub S3.14 flags any bucket that is not):
+		// a log overwritten or deleted by mistake, or by an intruder covering tracks, stays
+		// recoverable until its old version expires.
+		versioned: true,
 		lifecycle: []s3.BucketLifecycleConfigurationV2RuleArgs{
 			expireRule("expire-logs", args.LogsExpirationDays),
+			expireOldVersionsRule(args.NoncurrentVersionExpirationDays),
 		},
 		policy: []statement{
 			albLogDelivery(args.Env, logsName),

@@ -117,7 +117,11 @@ func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
 	archive := lifecycleRules(t, p, "backups")["archive-to-glacier"]["transitions"].([]any)[0].(map[string]any)
 	assert.Equal(t, map[string]any{"days": float64(30), "storageClass": "GLACIER"}, archive)
 	assert.NotContains(t, lifecycleRules(t, p, "uploads"), "archive-to-glacier", "uploads stay in S3 Standard")
-	assert.Empty(t, p.all("aws:s3/bucketVersioningV2:BucketVersioningV2")[2:], "only the data buckets are versioned")
+	// The logs bucket is versioned too (Security Hub S3.14), its old versions expiring.
+	logsVersioning := p.one(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", "logs")
+	assert.Equal(t, "Enabled", logsVersioning.obj("versioningConfiguration")["status"])
+	assert.Len(t, p.all("aws:s3/bucketVersioningV2:BucketVersioningV2"), 3, "every bucket is versioned")
+	assert.Equal(t, float64(90), lifecycleRules(t, p, "logs")["expire-old-versions"]["noncurrentVersionExpiration"].(map[string]any)["noncurrentDays"])
 }
 
 func TestEveryLifecycleRuleCoversTheWholeBucketWithAFilterTheProviderAccepts(t *testing.T) {

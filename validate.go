@@ -131,6 +131,41 @@ func (p *problems) validateData(c *Config) {
 		"ecrImageTagMutability", c.EcrImageTagMutability, "IMMUTABLE or MUTABLE")
 }
 
+// deployBlockers are values that are valid but must not reach AWS: placeholders left from the
+// shipped stack files, and a protected (production-grade) stack that would serve the
+// application, its API included, over plain HTTP. "pulumi up" and "pulumi preview" stop on
+// them; the offline plan, which is how a new team first meets the program, lists them as
+// warnings.
+func (c *Config) deployBlockers() []Problem {
+	var p problems
+	if c.AlarmEmail != "" {
+		_, domain, _ := strings.Cut(c.AlarmEmail, "@")
+		p.check(!isPlaceholderDomain(domain), "alarmEmail", c.AlarmEmail, "the address of whoever answers the alarms, not a placeholder")
+	}
+	for _, d := range []struct{ key, value string }{{"domainName", c.DomainName}, {"hostedZoneName", c.HostedZoneName}} {
+		if d.value != "" {
+			p.check(!isPlaceholderDomain(d.value), d.key, d.value, "your own domain, not a placeholder")
+		}
+	}
+	if c.Protect && !c.https() && !c.AllowPlainHTTP {
+		p.add("domainName", "", "set on a protected stack (protect: true), which must not serve plain HTTP: a domain with a "+
+			"Route 53 zone in this account (the certificate is issued for it), or certificateArn; "+
+			"or allowPlainHttp: true to serve plain HTTP on purpose")
+	}
+	return p
+}
+
+// isPlaceholderDomain is true for the names reserved for examples and tests (RFC 2606, 6761).
+func isPlaceholderDomain(domain string) bool {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for _, reserved := range []string{"example.com", "example.net", "example.org", "example", "test", "invalid", "localhost"} {
+		if domain == reserved || strings.HasSuffix(domain, "."+reserved) {
+			return true
+		}
+	}
+	return false
+}
+
 // Problem is one invalid config value: the key, the value given and what is allowed.
 type Problem struct {
 	Key     string
