@@ -101,6 +101,9 @@ type Config struct {
 	// BackendSecrets (backendSecrets, default {}) maps extra environment variables of the
 	// backend to SSM parameter names ("/coldchain/production/api-key") or Secrets Manager ARNs.
 	BackendSecrets map[string]string
+	// BackendManagedSecrets (backendManagedSecrets, default []) are backend variables whose
+	// secret the program declares in Secrets Manager, without a value: it is set out of band.
+	BackendManagedSecrets []string
 	// CPUArchitecture (cpuArchitecture, default "X86_64") is the tasks' CPU, or "ARM64".
 	CPUArchitecture string
 	// FargateSpot (fargateSpot, default false) runs the tasks on Fargate Spot.
@@ -289,6 +292,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		}),
 		BackendPathPatterns:           r.list("backendPathPatterns", []string{"/api/*"}),
 		BackendSecrets:                r.strMap("backendSecrets"),
+		BackendManagedSecrets:         r.list("backendManagedSecrets", nil),
 		CPUArchitecture:               r.str("cpuArchitecture", "X86_64"),
 		FargateSpot:                   r.boolean("fargateSpot", false),
 		CertificateArn:                r.str("certificateArn", ""),

@@ -64,7 +64,9 @@ var nameRules = map[string][]nameRule{
 	"aws:kms/alias:Alias": {{"name", 256, kmsAlias, func(n string) string {
 		return refuse(strings.HasPrefix(n, "alias/aws/"), "uses the reserved alias/aws/ prefix")
 	}}},
-	scalingPolicyType: {{"name", 255, anyName, nil}},
+	scalingPolicyType:                    {{"name", 255, anyName, nil}},
+	"aws:cloudwatch/eventRule:EventRule": {{"name", 64, regexp.MustCompile(`^[.\-_A-Za-z0-9]+$`), nil}},
+	"aws:sfn/stateMachine:StateMachine":  {{"name", 80, regexp.MustCompile(`^[A-Za-z0-9_-]+$`), nil}},
 }
 
 func refuse(bad bool, why string) string {

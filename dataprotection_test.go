@@ -113,6 +113,11 @@ func checkProtected(p *Plan) []string {
 			v = append(v, name+": no deletion protection")
 		}
 	}
+	for _, r := range p.all(secretType) {
+		if !r.Protect {
+			v = append(v, fmt.Sprintf("%s %s is not protected", r.Type, r.Name))
+		}
+	}
 	return v
 }
 

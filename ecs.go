@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
@@ -55,16 +54,21 @@ type Services struct {
 	ClusterName  pulumi.StringOutput
 	Backend      ServiceRef
 	Frontend     ServiceRef
+	// BackendSecretArns are the secrets declared for backendManagedSecrets, by variable.
+	BackendSecretArns pulumi.StringMap
 }
 
 // ServiceRef is what autoscaling and the alarms need of one service.
 type ServiceRef struct {
 	Name              pulumi.StringOutput
+	Arn               pulumi.StringOutput
 	TaskDefinitionArn pulumi.StringOutput
 	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
 	TargetGroupArnSuffix pulumi.StringOutput
 	// Config is the service's sizing and scaling.
 	Config ServiceConfig
+	// resource is the ECS service, for what must wait for it.
+	resource pulumi.Resource
 }
 
 // NewServices creates the cluster, the load balancer, and the backend and frontend services.
@@ -128,16 +132,38 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		envRedisAuthToken:   db.RedisAuthSecretArn,
 	}
 	secretArns := []pulumi.StringInput{db.SecretArn, db.RedisAuthSecretArn}
+	// The RDS-managed password rotates; the backend is rolled when it, or any secret of the
+	// team's, gets a new value (redeploy.go).
+	watched := []watchedSecret{{arn: db.SecretArn}}
 	var parameterArns []pulumi.StringInput
+	managed, err := newManagedSecrets(ctx, args, child)
+	if err != nil {
+		return nil, err
+	}
+	s.BackendSecretArns = pulumi.StringMap{}
+	for _, variable := range sortedKeys(managed) {
+		arn := managed[variable].Arn
+		backendSecrets[variable] = arn
+		secretArns = append(secretArns, arn)
+		watched = append(watched, watchedSecret{arn: arn})
+		s.BackendSecretArns[variable] = arn
+	}
 	for _, env := range sortedKeys(c.BackendSecrets) {
-		source := c.BackendSecrets[env]
-		if strings.Contains(source, ":secretsmanager:") {
-			backendSecrets[env] = pulumi.String(source)
-			secretArns = append(secretArns, pulumi.String(source))
-		} else {
-			arn := ssmParameterArn(args.Env, source)
-			backendSecrets[env] = pulumi.String(arn)
-			parameterArns = append(parameterArns, pulumi.String(arn))
+		source, err := parseSecretSource(c.BackendSecrets[env], args.Env)
+		if err != nil {
+			return nil, fmt.Errorf("backendSecrets %s: %w", env, err) // config validation refuses it first
+		}
+		backendSecrets[env] = pulumi.String(source.valueFrom)
+		for _, arn := range source.resources {
+			if source.secretsManager {
+				secretArns = append(secretArns, pulumi.String(arn))
+			} else {
+				parameterArns = append(parameterArns, pulumi.String(arn))
+			}
+		}
+		if source.secretsManager {
+			base, partial := source.secretArn()
+			watched = append(watched, watchedSecret{arn: pulumi.String(base), partial: partial})
 		}
 	}
 
@@ -169,6 +195,10 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		return nil, err
 	}
 	s.Backend = *backend
+	if err := redeployOnSecretChange(ctx, args.Env, "backend", watched, cluster.Arn, backend.Name, backend.Arn, child,
+		[]pulumi.Resource{backend.resource}); err != nil {
+		return nil, err
+	}
 
 	frontend, err := newService(ctx, &serviceSpec{
 		name: "frontend", cfg: c.Frontend, args: args, cluster: cluster.Arn,
@@ -369,6 +399,8 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	}
 	return &ServiceRef{
 		Name:                 service.Name,
+		Arn:                  service.ID().ToStringOutput(),
+		resource:             service,
 		TaskDefinitionArn:    taskDefinition.Arn,
 		TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
 		Config:               spec.cfg,

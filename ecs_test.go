@@ -201,7 +201,7 @@ func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *t
 	assert.Equal(t, map[string]string{
 		"DATABASE_PASSWORD": p.Outputs["databaseSecretArn"].(string) + ":password::",
 		"REDIS_AUTH_TOKEN":  p.one(t, secretType, "redis-auth").Outputs["arn"].(string),
-		"API_KEY":           "arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key",
+		"API_KEY":           p.one(t, secretType, "backend-api-key").Outputs["arn"].(string),
 	}, secrets)
 	for name, value := range env {
 		assert.NotContainsf(t, secrets, name, "%s is both a setting and a secret", name)
@@ -286,8 +286,15 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 	}
 	assert.Equal(t, []string{p.one(t, repoType, "backend").Outputs["arn"].(string)}, bySid["PullImage"])
 	assert.Equal(t, []string{p.one(t, logGroupType, "backend").Outputs["arn"].(string) + ":log-stream:*"}, bySid["WriteLogs"])
-	assert.ElementsMatch(t, []string{p.Outputs["databaseSecretArn"].(string), p.one(t, secretType, "redis-auth").Outputs["arn"].(string)}, bySid["ReadSecrets"])
-	assert.Equal(t, []string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key"}, bySid["ReadParameters"])
+	assert.ElementsMatch(t, []string{p.Outputs["databaseSecretArn"].(string), p.one(t, secretType, "redis-auth").Outputs["arn"].(string),
+		p.one(t, secretType, "backend-api-key").Outputs["arn"].(string)}, bySid["ReadSecrets"])
+	assert.NotContains(t, bySid, "ReadParameters", "no SSM parameter is mapped in production")
+	withParameter := policyOf(t, planOfFile(t, "production", `backendSecrets={"PARTNER":"/coldchain/production/partner"}`), "backend-execution")
+	for _, s := range withParameter.Statement {
+		if s.Sid == "ReadParameters" {
+			assert.Equal(t, []string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/partner"}, strs(s.Resource))
+		}
+	}
 	assert.Equal(t, []string{p.one(t, kmsKeyType, "data").Outputs["arn"].(string)}, bySid["DecryptSecrets"])
 
 	frontend := policyOf(t, p, "frontend-execution")
@@ -380,7 +387,7 @@ func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
 	for _, name := range []string{"backend", "frontend"} {
 		var policies []string
 		for _, policy := range p.all(rolePolicy) {
-			if strings.HasPrefix(policy.Name, name+"-") {
+			if policy.Name == name+"-execution" || policy.Name == name+"-task" {
 				policies = append(policies, policy.URN)
 			}
 		}
@@ -391,7 +398,8 @@ func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
 			}
 		}
 	}
-	assert.Len(t, p.all(rolePolicy), 4, "backend execution and task, frontend execution (the frontend's task role has no policy), flow logs")
+	assert.Len(t, p.all(rolePolicy), 6, "backend execution and task, frontend execution (the frontend's task role has no policy), flow logs, "+
+		"and the backend's redeploy on a secret change (state machine, event rule)")
 }
 
 func TestDeploymentsAreWaitedForAndRolledBackOnTheirAlarms(t *testing.T) {

@@ -150,6 +150,8 @@ var stagingDifferences = []string{
 	`aws:s3/bucketV2:BucketV2 uploads forceDestroy: false -> true`,
 	`aws:s3/bucketV2:BucketV2 uploads protect: true -> false`,
 	// secretRecoveryDays, protect
+	`aws:secretsmanager/secret:Secret backend-api-key protect: true -> false`,
+	`aws:secretsmanager/secret:Secret backend-api-key recoveryWindowInDays: 30 -> 7`,
 	`aws:secretsmanager/secret:Secret redis-auth protect: true -> false`,
 	`aws:secretsmanager/secret:Secret redis-auth recoveryWindowInDays: 30 -> 7`,
 	// vpcCidr, natGateways, and what the VPC component makes of them: the subnets of the

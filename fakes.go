@@ -27,6 +27,8 @@ var autonamed = map[string]string{
 	"aws:lb/loadBalancer:LoadBalancer":                  "name",
 	"aws:lb/targetGroup:TargetGroup":                    "name",
 	"aws:appautoscaling/policy:Policy":                  "name",
+	"aws:cloudwatch/eventRule:EventRule":                "name",
+	"aws:sfn/stateMachine:StateMachine":                 "name",
 }
 
 // ec2Owned are the EC2 resources with an owner and an ARN "<arnType>/<id>", whose ids are
@@ -235,6 +237,15 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		set("pendingConfirmation", get("protocol") == "email")
 	case "aws:cloudwatch/metricAlarm:MetricAlarm":
 		set("arn", env.arn("cloudwatch", env.Region, "alarm:"+id))
+	case "aws:cloudwatch/eventRule:EventRule":
+		set("arn", env.arn("events", env.Region, "rule/"+id))
+	case "aws:cloudwatch/eventTarget:EventTarget":
+		set("targetId", "target-"+h[:8])
+		id = get("rule") + "-target-" + h[:8]
+	case "aws:sfn/stateMachine:StateMachine":
+		set("arn", env.arn("states", env.Region, "stateMachine:"+id))
+		id = env.arn("states", env.Region, "stateMachine:"+id)
+		set("status", "ACTIVE")
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = get("dashboardName")
 		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.AccountID, id))

@@ -33,8 +33,8 @@ var variations = []variation{
 	{"production with its own certificate", "production", []string{ownCertificate}},
 	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}},
 	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}},
-	{"another region", "production", []string{"aws:region=eu-central-1", "backendSecrets={}"}},
-	{"a new region", "production", []string{"aws:region=ap-southeast-7", "backendSecrets={}"}},
+	{"another region", "production", []string{"aws:region=eu-central-1"}},
+	{"a new region", "production", []string{"aws:region=ap-southeast-7"}},
 	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}},
 	{"a /20 VPC with one NAT gateway", "production", []string{"vpcCidr=172.16.0.0/20", "natGateways=Single"}},
 }
@@ -475,8 +475,14 @@ func checkSecrets(p *Plan) []string {
 		}
 	}
 	for name, value := range p.Outputs {
-		// An output may name a secret (its ARN), never hold one.
+		// An output may name a secret (its ARN, or a map of ARNs), never hold one.
 		reference := strings.HasSuffix(name, "Arn") && strings.HasPrefix(fmt.Sprint(value), "arn:")
+		if m, ok := value.(map[string]any); ok && strings.HasSuffix(name, "Arns") {
+			reference = true
+			for _, v := range m {
+				reference = reference && strings.HasPrefix(fmt.Sprint(v), "arn:")
+			}
+		}
 		for _, word := range secretLooking {
 			if strings.Contains(strings.ToUpper(name), word) && !reference {
 				v = append(v, "output "+name+" looks like a secret")

@@ -230,6 +230,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("databaseEndpoint", database.Address)
 	ctx.Export("databasePort", database.Port)
 	ctx.Export("databaseSecretArn", database.SecretArn)
+	ctx.Export("backendSecretArns", services.BackendSecretArns)
 	ctx.Export("redisPrimaryEndpoint", database.RedisAddress)
 	if cfg.FinalSnapshot {
 		ctx.Export("databaseFinalSnapshotName", database.FinalSnapshotName)

@@ -385,10 +385,27 @@ func (p *problems) validateServices(c *Config) {
 			p.add("backendSecrets", name, "environment variable names of uppercase letters, digits and _")
 		case isReservedEnv(name):
 			p.add("backendSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
-		case !isSecretSource(source, c.Region):
-			p.add("backendSecrets", name+"="+source,
-				"an SSM parameter name (/coldchain/production/api-key), or an SSM parameter or Secrets Manager ARN in "+c.Region)
+		default:
+			if _, err := parseSecretSource(source, awsEnv{Region: c.Region}); err != nil {
+				p.add("backendSecrets", name+"="+source, secretSourceForms+c.Region+" ("+err.Error()+")")
+			}
 		}
+	}
+	if len(c.BackendManagedSecrets) > 20 {
+		p.add("backendManagedSecrets", strings.Join(c.BackendManagedSecrets, ","), "at most 20 variables")
+	}
+	declared := map[string]bool{}
+	for _, name := range c.BackendManagedSecrets {
+		_, mapped := c.BackendSecrets[name]
+		switch {
+		case !envNamePattern.MatchString(name):
+			p.add("backendManagedSecrets", name, "environment variable names of uppercase letters, digits and _")
+		case isReservedEnv(name):
+			p.add("backendManagedSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
+		case mapped || declared[name]:
+			p.add("backendManagedSecrets", name, "a variable named once, here or in backendSecrets")
+		}
+		declared[name] = true
 	}
 	p.check(c.CPUArchitecture == "X86_64" || c.CPUArchitecture == "ARM64", "cpuArchitecture", c.CPUArchitecture, "X86_64 or ARM64")
 	if c.CertificateArn != "" {
@@ -442,23 +459,7 @@ var (
 	userPattern         = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
 	pathPatternPattern  = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
 	envNamePattern      = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-	ssmNamePattern      = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 )
-
-// isSecretSource accepts what ECS can read a secret from in this region: an SSM parameter
-// name or ARN, or a Secrets Manager secret ARN.
-func isSecretSource(source, region string) bool {
-	arn := regexp.MustCompile(`^arn:aws[a-z-]*:(ssm|secretsmanager):` + regexp.QuoteMeta(region) + `:[0-9]{12}:(parameter/.+|secret:.+)$`)
-	return ssmNamePattern.MatchString(source) && len(source) <= 2048 || arn.MatchString(source)
-}
-
-// ssmParameterArn is the ARN of an SSM parameter given by name or ARN.
-func ssmParameterArn(env awsEnv, source string) string {
-	if strings.HasPrefix(source, "arn:") {
-		return source
-	}
-	return env.arn("ssm", env.Region, "parameter"+source)
-}
 
 // validateAlarms keeps every threshold where its metric can reach it.
 func (p *problems) validateAlarms(c *Config) {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEverySecretSourceFormIsReadableByTheExecutionRole(t *testing.T) {
+	env := awsEnv{AccountID: "123456789012", Partition: "aws", Region: "ap-northeast-2", DNSSuffix: "amazonaws.com"}
+	const sm = "arn:aws:secretsmanager:ap-northeast-2:210987654321:secret:"
+	for _, tc := range []struct {
+		source, valueFrom string
+		resources         []string
+		secretsManager    bool
+	}{
+		{"/coldchain/production/api-key", "arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key",
+			[]string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/api-key"}, false},
+		{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/partner/token", "arn:aws:ssm:ap-northeast-2:123456789012:parameter/partner/token",
+			[]string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/partner/token"}, false},
+		// A complete ARN: the secret itself (and the partial reading of its name, which no
+		// other secret can match).
+		{sm + "partner-AbCdEf", sm + "partner-AbCdEf", []string{sm + "partner-AbCdEf", sm + "partner-AbCdEf-??????"}, true},
+		// A JSON key and a version select from the secret; IAM is asked for the secret.
+		{sm + "partner-AbCdEf:api_key::", sm + "partner-AbCdEf:api_key::", []string{sm + "partner-AbCdEf", sm + "partner-AbCdEf-??????"}, true},
+		{sm + "partner-AbCdEf::AWSPREVIOUS:", sm + "partner-AbCdEf::AWSPREVIOUS:", []string{sm + "partner-AbCdEf", sm + "partner-AbCdEf-??????"}, true},
+		// A partial ARN (no suffix): its ARN is the name, "-" and six characters.
+		{sm + "coldchain/partner", sm + "coldchain/partner", []string{sm + "coldchain/partner-??????"}, true},
+		{sm + "coldchain/partner:token::", sm + "coldchain/partner:token::", []string{sm + "coldchain/partner-??????"}, true},
+	} {
+		got, err := parseSecretSource(tc.source, env)
+		require.NoErrorf(t, err, "%s", tc.source)
+		assert.Equalf(t, tc.valueFrom, got.valueFrom, "%s", tc.source)
+		assert.Equalf(t, tc.resources, got.resources, "%s", tc.source)
+		assert.Equalf(t, tc.secretsManager, got.secretsManager, "%s", tc.source)
+	}
+	for _, bad := range []string{
+		"api-key",                 // a bare name: a plain value or a secret? refused
+		"sk-live-123",             // a value
+		sm + "partner-AbCdEf:key", // a selection without its three fields, which ECS rejects
+		sm + "partner-AbCdEf:key:AWSCURRENT",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf", // another region
+		"arn:aws:ssm:us-east-1:123456789012:parameter/x",
+		"//double",
+	} {
+		_, err := parseSecretSource(bad, env)
+		assert.Errorf(t, err, "%s is accepted", bad)
+		assertRejected(t, []string{`backendSecrets={"PARTNER":"` + bad + `"}`}, "backendSecrets")
+	}
+}
+
+func TestTheExecutionRoleReadsWhatTheContainerNames(t *testing.T) {
+	const sm = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"
+	p := planOf(t, with(minimalConfig(), `backendSecrets={"PARTNER":"`+sm+`coldchain/partner:token::"}`))
+	var defs []containerDefinition
+	p.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	assert.Contains(t, defs[0].Secrets, nameValueFrom{"PARTNER", sm + "coldchain/partner:token::"})
+	var policy parsedPolicy
+	p.one(t, rolePolicy, "backend-execution").doc(t, "policy", &policy)
+	found := false
+	for _, s := range policy.Statement {
+		if s.Sid == "ReadSecrets" {
+			found = true
+			assert.Contains(t, strs(s.Resource), sm+"coldchain/partner-??????")
+		}
+	}
+	assert.True(t, found)
+}
+
+func TestManagedSecretsAreDeclaredWithoutAValue(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), `backendManagedSecrets=["API_KEY","PARTNER_TOKEN"]`))
+	key := p.one(t, kmsKeyType, "data")
+	arns := map[string]any{}
+	for variable, name := range map[string]string{"API_KEY": "backend-api-key", "PARTNER_TOKEN": "backend-partner-token"} {
+		secret := p.one(t, secretType, name)
+		assert.Equal(t, key.Outputs["arn"], secret.in("kmsKeyId"))
+		assert.True(t, secret.Protect)
+		assert.Equal(t, float64(30), secret.num("recoveryWindowInDays"))
+		assert.Contains(t, secret.in("description"), "aws secretsmanager put-secret-value")
+		arns[variable] = secret.Outputs["arn"]
+	}
+	// No value: the program never sees it, so neither does the state.
+	for _, v := range p.all("aws:secretsmanager/secretVersion:SecretVersion") {
+		assert.Equal(t, "redis-auth", v.Name, "only the generated Redis token has a version")
+	}
+	assert.Equal(t, arns, p.Outputs["backendSecretArns"])
+
+	var defs []containerDefinition
+	p.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	assert.Contains(t, defs[0].Secrets, nameValueFrom{"API_KEY", arns["API_KEY"].(string)})
+
+	for _, bad := range []string{`["api_key"]`, `["DATABASE_PASSWORD"]`, `["API_KEY","API_KEY"]`} {
+		assertRejected(t, []string{"backendManagedSecrets=" + bad}, "backendManagedSecrets")
+	}
+	assertRejected(t, []string{"backendManagedSecrets=API_KEY", `backendSecrets={"API_KEY":"/x"}`}, "backendManagedSecrets")
+}
+
+func TestARotatedPasswordRollsTheBackend(t *testing.T) {
+	// RDS rotates the master password every 7 days; ECS reads secrets when a task starts. A
+	// new current value of any secret the backend reads starts a rolling deployment.
+	const team = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"
+	p := planOf(t, with(minimalConfig(), `backendManagedSecrets=["API_KEY"]`,
+		`backendSecrets={"PARTNER":"`+team+`partner-AbCdEf:token::","OTHER":"`+team+`coldchain/other","PARAM":"/coldchain/param"}`))
+	rule := p.one(t, "aws:cloudwatch/eventRule:EventRule", "backend-secret-changed")
+	var pattern struct {
+		Source     []string `json:"source"`
+		DetailType []string `json:"detail-type"`
+		Resources  []any    `json:"resources"`
+		Detail     struct {
+			LabelUpdated []string `json:"labelUpdated"`
+		} `json:"detail"`
+	}
+	rule.doc(t, "eventPattern", &pattern)
+	assert.Equal(t, []string{"aws.secretsmanager"}, pattern.Source)
+	assert.Equal(t, []string{"Secret Label Updated"}, pattern.DetailType)
+	assert.Equal(t, []string{"AWSCURRENT"}, pattern.Detail.LabelUpdated)
+	assert.ElementsMatch(t, []any{
+		p.Outputs["databaseSecretArn"],
+		p.one(t, secretType, "backend-api-key").Outputs["arn"],
+		team + "partner-AbCdEf",
+		map[string]any{"prefix": team + "coldchain/other-"}, // a partial ARN matches by prefix
+	}, pattern.Resources, "the RDS password, the declared secrets and the team's Secrets Manager secrets")
+
+	machine := p.one(t, "aws:sfn/stateMachine:StateMachine", "backend-redeploy")
+	target := p.one(t, "aws:cloudwatch/eventTarget:EventTarget", "backend-secret-changed")
+	assert.Equal(t, machine.Outputs["arn"], target.in("arn"))
+	assert.Equal(t, rule.Outputs["name"], target.in("rule"))
+
+	var definition struct {
+		StartAt string
+		States  map[string]struct {
+			Type       string
+			Resource   string
+			Parameters map[string]any
+		}
+	}
+	machine.doc(t, "definition", &definition)
+	step := definition.States[definition.StartAt]
+	assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", step.Resource)
+	assert.Equal(t, map[string]any{
+		"Cluster": p.one(t, "aws:ecs/cluster:Cluster", "cluster").Outputs["arn"], "Service": "coldchain-production-backend",
+		"ForceNewDeployment": true,
+	}, step.Parameters)
+
+	// Each role may do exactly its one step.
+	var machinePolicy, eventsPolicy parsedPolicy
+	p.one(t, rolePolicy, "backend-redeploy").doc(t, "policy", &machinePolicy)
+	p.one(t, rolePolicy, "backend-secret-changed").doc(t, "policy", &eventsPolicy)
+	assert.Equal(t, []string{"ecs:UpdateService"}, strs(machinePolicy.Statement[0].Action))
+	assert.Equal(t, []string{p.one(t, serviceType, "backend").ID}, strs(machinePolicy.Statement[0].Resource))
+	assert.Equal(t, []string{"states:StartExecution"}, strs(eventsPolicy.Statement[0].Action))
+	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(eventsPolicy.Statement[0].Resource))
+}
