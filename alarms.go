@@ -249,7 +249,7 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	t := args.Thresholds
 	var specs []alarmSpec
-	for _, svc := range []string{"backend", "frontend"} {
+	for _, svc := range args.deployed() {
 		logs := "/ecs/" + args.Prefix + "/" + svc
 		specs = append(specs,
 			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc],
@@ -270,12 +270,16 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 					"Look for a leak in its logs (aws logs tail %s) or raise %sMemory.", svc, t.ServiceMemoryPercent, logs, svc)},
 		)
 	}
-	specs = append(specs,
-		alarmSpec{id: "alb-5xx", metric: m.elb5xx,
+	if args.Frontend.Deployed {
+		// Before the first release the load balancer answers 503 (no target) to whoever
+		// scans it: that is no reason to page anyone.
+		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx,
 			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
 			missing: "notBreaching",
 			description: fmt.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
-				"(502/503/504: no healthy target, or targets closing connections). Check the unhealthy-targets alarms.", t.Http5xxPer5Minutes)},
+				"(502/503/504: no healthy target, or targets closing connections). Check the unhealthy-targets alarms.", t.Http5xxPer5Minutes)})
+	}
+	specs = append(specs,
 		alarmSpec{id: "db-cpu", metric: m.dbCPU,
 			comparison: "GreaterThanThreshold", threshold: float64(t.DBCPUPercent), evaluationPeriods: 2, datapoints: 2,
 			missing: "missing",
@@ -378,6 +382,9 @@ func newMetrics(args *AlarmsArgs) *metrics {
 	for svc, ref := range map[string]ServiceRef{"backend": args.Backend, "frontend": args.Frontend} {
 		tm := newTargetMetrics(svc, ref.TargetGroupArnSuffix, args.AlbArnSuffix)
 		m.healthyHosts[svc], m.target5xx[svc], m.responseTime[svc], m.targetRequests[svc] = tm.healthyHosts, tm.http5xx, tm.responseTime, tm.requests
+		if !ref.Deployed {
+			continue // no ECS service, no ECS metrics
+		}
 		service := []dimension{{"ClusterName", args.ClusterName}, {"ServiceName", ref.Name}}
 		m.serviceCPU[svc] = metric{svc + " CPU", "AWS/ECS", "CPUUtilization", "Average", 300, service}
 		m.serviceMemory[svc] = metric{svc + " memory", "AWS/ECS", "MemoryUtilization", "Average", 300, service}
@@ -436,8 +443,8 @@ type widget struct {
 // errors; RDS connections, IOPS and latency; Redis evictions and connections.
 func dashboardWidgets(m *metrics) []widget {
 	return []widget{
-		{"ECS CPU utilization (%)", []metric{m.serviceCPU["backend"], m.serviceCPU["frontend"]}},
-		{"ECS memory utilization (%)", []metric{m.serviceMemory["backend"], m.serviceMemory["frontend"]}},
+		{"ECS CPU utilization (%)", ofServices(m.serviceCPU, "backend", "frontend")},
+		{"ECS memory utilization (%)", ofServices(m.serviceMemory, "backend", "frontend")},
 		{"ALB requests", []metric{m.albRequests, m.targetRequests["backend"], m.targetRequests["frontend"]}},
 		{"ALB latency (p95, seconds)", []metric{m.responseTime["backend"], m.responseTime["frontend"]}},
 		{"ALB errors (5XX)", []metric{m.elb5xx, m.target5xx["backend"], m.target5xx["frontend"]}},
@@ -450,6 +457,31 @@ func dashboardWidgets(m *metrics) []widget {
 		{"Redis connections", m.redisConnections},
 		{"Redis CPU and memory (%)", append(append([]metric{}, m.redisCPU...), m.redisMemory...)},
 	}
+}
+
+// ofServices are the metrics of the named services that have one, in order.
+func ofServices(m map[string]metric, services ...string) []metric {
+	out := []metric{}
+	for _, svc := range services {
+		if metric, ok := m[svc]; ok {
+			out = append(out, metric)
+		}
+	}
+	return out
+}
+
+// deployed are the services that run: those whose image tag is released.
+func (a *AlarmsArgs) deployed() []string {
+	var out []string
+	for _, s := range []struct {
+		name string
+		ref  ServiceRef
+	}{{"backend", a.Backend}, {"frontend", a.Frontend}} {
+		if s.ref.Deployed {
+			out = append(out, s.name)
+		}
+	}
+	return out
 }
 
 // dashboardBody renders the widgets, two to a row, once every dimension value is known.

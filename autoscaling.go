@@ -43,6 +43,9 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 		name string
 		ref  ServiceRef
 	}{{"backend", args.Backend}, {"frontend", args.Frontend}} {
+		if !svc.ref.Deployed {
+			continue
+		}
 		cfg := svc.ref.Config
 		target, err := appautoscaling.NewTarget(ctx, svc.name, &appautoscaling.TargetArgs{
 			ServiceNamespace:  pulumi.String("ecs"),

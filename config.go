@@ -153,7 +153,7 @@ type ServiceConfig struct {
 	CPU             int    // Cpu: Fargate CPU units
 	Memory          int    // Memory: MiB
 	Port            int    // Port: the container port
-	ImageTag        string // ImageTag: default "latest"
+	ImageTag        string // ImageTag: the released image; unset (the default) deploys no service yet
 	HealthCheckPath string // HealthCheckPath: what the load balancer probes
 	User            string // User: the container user, "" for the image's own
 	DesiredCount    int    // DesiredCount: tasks at creation, default MinTasks
@@ -280,12 +280,12 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
 
 		Backend: r.service("backend", ServiceConfig{
-			CPU: 1024, Memory: 2048, Port: 8000, ImageTag: "latest", HealthCheckPath: "/health", User: "1000",
+			CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
 			MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
 			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
 		}),
 		Frontend: r.service("frontend", ServiceConfig{
-			CPU: 512, Memory: 1024, Port: 80, ImageTag: "latest", HealthCheckPath: "/", User: "",
+			CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
 			MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
 			// Where nginx writes: its temporary files, its pid file, and /tmp.
 			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},

@@ -69,6 +69,9 @@ type ServiceRef struct {
 	Config ServiceConfig
 	// resource is the ECS service, for what must wait for it.
 	resource pulumi.Resource
+	// Deployed is false until the service's image tag is set: then there is no task
+	// definition, service, scaling or alarm of it yet, only its target group.
+	Deployed bool
 }
 
 // NewServices creates the cluster, the load balancer, and the backend and frontend services.
@@ -195,9 +198,11 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		return nil, err
 	}
 	s.Backend = *backend
-	if err := redeployOnSecretChange(ctx, args.Env, "backend", watched, cluster.Arn, backend.Name, backend.Arn, child,
-		[]pulumi.Resource{backend.resource}); err != nil {
-		return nil, err
+	if backend.Deployed {
+		if err := redeployOnSecretChange(ctx, args.Env, "backend", watched, cluster.Arn, backend.Name, backend.Arn, child,
+			[]pulumi.Resource{backend.resource}); err != nil {
+			return nil, err
+		}
 	}
 
 	frontend, err := newService(ctx, &serviceSpec{
@@ -215,11 +220,9 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	s.Frontend = *frontend
 
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"url":                 s.URL,
-		"albDnsName":          s.AlbDNSName,
-		"clusterName":         s.ClusterName,
-		"backendServiceName":  s.Backend.Name,
-		"frontendServiceName": s.Frontend.Name,
+		"url":         s.URL,
+		"albDnsName":  s.AlbDNSName,
+		"clusterName": s.ClusterName,
 	}); err != nil {
 		return nil, err
 	}
@@ -262,9 +265,14 @@ type serviceSpec struct {
 	after []pulumi.Resource
 }
 
-// newService creates a service's log group, roles, task definition and ECS service.
+// newService creates a service's log group, roles, task definition and ECS service, once its
+// image tag is set: before the first release there is no image to run, and a service started
+// on one that was never pushed would only fail, roll back and page.
 func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOption) (*ServiceRef, error) {
 	args, c, name := spec.args, spec.args.Config, spec.name
+	if spec.cfg.ImageTag == "" {
+		return &ServiceRef{TargetGroupArnSuffix: spec.targetGroup.ArnSuffix, Config: spec.cfg}, nil
+	}
 	family := args.Prefix + "-" + name
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
@@ -401,6 +409,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		Name:                 service.Name,
 		Arn:                  service.ID().ToStringOutput(),
 		resource:             service,
+		Deployed:             true,
 		TaskDefinitionArn:    taskDefinition.Arn,
 		TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
 		Config:               spec.cfg,

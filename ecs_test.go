@@ -224,7 +224,7 @@ func TestContainersLogToTheirLogGroupsAndRunUnprivileged(t *testing.T) {
 		assert.True(t, c.Essential)
 		assert.Equal(t, service, c.Name)
 		repo := p.one(t, repoType, service)
-		assert.Equal(t, repo.Outputs["repositoryUrl"].(string)+":latest", c.Image)
+		assert.Equal(t, repo.Outputs["repositoryUrl"].(string)+":"+releaseTag, c.Image, "the released tag, never a default")
 	}
 	assert.Equal(t, "1000", containerOf(t, p, "backend").User, "the backend runs as a non-root user")
 	assert.Empty(t, containerOf(t, p, "frontend").Secrets)
@@ -482,4 +482,33 @@ func TestWritablePathsAreValidated(t *testing.T) {
 		`["/var/lib/amazon"]`, `["/a.b","/a_b"]`, `["/with space"]`} {
 		assertRejected(t, []string{"frontendWritablePaths=" + paths}, "frontendWritablePaths")
 	}
+}
+
+func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
+	// Before the first release there is no image to run: no task definition points at one
+	// that was never pushed, no service fails and rolls back, no alarm pages about it.
+	p := planOfShippedFile(t, "production")
+	assert.Empty(t, p.all(taskDefType))
+	assert.Empty(t, p.all(serviceType))
+	assert.Empty(t, p.all(scalableTargetType))
+	assert.Empty(t, p.all("aws:sfn/stateMachine:StateMachine"))
+	for _, a := range p.all(alarmType) {
+		for _, svc := range []string{"backend-", "frontend-", "alb-5xx"} {
+			assert.Falsef(t, strings.HasPrefix(a.Name, svc), "alarm %s watches what does not run yet", a.Name)
+		}
+	}
+	for _, name := range []string{"backendServiceName", "frontendServiceName", "backendTaskDefinitionArn"} {
+		assert.NotContains(t, p.Outputs, name)
+	}
+	// What the first release needs is there: the repositories, the routing, the secrets.
+	assert.Len(t, p.all(repoType), 2)
+	assert.Len(t, p.all(tgType), 2)
+	assert.NotNil(t, p.byTypeName(secretType, "backend-api-key"))
+	assert.Contains(t, strings.Join(p.Warnings, "\n"), "backend is not deployed: backendImageTag is unset")
+
+	// One service can be released before the other.
+	half := planOfShippedFile(t, "production", "backendImageTag=0a1b2c3")
+	assert.NotNil(t, half.byTypeName(serviceType, "backend"))
+	assert.Nil(t, half.byTypeName(serviceType, "frontend"))
+	assert.Nil(t, half.byTypeName(alarmType, "alb-5xx"), "the load balancer's default route (the frontend) has no target yet")
 }

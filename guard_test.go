@@ -17,26 +17,30 @@ import (
 // is data: each rule has an id, the Security Hub control (or reason) it implements, and a check
 // that returns the violations it finds. README's "Guarantees" section lists the rules by id.
 
-// variation is one configuration the guard suite plans.
+// variation is one configuration the guard suite plans: a stack file, released unless it is
+// planned as shipped, with overrides.
 type variation struct {
-	name  string
-	stack string
-	sets  []string
+	name    string
+	stack   string
+	sets    []string
+	shipped bool
 }
 
 const ownCertificate = "certificateArn=arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
 
 var variations = []variation{
-	{"production", "production", nil},
-	{"staging", "staging", nil},
-	{"production with a domain", "production", []string{"domainName=dispatch.example.com"}},
-	{"production with its own certificate", "production", []string{ownCertificate}},
-	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}},
-	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}},
-	{"another region", "production", []string{"aws:region=eu-central-1"}},
-	{"a new region", "production", []string{"aws:region=ap-southeast-7"}},
-	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}},
-	{"a /20 VPC with one NAT gateway", "production", []string{"vpcCidr=172.16.0.0/20", "natGateways=Single"}},
+	{"production", "production", nil, false},
+	{"staging", "staging", nil, false},
+	{"production with a domain", "production", []string{"domainName=dispatch.example.com"}, false},
+	{"production with its own certificate", "production", []string{ownCertificate}, false},
+	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}, false},
+	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}, false},
+	{"another region", "production", []string{"aws:region=eu-central-1"}, false},
+	{"a new region", "production", []string{"aws:region=ap-southeast-7"}, false},
+	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}, false},
+	{"a /20 VPC with one NAT gateway", "production", []string{"vpcCidr=172.16.0.0/20", "natGateways=Single"}, false},
+	{"production before its first release", "production", nil, true},
+	{"staging before its first release", "staging", nil, true},
 }
 
 var (
@@ -52,7 +56,12 @@ func planOfVariation(t *testing.T, v variation) *Plan {
 	if p, ok := variationPlans[v.name]; ok {
 		return p
 	}
-	p := planOfFile(t, v.stack, v.sets...)
+	var p *Plan
+	if v.shipped {
+		p = planOfShippedFile(t, v.stack, v.sets...)
+	} else {
+		p = planOfFile(t, v.stack, v.sets...)
+	}
 	variationPlans[v.name] = p
 	return p
 }

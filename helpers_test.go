@@ -16,9 +16,19 @@ import (
 
 const project = "coldchain"
 
-// minimalConfig is the smallest valid config: everything else takes its default.
+// releaseTag is the image tag the tests release: a stack plans its services once their
+// image tags are set.
+const releaseTag = "0a1b2c3"
+
+// released are the overrides that release both services.
+func released() []string {
+	return []string{"backendImageTag=" + releaseTag, "frontendImageTag=" + releaseTag}
+}
+
+// minimalConfig is the smallest valid config of a released stack: everything but the alarm
+// address and the image tags takes its default.
 func minimalConfig() map[string]string {
-	return map[string]string{"coldchain:alarmEmail": "ops@example.com"}
+	return with(map[string]string{"coldchain:alarmEmail": "ops@example.com"}, released()...)
 }
 
 // with returns raw plus overrides given as "key=value" (bare keys get the project namespace).
@@ -50,8 +60,16 @@ func planOfStack(t testing.TB, stack string, raw map[string]string) *Plan {
 	return p
 }
 
-// planOfFile plans a shipped stack file with optional overrides.
+// planOfFile plans a shipped stack file as released (its image tags set), with optional
+// overrides.
 func planOfFile(t testing.TB, stack string, sets ...string) *Plan {
+	t.Helper()
+	return planOfShippedFile(t, stack, append(released(), sets...)...)
+}
+
+// planOfShippedFile plans a stack file as shipped, before its first release, with optional
+// overrides.
+func planOfShippedFile(t testing.TB, stack string, sets ...string) *Plan {
 	t.Helper()
 	raw, err := loadStackConfig(".", project, stack)
 	require.NoError(t, err)

@@ -53,11 +53,21 @@ func (c *Config) hostedZoneName() string {
 
 // warnings are what deserves a word at deploy time but is not an error.
 func (c *Config) warnings() []string {
+	var w []string
 	if !c.https() && (!c.Protect || c.AllowPlainHTTP) {
-		return []string{"neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. " +
-			"Set domainName (with a Route 53 zone in this account) for HTTPS."}
+		w = append(w, "neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. "+
+			"Set domainName (with a Route 53 zone in this account) for HTTPS.")
 	}
-	return nil
+	for _, s := range []struct {
+		name string
+		cfg  ServiceConfig
+	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
+		if s.cfg.ImageTag == "" {
+			w = append(w, s.name+" is not deployed: "+s.name+"ImageTag is unset. Push its image and release it "+
+				"(scripts/release.sh; README, First deployment).")
+		}
+	}
+	return w
 }
 
 // newFrontDoor creates the internet-facing load balancer, its target groups, listeners and

@@ -132,6 +132,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		LogsExpirationDays:              cfg.LogsExpirationDays,
 		EcrMaxImages:                    cfg.EcrMaxImages,
 		EcrImageTagMutability:           cfg.EcrImageTagMutability,
+		DeployedImageTags:               map[string]string{"backend": cfg.Backend.ImageTag, "frontend": cfg.Frontend.ImageTag},
 	}, inArea)
 	if err != nil {
 		return err
@@ -216,10 +217,12 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("applicationUrl", services.URL)
 	ctx.Export("albDnsName", services.AlbDNSName)
 	ctx.Export("ecsClusterName", services.ClusterName)
-	ctx.Export("backendServiceName", services.Backend.Name)
-	ctx.Export("frontendServiceName", services.Frontend.Name)
-	ctx.Export("backendTaskDefinitionArn", services.Backend.TaskDefinitionArn)
-	ctx.Export("frontendTaskDefinitionArn", services.Frontend.TaskDefinitionArn)
+	for name, svc := range map[string]ServiceRef{"backend": services.Backend, "frontend": services.Frontend} {
+		if svc.Deployed { // released: its image tag is set
+			ctx.Export(name+"ServiceName", svc.Name)
+			ctx.Export(name+"TaskDefinitionArn", svc.TaskDefinitionArn)
+		}
+	}
 	ctx.Export("vpcId", network.VpcID)
 	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)

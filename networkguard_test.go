@@ -291,11 +291,11 @@ func TestNetworkRulesCatchViolations(t *testing.T) {
 // zone's share of it, none may overlap, and the plan's modeled subnets must be exactly these.
 func TestSubnetsRederivedFromTheVpcInputsFitTheVpc(t *testing.T) {
 	for _, v := range []variation{
-		{"production", "production", nil},
-		{"staging", "staging", nil},
-		{"/16", "production", []string{"vpcCidr=10.200.0.0/16"}},
-		{"/18", "production", []string{"vpcCidr=172.20.64.0/18"}},
-		{"/20", "staging", []string{"vpcCidr=192.168.16.0/20"}},
+		{"production", "production", nil, false},
+		{"staging", "staging", nil, false},
+		{"/16", "production", []string{"vpcCidr=10.200.0.0/16"}, false},
+		{"/18", "production", []string{"vpcCidr=172.20.64.0/18"}, false},
+		{"/20", "staging", []string{"vpcCidr=192.168.16.0/20"}, false},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			p := planOfFile(t, v.stack, v.sets...)

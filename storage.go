@@ -39,6 +39,9 @@ type StorageArgs struct {
 	EcrMaxImages int
 	// EcrImageTagMutability is "IMMUTABLE" (default) or "MUTABLE".
 	EcrImageTagMutability string
+	// DeployedImageTags are the tags the stack runs, by repository ("backend", "frontend"):
+	// the lifecycle policy never expires them.
+	DeployedImageTags map[string]string
 }
 
 // Storage is the data key, the uploads, backups and logs buckets, and the ECR repositories.
@@ -261,7 +264,7 @@ func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyAr
 	if err != nil {
 		return nil, fmt.Errorf("creating %s repository: %w", service, err)
 	}
-	policy, err := ecrLifecyclePolicy(args.EcrMaxImages)
+	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.DeployedImageTags[service])
 	if err != nil {
 		return nil, err
 	}
@@ -274,14 +277,20 @@ func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyAr
 	return repo, nil
 }
 
-// ecrLifecyclePolicy expires untagged images after a day and keeps the last maxImages images.
-// ECR requires the rule selecting "any" tag status to have the highest priority number.
-func ecrLifecyclePolicy(maxImages int) (string, error) {
+// ecrLifecyclePolicy expires untagged images after a day and keeps the last maxImages images,
+// but never the deployed one: a running task definition whose image expired could not start
+// another task (a scale-out, a replaced task, a rollback) and would fail with
+// CannotPullContainerError. An image a rule selects cannot be expired by a rule of lower
+// priority, so the first rule selects the deployed tag and, since a tag names one image, never
+// finds more than one to expire. ECR requires the rule selecting "any" tag status to have the
+// highest priority number.
+func ecrLifecyclePolicy(maxImages int, deployedTag string) (string, error) {
 	type selection struct {
-		TagStatus   string `json:"tagStatus"`
-		CountType   string `json:"countType"`
-		CountUnit   string `json:"countUnit,omitempty"`
-		CountNumber int    `json:"countNumber"`
+		TagStatus      string   `json:"tagStatus"`
+		TagPatternList []string `json:"tagPatternList,omitempty"`
+		CountType      string   `json:"countType"`
+		CountUnit      string   `json:"countUnit,omitempty"`
+		CountNumber    int      `json:"countNumber"`
 	}
 	type rule struct {
 		RulePriority int               `json:"rulePriority"`
@@ -290,12 +299,20 @@ func ecrLifecyclePolicy(maxImages int) (string, error) {
 		Action       map[string]string `json:"action"`
 	}
 	expire := map[string]string{"type": "expire"}
-	b, err := json.Marshal(map[string][]rule{"rules": {
-		{1, "Expire untagged images a day after they are pushed",
+	var rules []rule
+	if deployedTag != "" {
+		rules = append(rules, rule{0, "Never expire the deployed image " + deployedTag,
+			selection{TagStatus: "tagged", TagPatternList: []string{deployedTag}, CountType: "imageCountMoreThan", CountNumber: 1}, expire})
+	}
+	rules = append(rules,
+		rule{0, "Expire untagged images a day after they are pushed",
 			selection{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 1}, expire},
-		{2, fmt.Sprintf("Keep the last %d images", maxImages),
-			selection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: maxImages}, expire},
-	}})
+		rule{0, fmt.Sprintf("Keep the last %d images", maxImages),
+			selection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: maxImages}, expire})
+	for i := range rules {
+		rules[i].RulePriority = i + 1
+	}
+	b, err := json.Marshal(map[string][]rule{"rules": rules})
 	if err != nil {
 		return "", fmt.Errorf("rendering ECR lifecycle policy: %w", err)
 	}

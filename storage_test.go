@@ -197,6 +197,11 @@ func TestConfiguredBucketNamesAreUsed(t *testing.T) {
 	assert.Contains(t, policy.Statement[2].Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
 }
 
+func TestBeforeTheFirstReleaseNoTagIsKept(t *testing.T) {
+	p := planOfShippedFile(t, "production")
+	assert.NotContains(t, p.one(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "backend").in("policy"), "tagPatternList")
+}
+
 func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	keyArn := p.one(t, kmsKeyType, "data").Outputs["arn"]
@@ -214,9 +219,10 @@ func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 			Rules []struct {
 				RulePriority int
 				Selection    struct {
-					TagStatus   string
-					CountType   string
-					CountNumber int
+					TagStatus      string
+					TagPatternList []string
+					CountType      string
+					CountNumber    int
 				}
 				Action struct{ Type string }
 			}
@@ -224,14 +230,22 @@ func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 		lifecycle := p.one(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service)
 		assert.Equal(t, repo.in("name"), lifecycle.in("repository"))
 		require.NoError(t, json.Unmarshal([]byte(lifecycle.in("policy")), &policy))
-		require.Len(t, policy.Rules, 2)
-		assert.Equal(t, "untagged", policy.Rules[0].Selection.TagStatus)
-		assert.Equal(t, "sinceImagePushed", policy.Rules[0].Selection.CountType)
-		last := policy.Rules[1]
+		require.Len(t, policy.Rules, 3)
+		// The deployed image is selected first, and so never expired by the rules after it
+		// (a tag names one image, so "more than 1" never holds).
+		keep := policy.Rules[0]
+		assert.Equal(t, 1, keep.RulePriority)
+		assert.Equal(t, "tagged", keep.Selection.TagStatus)
+		assert.Equal(t, []string{releaseTag}, keep.Selection.TagPatternList)
+		assert.Equal(t, "imageCountMoreThan", keep.Selection.CountType)
+		assert.Equal(t, 1, keep.Selection.CountNumber)
+		assert.Equal(t, "untagged", policy.Rules[1].Selection.TagStatus)
+		assert.Equal(t, "sinceImagePushed", policy.Rules[1].Selection.CountType)
+		last := policy.Rules[2]
 		assert.Equal(t, "any", last.Selection.TagStatus)
 		assert.Equal(t, "imageCountMoreThan", last.Selection.CountType)
 		assert.Equal(t, 30, last.Selection.CountNumber)
-		assert.Greater(t, last.RulePriority, policy.Rules[0].RulePriority, "the 'any' rule must have the highest priority number")
+		assert.Equal(t, 3, last.RulePriority, "the 'any' rule must have the highest priority number")
 		for _, r := range policy.Rules {
 			assert.Equal(t, "expire", r.Action.Type)
 		}

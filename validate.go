@@ -349,8 +349,8 @@ func (p *problems) validateServices(c *Config) {
 		key := func(k string) string { return s.name + k }
 		p.checkFargate(key("Cpu"), key("Memory"), s.cfg.CPU, s.cfg.Memory)
 		p.checkInt(key("Port"), s.cfg.Port, 1, 65535)
-		p.check(imageTagPattern.MatchString(s.cfg.ImageTag), key("ImageTag"), s.cfg.ImageTag,
-			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -")
+		p.check(s.cfg.ImageTag == "" || imageTagPattern.MatchString(s.cfg.ImageTag), key("ImageTag"), s.cfg.ImageTag,
+			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -; or unset before the first release")
 		p.check(healthPathPattern.MatchString(s.cfg.HealthCheckPath) && len(s.cfg.HealthCheckPath) <= 1024, key("HealthCheckPath"), s.cfg.HealthCheckPath,
 			"a path starting with /, of at most 1024 characters")
 		p.check(s.cfg.User == "" || userPattern.MatchString(s.cfg.User), key("User"), s.cfg.User,

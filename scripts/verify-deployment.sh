@@ -6,11 +6,12 @@
 # stack's task definition outputs and fails unless both match and the rollout completed.
 #
 # usage: scripts/verify-deployment.sh STACK     (e.g. production, or my-org/production)
-# needs: the Pulumi CLI logged in to the stack's backend, the AWS CLI with credentials.
+# needs: the Pulumi CLI logged in to the stack's backend, the AWS CLI with credentials, jq.
 set -euo pipefail
 
 stack=${1:?usage: scripts/verify-deployment.sh STACK}
-output() { pulumi stack output --stack "$stack" "$1"; }
+outputs=$(pulumi stack output --stack "$stack" --json)
+output() { jq -r --arg key "$1" '.[$key] // empty' <<<"$outputs"; }
 
 region=$(pulumi config get aws:region --stack "$stack")
 cluster=$(output ecsClusterName)
@@ -18,6 +19,10 @@ failed=0
 for service in backend frontend; do
   name=$(output "${service}ServiceName")
   want=$(output "${service}TaskDefinitionArn")
+  if [ -z "$name" ]; then
+    echo "$service: not released yet (${service}ImageTag is unset)"
+    continue
+  fi
   # shellcheck disable=SC2016 # the backticks are JMESPath literals, not shell
   read -r running state < <(aws ecs describe-services --region "$region" --cluster "$cluster" --services "$name" \
     --query 'services[0].deployments[?status==`PRIMARY`] | [0].[taskDefinition, rolloutState]' --output text)
