@@ -5,9 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,45 +57,32 @@ var badInputs = []struct {
 	{"three problems at once", []string{"-c", "backendCpu=lots", "-c", "vpcCidr=x", "-c", "alarmEmail=y"}, []string{"backendCpu", "vpcCidr", "alarmEmail"}},
 }
 
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-)
-
-// planBinary builds the program once for the tests that run it as a process.
-func planBinary(t *testing.T) string {
-	t.Helper()
-	binaryOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "coldchain-plan")
-		if err != nil {
-			binaryErr = err
-			return
-		}
-		binaryPath = filepath.Join(dir, "coldchain")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
-		if err != nil {
-			binaryErr = errors.New(string(out))
-		}
-	})
-	require.NoError(t, binaryErr, "building the program")
-	return binaryPath
-}
+// asProgram, set in a test binary's environment, makes it run the program's own main instead
+// of the tests: the tests run the real entry point as a process without building (and linking)
+// the program a second time.
+const asProgram = "COLDCHAIN_TEST_AS_PROGRAM"
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binaryPath != "" {
-		os.RemoveAll(filepath.Dir(binaryPath))
+	if os.Getenv(asProgram) == "1" {
+		main()
+		os.Exit(0)
 	}
-	os.Exit(code)
+	os.Exit(m.Run())
+}
+
+// program is the program, run as a process with args, as a person at a terminal would run it.
+func program(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asProgram+"=1", "PULUMI_MONITOR=")
+	return cmd
 }
 
 func TestBadInputThroughTheEntryPoint(t *testing.T) {
 	require.GreaterOrEqual(t, len(badInputs), 30)
-	binary := planBinary(t)
 	for _, tc := range badInputs {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append([]string{"plan"}, tc.args...)...)
+			t.Parallel()
+			cmd := program(append([]string{"plan"}, tc.args...)...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -118,10 +103,8 @@ func TestBadInputThroughTheEntryPoint(t *testing.T) {
 }
 
 func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
-	binary := planBinary(t)
 	run := func(args ...string) (int, string, string) {
-		cmd := exec.Command(binary, args...)
-		cmd.Env = append(os.Environ(), "PULUMI_MONITOR=") // a person at a terminal, not the engine
+		cmd := program(args...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -155,7 +138,7 @@ func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
 }
 
 func TestGoodInputThroughTheEntryPoint(t *testing.T) {
-	out, err := exec.Command(planBinary(t), "plan", "--stack", "staging").Output()
+	out, err := program("plan", "--stack", "staging").Output()
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(out), "Plan of coldchain/staging"))
 }

@@ -55,12 +55,15 @@ type Database struct {
 	FinalSnapshotName      pulumi.StringOutput
 	RedisFinalSnapshotName pulumi.StringOutput
 	snapshotSuffix         pulumi.StringOutput
+
+	// LogGroups are the database's and the cache's log groups: "postgresql", "upgrade", "redis".
+	LogGroups pulumi.StringMap
 }
 
 // NewDatabase creates the PostgreSQL instance and the Redis replication group in the isolated
 // subnets, reachable only through their security groups.
 func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
-	d := &Database{Name: args.Config.DBName, Username: args.Config.DBUsername}
+	d := &Database{Name: args.Config.DBName, Username: args.Config.DBUsername, LogGroups: pulumi.StringMap{}}
 	if err := ctx.RegisterComponentResource("coldchain:index:Database", name, d, opts...); err != nil {
 		return nil, err
 	}
@@ -153,6 +156,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 			return fmt.Errorf("creating database %s log group: %w", export, err)
 		}
 		logGroups = append(logGroups, group)
+		d.LogGroups[export] = group.Name
 	}
 
 	var finalSnapshot pulumi.StringPtrInput
@@ -260,6 +264,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 	if err != nil {
 		return fmt.Errorf("creating Redis log group: %w", err)
 	}
+	d.LogGroups["redis"] = logs.Name
 	var delivery elasticache.ReplicationGroupLogDeliveryConfigurationArray
 	for _, logType := range redisLogTypes {
 		delivery = append(delivery, &elasticache.ReplicationGroupLogDeliveryConfigurationArgs{

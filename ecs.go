@@ -56,11 +56,14 @@ type Services struct {
 	Frontend     ServiceRef
 	// BackendSecretArns are the secrets declared for backendManagedSecrets, by variable.
 	BackendSecretArns pulumi.StringMap
+	// LogGroups are the services' log groups: "backend", "frontend" (once released), "exec".
+	LogGroups pulumi.StringMap
 }
 
 // ServiceRef is what autoscaling and the alarms need of one service.
 type ServiceRef struct {
 	Name              pulumi.StringOutput
+	LogGroup          pulumi.StringOutput
 	Arn               pulumi.StringOutput
 	TaskDefinitionArn pulumi.StringOutput
 	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
@@ -76,7 +79,7 @@ type ServiceRef struct {
 
 // NewServices creates the cluster, the load balancer, and the backend and frontend services.
 func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...pulumi.ResourceOption) (*Services, error) {
-	s := &Services{}
+	s := &Services{LogGroups: pulumi.StringMap{}}
 	if err := ctx.RegisterComponentResource("coldchain:index:Services", name, s, opts...); err != nil {
 		return nil, err
 	}
@@ -96,6 +99,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("creating ECS Exec log group: %w", err)
 	}
+	s.LogGroups["exec"] = execLogs.Name
 	cluster, err := ecs.NewCluster(ctx, "cluster", &ecs.ClusterArgs{
 		Name:     pulumi.String(args.Prefix),
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled")}},
@@ -199,6 +203,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	}
 	s.Backend = *backend
 	if backend.Deployed {
+		s.LogGroups["backend"] = backend.LogGroup
 		if err := redeployOnSecretChange(ctx, args.Env, "backend", watched, cluster.Arn, backend.Name, backend.Arn, child,
 			[]pulumi.Resource{backend.resource}); err != nil {
 			return nil, err
@@ -218,6 +223,9 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		return nil, err
 	}
 	s.Frontend = *frontend
+	if frontend.Deployed {
+		s.LogGroups["frontend"] = frontend.LogGroup
+	}
 
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"url":         s.URL,
@@ -406,6 +414,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		return nil, fmt.Errorf("creating %s service: %w", name, err)
 	}
 	return &ServiceRef{
+		LogGroup:             logs.Name,
 		Name:                 service.Name,
 		Arn:                  service.ID().ToStringOutput(),
 		resource:             service,

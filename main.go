@@ -232,6 +232,8 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("rdsSecurityGroupId", network.DatabaseSecurityGroupID)
 	ctx.Export("databaseEndpoint", database.Address)
 	ctx.Export("databasePort", database.Port)
+	ctx.Export("databaseName", pulumi.String(database.Name))
+	ctx.Export("databaseUsername", pulumi.String(database.Username))
 	ctx.Export("databaseSecretArn", database.SecretArn)
 	ctx.Export("backendSecretArns", services.BackendSecretArns)
 	ctx.Export("redisPrimaryEndpoint", database.RedisAddress)
@@ -244,6 +246,13 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("logsBucketName", storage.LogsBucketName)
 	ctx.Export("backendEcrRepositoryUrl", storage.BackendRepositoryURL)
 	ctx.Export("frontendEcrRepositoryUrl", storage.FrontendRepositoryURL)
+	logGroups := pulumi.StringMap{"flowLogs": network.FlowLogGroup}
+	for _, m := range []pulumi.StringMap{services.LogGroups, database.LogGroups} {
+		for k, v := range m {
+			logGroups[k] = v
+		}
+	}
+	ctx.Export("logGroups", logGroups)
 	ctx.Export("alarmTopicArn", alarmTopic.TopicArn)
 	ctx.Export("dashboardName", alarms.DashboardName)
 	return nil

@@ -44,6 +44,9 @@ type Network struct {
 	FrontendSecurityGroupID pulumi.StringOutput
 	DatabaseSecurityGroupID pulumi.StringOutput
 	RedisSecurityGroupID    pulumi.StringOutput
+
+	// FlowLogGroup is the log group of the VPC flow logs.
+	FlowLogGroup pulumi.StringOutput
 }
 
 // availabilityZoneCount is how many zones the network spans: the first two of the region that
@@ -143,7 +146,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		}
 	}
 
-	if err := newFlowLogs(ctx, args, v.VpcId, child); err != nil {
+	if n.FlowLogGroup, err = newFlowLogs(ctx, args, v.VpcId, child); err != nil {
 		return nil, err
 	}
 
@@ -243,13 +246,13 @@ func (r securityRule) create(ctx *pulumi.Context, opts ...pulumi.ResourceOption)
 }
 
 // newFlowLogs records all traffic of the VPC to CloudWatch Logs (Security Hub EC2.6).
-func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInput, opts ...pulumi.ResourceOption) error {
+func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	group, err := cloudwatch.NewLogGroup(ctx, "flow-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/vpc/flow-logs/" + args.Prefix),
 		RetentionInDays: pulumi.Int(args.FlowLogRetentionDays),
 	}, opts...)
 	if err != nil {
-		return fmt.Errorf("creating flow log group: %w", err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating flow log group: %w", err)
 	}
 	role, err := iam.NewRole(ctx, "flow-logs", &iam.RoleArgs{
 		Description: pulumi.String("Lets VPC Flow Logs write to " + "/aws/vpc/flow-logs/" + args.Prefix),
@@ -257,7 +260,7 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 			args.Env.arn("ec2", args.Env.Region, "vpc-flow-log/*")),
 	}, opts...)
 	if err != nil {
-		return fmt.Errorf("creating flow log role: %w", err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating flow log role: %w", err)
 	}
 	// What the VPC Flow Logs guide gives the delivery role, scoped to this log group, except
 	// logs:CreateLogGroup: the group exists, with its retention, and must not be re-created
@@ -277,7 +280,7 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 			}),
 	}, opts...)
 	if err != nil {
-		return fmt.Errorf("creating flow log policy: %w", err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating flow log policy: %w", err)
 	}
 	if _, err := ec2.NewFlowLog(ctx, "flow-logs", &ec2.FlowLogArgs{
 		VpcId:              vpcID,
@@ -288,7 +291,7 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 		// The flow log names the role, not its policy: created first, it would fail to deliver
 		// (and report DeliverLogsPermissionError) until the policy exists.
 	}, append(opts, pulumi.DependsOn([]pulumi.Resource{policy}))...); err != nil {
-		return fmt.Errorf("creating flow log: %w", err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating flow log: %w", err)
 	}
-	return nil
+	return group.Name, nil
 }

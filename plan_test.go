@@ -296,3 +296,20 @@ func TestAllowedAccountsBindTheProvider(t *testing.T) {
 	assert.Equal(t, []any{"123456789012"}, p.one(t, "pulumi:providers:aws", "aws").list("allowedAccountIds"))
 	assert.NotContains(t, planOf(t, minimalConfig()).one(t, "pulumi:providers:aws", "aws").Inputs, "allowedAccountIds")
 }
+
+func TestEveryLogGroupIsAStackOutput(t *testing.T) {
+	// The runbook reads log group names from the stack, never types them.
+	p := planOf(t, minimalConfig())
+	var names []any
+	for _, g := range p.all(logGroupType) {
+		names = append(names, g.in("name"))
+	}
+	logGroups, ok := p.Outputs["logGroups"].(map[string]any)
+	require.True(t, ok)
+	var exported []any
+	for _, v := range logGroups {
+		exported = append(exported, v)
+	}
+	assert.ElementsMatch(t, names, exported)
+	assert.Equal(t, "/ecs/coldchain-production/backend", logGroups["backend"])
+}
