@@ -192,6 +192,9 @@ type alarmSpec struct {
 	missing string
 	// description says what fired and what to do.
 	description string
+	// after, when set, is what the alarm waits for: an alarm on a service's targets starts
+	// watching once the service has reached steady state, not while its first tasks start.
+	after pulumi.Resource
 }
 
 // createAlarms makes the alarms of specs, in order.
@@ -235,10 +238,14 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 	} else {
 		args.Statistic = pulumi.String(s.metric.stat)
 	}
-	alarm, err := cloudwatch.NewMetricAlarm(ctx, s.id, args, parent,
+	opts := []pulumi.ResourceOption{parent,
 		// PutMetricAlarm overwrites an alarm of the same name, so a replacement created first
 		// would be deleted with the old one.
-		pulumi.DeleteBeforeReplace(true))
+		pulumi.DeleteBeforeReplace(true)}
+	if s.after != nil {
+		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{s.after}))
+	}
+	alarm, err := cloudwatch.NewMetricAlarm(ctx, s.id, args, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating alarm %s: %w", s.id, err)
 	}
@@ -252,7 +259,7 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	for _, svc := range args.deployed() {
 		logs := "/ecs/" + args.Prefix + "/" + svc
 		specs = append(specs,
-			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc],
+			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: args.ref(svc).resource,
 				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2, datapoints: 2,
 				// No data means no target reports healthy at all.
 				missing: "breaching",
@@ -273,7 +280,7 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	if args.Frontend.Deployed {
 		// Before the first release the load balancer answers 503 (no target) to whoever
 		// scans it: that is no reason to page anyone.
-		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx,
+		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: args.Frontend.resource,
 			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
 			missing: "notBreaching",
 			description: fmt.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
@@ -468,6 +475,14 @@ func ofServices(m map[string]metric, services ...string) []metric {
 		}
 	}
 	return out
+}
+
+// ref is a service by name.
+func (a *AlarmsArgs) ref(name string) ServiceRef {
+	if name == "backend" {
+		return a.Backend
+	}
+	return a.Frontend
 }
 
 // deployed are the services that run: those whose image tag is released.

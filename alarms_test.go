@@ -186,3 +186,14 @@ func TestDashboardShowsOnlyAlarmedOrSeedMetrics(t *testing.T) {
 		assert.Truef(t, shown[key], "the dashboard misses %s", key)
 	}
 }
+
+func TestAlarmsOnTargetsWaitForTheirServiceToRun(t *testing.T) {
+	// A target group has no healthy target until its service's first tasks pass their health
+	// checks; an alarm created before that (missing data counts as breaching) would page
+	// during every first release. The service itself waits for steady state.
+	p := planOf(t, minimalConfig())
+	for _, svc := range []string{"backend", "frontend"} {
+		assert.Contains(t, p.one(t, alarmType, svc+"-unhealthy-targets").DependsOn, p.one(t, serviceType, svc).URN)
+	}
+	assert.Contains(t, p.one(t, alarmType, "alb-5xx").DependsOn, p.one(t, serviceType, "frontend").URN)
+}

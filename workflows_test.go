@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// workflow is the part of a GitHub Actions workflow that decides which OIDC subject its jobs
+// present to AWS.
+type workflow struct {
+	On   map[string]any `yaml:"on"`
+	Jobs map[string]struct {
+		Environment string            `yaml:"environment"`
+		Uses        string            `yaml:"uses"`
+		With        map[string]string `yaml:"with"`
+		Steps       []struct {
+			Uses string `yaml:"uses"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+// TestWorkflowsUseOnlyTheSubjectsReadmeLists derives the subject of the token each job that
+// assumes an AWS role presents (repo:<owner>/<repo>:environment:<name> for a job in an
+// environment, :pull_request for a pull request's job), and checks that README's trust table
+// lists every one: a subject missing from the roles' trust policies means a job that never
+// deploys.
+func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
+	files, err := filepath.Glob(".github/workflows/*.yml")
+	require.NoError(t, err)
+	flows := map[string]workflow{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var w workflow
+		require.NoErrorf(t, yaml.Unmarshal(data, &w), "%s", f)
+		flows["./"+f] = w
+	}
+	// A called workflow's environment "${{ inputs.stack }}" is each caller's "stack".
+	calledWith := map[string][]string{}
+	for _, w := range flows {
+		for _, job := range w.Jobs {
+			if job.Uses != "" {
+				calledWith[job.Uses] = append(calledWith[job.Uses], job.With["stack"])
+			}
+		}
+	}
+	subjects := map[string]bool{}
+	for path, w := range flows {
+		for name, job := range w.Jobs {
+			assumesRole := false
+			for _, step := range job.Steps {
+				assumesRole = assumesRole || strings.HasPrefix(step.Uses, "aws-actions/configure-aws-credentials@")
+			}
+			if !assumesRole {
+				continue
+			}
+			switch {
+			case job.Environment == "${{ inputs.stack }}":
+				require.NotEmptyf(t, calledWith[path], "%s is never called", path)
+				for _, stack := range calledWith[path] {
+					subjects["environment:"+stack] = true
+				}
+			case job.Environment != "":
+				subjects["environment:"+job.Environment] = true
+			case hasKey(w.On, "pull_request"):
+				subjects["pull_request"] = true
+			default:
+				t.Errorf("%s job %s assumes a role outside a pull request and an environment: its subject is a branch's", path, name)
+			}
+		}
+	}
+	var got []string
+	for s := range subjects {
+		got = append(got, s)
+	}
+	sort.Strings(got)
+	assert.Equal(t, []string{"environment:production", "environment:staging", "pull_request"}, got)
+	section := readmeSection(t, "## CI and deployment from GitHub")
+	for _, s := range got {
+		assert.Containsf(t, section, "`repo:<owner>/<repo>:"+s+"`", "README's trust table does not list the subject %s", s)
+	}
+}
+
+func hasKey(m map[string]any, key string) bool {
+	_, ok := m[key]
+	return ok
+}
