@@ -6,7 +6,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -291,41 +290,21 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		return nil, fmt.Errorf("creating %s log group: %w", name, err)
 	}
 
-	trust := assumeRolePolicy(args.Env, "ecs-tasks.amazonaws.com", args.Env.arn("ecs", args.Env.Region, "*"))
-	execution, err := iam.NewRole(ctx, name+"-execution", &iam.RoleArgs{
-		Description:      pulumi.String("Lets ECS pull the " + name + " image, write its logs and read its secrets"),
-		AssumeRolePolicy: trust,
-	}, parent)
+	tasksOfThisAccount := args.Env.arn("ecs", args.Env.Region, "*")
+	execution, err := newServiceRole(ctx, args.Env, name+"-execution",
+		"Lets ECS pull the "+name+" image, write its logs and read its secrets",
+		"ecs-tasks.amazonaws.com", tasksOfThisAccount, executionStatements(spec, logs.Arn), parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating %s execution role: %w", name, err)
+		return nil, err
 	}
-	executionPolicy, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
-		Role:   execution.ID(),
-		Policy: policyJSON(executionStatements(spec, logs.Arn)...),
-	}, parent)
+	task, err := newServiceRole(ctx, args.Env, name+"-task", "What the "+name+" application may do",
+		"ecs-tasks.amazonaws.com", tasksOfThisAccount, spec.taskPolicy, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating %s execution policy: %w", name, err)
+		return nil, err
 	}
 	// The task definition names the roles, not their inline policies; without waiting for
 	// them, the service could start tasks that may not yet pull the image or read the secrets.
-	policies := []pulumi.Resource{executionPolicy}
-	task, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
-		Description:      pulumi.String("What the " + name + " application may do"),
-		AssumeRolePolicy: trust,
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("creating %s task role: %w", name, err)
-	}
-	if len(spec.taskPolicy) > 0 {
-		taskPolicy, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
-			Role:   task.ID(),
-			Policy: policyJSON(spec.taskPolicy...),
-		}, parent)
-		if err != nil {
-			return nil, fmt.Errorf("creating %s task policy: %w", name, err)
-		}
-		policies = append(policies, taskPolicy)
-	}
+	policies := append(execution.after(), task.after()...)
 
 	image := pulumi.Sprintf("%s:%s", spec.repositoryURL, spec.cfg.ImageTag)
 	volumes := writableVolumes(spec.cfg.ReadonlyRootFilesystem, spec.execEnabled, spec.cfg.WritablePaths)
@@ -353,8 +332,8 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 			OperatingSystemFamily: pulumi.String("LINUX"),
 			CpuArchitecture:       pulumi.String(c.CPUArchitecture),
 		},
-		ExecutionRoleArn:     execution.Arn,
-		TaskRoleArn:          task.Arn,
+		ExecutionRoleArn:     execution.role.Arn,
+		TaskRoleArn:          task.role.Arn,
 		ContainerDefinitions: containers,
 		Volumes:              taskVolumes,
 	}, parent, pulumi.DependsOn(policies))

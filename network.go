@@ -5,7 +5,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	awsxec2 "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -254,43 +253,34 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("creating flow log group: %w", err)
 	}
-	role, err := iam.NewRole(ctx, "flow-logs", &iam.RoleArgs{
-		Description: pulumi.String("Lets VPC Flow Logs write to " + "/aws/vpc/flow-logs/" + args.Prefix),
-		AssumeRolePolicy: assumeRolePolicy(args.Env, "vpc-flow-logs.amazonaws.com",
-			args.Env.arn("ec2", args.Env.Region, "vpc-flow-log/*")),
-	}, opts...)
-	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("creating flow log role: %w", err)
-	}
 	// What the VPC Flow Logs guide gives the delivery role, scoped to this log group, except
 	// logs:CreateLogGroup: the group exists, with its retention, and must not be re-created
 	// without one if somebody deletes it.
-	policy, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: policyJSON(
-			statement{
+	role, err := newServiceRole(ctx, args.Env, "flow-logs", "Lets VPC Flow Logs write to /aws/vpc/flow-logs/"+args.Prefix,
+		"vpc-flow-logs.amazonaws.com", args.Env.arn("ec2", args.Env.Region, "vpc-flow-log/*"), []statement{
+			{
 				Sid:       "FindFlowLogGroup",
 				Actions:   []string{"logs:DescribeLogGroups"},
 				Resources: []pulumi.StringInput{pulumi.String(args.Env.arn("logs", args.Env.Region, "log-group:*"))},
 			},
-			statement{
+			{
 				Sid:       "WriteFlowLogs",
 				Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
 				Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:log-stream:*", group.Arn)},
-			}),
-	}, opts...)
+			},
+		}, opts...)
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("creating flow log policy: %w", err)
+		return pulumi.StringOutput{}, err
 	}
 	if _, err := ec2.NewFlowLog(ctx, "flow-logs", &ec2.FlowLogArgs{
 		VpcId:              vpcID,
 		TrafficType:        pulumi.String("ALL"),
 		LogDestinationType: pulumi.String("cloud-watch-logs"),
 		LogDestination:     group.Arn,
-		IamRoleArn:         role.Arn,
+		IamRoleArn:         role.role.Arn,
 		// The flow log names the role, not its policy: created first, it would fail to deliver
 		// (and report DeliverLogsPermissionError) until the policy exists.
-	}, append(opts, pulumi.DependsOn([]pulumi.Resource{policy}))...); err != nil {
+	}, append(opts, pulumi.DependsOn(role.after()))...); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("creating flow log: %w", err)
 	}
 	return group.Name, nil

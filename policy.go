@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -156,4 +157,46 @@ func keyUseThrough(env awsEnv, sid string, actions []string, services ...string)
 			"StringEquals": {"kms:CallerAccount": env.AccountID, "kms:ViaService": via},
 		},
 	}
+}
+
+// serviceRole is an IAM role an AWS service assumes for this account, and its inline policy.
+type serviceRole struct {
+	role *iam.Role
+	// policy is nil for a role without statements; what uses the role waits for it, since a
+	// role is usable before its policy exists and the first calls would be denied.
+	policy *iam.RolePolicy
+}
+
+// newServiceRole creates a role that service may assume only for this account's resources
+// matching sourceArn (no confused deputy), and its inline policy of statements, both under the
+// logical name.
+func newServiceRole(ctx *pulumi.Context, env awsEnv, name, description, service, sourceArn string,
+	statements []statement, opts ...pulumi.ResourceOption) (*serviceRole, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Description:      pulumi.String(description),
+		AssumeRolePolicy: assumeRolePolicy(env, service, sourceArn),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating role %s: %w", name, err)
+	}
+	r := &serviceRole{role: role}
+	if len(statements) == 0 {
+		return r, nil
+	}
+	r.policy, err = iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: policyJSON(statements...),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the policy of role %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// after are the resources what uses the role must wait for: its policy, if it has one.
+func (r *serviceRole) after() []pulumi.Resource {
+	if r.policy == nil {
+		return nil
+	}
+	return []pulumi.Resource{r.policy}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -61,21 +60,12 @@ type watchedSecret struct {
 // code to maintain, and every run is kept in the state machine's history.
 func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watched []watchedSecret,
 	clusterArn, serviceName, serviceArn pulumi.StringInput, parent pulumi.ResourceOption, after []pulumi.Resource) error {
-	machineRole, err := iam.NewRole(ctx, name+"-redeploy", &iam.RoleArgs{
-		Description:      pulumi.String("Lets the state machine roll the " + name + " service when its secrets change"),
-		AssumeRolePolicy: assumeRolePolicy(env, "states.amazonaws.com", env.arn("states", env.Region, "stateMachine:*")),
-	}, parent)
+	machineRole, err := newServiceRole(ctx, env, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
+		"states.amazonaws.com", env.arn("states", env.Region, "stateMachine:*"), []statement{
+			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService"}, Resources: []pulumi.StringInput{serviceArn}},
+		}, parent)
 	if err != nil {
-		return fmt.Errorf("creating %s redeploy role: %w", name, err)
-	}
-	machinePolicy, err := iam.NewRolePolicy(ctx, name+"-redeploy", &iam.RolePolicyArgs{
-		Role: machineRole.ID(),
-		Policy: policyJSON(statement{
-			Sid: "RollTheService", Actions: []string{"ecs:UpdateService"}, Resources: []pulumi.StringInput{serviceArn},
-		}),
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("creating %s redeploy policy: %w", name, err)
+		return err
 	}
 	definition := pulumi.All(clusterArn, serviceName).ApplyT(func(v []any) (string, error) {
 		b, err := json.Marshal(map[string]any{
@@ -94,9 +84,9 @@ func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watche
 	}).(pulumi.StringOutput)
 	machine, err := sfn.NewStateMachine(ctx, name+"-redeploy", &sfn.StateMachineArgs{
 		Type:       pulumi.String("STANDARD"),
-		RoleArn:    machineRole.Arn,
+		RoleArn:    machineRole.role.Arn,
 		Definition: definition,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{machinePolicy}))
+	}, parent, pulumi.DependsOn(machineRole.after()))
 	if err != nil {
 		return fmt.Errorf("creating %s redeploy state machine: %w", name, err)
 	}
@@ -131,27 +121,18 @@ func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watche
 	if err != nil {
 		return fmt.Errorf("creating %s secret-change rule: %w", name, err)
 	}
-	eventsRole, err := iam.NewRole(ctx, name+"-secret-changed", &iam.RoleArgs{
-		Description:      pulumi.String("Lets EventBridge start the " + name + " redeploy"),
-		AssumeRolePolicy: assumeRolePolicy(env, "events.amazonaws.com", env.arn("events", env.Region, "rule/*")),
-	}, parent)
+	eventsRole, err := newServiceRole(ctx, env, name+"-secret-changed", "Lets EventBridge start the "+name+" redeploy",
+		"events.amazonaws.com", env.arn("events", env.Region, "rule/*"), []statement{
+			{Sid: "StartTheRedeploy", Actions: []string{"states:StartExecution"}, Resources: []pulumi.StringInput{machine.Arn}},
+		}, parent)
 	if err != nil {
-		return fmt.Errorf("creating %s secret-change role: %w", name, err)
-	}
-	eventsPolicy, err := iam.NewRolePolicy(ctx, name+"-secret-changed", &iam.RolePolicyArgs{
-		Role: eventsRole.ID(),
-		Policy: policyJSON(statement{
-			Sid: "StartTheRedeploy", Actions: []string{"states:StartExecution"}, Resources: []pulumi.StringInput{machine.Arn},
-		}),
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("creating %s secret-change policy: %w", name, err)
+		return err
 	}
 	if _, err := cloudwatch.NewEventTarget(ctx, name+"-secret-changed", &cloudwatch.EventTargetArgs{
 		Rule:    rule.Name,
 		Arn:     machine.Arn,
-		RoleArn: eventsRole.Arn,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{eventsPolicy})); err != nil {
+		RoleArn: eventsRole.role.Arn,
+	}, parent, pulumi.DependsOn(eventsRole.after())); err != nil {
 		return fmt.Errorf("creating %s secret-change target: %w", name, err)
 	}
 	return nil
