@@ -22,12 +22,12 @@ type expectedAlarm struct {
 
 func TestAlarmsWatchTheMetricsCloudWatchPublishes(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	alb := p.one(t, albType, "alb").Outputs["arnSuffix"]
-	tg := func(svc string) any { return p.one(t, tgType, svc).Outputs["arnSuffix"] }
+	alb := p.One(t, albType, "alb").Outputs["arnSuffix"]
+	tg := func(svc string) any { return p.One(t, tgType, svc).Outputs["arnSuffix"] }
 	cluster := p.Outputs["ecsClusterName"]
 	// The DB instance's identifier, not its resource id, is the metric's dimension.
-	dbID := p.one(t, dbType, "postgres").in("identifier")
-	group := p.one(t, redisType, "redis").Outputs["replicationGroupId"].(string)
+	dbID := p.One(t, dbType, "postgres").In("identifier")
+	group := p.One(t, redisType, "redis").Outputs["replicationGroupId"].(string)
 
 	want := map[string]expectedAlarm{
 		"alb-5xx":         {"AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", "GreaterThanThreshold", "notBreaching", 300, 10, map[string]any{"LoadBalancer": alb}},
@@ -50,50 +50,50 @@ func TestAlarmsWatchTheMetricsCloudWatchPublishes(t *testing.T) {
 		want[fmt.Sprintf("redis-%03d-cpu", i)] = expectedAlarm{"AWS/ElastiCache", "CPUUtilization", "Average", "GreaterThanThreshold", "missing", 300, 75, node}
 		want[fmt.Sprintf("redis-%03d-memory", i)] = expectedAlarm{"AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Average", "GreaterThanThreshold", "missing", 300, 90, node}
 	}
-	assert.Contains(t, p.one(t, redisType, "redis").Outputs["memberClusters"], group+"-001", "the member names follow ElastiCache's")
+	assert.Contains(t, p.One(t, redisType, "redis").Outputs["memberClusters"], group+"-001", "the member names follow ElastiCache's")
 
-	topic := p.one(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
-	alarms := p.all(alarmType)
+	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
+	alarms := p.All(alarmType)
 	assert.Len(t, alarms, len(want))
 	for _, a := range alarms {
 		w, ok := want[a.Name]
 		if !assert.Truef(t, ok, "unexpected alarm %s", a.Name) {
 			continue
 		}
-		assert.Equal(t, "coldchain-production-"+a.Name, a.in("name"))
-		assert.Equal(t, w.namespace, a.in("namespace"), a.Name)
-		assert.Equal(t, w.metric, a.in("metricName"), a.Name)
+		assert.Equal(t, "coldchain-production-"+a.Name, a.In("name"))
+		assert.Equal(t, w.namespace, a.In("namespace"), a.Name)
+		assert.Equal(t, w.metric, a.In("metricName"), a.Name)
 		if strings.HasPrefix(w.statistic, "p") {
-			assert.Equal(t, w.statistic, a.in("extendedStatistic"), a.Name)
+			assert.Equal(t, w.statistic, a.In("extendedStatistic"), a.Name)
 			assert.NotContains(t, a.Inputs, "statistic", a.Name)
 		} else {
-			assert.Equal(t, w.statistic, a.in("statistic"), a.Name)
+			assert.Equal(t, w.statistic, a.In("statistic"), a.Name)
 		}
-		assert.Equal(t, w.comparison, a.in("comparisonOperator"), a.Name)
-		assert.Equal(t, w.threshold, a.num("threshold"), a.Name)
-		assert.Equal(t, w.period, a.num("period"), a.Name)
-		assert.Equal(t, w.missing, a.in("treatMissingData"), a.Name)
-		assert.Equal(t, w.dimensions, a.obj("dimensions"), a.Name)
-		assert.GreaterOrEqual(t, a.num("evaluationPeriods"), a.num("datapointsToAlarm"), a.Name)
-		assert.Equal(t, []any{topic}, a.list("alarmActions"), a.Name)
-		assert.Equal(t, []any{topic}, a.list("okActions"), a.Name)
-		assert.Greaterf(t, len(a.in("alarmDescription")), 60, "alarm %s does not say what to do", a.Name)
-		assert.LessOrEqual(t, len(a.in("alarmDescription")), 1024, "CloudWatch's limit on descriptions")
+		assert.Equal(t, w.comparison, a.In("comparisonOperator"), a.Name)
+		assert.Equal(t, w.threshold, a.Num("threshold"), a.Name)
+		assert.Equal(t, w.period, a.Num("period"), a.Name)
+		assert.Equal(t, w.missing, a.In("treatMissingData"), a.Name)
+		assert.Equal(t, w.dimensions, a.Obj("dimensions"), a.Name)
+		assert.GreaterOrEqual(t, a.Num("evaluationPeriods"), a.Num("datapointsToAlarm"), a.Name)
+		assert.Equal(t, []any{topic}, a.List("alarmActions"), a.Name)
+		assert.Equal(t, []any{topic}, a.List("okActions"), a.Name)
+		assert.Greaterf(t, len(a.In("alarmDescription")), 60, "alarm %s does not say what to do", a.Name)
+		assert.LessOrEqual(t, len(a.In("alarmDescription")), 1024, "CloudWatch's limit on descriptions")
 		assert.True(t, a.DeleteBeforeReplace, a.Name)
 	}
 	// Five minutes of 5XX counted against the seed's "more than 10 in 5 minutes".
-	assert.Equal(t, float64(1), p.one(t, alarmType, "alb-5xx").num("evaluationPeriods"))
+	assert.Equal(t, float64(1), p.One(t, alarmType, "alb-5xx").Num("evaluationPeriods"))
 }
 
 func TestAlarmThresholdsFollowConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "alarmDbCpuPercent=70", "alarmRedisMemoryPercent=80", "alarmResponseTimeP95Seconds=0.5"))
-	assert.Equal(t, float64(70), p.one(t, alarmType, "db-cpu").num("threshold"))
-	assert.Equal(t, float64(80), p.one(t, alarmType, "redis-002-memory").num("threshold"))
-	assert.Equal(t, 0.5, p.one(t, alarmType, "backend-response-time").num("threshold"))
+	assert.Equal(t, float64(70), p.One(t, alarmType, "db-cpu").Num("threshold"))
+	assert.Equal(t, float64(80), p.One(t, alarmType, "redis-002-memory").Num("threshold"))
+	assert.Equal(t, 0.5, p.One(t, alarmType, "backend-response-time").Num("threshold"))
 
 	one := planOf(t, with(minimalConfig(), "redisNodes=1", "redisMultiAz=false", "redisAutomaticFailover=false"))
 	var redis []string
-	for _, a := range one.all(alarmType) {
+	for _, a := range one.All(alarmType) {
 		if strings.HasPrefix(a.Name, "redis-") {
 			redis = append(redis, a.Name)
 		}
@@ -107,14 +107,14 @@ func TestAlarmThresholdsFollowConfig(t *testing.T) {
 
 func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	topic := p.one(t, "aws:sns/topic:Topic", "alarms")
-	key := p.one(t, kmsKeyType, "alarms")
-	assert.Equal(t, key.Outputs["arn"], topic.in("kmsMasterKeyId"), "a customer-managed key, not alias/aws/sns")
-	assert.True(t, key.flag("enableKeyRotation"))
+	topic := p.One(t, "aws:sns/topic:Topic", "alarms")
+	key := p.One(t, kmsKeyType, "alarms")
+	assert.Equal(t, key.Outputs["arn"], topic.In("kmsMasterKeyId"), "a customer-managed key, not alias/aws/sns")
+	assert.True(t, key.Flag("enableKeyRotation"))
 	assert.True(t, key.Protect)
 
 	var keyPolicy parsedPolicy
-	key.doc(t, "policy", &keyPolicy)
+	key.Doc(t, "policy", &keyPolicy)
 	var cloudwatch bool
 	for _, s := range keyPolicy.Statement {
 		if s.Principal != nil && fmt.Sprint(s.Principal) == fmt.Sprint(map[string]any{"Service": "cloudwatch.amazonaws.com"}) {
@@ -125,7 +125,7 @@ func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
 	assert.True(t, cloudwatch, "the key policy lets CloudWatch encrypt notifications")
 
 	var topicPolicy parsedPolicy
-	p.one(t, "aws:sns/topicPolicy:TopicPolicy", "alarms").doc(t, "policy", &topicPolicy)
+	p.One(t, "aws:sns/topicPolicy:TopicPolicy", "alarms").Doc(t, "policy", &topicPolicy)
 	require.Len(t, topicPolicy.Statement, 2)
 	publish := topicPolicy.Statement[1]
 	assert.Equal(t, []string{"sns:Publish"}, strs(publish.Action))
@@ -133,17 +133,17 @@ func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
 	assert.Equal(t, "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:*", publish.Condition["ArnLike"]["aws:SourceArn"])
 	assert.Equal(t, "123456789012", publish.Condition["StringEquals"]["aws:SourceAccount"])
 
-	sub := p.one(t, "aws:sns/topicSubscription:TopicSubscription", "alarms-email")
-	assert.Equal(t, "email", sub.in("protocol"))
-	assert.Equal(t, "ops@example.com", sub.in("endpoint"))
-	assert.Equal(t, topic.Outputs["arn"], sub.in("topic"))
+	sub := p.One(t, "aws:sns/topicSubscription:TopicSubscription", "alarms-email")
+	assert.Equal(t, "email", sub.In("protocol"))
+	assert.Equal(t, "ops@example.com", sub.In("endpoint"))
+	assert.Equal(t, topic.Outputs["arn"], sub.In("topic"))
 	assert.Equal(t, topic.Outputs["arn"], p.Outputs["alarmTopicArn"])
 }
 
 func TestDashboardShowsOnlyAlarmedOrSeedMetrics(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	dash := p.one(t, "aws:cloudwatch/dashboard:Dashboard", "dashboard")
-	assert.Equal(t, "coldchain-production", dash.in("dashboardName"))
+	dash := p.One(t, "aws:cloudwatch/dashboard:Dashboard", "dashboard")
+	assert.Equal(t, "coldchain-production", dash.In("dashboardName"))
 	assert.Equal(t, "coldchain-production", p.Outputs["dashboardName"])
 
 	var body struct {
@@ -155,11 +155,11 @@ func TestDashboardShowsOnlyAlarmedOrSeedMetrics(t *testing.T) {
 			}
 		}
 	}
-	dash.doc(t, "dashboardBody", &body)
+	dash.Doc(t, "dashboardBody", &body)
 
 	alarmed := map[string]bool{}
-	for _, a := range p.all(alarmType) {
-		alarmed[a.in("namespace")+" "+a.in("metricName")] = true
+	for _, a := range p.All(alarmType) {
+		alarmed[a.In("namespace")+" "+a.In("metricName")] = true
 	}
 	seed := map[string]bool{ // the seed's key metrics that no alarm watches
 		"AWS/ApplicationELB RequestCount": true, "AWS/RDS ReadIOPS": true, "AWS/RDS WriteIOPS": true,
@@ -193,7 +193,7 @@ func TestAlarmsOnTargetsWaitForTheirServiceToRun(t *testing.T) {
 	// during every first release. The service itself waits for steady state.
 	p := planOf(t, minimalConfig())
 	for _, svc := range []string{"backend", "frontend"} {
-		assert.Contains(t, p.one(t, alarmType, svc+"-unhealthy-targets").DependsOn, p.one(t, serviceType, svc).URN)
+		assert.Contains(t, p.One(t, alarmType, svc+"-unhealthy-targets").DependsOn, p.One(t, serviceType, svc).URN)
 	}
-	assert.Contains(t, p.one(t, alarmType, "alb-5xx").DependsOn, p.one(t, serviceType, "frontend").URN)
+	assert.Contains(t, p.One(t, alarmType, "alb-5xx").DependsOn, p.One(t, serviceType, "frontend").URN)
 }

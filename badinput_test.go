@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"coldchain/internal/offline"
 	"errors"
 	"os"
 	"os/exec"
@@ -163,7 +164,7 @@ func FuzzConfig(f *testing.F) {
 	f.Add("backendSecrets", `{"A":"/x","B":"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:x"}`)
 	f.Add("backendPathPatterns", `["/a",`)
 	f.Fuzz(func(t *testing.T, key, value string) {
-		if value == secretPlaceholder {
+		if value == offline.SecretPlaceholder {
 			return // an encrypted value, which only "pulumi up" can check
 		}
 		raw := minimalConfig()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"errors"
 	"regexp"
 	"strings"
@@ -154,16 +155,16 @@ func TestKeysOfOtherNamespacesAreCheckedToo(t *testing.T) {
 func TestEncryptedValuesPlanAsPlaceholdersThatPassValidation(t *testing.T) {
 	// A secure: value is unknown offline; the plan stands in the key's default, or "[secret]"
 	// where it has none, and leaves the check of the real value to "pulumi up".
-	raw := with(minimalConfig(), "alarmEmail="+secretPlaceholder, "backendCpu="+secretPlaceholder,
-		"allowedAccountIds="+secretPlaceholder, "vpcCidr="+secretPlaceholder)
+	raw := with(minimalConfig(), "alarmEmail="+offline.SecretPlaceholder, "backendCpu="+offline.SecretPlaceholder,
+		"allowedAccountIds="+offline.SecretPlaceholder, "vpcCidr="+offline.SecretPlaceholder)
 	cfg, err := loadConfig(project, "production", raw)
 	require.NoError(t, err)
-	assert.Equal(t, secretPlaceholder, cfg.AlarmEmail)
+	assert.Equal(t, offline.SecretPlaceholder, cfg.AlarmEmail)
 	assert.Equal(t, 1024, cfg.Backend.CPU)
 	assert.Equal(t, "10.0.0.0/16", cfg.VpcCidr)
 	assert.Empty(t, cfg.AllowedAccountIDs)
 	p := planOf(t, raw)
-	assert.Equal(t, secretPlaceholder, p.one(t, "aws:sns/topicSubscription:TopicSubscription", "alarms-email").in("endpoint"))
+	assert.Equal(t, offline.SecretPlaceholder, p.One(t, "aws:sns/topicSubscription:TopicSubscription", "alarms-email").In("endpoint"))
 }
 
 func TestOneProblemIsOneProblem(t *testing.T) {

@@ -9,6 +9,11 @@ import (
 	"strings"
 )
 
+// encryptedPlaceholder is the value an encrypted (secure:) config value has where it cannot be
+// decrypted: in the offline plan, whose stack-file reader gives every one this value
+// (offline.SecretPlaceholder; a test keeps the two equal). "pulumi up" passes the real value.
+const encryptedPlaceholder = "[secret]"
+
 // configReader reads typed values from the raw config map, remembers which keys the program
 // knows, and collects every type error instead of stopping at the first.
 type configReader struct {
@@ -34,7 +39,7 @@ func (r *configReader) lookup(key string) (string, bool) {
 	full := r.fullKey(key)
 	r.known[full] = true
 	v, ok := r.raw[full]
-	if ok && v == secretPlaceholder {
+	if ok && v == encryptedPlaceholder {
 		if r.secret == nil {
 			r.secret = map[string]bool{}
 		}
@@ -54,7 +59,7 @@ func (r *configReader) str(key, def string) string {
 	case ok:
 		return v
 	case def == "" && r.secret[r.shortKey(r.fullKey(key))]:
-		return secretPlaceholder
+		return encryptedPlaceholder
 	}
 	return def
 }

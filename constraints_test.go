@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -77,7 +78,7 @@ func refuse(bad bool, why string) string {
 }
 
 // nameOf is the physical name AWS sees: the input, or what autonaming produced.
-func nameOf(r *PlanResource, property string) (string, bool) {
+func nameOf(r *offline.PlanResource, property string) (string, bool) {
 	if s, ok := r.Inputs[property].(string); ok {
 		return s, true
 	}
@@ -112,7 +113,7 @@ func TestEveryResourceTypeHasItsNameRules(t *testing.T) {
 	// A new resource type with a name must come with its AWS rules.
 	for _, v := range variations[:1] {
 		for _, r := range planOfVariation(t, v).Resources {
-			_, autonamedType := autonamed[r.Type]
+			_, autonamedType := offline.AutonamedProperty(r.Type)
 			_, named := r.Inputs["name"]
 			if (autonamedType || named) && r.Custom {
 				if _, ok := nameRules[r.Type]; !ok {
@@ -129,15 +130,15 @@ func TestTooLongNamesAreRejectedByConfig(t *testing.T) {
 
 func TestNameRulesCatchBadNames(t *testing.T) {
 	bad := clonePlan(t, planOfVariation(t, variations[0]))
-	bad.one(t, albType, "alb").Outputs["name"] = strings.Repeat("a", 33)
-	bad.one(t, dbType, "postgres").Inputs["identifier"] = "cold--chain"
-	bad.one(t, repoType, "backend").Inputs["name"] = "Coldchain/Backend"
+	bad.One(t, albType, "alb").Outputs["name"] = strings.Repeat("a", 33)
+	bad.One(t, dbType, "postgres").Inputs["identifier"] = "cold--chain"
+	bad.One(t, repoType, "backend").Inputs["name"] = "Coldchain/Backend"
 	if got := checkNames(bad); len(got) != 3 {
 		t.Errorf("checkNames found %d problems in a plan with 3 bad names: %v", len(got), got)
 	}
 }
 
-func checkNames(p *Plan) []string {
+func checkNames(p *offline.Plan) []string {
 	var v []string
 	for _, r := range p.Resources {
 		for _, rule := range nameRules[r.Type] {
@@ -158,41 +159,41 @@ func checkNames(p *Plan) []string {
 	return v
 }
 
-func checkFargateSizes(p *Plan) []string {
+func checkFargateSizes(p *offline.Plan) []string {
 	var v []string
-	for _, td := range p.all(taskDefType) {
-		cpu, _ := strconv.Atoi(td.in("cpu"))
-		memory, _ := strconv.Atoi(td.in("memory"))
+	for _, td := range p.All(taskDefType) {
+		cpu, _ := strconv.Atoi(td.In("cpu"))
+		memory, _ := strconv.Atoi(td.In("memory"))
 		if !validFargatePair(cpu, memory) {
-			v = append(v, fmt.Sprintf("%s: cpu %s memory %s", td.Name, td.in("cpu"), td.in("memory")))
+			v = append(v, fmt.Sprintf("%s: cpu %s memory %s", td.Name, td.In("cpu"), td.In("memory")))
 		}
 	}
 	return v
 }
 
-func checkParameterFamily(p *Plan) []string {
+func checkParameterFamily(p *offline.Plan) []string {
 	var v []string
-	groups := map[any]*PlanResource{}
-	for _, g := range p.all("aws:rds/parameterGroup:ParameterGroup") {
+	groups := map[any]*offline.PlanResource{}
+	for _, g := range p.All("aws:rds/parameterGroup:ParameterGroup") {
 		groups[g.Outputs["name"]] = g
 	}
-	for _, db := range p.all(dbType) {
+	for _, db := range p.All(dbType) {
 		g := groups[db.Inputs["parameterGroupName"]]
-		major, _, _ := strings.Cut(db.in("engineVersion"), ".")
-		if g == nil || g.in("family") != db.in("engine")+major {
-			v = append(v, fmt.Sprintf("%s: engine %s %s with parameter group %v", db.Name, db.in("engine"), db.in("engineVersion"), db.Inputs["parameterGroupName"]))
+		major, _, _ := strings.Cut(db.In("engineVersion"), ".")
+		if g == nil || g.In("family") != db.In("engine")+major {
+			v = append(v, fmt.Sprintf("%s: engine %s %s with parameter group %v", db.Name, db.In("engine"), db.In("engineVersion"), db.Inputs["parameterGroupName"]))
 		}
 	}
 	return v
 }
 
-func checkWindows(p *Plan) []string {
+func checkWindows(p *offline.Plan) []string {
 	var all problems
-	for _, db := range p.all(dbType) {
-		all.checkWindows("backupWindow", db.in("backupWindow"), "maintenanceWindow", db.in("maintenanceWindow"), 30)
+	for _, db := range p.All(dbType) {
+		all.checkWindows("backupWindow", db.In("backupWindow"), "maintenanceWindow", db.In("maintenanceWindow"), 30)
 	}
-	for _, r := range p.all(redisType) {
-		all.checkWindows("snapshotWindow", r.in("snapshotWindow"), "maintenanceWindow", r.in("maintenanceWindow"), 60)
+	for _, r := range p.All(redisType) {
+		all.checkWindows("snapshotWindow", r.In("snapshotWindow"), "maintenanceWindow", r.In("maintenanceWindow"), 60)
 	}
 	var v []string
 	for _, problem := range all {
@@ -201,17 +202,17 @@ func checkWindows(p *Plan) []string {
 	return v
 }
 
-func checkRulePriorities(p *Plan) []string {
+func checkRulePriorities(p *offline.Plan) []string {
 	var v []string
 	seen := map[string]bool{}
-	for _, r := range p.all(ruleType) {
-		priority := r.num("priority")
-		key := fmt.Sprintf("%s/%v", r.in("listenerArn"), priority)
+	for _, r := range p.All(ruleType) {
+		priority := r.Num("priority")
+		key := fmt.Sprintf("%s/%v", r.In("listenerArn"), priority)
 		if priority < 1 || priority > 50000 || seen[key] {
 			v = append(v, fmt.Sprintf("%s: priority %v taken or out of range", r.Name, priority))
 		}
 		seen[key] = true
-		for _, c := range r.list("conditions") {
+		for _, c := range r.List("conditions") {
 			if pp, ok := c.(map[string]any)["pathPattern"].(map[string]any); ok && len(pp["values"].([]any)) > 5 {
 				v = append(v, r.Name+": more than 5 path patterns")
 			}
@@ -220,7 +221,7 @@ func checkRulePriorities(p *Plan) []string {
 	return v
 }
 
-func checkJSONDocuments(p *Plan) []string {
+func checkJSONDocuments(p *offline.Plan) []string {
 	var v []string
 	for _, r := range p.Resources {
 		for _, key := range []string{"policy", "assumeRolePolicy", "containerDefinitions", "dashboardBody"} {
@@ -237,10 +238,10 @@ var (
 	tgSuffix  = regexp.MustCompile(`^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
 )
 
-func checkMetricFormats(p *Plan) []string {
+func checkMetricFormats(p *offline.Plan) []string {
 	var v []string
-	for _, a := range p.all(alarmType) {
-		dims := a.obj("dimensions")
+	for _, a := range p.All(alarmType) {
+		dims := a.Obj("dimensions")
 		if lb, ok := dims["LoadBalancer"].(string); ok && !albSuffix.MatchString(lb) {
 			v = append(v, a.Name+": LoadBalancer dimension "+lb+" is not an ARN suffix")
 		}
@@ -251,13 +252,13 @@ func checkMetricFormats(p *Plan) []string {
 			v = append(v, a.Name+": DBInstanceIdentifier is the resource id, not the identifier")
 		}
 	}
-	for _, target := range p.all(scalableTargetType) {
-		if !regexp.MustCompile(`^service/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+$`).MatchString(target.in("resourceId")) {
-			v = append(v, target.Name+": resource id "+target.in("resourceId"))
+	for _, target := range p.All(scalableTargetType) {
+		if !regexp.MustCompile(`^service/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+$`).MatchString(target.In("resourceId")) {
+			v = append(v, target.Name+": resource id "+target.In("resourceId"))
 		}
 	}
-	for _, policy := range p.all(scalingPolicyType) {
-		conf := policy.obj("targetTrackingScalingPolicyConfiguration")
+	for _, policy := range p.All(scalingPolicyType) {
+		conf := policy.Obj("targetTrackingScalingPolicyConfiguration")
 		spec, _ := conf["predefinedMetricSpecification"].(map[string]any)
 		if spec["predefinedMetricType"] == "ALBRequestCountPerTarget" {
 			label, _ := spec["resourceLabel"].(string)
@@ -270,16 +271,16 @@ func checkMetricFormats(p *Plan) []string {
 	return v
 }
 
-func checkEcrLifecycle(p *Plan) []string {
+func checkEcrLifecycle(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all("aws:ecr/lifecyclePolicy:LifecyclePolicy") {
+	for _, r := range p.All("aws:ecr/lifecyclePolicy:LifecyclePolicy") {
 		var doc struct {
 			Rules []struct {
 				RulePriority int
 				Selection    struct{ TagStatus string }
 			}
 		}
-		if json.Unmarshal([]byte(r.in("policy")), &doc) != nil {
+		if json.Unmarshal([]byte(r.In("policy")), &doc) != nil {
 			v = append(v, r.Name+": lifecycle policy is not JSON")
 			continue
 		}

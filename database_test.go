@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,73 +17,73 @@ const (
 	randomPassType = "random:index/randomPassword:RandomPassword"
 )
 
-func sgID(t *testing.T, p *Plan, name string) string {
+func sgID(t *testing.T, p *offline.Plan, name string) string {
 	t.Helper()
-	return p.one(t, sgType, name).ID
+	return p.One(t, sgType, name).ID
 }
 
 func TestPostgresIsPrivateEncryptedMultiAZAndBackedUp(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	db := p.one(t, dbType, "postgres")
-	key := p.one(t, kmsKeyType, "data")
+	db := p.One(t, dbType, "postgres")
+	key := p.One(t, kmsKeyType, "data")
 
-	assert.Equal(t, "postgres", db.in("engine"))
-	assert.Equal(t, "17", db.in("engineVersion"))
-	assert.Equal(t, "db.t3.medium", db.in("instanceClass"))
-	assert.True(t, db.flag("multiAz"))
-	assert.Equal(t, "gp3", db.in("storageType"))
-	assert.Greater(t, db.num("maxAllocatedStorage"), db.num("allocatedStorage"), "storage autoscaling is on")
-	assert.True(t, db.flag("storageEncrypted"))
-	assert.Equal(t, key.Outputs["arn"], db.in("kmsKeyId"))
-	assert.False(t, db.flag("publiclyAccessible"))
-	assert.GreaterOrEqual(t, db.num("backupRetentionPeriod"), float64(7))
-	assert.True(t, db.flag("deletionProtection"))
-	assert.False(t, db.flag("skipFinalSnapshot"))
-	suffix := p.one(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
-	assert.Equal(t, "coldchain-production-postgres-final-"+suffix, db.in("finalSnapshotIdentifier"))
-	assert.Equal(t, db.in("finalSnapshotIdentifier"), p.Outputs["databaseFinalSnapshotName"])
-	assert.True(t, db.flag("copyTagsToSnapshot"))
-	assert.False(t, db.flag("deleteAutomatedBackups"), "automated backups outlive the instance")
-	assert.True(t, db.flag("performanceInsightsEnabled"))
-	assert.Equal(t, key.Outputs["arn"], db.in("performanceInsightsKmsKeyId"))
-	assert.Equal(t, []any{"postgresql", "upgrade"}, db.list("enabledCloudwatchLogsExports"))
-	assert.True(t, db.flag("autoMinorVersionUpgrade"))
-	assert.Equal(t, float64(5432), db.num("port"))
+	assert.Equal(t, "postgres", db.In("engine"))
+	assert.Equal(t, "17", db.In("engineVersion"))
+	assert.Equal(t, "db.t3.medium", db.In("instanceClass"))
+	assert.True(t, db.Flag("multiAz"))
+	assert.Equal(t, "gp3", db.In("storageType"))
+	assert.Greater(t, db.Num("maxAllocatedStorage"), db.Num("allocatedStorage"), "storage autoscaling is on")
+	assert.True(t, db.Flag("storageEncrypted"))
+	assert.Equal(t, key.Outputs["arn"], db.In("kmsKeyId"))
+	assert.False(t, db.Flag("publiclyAccessible"))
+	assert.GreaterOrEqual(t, db.Num("backupRetentionPeriod"), float64(7))
+	assert.True(t, db.Flag("deletionProtection"))
+	assert.False(t, db.Flag("skipFinalSnapshot"))
+	suffix := p.One(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
+	assert.Equal(t, "coldchain-production-postgres-final-"+suffix, db.In("finalSnapshotIdentifier"))
+	assert.Equal(t, db.In("finalSnapshotIdentifier"), p.Outputs["databaseFinalSnapshotName"])
+	assert.True(t, db.Flag("copyTagsToSnapshot"))
+	assert.False(t, db.Flag("deleteAutomatedBackups"), "automated backups outlive the instance")
+	assert.True(t, db.Flag("performanceInsightsEnabled"))
+	assert.Equal(t, key.Outputs["arn"], db.In("performanceInsightsKmsKeyId"))
+	assert.Equal(t, []any{"postgresql", "upgrade"}, db.List("enabledCloudwatchLogsExports"))
+	assert.True(t, db.Flag("autoMinorVersionUpgrade"))
+	assert.Equal(t, float64(5432), db.Num("port"))
 }
 
 func TestPostgresIsInIsolatedSubnetsBehindTheDatabaseGroupOnly(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	db := p.one(t, dbType, "postgres")
-	subnets := p.one(t, "aws:rds/subnetGroup:SubnetGroup", "postgres")
+	db := p.One(t, dbType, "postgres")
+	subnets := p.One(t, "aws:rds/subnetGroup:SubnetGroup", "postgres")
 
-	assert.Equal(t, []any{sgID(t, p, "database-sg")}, db.list("vpcSecurityGroupIds"))
-	assert.Equal(t, subnets.Outputs["name"], db.in("dbSubnetGroupName"))
-	assert.Equal(t, p.Outputs["isolatedSubnetIds"], subnets.list("subnetIds"))
+	assert.Equal(t, []any{sgID(t, p, "database-sg")}, db.List("vpcSecurityGroupIds"))
+	assert.Equal(t, subnets.Outputs["name"], db.In("dbSubnetGroupName"))
+	assert.Equal(t, p.Outputs["isolatedSubnetIds"], subnets.List("subnetIds"))
 }
 
 func TestNoDatabasePasswordInConfigOrState(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	db := p.one(t, dbType, "postgres")
-	assert.True(t, db.flag("manageMasterUserPassword"), "RDS manages the master password")
+	db := p.One(t, dbType, "postgres")
+	assert.True(t, db.Flag("manageMasterUserPassword"), "RDS manages the master password")
 	assert.NotContains(t, db.Inputs, "password")
-	assert.Equal(t, p.one(t, kmsKeyType, "data").Outputs["arn"], db.in("masterUserSecretKmsKeyId"))
+	assert.Equal(t, p.One(t, kmsKeyType, "data").Outputs["arn"], db.In("masterUserSecretKmsKeyId"))
 	secrets := db.Outputs["masterUserSecrets"].([]any)
 	assert.Equal(t, secrets[0].(map[string]any)["secretArn"], p.Outputs["databaseSecretArn"])
 	assert.Regexp(t, `^arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-`, p.Outputs["databaseSecretArn"])
-	assert.NotEqual(t, "postgres", db.in("username"), "the master user is not a reserved name")
+	assert.NotEqual(t, "postgres", db.In("username"), "the master user is not a reserved name")
 }
 
 func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
 	for version, family := range postgresFamilies {
 		p := planOf(t, with(minimalConfig(), "dbEngineVersion="+version))
-		db := p.one(t, dbType, "postgres")
-		params := p.one(t, "aws:rds/parameterGroup:ParameterGroup", "postgres")
-		assert.Equal(t, version, db.in("engineVersion"))
-		assert.Equalf(t, family, params.in("family"), "engine %s", version)
-		assert.Equal(t, params.Outputs["name"], db.in("parameterGroupName"))
+		db := p.One(t, dbType, "postgres")
+		params := p.One(t, "aws:rds/parameterGroup:ParameterGroup", "postgres")
+		assert.Equal(t, version, db.In("engineVersion"))
+		assert.Equalf(t, family, params.In("family"), "engine %s", version)
+		assert.Equal(t, params.Outputs["name"], db.In("parameterGroupName"))
 
 		values := map[string]any{}
-		for _, param := range params.list("parameters") {
+		for _, param := range params.List("parameters") {
 			values[param.(map[string]any)["name"].(string)] = param.(map[string]any)["value"]
 		}
 		assert.Equal(t, "1", values["rds.force_ssl"], "TLS is forced")
@@ -91,12 +92,12 @@ func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
 
 func TestPostgresLogGroupsHaveARetentionAndExistBeforeTheInstance(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "logRetentionDays=60"))
-	db := p.one(t, dbType, "postgres")
+	db := p.One(t, dbType, "postgres")
 	for _, export := range []string{"postgresql", "upgrade"} {
-		group := p.one(t, logGroupType, "postgres-"+export)
+		group := p.One(t, logGroupType, "postgres-"+export)
 		// The name RDS publishes to: /aws/rds/instance/<identifier>/<log>.
-		assert.Equal(t, "/aws/rds/instance/"+db.in("identifier")+"/"+export, group.in("name"))
-		assert.Equal(t, float64(60), group.num("retentionInDays"))
+		assert.Equal(t, "/aws/rds/instance/"+db.In("identifier")+"/"+export, group.In("name"))
+		assert.Equal(t, float64(60), group.Num("retentionInDays"))
 		assert.Contains(t, db.DependsOn, group.URN)
 	}
 }
@@ -130,40 +131,40 @@ func TestDatabaseWindowsHaveTheAWSFormatAndDoNotOverlap(t *testing.T) {
 
 func TestRedisIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	redis := p.one(t, redisType, "redis")
-	key := p.one(t, kmsKeyType, "data")
-	subnets := p.one(t, "aws:elasticache/subnetGroup:SubnetGroup", "redis")
+	redis := p.One(t, redisType, "redis")
+	key := p.One(t, kmsKeyType, "data")
+	subnets := p.One(t, "aws:elasticache/subnetGroup:SubnetGroup", "redis")
 
-	assert.Equal(t, "redis", redis.in("engine"))
-	assert.Equal(t, "cache.t3.medium", redis.in("nodeType"))
-	assert.Equal(t, float64(2), redis.num("numCacheClusters"))
-	assert.True(t, redis.flag("automaticFailoverEnabled"))
-	assert.True(t, redis.flag("multiAzEnabled"))
-	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, redis.list("preferredCacheClusterAzs"))
-	assert.True(t, redis.flag("atRestEncryptionEnabled"))
-	assert.Equal(t, key.Outputs["arn"], redis.in("kmsKeyId"))
-	assert.True(t, redis.flag("transitEncryptionEnabled"))
-	assert.Equal(t, secretPlaceholder, redis.in("authToken"), "the AUTH token is a secret")
-	assert.Equal(t, []any{sgID(t, p, "redis-sg")}, redis.list("securityGroupIds"))
-	assert.Equal(t, subnets.Outputs["name"], redis.in("subnetGroupName"))
-	assert.Equal(t, p.Outputs["isolatedSubnetIds"], subnets.list("subnetIds"))
-	assert.Equal(t, float64(7), redis.num("snapshotRetentionLimit"))
-	suffix := p.one(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
-	assert.Equal(t, "coldchain-production-redis-final-"+suffix, redis.in("finalSnapshotIdentifier"))
-	assert.Equal(t, redis.in("finalSnapshotIdentifier"), p.Outputs["redisFinalSnapshotName"])
+	assert.Equal(t, "redis", redis.In("engine"))
+	assert.Equal(t, "cache.t3.medium", redis.In("nodeType"))
+	assert.Equal(t, float64(2), redis.Num("numCacheClusters"))
+	assert.True(t, redis.Flag("automaticFailoverEnabled"))
+	assert.True(t, redis.Flag("multiAzEnabled"))
+	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, redis.List("preferredCacheClusterAzs"))
+	assert.True(t, redis.Flag("atRestEncryptionEnabled"))
+	assert.Equal(t, key.Outputs["arn"], redis.In("kmsKeyId"))
+	assert.True(t, redis.Flag("transitEncryptionEnabled"))
+	assert.Equal(t, offline.SecretPlaceholder, redis.In("authToken"), "the AUTH token is a secret")
+	assert.Equal(t, []any{sgID(t, p, "redis-sg")}, redis.List("securityGroupIds"))
+	assert.Equal(t, subnets.Outputs["name"], redis.In("subnetGroupName"))
+	assert.Equal(t, p.Outputs["isolatedSubnetIds"], subnets.List("subnetIds"))
+	assert.Equal(t, float64(7), redis.Num("snapshotRetentionLimit"))
+	suffix := p.One(t, "random:index/randomId:RandomId", "final-snapshot").Outputs["hex"].(string)
+	assert.Equal(t, "coldchain-production-redis-final-"+suffix, redis.In("finalSnapshotIdentifier"))
+	assert.Equal(t, redis.In("finalSnapshotIdentifier"), p.Outputs["redisFinalSnapshotName"])
 	assert.Equal(t, redis.Outputs["primaryEndpointAddress"], p.Outputs["redisPrimaryEndpoint"])
 }
 
 func TestRedisLogsGoToTheSeedsLogGroupWithARetention(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	group := p.one(t, logGroupType, "redis")
-	assert.Equal(t, "/aws/elasticache/redis/coldchain-production", group.in("name"))
-	assert.Equal(t, float64(30), group.num("retentionInDays"))
+	group := p.One(t, logGroupType, "redis")
+	assert.Equal(t, "/aws/elasticache/redis/coldchain-production", group.In("name"))
+	assert.Equal(t, float64(30), group.Num("retentionInDays"))
 
 	types := map[string]bool{}
-	for _, d := range p.one(t, redisType, "redis").list("logDeliveryConfigurations") {
+	for _, d := range p.One(t, redisType, "redis").List("logDeliveryConfigurations") {
 		conf := d.(map[string]any)
-		assert.Equal(t, group.in("name"), conf["destination"])
+		assert.Equal(t, group.In("name"), conf["destination"])
 		assert.Equal(t, "cloudwatch-logs", conf["destinationType"])
 		types[conf["logType"].(string)] = true
 	}
@@ -172,19 +173,19 @@ func TestRedisLogsGoToTheSeedsLogGroupWithARetention(t *testing.T) {
 
 func TestRedisAuthTokenSatisfiesElastiCacheRulesAndIsKeptInSecretsManager(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	token := p.one(t, randomPassType, "redis-auth")
+	token := p.One(t, randomPassType, "redis-auth")
 	// ElastiCache: 16 to 128 printable characters, none of space, ", / and @.
-	assert.GreaterOrEqual(t, token.num("length"), float64(16))
-	assert.LessOrEqual(t, token.num("length"), float64(128))
-	assert.False(t, token.flag("special"), "letters and digits only, so no forbidden character")
-	assert.Equal(t, secretPlaceholder, token.Outputs["result"], "the token is secret in the state")
+	assert.GreaterOrEqual(t, token.Num("length"), float64(16))
+	assert.LessOrEqual(t, token.Num("length"), float64(128))
+	assert.False(t, token.Flag("special"), "letters and digits only, so no forbidden character")
+	assert.Equal(t, offline.SecretPlaceholder, token.Outputs["result"], "the token is secret in the state")
 
-	secret := p.one(t, secretType, "redis-auth")
-	assert.Equal(t, p.one(t, kmsKeyType, "data").Outputs["arn"], secret.in("kmsKeyId"))
-	assert.Equal(t, float64(30), secret.num("recoveryWindowInDays"))
-	version := p.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "redis-auth")
-	assert.Equal(t, secret.ID, version.in("secretId"))
-	assert.Equal(t, secretPlaceholder, version.in("secretString"))
+	secret := p.One(t, secretType, "redis-auth")
+	assert.Equal(t, p.One(t, kmsKeyType, "data").Outputs["arn"], secret.In("kmsKeyId"))
+	assert.Equal(t, float64(30), secret.Num("recoveryWindowInDays"))
+	version := p.One(t, "aws:secretsmanager/secretVersion:SecretVersion", "redis-auth")
+	assert.Equal(t, secret.ID, version.In("secretId"))
+	assert.Equal(t, offline.SecretPlaceholder, version.In("secretString"))
 	assert.Contains(t, version.DependsOn, token.URN, "the secret holds the generated token")
 }
 
@@ -214,20 +215,20 @@ func TestContradictoryCacheSettingsAreRejected(t *testing.T) {
 
 func TestSingleNodeCacheWithoutFailoverIsAllowed(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "redisNodes=1", "redisMultiAz=false", "redisAutomaticFailover=false", "dbMultiAz=false"))
-	redis := p.one(t, redisType, "redis")
-	assert.Equal(t, float64(1), redis.num("numCacheClusters"))
-	assert.False(t, redis.flag("automaticFailoverEnabled"))
-	assert.False(t, p.one(t, dbType, "postgres").flag("multiAz"))
+	redis := p.One(t, redisType, "redis")
+	assert.Equal(t, float64(1), redis.Num("numCacheClusters"))
+	assert.False(t, redis.Flag("automaticFailoverEnabled"))
+	assert.False(t, p.One(t, dbType, "postgres").Flag("multiAz"))
 }
 
 func TestDestroyTimeSettingsFollowConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "finalSnapshot=false", "dbDeletionProtection=false", "secretRecoveryDays=7"))
-	db := p.one(t, dbType, "postgres")
-	assert.True(t, db.flag("skipFinalSnapshot"))
+	db := p.One(t, dbType, "postgres")
+	assert.True(t, db.Flag("skipFinalSnapshot"))
 	assert.NotContains(t, db.Inputs, "finalSnapshotIdentifier")
-	assert.False(t, db.flag("deletionProtection"))
-	assert.NotContains(t, p.one(t, redisType, "redis").Inputs, "finalSnapshotIdentifier")
-	assert.Equal(t, float64(7), p.one(t, secretType, "redis-auth").num("recoveryWindowInDays"))
+	assert.False(t, db.Flag("deletionProtection"))
+	assert.NotContains(t, p.One(t, redisType, "redis").Inputs, "finalSnapshotIdentifier")
+	assert.Equal(t, float64(7), p.One(t, secretType, "redis-auth").Num("recoveryWindowInDays"))
 }
 
 func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
@@ -236,14 +237,14 @@ func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
 	// derived from its URN); it has no keepers, so nothing later redraws it, and changing a
 	// final snapshot's name updates the store in place.
 	p := planOf(t, minimalConfig())
-	id := p.one(t, "random:index/randomId:RandomId", "final-snapshot")
-	assert.Equal(t, float64(4), id.num("byteLength"))
+	id := p.One(t, "random:index/randomId:RandomId", "final-snapshot")
+	assert.Equal(t, float64(4), id.Num("byteLength"))
 	assert.NotContains(t, id.Inputs, "keepers")
 	assert.Regexp(t, `^[0-9a-f]{8}$`, id.Outputs["hex"])
-	assert.Contains(t, p.one(t, dbType, "postgres").DependsOn, id.URN)
+	assert.Contains(t, p.One(t, dbType, "postgres").DependsOn, id.URN)
 
 	staging := planOf(t, with(minimalConfig(), "finalSnapshot=false", "redisSnapshotRetentionDays=1"))
-	assert.Empty(t, staging.all("random:index/randomId:RandomId"), "no snapshot, no suffix")
+	assert.Empty(t, staging.All("random:index/randomId:RandomId"), "no snapshot, no suffix")
 	assert.NotContains(t, staging.Outputs, "databaseFinalSnapshotName")
-	assert.True(t, staging.one(t, dbType, "postgres").flag("deleteAutomatedBackups"), "without a final snapshot nothing of the database outlives it")
+	assert.True(t, staging.One(t, dbType, "postgres").Flag("deleteAutomatedBackups"), "without a final snapshot nothing of the database outlives it")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"fmt"
 	"testing"
 
@@ -35,19 +36,19 @@ func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
 	assert.Empty(t, checkRetainedDataStaysReadable(planOfVariation(t, variations[1])))
 
 	broken := clonePlan(t, planOfVariation(t, variations[0]))
-	broken.one(t, kmsKeyType, "data").RetainOnDelete = false
+	broken.One(t, kmsKeyType, "data").RetainOnDelete = false
 	assert.NotEmpty(t, checkRetainedDataStaysReadable(broken), "DATA-04 does not notice a key deleted under its snapshots")
 }
 
 // checkRetainedDataStaysReadable finds what a destroy leaves behind encrypted with a key that
 // the destroy deletes: after the key's deletion window, it could never be restored.
-func checkRetainedDataStaysReadable(p *Plan) []string {
+func checkRetainedDataStaysReadable(p *offline.Plan) []string {
 	var v []string
-	keys := map[any]*PlanResource{}
-	for _, k := range p.all(kmsKeyType) {
+	keys := map[any]*offline.PlanResource{}
+	for _, k := range p.All(kmsKeyType) {
 		keys[k.Outputs["arn"]] = k
 	}
-	keptBy := func(r *PlanResource, what string) {
+	keptBy := func(r *offline.PlanResource, what string) {
 		key := keys[r.Inputs["kmsKeyId"]]
 		switch {
 		case key == nil:
@@ -56,16 +57,16 @@ func checkRetainedDataStaysReadable(p *Plan) []string {
 			v = append(v, fmt.Sprintf("%s %s: %s outlives the stack, but destroy deletes its key %s", r.Type, r.Name, what, key.Name))
 		}
 	}
-	for _, r := range p.all(dbType) {
-		if !r.flag("skipFinalSnapshot") {
+	for _, r := range p.All(dbType) {
+		if !r.Flag("skipFinalSnapshot") {
 			keptBy(r, "the final snapshot")
 		}
-		if !r.flag("deleteAutomatedBackups") {
+		if !r.Flag("deleteAutomatedBackups") {
 			keptBy(r, "the automated backups")
 		}
 	}
-	for _, r := range p.all(redisType) {
-		if r.in("finalSnapshotIdentifier") != "" {
+	for _, r := range p.All(redisType) {
+		if r.In("finalSnapshotIdentifier") != "" {
 			keptBy(r, "the final snapshot")
 		}
 	}
@@ -74,8 +75,8 @@ func checkRetainedDataStaysReadable(p *Plan) []string {
 
 // protectedPlans are the plans in which data must be protected: the production stack file and
 // the program's defaults.
-func protectedPlans(t *testing.T) map[string]*Plan {
-	return map[string]*Plan{
+func protectedPlans(t *testing.T) map[string]*offline.Plan {
+	return map[string]*offline.Plan{
 		"production": planOfVariation(t, variations[0]),
 		"defaults":   planOf(t, minimalConfig()),
 	}
@@ -98,10 +99,10 @@ func TestStagingCanBeTornDown(t *testing.T) {
 	}
 }
 
-func checkProtected(p *Plan) []string {
+func checkProtected(p *offline.Plan) []string {
 	var v []string
 	for _, s := range stateful {
-		r := p.byTypeName(s.typ, s.name)
+		r := p.Find(s.typ, s.name)
 		if r == nil {
 			v = append(v, fmt.Sprintf("%s %s is not in the plan", s.typ, s.name))
 		} else if !r.Protect {
@@ -113,7 +114,7 @@ func checkProtected(p *Plan) []string {
 			v = append(v, name+": no deletion protection")
 		}
 	}
-	for _, r := range p.all(secretType) {
+	for _, r := range p.All(secretType) {
 		if !r.Protect {
 			v = append(v, fmt.Sprintf("%s %s is not protected", r.Type, r.Name))
 		}
@@ -123,63 +124,63 @@ func checkProtected(p *Plan) []string {
 
 // deletionProtection is whether AWS itself refuses to delete the database and the load
 // balancer, by resource.
-func deletionProtection(p *Plan) map[string]bool {
+func deletionProtection(p *offline.Plan) map[string]bool {
 	on := map[string]bool{}
-	for _, r := range p.all(dbType) {
-		on[r.Type+" "+r.Name] = r.flag("deletionProtection")
+	for _, r := range p.All(dbType) {
+		on[r.Type+" "+r.Name] = r.Flag("deletionProtection")
 	}
-	for _, r := range p.all(albType) {
-		on[r.Type+" "+r.Name] = r.flag("enableDeletionProtection")
+	for _, r := range p.All(albType) {
+		on[r.Type+" "+r.Name] = r.Flag("enableDeletionProtection")
 	}
 	return on
 }
 
-func checkDestroyKeepsData(p *Plan) []string {
+func checkDestroyKeepsData(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all(dbType) {
-		if r.flag("skipFinalSnapshot") || r.in("finalSnapshotIdentifier") == "" {
+	for _, r := range p.All(dbType) {
+		if r.Flag("skipFinalSnapshot") || r.In("finalSnapshotIdentifier") == "" {
 			v = append(v, r.Name+": no final snapshot")
 		}
-		if r.flag("deleteAutomatedBackups") || r.num("backupRetentionPeriod") < 7 {
+		if r.Flag("deleteAutomatedBackups") || r.Num("backupRetentionPeriod") < 7 {
 			v = append(v, r.Name+": automated backups do not outlive the instance for 7 days")
 		}
 	}
-	for _, r := range p.all(redisType) {
-		if r.in("finalSnapshotIdentifier") == "" || r.num("snapshotRetentionLimit") < 1 {
+	for _, r := range p.All(redisType) {
+		if r.In("finalSnapshotIdentifier") == "" || r.Num("snapshotRetentionLimit") < 1 {
 			v = append(v, r.Name+": no final snapshot")
 		}
 	}
 	versioned := map[string]bool{}
-	for _, r := range p.all("aws:s3/bucketVersioningV2:BucketVersioningV2") {
-		versioned[r.in("bucket")] = r.obj("versioningConfiguration")["status"] == "Enabled"
+	for _, r := range p.All("aws:s3/bucketVersioningV2:BucketVersioningV2") {
+		versioned[r.In("bucket")] = r.Obj("versioningConfiguration")["status"] == "Enabled"
 	}
-	for _, b := range p.all(bucketType) {
-		if b.flag("forceDestroy") {
+	for _, b := range p.All(bucketType) {
+		if b.Flag("forceDestroy") {
 			v = append(v, b.Name+": destroy empties the bucket")
 		}
-		if !versioned[b.in("bucket")] {
+		if !versioned[b.In("bucket")] {
 			v = append(v, b.Name+": not versioned")
 		}
 	}
-	for _, r := range p.all(repoType) {
-		if r.flag("forceDelete") {
+	for _, r := range p.All(repoType) {
+		if r.Flag("forceDelete") {
 			v = append(v, r.Name+": destroy deletes the images")
 		}
 	}
-	for _, k := range p.all(kmsKeyType) {
-		if k.num("deletionWindowInDays") < 30 {
-			v = append(v, fmt.Sprintf("%s: key deleted after %v days", k.Name, k.num("deletionWindowInDays")))
+	for _, k := range p.All(kmsKeyType) {
+		if k.Num("deletionWindowInDays") < 30 {
+			v = append(v, fmt.Sprintf("%s: key deleted after %v days", k.Name, k.Num("deletionWindowInDays")))
 		}
 	}
-	for _, s := range p.all(secretType) {
-		if s.num("recoveryWindowInDays") < 30 {
-			v = append(v, fmt.Sprintf("%s: secret recoverable for %v days only", s.Name, s.num("recoveryWindowInDays")))
+	for _, s := range p.All(secretType) {
+		if s.Num("recoveryWindowInDays") < 30 {
+			v = append(v, fmt.Sprintf("%s: secret recoverable for %v days only", s.Name, s.Num("recoveryWindowInDays")))
 		}
 	}
 	return v
 }
 
-func checkNothingProtected(p *Plan) []string {
+func checkNothingProtected(p *offline.Plan) []string {
 	var v []string
 	for _, r := range p.Resources {
 		if r.Protect {
@@ -194,13 +195,13 @@ func checkNothingProtected(p *Plan) []string {
 			v = append(v, name+": deletion protection")
 		}
 	}
-	for _, b := range p.all(bucketType) {
-		if !b.flag("forceDestroy") {
+	for _, b := range p.All(bucketType) {
+		if !b.Flag("forceDestroy") {
 			v = append(v, b.Name+": destroy fails on a bucket with objects")
 		}
 	}
-	for _, r := range p.all(repoType) {
-		if !r.flag("forceDelete") {
+	for _, r := range p.All(repoType) {
+		if !r.Flag("forceDelete") {
 			v = append(v, r.Name+": destroy fails on a repository with images")
 		}
 	}

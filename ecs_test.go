@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -25,10 +26,10 @@ const (
 
 func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	cluster := p.one(t, "aws:ecs/cluster:Cluster", "cluster")
-	assert.Equal(t, "coldchain-production", cluster.in("name"))
-	assert.Equal(t, []any{map[string]any{"name": "containerInsights", "value": "enabled"}}, cluster.list("settings"))
-	exec := cluster.obj("configuration")["executeCommandConfiguration"].(map[string]any)
+	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster")
+	assert.Equal(t, "coldchain-production", cluster.In("name"))
+	assert.Equal(t, []any{map[string]any{"name": "containerInsights", "value": "enabled"}}, cluster.List("settings"))
+	exec := cluster.Obj("configuration")["executeCommandConfiguration"].(map[string]any)
 	assert.Equal(t, "OVERRIDE", exec["logging"])
 	assert.Equal(t, "/ecs/coldchain-production/exec", exec["logConfiguration"].(map[string]any)["cloudWatchLogGroupName"])
 	assert.Equal(t, "coldchain-production", p.Outputs["ecsClusterName"])
@@ -36,77 +37,77 @@ func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
 
 func TestLoadBalancerIsPublicHardenedAndLogsAfterTheBucketPolicy(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	alb := p.one(t, albType, "alb")
-	assert.Equal(t, "application", alb.in("loadBalancerType"))
-	assert.False(t, alb.flag("internal"))
-	assert.Equal(t, p.Outputs["publicSubnetIds"], alb.list("subnets"))
-	assert.Equal(t, []any{sgID(t, p, "alb-sg")}, alb.list("securityGroups"))
-	assert.True(t, alb.flag("dropInvalidHeaderFields"))
-	assert.True(t, alb.flag("enableDeletionProtection"))
-	logs := alb.obj("accessLogs")
+	alb := p.One(t, albType, "alb")
+	assert.Equal(t, "application", alb.In("loadBalancerType"))
+	assert.False(t, alb.Flag("internal"))
+	assert.Equal(t, p.Outputs["publicSubnetIds"], alb.List("subnets"))
+	assert.Equal(t, []any{sgID(t, p, "alb-sg")}, alb.List("securityGroups"))
+	assert.True(t, alb.Flag("dropInvalidHeaderFields"))
+	assert.True(t, alb.Flag("enableDeletionProtection"))
+	logs := alb.Obj("accessLogs")
 	assert.Equal(t, p.Outputs["logsBucketName"], logs["bucket"])
 	assert.Equal(t, "alb", logs["prefix"])
 	assert.Equal(t, true, logs["enabled"])
-	assert.Contains(t, alb.DependsOn, p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN)
+	assert.Contains(t, alb.DependsOn, p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN)
 
 	off := planOf(t, with(minimalConfig(), "albDeletionProtection=false"))
-	assert.False(t, off.one(t, albType, "alb").flag("enableDeletionProtection"))
+	assert.False(t, off.One(t, albType, "alb").Flag("enableDeletionProtection"))
 }
 
 func TestWithoutADomainTheLoadBalancerServesHTTPOnlyAndWarns(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "alarmEmail=ops@coldchain-dispatch.com", "allowPlainHttp=true"))
-	listeners := p.all(listenerType)
+	listeners := p.All(listenerType)
 	require.Len(t, listeners, 1)
 	http := listeners[0]
-	assert.Equal(t, float64(80), http.num("port"))
-	assert.Equal(t, "HTTP", http.in("protocol"))
-	action := http.list("defaultActions")[0].(map[string]any)
+	assert.Equal(t, float64(80), http.Num("port"))
+	assert.Equal(t, "HTTP", http.In("protocol"))
+	action := http.List("defaultActions")[0].(map[string]any)
 	assert.Equal(t, "forward", action["type"])
-	assert.Equal(t, p.one(t, tgType, "frontend").ID, action["targetGroupArn"], "the frontend is the default")
-	assert.Empty(t, p.all(certType))
+	assert.Equal(t, p.One(t, tgType, "frontend").ID, action["targetGroupArn"], "the frontend is the default")
+	assert.Empty(t, p.All(certType))
 	assert.Regexp(t, `^http://alb-[0-9a-f]{7}-\d+\.ap-northeast-2\.elb\.amazonaws\.com$`, p.Outputs["applicationUrl"])
 	require.Len(t, p.Warnings, 1)
 	assert.Contains(t, p.Warnings[0], "plain HTTP")
-	assert.Equal(t, http.ID, p.one(t, ruleType, "backend").in("listenerArn"))
+	assert.Equal(t, http.ID, p.One(t, ruleType, "backend").In("listenerArn"))
 }
 
 func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "domainName=dispatch.example.com"))
-	https := p.one(t, listenerType, "https")
-	http := p.one(t, listenerType, "http")
-	validation := p.one(t, certValidType, "certificate")
-	cert := p.one(t, certType, "certificate")
+	https := p.One(t, listenerType, "https")
+	http := p.One(t, listenerType, "http")
+	validation := p.One(t, certValidType, "certificate")
+	cert := p.One(t, certType, "certificate")
 
-	assert.Equal(t, float64(443), https.num("port"))
-	assert.Equal(t, "HTTPS", https.in("protocol"))
-	assert.Equal(t, "ELBSecurityPolicy-TLS13-1-2-2021-06", https.in("sslPolicy"), "TLS 1.2 and 1.3 only")
-	assert.Equal(t, validation.Outputs["certificateArn"], https.in("certificateArn"))
+	assert.Equal(t, float64(443), https.Num("port"))
+	assert.Equal(t, "HTTPS", https.In("protocol"))
+	assert.Equal(t, "ELBSecurityPolicy-TLS13-1-2-2021-06", https.In("sslPolicy"), "TLS 1.2 and 1.3 only")
+	assert.Equal(t, validation.Outputs["certificateArn"], https.In("certificateArn"))
 	assert.Contains(t, https.DependsOn, validation.URN, "the listener waits for the certificate to be issued")
-	assert.Equal(t, p.one(t, tgType, "frontend").ID, https.list("defaultActions")[0].(map[string]any)["targetGroupArn"])
+	assert.Equal(t, p.One(t, tgType, "frontend").ID, https.List("defaultActions")[0].(map[string]any)["targetGroupArn"])
 
-	redirect := http.list("defaultActions")[0].(map[string]any)
+	redirect := http.List("defaultActions")[0].(map[string]any)
 	assert.Equal(t, "redirect", redirect["type"])
 	assert.Equal(t, map[string]any{"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}, redirect["redirect"])
-	assert.Equal(t, https.ID, p.one(t, ruleType, "backend").in("listenerArn"), "the backend rule is on the HTTPS listener")
+	assert.Equal(t, https.ID, p.One(t, ruleType, "backend").In("listenerArn"), "the backend rule is on the HTTPS listener")
 
-	assert.Equal(t, "dispatch.example.com", cert.in("domainName"))
-	assert.Equal(t, "DNS", cert.in("validationMethod"))
-	record := p.one(t, recordType, "certificate-validation")
+	assert.Equal(t, "dispatch.example.com", cert.In("domainName"))
+	assert.Equal(t, "DNS", cert.In("validationMethod"))
+	record := p.One(t, recordType, "certificate-validation")
 	option := cert.Outputs["domainValidationOptions"].([]any)[0].(map[string]any)
-	assert.Equal(t, option["resourceRecordName"], record.in("name"))
-	assert.Equal(t, option["resourceRecordType"], record.in("type"))
-	assert.Equal(t, []any{option["resourceRecordValue"]}, record.list("records"))
-	assert.Equal(t, []any{record.Outputs["fqdn"]}, validation.list("validationRecordFqdns"))
+	assert.Equal(t, option["resourceRecordName"], record.In("name"))
+	assert.Equal(t, option["resourceRecordType"], record.In("type"))
+	assert.Equal(t, []any{option["resourceRecordValue"]}, record.List("records"))
+	assert.Equal(t, []any{record.Outputs["fqdn"]}, validation.List("validationRecordFqdns"))
 
-	alias := p.one(t, recordType, "alias")
-	alb := p.one(t, albType, "alb")
-	assert.Equal(t, "dispatch.example.com", alias.in("name"))
-	assert.Equal(t, "A", alias.in("type"))
-	assert.Equal(t, alb.Outputs["dnsName"], alias.list("aliases")[0].(map[string]any)["name"])
-	assert.Equal(t, alb.Outputs["zoneId"], alias.list("aliases")[0].(map[string]any)["zoneId"])
+	alias := p.One(t, recordType, "alias")
+	alb := p.One(t, albType, "alb")
+	assert.Equal(t, "dispatch.example.com", alias.In("name"))
+	assert.Equal(t, "A", alias.In("type"))
+	assert.Equal(t, alb.Outputs["dnsName"], alias.List("aliases")[0].(map[string]any)["name"])
+	assert.Equal(t, alb.Outputs["zoneId"], alias.List("aliases")[0].(map[string]any)["zoneId"])
 	// Both records go in the zone found by the domain's parent name.
-	assert.Equal(t, alias.in("zoneId"), record.in("zoneId"))
-	assert.Regexp(t, `^Z[0-9A-F]+$`, alias.in("zoneId"))
+	assert.Equal(t, alias.In("zoneId"), record.In("zoneId"))
+	assert.Regexp(t, `^Z[0-9A-F]+$`, alias.In("zoneId"))
 
 	assert.Equal(t, "https://dispatch.example.com", p.Outputs["applicationUrl"])
 	assert.NotContains(t, strings.Join(p.Warnings, "\n"), "plain HTTP")
@@ -118,16 +119,16 @@ func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
 
 func TestHostedZoneCanBeGivenById(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "domainName=example.com", "hostedZoneId=Z0123456789ABC"))
-	assert.Equal(t, "Z0123456789ABC", p.one(t, recordType, "alias").in("zoneId"))
-	assert.Equal(t, "Z0123456789ABC", p.one(t, recordType, "certificate-validation").in("zoneId"))
+	assert.Equal(t, "Z0123456789ABC", p.One(t, recordType, "alias").In("zoneId"))
+	assert.Equal(t, "Z0123456789ABC", p.One(t, recordType, "certificate-validation").In("zoneId"))
 }
 
 func TestATeamsOwnCertificateIsUsedWithoutACM(t *testing.T) {
 	arn := "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
 	p := planOf(t, with(minimalConfig(), "certificateArn="+arn))
-	assert.Empty(t, p.all(certType))
-	assert.Empty(t, p.all(recordType))
-	assert.Equal(t, arn, p.one(t, listenerType, "https").in("certificateArn"))
+	assert.Empty(t, p.All(certType))
+	assert.Empty(t, p.All(recordType))
+	assert.Equal(t, arn, p.One(t, listenerType, "https").In("certificateArn"))
 	assert.Regexp(t, `^https://alb-`, p.Outputs["applicationUrl"])
 
 	_, err := loadConfig(project, "production", with(minimalConfig(),
@@ -138,13 +139,13 @@ func TestATeamsOwnCertificateIsUsedWithoutACM(t *testing.T) {
 
 func TestBackendRuleHasAFixedPriorityAndTheConfiguredPaths(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), `backendPathPatterns=["/api/*","/docs"]`))
-	rule := p.one(t, ruleType, "backend")
-	assert.Equal(t, float64(100), rule.num("priority"))
-	condition := rule.list("conditions")[0].(map[string]any)
+	rule := p.One(t, ruleType, "backend")
+	assert.Equal(t, float64(100), rule.Num("priority"))
+	condition := rule.List("conditions")[0].(map[string]any)
 	assert.Equal(t, []any{"/api/*", "/docs"}, condition["pathPattern"].(map[string]any)["values"])
-	action := rule.list("actions")[0].(map[string]any)
+	action := rule.List("actions")[0].(map[string]any)
 	assert.Equal(t, "forward", action["type"])
-	assert.Equal(t, p.one(t, tgType, "backend").ID, action["targetGroupArn"])
+	assert.Equal(t, p.One(t, tgType, "backend").ID, action["targetGroupArn"])
 }
 
 func TestTargetGroupsRegisterTasksByIPAndProbeTheConfiguredPaths(t *testing.T) {
@@ -153,21 +154,21 @@ func TestTargetGroupsRegisterTasksByIPAndProbeTheConfiguredPaths(t *testing.T) {
 		port float64
 		path string
 	}{"backend": {8000, "/api/health"}, "frontend": {80, "/"}} {
-		tg := p.one(t, tgType, name)
-		assert.Equal(t, "ip", tg.in("targetType"), name)
-		assert.Equal(t, want.port, tg.num("port"), name)
-		assert.Equal(t, "HTTP", tg.in("protocol"))
-		assert.Equal(t, p.Outputs["vpcId"], tg.in("vpcId"))
-		assert.Equal(t, float64(15), tg.num("deregistrationDelay"))
-		assert.Equal(t, want.path, tg.obj("healthCheck")["path"], name)
+		tg := p.One(t, tgType, name)
+		assert.Equal(t, "ip", tg.In("targetType"), name)
+		assert.Equal(t, want.port, tg.Num("port"), name)
+		assert.Equal(t, "HTTP", tg.In("protocol"))
+		assert.Equal(t, p.Outputs["vpcId"], tg.In("vpcId"))
+		assert.Equal(t, float64(15), tg.Num("deregistrationDelay"))
+		assert.Equal(t, want.path, tg.Obj("healthCheck")["path"], name)
 	}
 }
 
 // containerOf parses the single container definition of a service's task definition.
-func containerOf(t *testing.T, p *Plan, service string) containerDefinition {
+func containerOf(t *testing.T, p *offline.Plan, service string) containerDefinition {
 	t.Helper()
 	var defs []containerDefinition
-	p.one(t, taskDefType, service).doc(t, "containerDefinitions", &defs)
+	p.One(t, taskDefType, service).Doc(t, "containerDefinitions", &defs)
 	require.Len(t, defs, 1)
 	return defs[0]
 }
@@ -175,7 +176,7 @@ func containerOf(t *testing.T, p *Plan, service string) containerDefinition {
 func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *testing.T) {
 	p := planOfFile(t, "production")
 	c := containerOf(t, p, "backend")
-	db := p.one(t, dbType, "postgres")
+	db := p.One(t, dbType, "postgres")
 
 	env := map[string]string{}
 	for _, e := range c.Environment {
@@ -200,8 +201,8 @@ func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *t
 	}
 	assert.Equal(t, map[string]string{
 		"DATABASE_PASSWORD": p.Outputs["databaseSecretArn"].(string) + ":password::",
-		"REDIS_AUTH_TOKEN":  p.one(t, secretType, "redis-auth").Outputs["arn"].(string),
-		"API_KEY":           p.one(t, secretType, "backend-api-key").Outputs["arn"].(string),
+		"REDIS_AUTH_TOKEN":  p.One(t, secretType, "redis-auth").Outputs["arn"].(string),
+		"API_KEY":           p.One(t, secretType, "backend-api-key").Outputs["arn"].(string),
 	}, secrets)
 	for name, value := range env {
 		assert.NotContainsf(t, secrets, name, "%s is both a setting and a secret", name)
@@ -214,16 +215,16 @@ func TestContainersLogToTheirLogGroupsAndRunUnprivileged(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	for _, service := range []string{"backend", "frontend"} {
 		c := containerOf(t, p, service)
-		group := p.one(t, logGroupType, service)
-		assert.Equal(t, "/ecs/coldchain-production/"+service, group.in("name"))
-		assert.Equal(t, float64(30), group.num("retentionInDays"))
+		group := p.One(t, logGroupType, service)
+		assert.Equal(t, "/ecs/coldchain-production/"+service, group.In("name"))
+		assert.Equal(t, float64(30), group.Num("retentionInDays"))
 		assert.Equal(t, "awslogs", c.LogConfiguration.LogDriver)
-		assert.Equal(t, group.in("name"), c.LogConfiguration.Options["awslogs-group"], "the log option names the real group")
+		assert.Equal(t, group.In("name"), c.LogConfiguration.Options["awslogs-group"], "the log option names the real group")
 		assert.Equal(t, "ap-northeast-2", c.LogConfiguration.Options["awslogs-region"])
 		assert.False(t, c.Privileged)
 		assert.True(t, c.Essential)
 		assert.Equal(t, service, c.Name)
-		repo := p.one(t, repoType, service)
+		repo := p.One(t, repoType, service)
 		assert.Equal(t, repo.Outputs["repositoryUrl"].(string)+":"+releaseTag, c.Image, "the released tag, never a default")
 	}
 	assert.Equal(t, "1000", containerOf(t, p, "backend").User, "the backend runs as a non-root user")
@@ -241,23 +242,23 @@ func TestImageTagsComeFromConfig(t *testing.T) {
 func TestTaskDefinitionsAreFargateSizedFromConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "cpuArchitecture=ARM64", "frontendCpu=256", "frontendMemory=512"))
 	for name, want := range map[string][2]string{"backend": {"1024", "2048"}, "frontend": {"256", "512"}} {
-		td := p.one(t, taskDefType, name)
-		assert.Equal(t, "coldchain-production-"+name, td.in("family"))
-		assert.Equal(t, want[0], td.in("cpu"))
-		assert.Equal(t, want[1], td.in("memory"))
-		assert.Equal(t, "awsvpc", td.in("networkMode"))
-		assert.Equal(t, []any{"FARGATE"}, td.list("requiresCompatibilities"))
-		assert.Equal(t, map[string]any{"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}, td.obj("runtimePlatform"))
-		assert.Equal(t, p.one(t, roleType, name+"-execution").Outputs["arn"], td.in("executionRoleArn"))
-		assert.Equal(t, p.one(t, roleType, name+"-task").Outputs["arn"], td.in("taskRoleArn"))
+		td := p.One(t, taskDefType, name)
+		assert.Equal(t, "coldchain-production-"+name, td.In("family"))
+		assert.Equal(t, want[0], td.In("cpu"))
+		assert.Equal(t, want[1], td.In("memory"))
+		assert.Equal(t, "awsvpc", td.In("networkMode"))
+		assert.Equal(t, []any{"FARGATE"}, td.List("requiresCompatibilities"))
+		assert.Equal(t, map[string]any{"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}, td.Obj("runtimePlatform"))
+		assert.Equal(t, p.One(t, roleType, name+"-execution").Outputs["arn"], td.In("executionRoleArn"))
+		assert.Equal(t, p.One(t, roleType, name+"-task").Outputs["arn"], td.In("taskRoleArn"))
 	}
 }
 
 // policyOf parses the inline policy of a role.
-func policyOf(t *testing.T, p *Plan, name string) parsedPolicy {
+func policyOf(t *testing.T, p *offline.Plan, name string) parsedPolicy {
 	t.Helper()
 	var policy parsedPolicy
-	p.one(t, rolePolicy, name).doc(t, "policy", &policy)
+	p.One(t, rolePolicy, name).Doc(t, "policy", &policy)
 	return policy
 }
 
@@ -284,10 +285,10 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 		}
 		bySid[s.Sid] = strs(s.Resource)
 	}
-	assert.Equal(t, []string{p.one(t, repoType, "backend").Outputs["arn"].(string)}, bySid["PullImage"])
-	assert.Equal(t, []string{p.one(t, logGroupType, "backend").Outputs["arn"].(string) + ":log-stream:*"}, bySid["WriteLogs"])
-	assert.ElementsMatch(t, []string{p.Outputs["databaseSecretArn"].(string), p.one(t, secretType, "redis-auth").Outputs["arn"].(string),
-		p.one(t, secretType, "backend-api-key").Outputs["arn"].(string)}, bySid["ReadSecrets"])
+	assert.Equal(t, []string{p.One(t, repoType, "backend").Outputs["arn"].(string)}, bySid["PullImage"])
+	assert.Equal(t, []string{p.One(t, logGroupType, "backend").Outputs["arn"].(string) + ":log-stream:*"}, bySid["WriteLogs"])
+	assert.ElementsMatch(t, []string{p.Outputs["databaseSecretArn"].(string), p.One(t, secretType, "redis-auth").Outputs["arn"].(string),
+		p.One(t, secretType, "backend-api-key").Outputs["arn"].(string)}, bySid["ReadSecrets"])
 	assert.NotContains(t, bySid, "ReadParameters", "no SSM parameter is mapped in production")
 	withParameter := policyOf(t, planOfFile(t, "production", `backendSecrets={"PARTNER":"/coldchain/production/partner"}`), "backend-execution")
 	for _, s := range withParameter.Statement {
@@ -295,7 +296,7 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 			assert.Equal(t, []string{"arn:aws:ssm:ap-northeast-2:123456789012:parameter/coldchain/production/partner"}, strs(s.Resource))
 		}
 	}
-	assert.Equal(t, []string{p.one(t, kmsKeyType, "data").Outputs["arn"].(string)}, bySid["DecryptSecrets"])
+	assert.Equal(t, []string{p.One(t, kmsKeyType, "data").Outputs["arn"].(string)}, bySid["DecryptSecrets"])
 
 	frontend := policyOf(t, p, "frontend-execution")
 	for _, s := range frontend.Statement {
@@ -305,7 +306,7 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 
 func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	uploads := p.one(t, bucketType, "uploads").Outputs["arn"].(string)
+	uploads := p.One(t, bucketType, "uploads").Outputs["arn"].(string)
 	resources := map[string][]string{}
 	for _, s := range policyOf(t, p, "backend-task").Statement {
 		for _, a := range strs(s.Action) {
@@ -321,12 +322,12 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 	assert.Contains(t, resources, "ssmmessages:OpenDataChannel", "ECS Exec works")
 	assert.NotContains(t, resources, "s3:DeleteBucket")
 
-	for _, r := range p.all(rolePolicy) {
-		assert.NotEqual(t, p.one(t, roleType, "frontend-task").Outputs["name"], r.in("role"), "the frontend task role has no permission")
+	for _, r := range p.All(rolePolicy) {
+		assert.NotEqual(t, p.One(t, roleType, "frontend-task").Outputs["name"], r.In("role"), "the frontend task role has no permission")
 	}
 	for _, name := range []string{"backend-task", "backend-execution", "frontend-task", "frontend-execution"} {
 		var trust parsedPolicy
-		p.one(t, roleType, name).doc(t, "assumeRolePolicy", &trust)
+		p.One(t, roleType, name).Doc(t, "assumeRolePolicy", &trust)
 		require.Len(t, trust.Statement, 1)
 		s := trust.Statement[0]
 		assert.Equal(t, map[string]any{"Service": "ecs-tasks.amazonaws.com"}, s.Principal, name)
@@ -337,38 +338,38 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 
 func TestServicesRunPrivatelyBehindTheirTargetGroupsWithRollback(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	cluster := p.one(t, "aws:ecs/cluster:Cluster", "cluster")
+	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster")
 	for _, name := range []string{"backend", "frontend"} {
-		svc := p.one(t, serviceType, name)
-		assert.Equal(t, "coldchain-production-"+name, svc.in("name"))
-		assert.Equal(t, cluster.Outputs["arn"], svc.in("cluster"))
-		assert.Equal(t, p.one(t, taskDefType, name).Outputs["arn"], svc.in("taskDefinition"))
-		assert.Equal(t, float64(2), svc.num("desiredCount"))
-		network := svc.obj("networkConfiguration")
+		svc := p.One(t, serviceType, name)
+		assert.Equal(t, "coldchain-production-"+name, svc.In("name"))
+		assert.Equal(t, cluster.Outputs["arn"], svc.In("cluster"))
+		assert.Equal(t, p.One(t, taskDefType, name).Outputs["arn"], svc.In("taskDefinition"))
+		assert.Equal(t, float64(2), svc.Num("desiredCount"))
+		network := svc.Obj("networkConfiguration")
 		assert.Equal(t, p.Outputs["privateSubnetIds"], network["subnets"])
 		assert.Equal(t, false, network["assignPublicIp"])
 		assert.Equal(t, []any{sgID(t, p, name+"-sg")}, network["securityGroups"])
-		lb := svc.list("loadBalancers")[0].(map[string]any)
-		assert.Equal(t, p.one(t, tgType, name).ID, lb["targetGroupArn"])
+		lb := svc.List("loadBalancers")[0].(map[string]any)
+		assert.Equal(t, p.One(t, tgType, name).ID, lb["targetGroupArn"])
 		assert.Equal(t, name, lb["containerName"])
-		assert.Equal(t, map[string]any{"enable": true, "rollback": true}, svc.obj("deploymentCircuitBreaker"))
-		assert.Equal(t, float64(60), svc.num("healthCheckGracePeriodSeconds"))
+		assert.Equal(t, map[string]any{"enable": true, "rollback": true}, svc.Obj("deploymentCircuitBreaker"))
+		assert.Equal(t, float64(60), svc.Num("healthCheckGracePeriodSeconds"))
 		assert.Equal(t, []string{"desiredCount"}, svc.IgnoreChanges, "autoscaling owns the desired count")
-		assert.Equal(t, []any{map[string]any{"capacityProvider": "FARGATE", "weight": float64(1)}}, svc.list("capacityProviderStrategies"))
-		for _, r := range append(p.all(listenerType), p.all(ruleType)...) {
+		assert.Equal(t, []any{map[string]any{"capacityProvider": "FARGATE", "weight": float64(1)}}, svc.List("capacityProviderStrategies"))
+		for _, r := range append(p.All(listenerType), p.All(ruleType)...) {
 			assert.Containsf(t, svc.DependsOn, r.URN, "service %s starts before %s routes to it", name, r.Name)
 		}
 	}
-	assert.Equal(t, p.one(t, taskDefType, "frontend").Outputs["arn"], p.Outputs["frontendTaskDefinitionArn"])
-	assert.True(t, p.one(t, serviceType, "backend").flag("enableExecuteCommand"))
-	assert.False(t, p.one(t, serviceType, "frontend").flag("enableExecuteCommand"))
+	assert.Equal(t, p.One(t, taskDefType, "frontend").Outputs["arn"], p.Outputs["frontendTaskDefinitionArn"])
+	assert.True(t, p.One(t, serviceType, "backend").Flag("enableExecuteCommand"))
+	assert.False(t, p.One(t, serviceType, "frontend").Flag("enableExecuteCommand"))
 	assert.Equal(t, "coldchain-production-backend", p.Outputs["backendServiceName"])
-	assert.Equal(t, p.one(t, taskDefType, "backend").Outputs["arn"], p.Outputs["backendTaskDefinitionArn"])
+	assert.Equal(t, p.One(t, taskDefType, "backend").Outputs["arn"], p.Outputs["backendTaskDefinitionArn"])
 }
 
 func TestFargateSpotFollowsConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "fargateSpot=true"))
-	assert.Equal(t, "FARGATE_SPOT", p.one(t, serviceType, "backend").list("capacityProviderStrategies")[0].(map[string]any)["capacityProvider"])
+	assert.Equal(t, "FARGATE_SPOT", p.One(t, serviceType, "backend").List("capacityProviderStrategies")[0].(map[string]any)["capacityProvider"])
 }
 
 func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T) {
@@ -386,54 +387,54 @@ func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	for _, name := range []string{"backend", "frontend"} {
 		var policies []string
-		for _, policy := range p.all(rolePolicy) {
+		for _, policy := range p.All(rolePolicy) {
 			if policy.Name == name+"-execution" || policy.Name == name+"-task" {
 				policies = append(policies, policy.URN)
 			}
 		}
 		require.NotEmpty(t, policies)
-		for _, r := range []*PlanResource{p.one(t, taskDefType, name), p.one(t, serviceType, name)} {
+		for _, r := range []*offline.PlanResource{p.One(t, taskDefType, name), p.One(t, serviceType, name)} {
 			for _, policy := range policies {
 				assert.Containsf(t, r.DependsOn, policy, "%s %s does not wait for %s", r.Type, name, policy)
 			}
 		}
 	}
-	assert.Len(t, p.all(rolePolicy), 6, "backend execution and task, frontend execution (the frontend's task role has no policy), flow logs, "+
+	assert.Len(t, p.All(rolePolicy), 6, "backend execution and task, frontend execution (the frontend's task role has no policy), flow logs, "+
 		"and the backend's redeploy on a secret change (state machine, event rule)")
 }
 
 func TestDeploymentsAreWaitedForAndRolledBackOnTheirAlarms(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	topic := p.one(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
+	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
 	for _, name := range []string{"backend", "frontend"} {
-		svc := p.one(t, serviceType, name)
-		assert.True(t, svc.flag("waitForSteadyState"), "pulumi up waits for the %s deployment to finish", name)
+		svc := p.One(t, serviceType, name)
+		assert.True(t, svc.Flag("waitForSteadyState"), "pulumi up waits for the %s deployment to finish", name)
 		// 5 min to start + 60 s grace + 2 x 15 s health checks + 30 s draining + 30 s stop
 		// + 15 min bake (the latency alarm's window) + 5 min margin = 1650 s.
 		assert.Equal(t, map[string]string{"create": "28m", "update": "28m"}, svc.CustomTimeouts)
 
-		fiveXX := p.one(t, alarmType, name+"-target-5xx")
-		latency := p.one(t, alarmType, name+"-response-time")
+		fiveXX := p.One(t, alarmType, name+"-target-5xx")
+		latency := p.One(t, alarmType, name+"-response-time")
 		assert.Equal(t, map[string]any{
 			"alarmNames": []any{fiveXX.Outputs["name"], latency.Outputs["name"]}, "enable": true, "rollback": true,
-		}, svc.obj("alarms"), "the service's own 5XX and latency alarms roll a deployment back")
-		for _, alarm := range []*PlanResource{fiveXX, latency} {
+		}, svc.Obj("alarms"), "the service's own 5XX and latency alarms roll a deployment back")
+		for _, alarm := range []*offline.PlanResource{fiveXX, latency} {
 			assert.Containsf(t, svc.DependsOn, alarm.URN, "%s exists before the service deploys", alarm.Name)
-			assert.Equal(t, "notBreaching", alarm.in("treatMissingData"), "no traffic is no reason to roll back")
-			assert.Equal(t, []any{topic}, alarm.list("alarmActions"))
-			assert.Equal(t, p.one(t, serviceType, name).Parent, alarm.Parent, "deployment alarms belong to the services area")
+			assert.Equal(t, "notBreaching", alarm.In("treatMissingData"), "no traffic is no reason to roll back")
+			assert.Equal(t, []any{topic}, alarm.List("alarmActions"))
+			assert.Equal(t, p.One(t, serviceType, name).Parent, alarm.Parent, "deployment alarms belong to the services area")
 		}
-		assert.Equal(t, tgSuffixOf(p, name), fiveXX.obj("dimensions")["TargetGroup"])
+		assert.Equal(t, tgSuffixOf(p, name), fiveXX.Obj("dimensions")["TargetGroup"])
 	}
 	// The timeout follows the settings it is made of.
 	slow := planOf(t, with(minimalConfig(), "healthCheckGracePeriodSeconds=600", "deregistrationDelaySeconds=300"))
-	assert.Equal(t, map[string]string{"create": "41m", "update": "41m"}, slow.one(t, serviceType, "backend").CustomTimeouts)
+	assert.Equal(t, map[string]string{"create": "41m", "update": "41m"}, slow.One(t, serviceType, "backend").CustomTimeouts)
 	assert.Equal(t, "28m", deploymentTimeout(60, 30, 900))
 	assert.Equal(t, "16m", deploymentTimeout(0, 0, 300), "the timeout is rounded up to whole minutes")
 }
 
-func tgSuffixOf(p *Plan, name string) any {
-	for _, tg := range p.all(tgType) {
+func tgSuffixOf(p *offline.Plan, name string) any {
+	for _, tg := range p.All(tgType) {
 		if tg.Name == name {
 			return tg.Outputs["arnSuffix"]
 		}
@@ -449,9 +450,9 @@ func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
 		"frontend": {"tmp": "/tmp", "var-cache-nginx": "/var/cache/nginx", "var-run": "/var/run"},
 		"backend":  {"tmp": "/tmp", "var-lib-amazon": "/var/lib/amazon", "var-log-amazon": "/var/log/amazon"},
 	} {
-		td := p.one(t, taskDefType, name)
+		td := p.One(t, taskDefType, name)
 		var defs []containerDefinition
-		td.doc(t, "containerDefinitions", &defs)
+		td.Doc(t, "containerDefinitions", &defs)
 		require.Len(t, defs, 1)
 		assert.Truef(t, defs[0].ReadonlyRootFilesystem, "%s: Security Hub ECS.5", name)
 		mounts := map[string]string{}
@@ -464,16 +465,16 @@ func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
 		for v := range want {
 			volumes = append(volumes, map[string]any{"name": v})
 		}
-		assert.ElementsMatch(t, volumes, td.list("volumes"), "%s: every mount is an empty task volume", name)
+		assert.ElementsMatch(t, volumes, td.List("volumes"), "%s: every mount is an empty task volume", name)
 	}
 
 	writable := planOf(t, with(minimalConfig(), "frontendReadonlyRootFilesystem=false", `backendWritablePaths=["/tmp","/app/cache"]`))
 	var defs []containerDefinition
-	writable.one(t, taskDefType, "frontend").doc(t, "containerDefinitions", &defs)
+	writable.One(t, taskDefType, "frontend").Doc(t, "containerDefinitions", &defs)
 	assert.False(t, defs[0].ReadonlyRootFilesystem)
 	assert.Empty(t, defs[0].MountPoints)
-	assert.Empty(t, writable.one(t, taskDefType, "frontend").list("volumes"))
-	writable.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	assert.Empty(t, writable.One(t, taskDefType, "frontend").List("volumes"))
+	writable.One(t, taskDefType, "backend").Doc(t, "containerDefinitions", &defs)
 	assert.Contains(t, defs[0].MountPoints, mountPoint{SourceVolume: "app-cache", ContainerPath: "/app/cache"})
 }
 
@@ -488,11 +489,11 @@ func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
 	// Before the first release there is no image to run: no task definition points at one
 	// that was never pushed, no service fails and rolls back, no alarm pages about it.
 	p := planOfShippedFile(t, "production")
-	assert.Empty(t, p.all(taskDefType))
-	assert.Empty(t, p.all(serviceType))
-	assert.Empty(t, p.all(scalableTargetType))
-	assert.Empty(t, p.all("aws:sfn/stateMachine:StateMachine"))
-	for _, a := range p.all(alarmType) {
+	assert.Empty(t, p.All(taskDefType))
+	assert.Empty(t, p.All(serviceType))
+	assert.Empty(t, p.All(scalableTargetType))
+	assert.Empty(t, p.All("aws:sfn/stateMachine:StateMachine"))
+	for _, a := range p.All(alarmType) {
 		for _, svc := range []string{"backend-", "frontend-", "alb-5xx"} {
 			assert.Falsef(t, strings.HasPrefix(a.Name, svc), "alarm %s watches what does not run yet", a.Name)
 		}
@@ -501,14 +502,14 @@ func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
 		assert.NotContains(t, p.Outputs, name)
 	}
 	// What the first release needs is there: the repositories, the routing, the secrets.
-	assert.Len(t, p.all(repoType), 2)
-	assert.Len(t, p.all(tgType), 2)
-	assert.NotNil(t, p.byTypeName(secretType, "backend-api-key"))
+	assert.Len(t, p.All(repoType), 2)
+	assert.Len(t, p.All(tgType), 2)
+	assert.NotNil(t, p.Find(secretType, "backend-api-key"))
 	assert.Contains(t, strings.Join(p.Warnings, "\n"), "backend is not deployed: backendImageTag is unset")
 
 	// One service can be released before the other.
 	half := planOfShippedFile(t, "production", "backendImageTag=0a1b2c3")
-	assert.NotNil(t, half.byTypeName(serviceType, "backend"))
-	assert.Nil(t, half.byTypeName(serviceType, "frontend"))
-	assert.Nil(t, half.byTypeName(alarmType, "alb-5xx"), "the load balancer's default route (the frontend) has no target yet")
+	assert.NotNil(t, half.Find(serviceType, "backend"))
+	assert.Nil(t, half.Find(serviceType, "frontend"))
+	assert.Nil(t, half.Find(alarmType, "alb-5xx"), "the load balancer's default route (the frontend) has no target yet")
 }

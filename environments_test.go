@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -13,14 +14,14 @@ import (
 // planDifferences lists how plan b differs from plan a, resource by resource, once b's
 // environment name is read as a's: "<type> <name> <input>: <a> -> <b>", "protect" included.
 // Long documents (policies, dashboards) are named without their values.
-func planDifferences(a, b *Plan, bEnv, aEnv string) []string {
+func planDifferences(a, b *offline.Plan, bEnv, aEnv string) []string {
 	norm := func(v any) string {
 		j, _ := json.Marshal(v)
 		return strings.ReplaceAll(string(j), bEnv, aEnv)
 	}
-	key := func(r *PlanResource) string { return r.Type + " " + r.Name }
-	index := func(p *Plan) map[string]*PlanResource {
-		m := map[string]*PlanResource{}
+	key := func(r *offline.PlanResource) string { return r.Type + " " + r.Name }
+	index := func(p *offline.Plan) map[string]*offline.PlanResource {
+		m := map[string]*offline.PlanResource{}
 		for _, r := range p.Resources {
 			m[key(r)] = r
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -44,19 +45,19 @@ var variations = []variation{
 }
 
 var (
-	variationPlans   = map[string]*Plan{}
+	variationPlans   = map[string]*offline.Plan{}
 	variationPlansMu sync.Mutex
 )
 
 // planOfVariation plans a variation once per test binary.
-func planOfVariation(t *testing.T, v variation) *Plan {
+func planOfVariation(t *testing.T, v variation) *offline.Plan {
 	t.Helper()
 	variationPlansMu.Lock()
 	defer variationPlansMu.Unlock()
 	if p, ok := variationPlans[v.name]; ok {
 		return p
 	}
-	var p *Plan
+	var p *offline.Plan
 	if v.shipped {
 		p = planOfShippedFile(t, v.stack, v.sets...)
 	} else {
@@ -71,7 +72,7 @@ type guardRule struct {
 	id      string
 	control string // the Security Hub control, or the reason
 	rule    string // the guarantee, as README states it
-	check   func(p *Plan) []string
+	check   func(p *offline.Plan) []string
 }
 
 var securityPolicy = []guardRule{
@@ -136,36 +137,36 @@ func TestGuardRulesCatchViolations(t *testing.T) {
 	base := planOfVariation(t, variations[0])
 	for _, tc := range []struct {
 		rule   string
-		break_ func(p *Plan)
+		break_ func(p *offline.Plan)
 	}{
-		{"SEC-01", func(p *Plan) { p.one(t, dbType, "postgres").Inputs["storageEncrypted"] = false }},
-		{"SEC-02", func(p *Plan) { p.one(t, redisType, "redis").Inputs["transitEncryptionEnabled"] = false }},
-		{"SEC-03", func(p *Plan) { p.one(t, ingressType, "database-from-backend").Inputs["cidrIpv4"] = "0.0.0.0/0" }},
-		{"SEC-04", func(p *Plan) {
-			p.one(t, rolePolicy, "backend-task").Inputs["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
+		{"SEC-01", func(p *offline.Plan) { p.One(t, dbType, "postgres").Inputs["storageEncrypted"] = false }},
+		{"SEC-02", func(p *offline.Plan) { p.One(t, redisType, "redis").Inputs["transitEncryptionEnabled"] = false }},
+		{"SEC-03", func(p *offline.Plan) { p.One(t, ingressType, "database-from-backend").Inputs["cidrIpv4"] = "0.0.0.0/0" }},
+		{"SEC-04", func(p *offline.Plan) {
+			p.One(t, rolePolicy, "backend-task").Inputs["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 		}},
-		{"SEC-05", func(p *Plan) {
-			r := p.one(t, taskDefType, "backend")
-			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"environment":[`, `"environment":[{"name":"DB_PASSWORD","value":"hunter2"},`, 1)
+		{"SEC-05", func(p *offline.Plan) {
+			r := p.One(t, taskDefType, "backend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.In("containerDefinitions"), `"environment":[`, `"environment":[{"name":"DB_PASSWORD","value":"hunter2"},`, 1)
 		}},
-		{"SEC-06", func(p *Plan) { delete(p.one(t, logGroupType, "backend").Inputs, "retentionInDays") }},
-		{"SEC-07", func(p *Plan) { p.one(t, alarmType, "db-cpu").Inputs["okActions"] = []any{} }},
-		{"SEC-08", func(p *Plan) { p.one(t, bucketType, "logs").Provider = "" }},
-		{"SEC-09", func(p *Plan) {
-			p.one(t, repoType, "backend").Inputs["imageScanningConfiguration"] = map[string]any{"scanOnPush": false}
+		{"SEC-06", func(p *offline.Plan) { delete(p.One(t, logGroupType, "backend").Inputs, "retentionInDays") }},
+		{"SEC-07", func(p *offline.Plan) { p.One(t, alarmType, "db-cpu").Inputs["okActions"] = []any{} }},
+		{"SEC-08", func(p *offline.Plan) { p.One(t, bucketType, "logs").Provider = "" }},
+		{"SEC-09", func(p *offline.Plan) {
+			p.One(t, repoType, "backend").Inputs["imageScanningConfiguration"] = map[string]any{"scanOnPush": false}
 		}},
-		{"SEC-10", func(p *Plan) {
-			r := p.one(t, taskDefType, "frontend")
-			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"privileged":false`, `"privileged":true`, 1)
+		{"SEC-10", func(p *offline.Plan) {
+			r := p.One(t, taskDefType, "frontend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.In("containerDefinitions"), `"privileged":false`, `"privileged":true`, 1)
 		}},
-		{"SEC-10", func(p *Plan) {
-			r := p.one(t, taskDefType, "backend")
-			r.Inputs["containerDefinitions"] = strings.Replace(r.in("containerDefinitions"), `"readonlyRootFilesystem":true`, `"readonlyRootFilesystem":false`, 1)
+		{"SEC-10", func(p *offline.Plan) {
+			r := p.One(t, taskDefType, "backend")
+			r.Inputs["containerDefinitions"] = strings.Replace(r.In("containerDefinitions"), `"readonlyRootFilesystem":true`, `"readonlyRootFilesystem":false`, 1)
 		}},
-		{"SEC-11", func(p *Plan) {
-			p.one(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg").Inputs["ingress"] = []any{map[string]any{"fromPort": 0.0}}
+		{"SEC-11", func(p *offline.Plan) {
+			p.One(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg").Inputs["ingress"] = []any{map[string]any{"fromPort": 0.0}}
 		}},
-		{"SEC-12", func(p *Plan) { p.one(t, kmsKeyType, "data").Inputs["enableKeyRotation"] = false }},
+		{"SEC-12", func(p *offline.Plan) { p.One(t, kmsKeyType, "data").Inputs["enableKeyRotation"] = false }},
 	} {
 		broken := clonePlan(t, base)
 		tc.break_(broken)
@@ -179,11 +180,11 @@ func TestGuardRulesCatchViolations(t *testing.T) {
 }
 
 // clonePlan deep-copies a plan through JSON, so a test can break the copy.
-func clonePlan(t *testing.T, p *Plan) *Plan {
+func clonePlan(t *testing.T, p *offline.Plan) *offline.Plan {
 	t.Helper()
 	b, err := json.Marshal(p)
 	require.NoError(t, err)
-	var out Plan
+	var out offline.Plan
 	require.NoError(t, json.Unmarshal(b, &out))
 	return &out
 }
@@ -199,35 +200,35 @@ func TestReadmeGuaranteesListEveryRule(t *testing.T) {
 
 // --- the checks ---
 
-func checkEncryptionAtRest(p *Plan) []string {
+func checkEncryptionAtRest(p *offline.Plan) []string {
 	var v []string
 	keyArns := map[any]bool{}
-	for _, k := range p.all(kmsKeyType) {
+	for _, k := range p.All(kmsKeyType) {
 		keyArns[k.Outputs["arn"]] = true
 	}
-	for _, r := range p.all(dbType) {
-		if !r.flag("storageEncrypted") || !keyArns[r.Inputs["kmsKeyId"]] {
+	for _, r := range p.All(dbType) {
+		if !r.Flag("storageEncrypted") || !keyArns[r.Inputs["kmsKeyId"]] {
 			v = append(v, r.Name+": database storage not encrypted with a customer-managed key")
 		}
 	}
-	for _, r := range p.all(redisType) {
-		if !r.flag("atRestEncryptionEnabled") || !keyArns[r.Inputs["kmsKeyId"]] {
+	for _, r := range p.All(redisType) {
+		if !r.Flag("atRestEncryptionEnabled") || !keyArns[r.Inputs["kmsKeyId"]] {
 			v = append(v, r.Name+": cache not encrypted at rest with a customer-managed key")
 		}
 	}
 	encrypted := map[string]string{}
-	for _, r := range p.all("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
-		for _, rule := range r.list("rules") {
+	for _, r := range p.All("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
+		for _, rule := range r.List("rules") {
 			def, _ := rule.(map[string]any)["applyServerSideEncryptionByDefault"].(map[string]any)
 			alg, _ := def["sseAlgorithm"].(string)
 			if alg == "aws:kms" && !keyArns[def["kmsMasterKeyId"]] {
 				alg = "aws:kms with an unknown key"
 			}
-			encrypted[r.in("bucket")] = alg
+			encrypted[r.In("bucket")] = alg
 		}
 	}
-	for _, b := range p.all(bucketType) {
-		switch alg := encrypted[b.in("bucket")]; {
+	for _, b := range p.All(bucketType) {
+		switch alg := encrypted[b.In("bucket")]; {
 		case alg == "":
 			v = append(v, b.Name+": bucket has no default encryption")
 		case b.Name != "logs" && alg != "aws:kms":
@@ -235,23 +236,23 @@ func checkEncryptionAtRest(p *Plan) []string {
 			v = append(v, b.Name+": data bucket not encrypted with the customer-managed key ("+alg+")")
 		}
 	}
-	for _, r := range p.all("aws:sns/topic:Topic") {
+	for _, r := range p.All("aws:sns/topic:Topic") {
 		if !keyArns[r.Inputs["kmsMasterKeyId"]] {
 			v = append(v, r.Name+": topic not encrypted with a customer-managed key")
 		}
 	}
-	for _, r := range p.all(secretType) {
+	for _, r := range p.All(secretType) {
 		if !keyArns[r.Inputs["kmsKeyId"]] {
 			v = append(v, r.Name+": secret not encrypted with a customer-managed key")
 		}
 	}
-	for _, r := range p.all(dbType) {
-		if r.flag("manageMasterUserPassword") && !keyArns[r.Inputs["masterUserSecretKmsKeyId"]] {
+	for _, r := range p.All(dbType) {
+		if r.Flag("manageMasterUserPassword") && !keyArns[r.Inputs["masterUserSecretKmsKeyId"]] {
 			v = append(v, r.Name+": the RDS-managed secret is not encrypted with a customer-managed key")
 		}
 	}
-	for _, r := range p.all(repoType) {
-		enc, _ := r.list("encryptionConfigurations")[0].(map[string]any)
+	for _, r := range p.All(repoType) {
+		enc, _ := r.List("encryptionConfigurations")[0].(map[string]any)
 		if enc["encryptionType"] != "KMS" || !keyArns[enc["kmsKey"]] {
 			v = append(v, r.Name+": repository not encrypted with a customer-managed key")
 		}
@@ -259,11 +260,11 @@ func checkEncryptionAtRest(p *Plan) []string {
 	return v
 }
 
-func checkTLS(p *Plan) []string {
+func checkTLS(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all("aws:rds/parameterGroup:ParameterGroup") {
+	for _, r := range p.All("aws:rds/parameterGroup:ParameterGroup") {
 		forced := false
-		for _, param := range r.list("parameters") {
+		for _, param := range r.List("parameters") {
 			m := param.(map[string]any)
 			forced = forced || m["name"] == "rds.force_ssl" && m["value"] == "1"
 		}
@@ -271,29 +272,29 @@ func checkTLS(p *Plan) []string {
 			v = append(v, r.Name+": parameter group does not force TLS")
 		}
 	}
-	for _, r := range p.all(redisType) {
-		if !r.flag("transitEncryptionEnabled") {
+	for _, r := range p.All(redisType) {
+		if !r.Flag("transitEncryptionEnabled") {
 			v = append(v, r.Name+": cache accepts plain connections")
 		}
 	}
 	https := false
-	for _, l := range p.all(listenerType) {
-		switch l.in("protocol") {
+	for _, l := range p.All(listenerType) {
+		switch l.In("protocol") {
 		case "HTTPS":
 			https = true
-			if l.in("sslPolicy") != tlsPolicy {
-				v = append(v, l.Name+": HTTPS listener policy "+l.in("sslPolicy"))
+			if l.In("sslPolicy") != tlsPolicy {
+				v = append(v, l.Name+": HTTPS listener policy "+l.In("sslPolicy"))
 			}
 		case "HTTP":
 			continue
 		default:
-			v = append(v, l.Name+": listener protocol "+l.in("protocol"))
+			v = append(v, l.Name+": listener protocol "+l.In("protocol"))
 		}
 	}
 	if https {
-		for _, l := range p.all(listenerType) {
-			if l.in("protocol") == "HTTP" {
-				action := l.list("defaultActions")[0].(map[string]any)
+		for _, l := range p.All(listenerType) {
+			if l.In("protocol") == "HTTP" {
+				action := l.List("defaultActions")[0].(map[string]any)
 				redirect, _ := action["redirect"].(map[string]any)
 				if action["type"] != "redirect" || redirect["protocol"] != "HTTPS" {
 					v = append(v, l.Name+": HTTP is served next to HTTPS instead of redirected")
@@ -301,9 +302,9 @@ func checkTLS(p *Plan) []string {
 			}
 		}
 	}
-	for _, r := range p.all("aws:s3/bucketPolicy:BucketPolicy") {
+	for _, r := range p.All("aws:s3/bucketPolicy:BucketPolicy") {
 		var doc parsedPolicy
-		if json.Unmarshal([]byte(r.in("policy")), &doc) != nil {
+		if json.Unmarshal([]byte(r.In("policy")), &doc) != nil {
 			v = append(v, r.Name+": bucket policy is not JSON")
 			continue
 		}
@@ -318,38 +319,38 @@ func checkTLS(p *Plan) []string {
 	return v
 }
 
-func checkInternetExposure(p *Plan) []string {
+func checkInternetExposure(p *offline.Plan) []string {
 	var v []string
 	alb := ""
-	for _, sg := range p.all(sgType) {
+	for _, sg := range p.All(sgType) {
 		if sg.Name == "alb-sg" {
 			alb = sg.ID
 		}
 	}
-	for _, r := range p.all(ingressType) {
-		open := r.in("cidrIpv4") == "0.0.0.0/0" || r.in("cidrIpv6") == "::/0"
-		if r.in("cidrIpv4") != "" && r.in("cidrIpv4") != "0.0.0.0/0" {
-			v = append(v, r.Name+": ingress from a CIDR "+r.in("cidrIpv4"))
+	for _, r := range p.All(ingressType) {
+		open := r.In("cidrIpv4") == "0.0.0.0/0" || r.In("cidrIpv6") == "::/0"
+		if r.In("cidrIpv4") != "" && r.In("cidrIpv4") != "0.0.0.0/0" {
+			v = append(v, r.Name+": ingress from a CIDR "+r.In("cidrIpv4"))
 		}
-		if open && (r.in("securityGroupId") != alb || (r.num("fromPort") != 80 && r.num("fromPort") != 443) || r.num("fromPort") != r.num("toPort")) {
+		if open && (r.In("securityGroupId") != alb || (r.Num("fromPort") != 80 && r.Num("fromPort") != 443) || r.Num("fromPort") != r.Num("toPort")) {
 			v = append(v, fmt.Sprintf("%s: port %v open to the internet", r.Name, r.Inputs["fromPort"]))
 		}
 	}
-	for _, s := range p.all(serviceType) {
-		if network := s.obj("networkConfiguration"); network["assignPublicIp"] != false {
+	for _, s := range p.All(serviceType) {
+		if network := s.Obj("networkConfiguration"); network["assignPublicIp"] != false {
 			v = append(v, s.Name+": tasks get a public IP")
 		}
 	}
-	for _, r := range p.all(dbType) {
-		if r.flag("publiclyAccessible") {
+	for _, r := range p.All(dbType) {
+		if r.Flag("publiclyAccessible") {
 			v = append(v, r.Name+": database publicly accessible")
 		}
 	}
-	for _, r := range p.all(albType) {
-		if r.flag("internal") {
+	for _, r := range p.All(albType) {
+		if r.Flag("internal") {
 			continue
 		}
-		for _, sg := range r.list("securityGroups") {
+		for _, sg := range r.List("securityGroups") {
 			if sg != alb {
 				v = append(v, r.Name+": internet-facing load balancer outside the ALB security group")
 			}
@@ -357,8 +358,8 @@ func checkInternetExposure(p *Plan) []string {
 	}
 	// The stores sit in the isolated subnets, which have no route to the internet.
 	isolated := fmt.Sprint(p.Outputs["isolatedSubnetIds"])
-	for _, r := range append(p.all("aws:rds/subnetGroup:SubnetGroup"), p.all("aws:elasticache/subnetGroup:SubnetGroup")...) {
-		if fmt.Sprint(r.list("subnetIds")) != isolated {
+	for _, r := range append(p.All("aws:rds/subnetGroup:SubnetGroup"), p.All("aws:elasticache/subnetGroup:SubnetGroup")...) {
+		if fmt.Sprint(r.List("subnetIds")) != isolated {
 			v = append(v, r.Name+": subnet group outside the isolated subnets")
 		}
 	}
@@ -366,7 +367,7 @@ func checkInternetExposure(p *Plan) []string {
 }
 
 // policyDocuments returns every IAM-language document of the plan by "<type> <name>".
-func policyDocuments(p *Plan) map[string]parsedPolicy {
+func policyDocuments(p *offline.Plan) map[string]parsedPolicy {
 	docs := map[string]parsedPolicy{}
 	for _, r := range p.Resources {
 		for _, key := range []string{"policy", "assumeRolePolicy"} {
@@ -384,9 +385,9 @@ func policyDocuments(p *Plan) map[string]parsedPolicy {
 	return docs
 }
 
-func checkLeastPrivilege(p *Plan) []string {
+func checkLeastPrivilege(p *offline.Plan) []string {
 	var v []string
-	account := fakeAccountID
+	account := offline.FakeAccountID
 	for name, doc := range policyDocuments(p) {
 		if doc.Version != "2012-10-17" {
 			v = append(v, name+": "+doc.Version)
@@ -437,31 +438,31 @@ func isELBLogAccount(principal string) bool {
 // secretLooking are parts of names that say a value is a secret.
 var secretLooking = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "PRIVATE_KEY"}
 
-func checkSecrets(p *Plan) []string {
+func checkSecrets(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all(dbType) {
-		if _, ok := r.Inputs["password"]; ok || !r.flag("manageMasterUserPassword") {
+	for _, r := range p.All(dbType) {
+		if _, ok := r.Inputs["password"]; ok || !r.Flag("manageMasterUserPassword") {
 			v = append(v, r.Name+": the database password is set by the program instead of managed by RDS")
 		}
 	}
-	for _, r := range p.all(redisType) {
-		if r.Inputs["authToken"] != secretPlaceholder {
+	for _, r := range p.All(redisType) {
+		if r.Inputs["authToken"] != offline.SecretPlaceholder {
 			v = append(v, r.Name+": the AUTH token is not a secret")
 		}
 	}
-	for _, r := range p.all("aws:secretsmanager/secretVersion:SecretVersion") {
-		if r.Inputs["secretString"] != secretPlaceholder {
+	for _, r := range p.All("aws:secretsmanager/secretVersion:SecretVersion") {
+		if r.Inputs["secretString"] != offline.SecretPlaceholder {
 			v = append(v, r.Name+": secret value not marked secret")
 		}
 	}
-	for _, r := range p.all(randomPassType) {
-		if r.Outputs["result"] != secretPlaceholder {
+	for _, r := range p.All(randomPassType) {
+		if r.Outputs["result"] != offline.SecretPlaceholder {
 			v = append(v, r.Name+": generated secret not marked secret")
 		}
 	}
-	for _, td := range p.all(taskDefType) {
+	for _, td := range p.All(taskDefType) {
 		var defs []containerDefinition
-		if json.Unmarshal([]byte(td.in("containerDefinitions")), &defs) != nil {
+		if json.Unmarshal([]byte(td.In("containerDefinitions")), &defs) != nil {
 			v = append(v, td.Name+": container definitions are not JSON")
 			continue
 		}
@@ -501,25 +502,25 @@ func checkSecrets(p *Plan) []string {
 	return v
 }
 
-func checkLogRetention(p *Plan) []string {
+func checkLogRetention(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all(logGroupType) {
-		if !slices.Contains(logRetentionDays, int(r.num("retentionInDays"))) {
-			v = append(v, r.in("name")+": no valid retention")
+	for _, r := range p.All(logGroupType) {
+		if !slices.Contains(logRetentionDays, int(r.Num("retentionInDays"))) {
+			v = append(v, r.In("name")+": no valid retention")
 		}
 	}
 	return v
 }
 
-func checkAlarmActions(p *Plan) []string {
+func checkAlarmActions(p *offline.Plan) []string {
 	var v []string
 	topics := map[any]bool{}
-	for _, t := range p.all("aws:sns/topic:Topic") {
+	for _, t := range p.All("aws:sns/topic:Topic") {
 		topics[t.Outputs["arn"]] = true
 	}
-	for _, a := range p.all(alarmType) {
+	for _, a := range p.All(alarmType) {
 		for _, key := range []string{"alarmActions", "okActions"} {
-			actions := a.list(key)
+			actions := a.List(key)
 			if len(actions) == 0 {
 				v = append(v, a.Name+": no "+key)
 			}
@@ -533,16 +534,16 @@ func checkAlarmActions(p *Plan) []string {
 	return v
 }
 
-func checkDefaultTags(p *Plan) []string {
+func checkDefaultTags(p *offline.Plan) []string {
 	var v []string
-	var provider *PlanResource
-	for _, r := range p.all("pulumi:providers:aws") {
+	var provider *offline.PlanResource
+	for _, r := range p.All("pulumi:providers:aws") {
 		provider = r
 	}
 	if provider == nil {
 		return []string{"no explicit AWS provider"}
 	}
-	tags, _ := provider.obj("defaultTags")["tags"].(map[string]any)
+	tags, _ := provider.Obj("defaultTags")["tags"].(map[string]any)
 	for _, key := range []string{"Project", "Environment", "ManagedBy"} {
 		if tags[key] == nil || tags[key] == "" {
 			v = append(v, "the provider's default tags lack "+key)
@@ -554,36 +555,36 @@ func checkDefaultTags(p *Plan) []string {
 			v = append(v, r.Type+" "+r.Name+": not created through the explicit provider")
 		}
 	}
-	for _, s := range p.all(serviceType) {
-		if s.in("propagateTags") != "SERVICE" {
+	for _, s := range p.All(serviceType) {
+		if s.In("propagateTags") != "SERVICE" {
 			v = append(v, s.Name+": tasks do not inherit the service's tags")
 		}
 	}
 	return v
 }
 
-func checkImageScanning(p *Plan) []string {
+func checkImageScanning(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all(repoType) {
-		if r.obj("imageScanningConfiguration")["scanOnPush"] != true {
+	for _, r := range p.All(repoType) {
+		if r.Obj("imageScanningConfiguration")["scanOnPush"] != true {
 			v = append(v, r.Name+": no scan on push")
 		}
 	}
 	return v
 }
 
-func checkContainers(p *Plan) []string {
+func checkContainers(p *offline.Plan) []string {
 	var v []string
-	for _, td := range p.all(taskDefType) {
-		if td.in("networkMode") != "awsvpc" || !slices.Equal(td.list("requiresCompatibilities"), []any{"FARGATE"}) {
+	for _, td := range p.All(taskDefType) {
+		if td.In("networkMode") != "awsvpc" || !slices.Equal(td.List("requiresCompatibilities"), []any{"FARGATE"}) {
 			v = append(v, td.Name+": not an awsvpc Fargate task")
 		}
 		var defs []map[string]any
-		if json.Unmarshal([]byte(td.in("containerDefinitions")), &defs) != nil {
+		if json.Unmarshal([]byte(td.In("containerDefinitions")), &defs) != nil {
 			v = append(v, td.Name+": container definitions are not JSON")
 		}
 		volumes := map[any]bool{}
-		for _, vol := range td.list("volumes") {
+		for _, vol := range td.List("volumes") {
 			volumes[vol.(map[string]any)["name"]] = true
 		}
 		for _, c := range defs {
@@ -604,40 +605,40 @@ func checkContainers(p *Plan) []string {
 	return v
 }
 
-func checkVpcHygiene(p *Plan) []string {
+func checkVpcHygiene(p *offline.Plan) []string {
 	var v []string
-	flows := p.all("aws:ec2/flowLog:FlowLog")
+	flows := p.All("aws:ec2/flowLog:FlowLog")
 	if len(flows) == 0 {
 		v = append(v, "no VPC flow log")
 	}
 	for _, f := range flows {
-		if f.in("trafficType") != "ALL" || f.in("vpcId") != p.Outputs["vpcId"] {
+		if f.In("trafficType") != "ALL" || f.In("vpcId") != p.Outputs["vpcId"] {
 			v = append(v, f.Name+": flow log does not record all traffic of the VPC")
 		}
 	}
-	for _, d := range p.all("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup") {
-		if len(d.list("ingress")) > 0 || len(d.list("egress")) > 0 {
+	for _, d := range p.All("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup") {
+		if len(d.List("ingress")) > 0 || len(d.List("egress")) > 0 {
 			v = append(v, "the default security group keeps rules")
 		}
 	}
-	if len(p.all("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) != 1 {
+	if len(p.All("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) != 1 {
 		v = append(v, "the default security group is not managed")
 	}
 	return v
 }
 
-func checkLoadBalancerAndKeys(p *Plan) []string {
+func checkLoadBalancerAndKeys(p *offline.Plan) []string {
 	var v []string
-	for _, r := range p.all(albType) {
-		if !r.flag("dropInvalidHeaderFields") {
+	for _, r := range p.All(albType) {
+		if !r.Flag("dropInvalidHeaderFields") {
 			v = append(v, r.Name+": invalid headers reach the targets")
 		}
-		if logs := r.obj("accessLogs"); logs["enabled"] != true || logs["bucket"] == nil {
+		if logs := r.Obj("accessLogs"); logs["enabled"] != true || logs["bucket"] == nil {
 			v = append(v, r.Name+": no access logs")
 		}
 	}
-	for _, k := range p.all(kmsKeyType) {
-		if !k.flag("enableKeyRotation") {
+	for _, k := range p.All(kmsKeyType) {
+		if !k.Flag("enableKeyRotation") {
 			v = append(v, k.Name+": key does not rotate")
 		}
 	}

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"encoding/json"
+	"coldchain/internal/offline"
+
 	"errors"
 	"os"
 	"strings"
@@ -48,12 +49,12 @@ func with(raw map[string]string, sets ...string) map[string]string {
 }
 
 // planOf plans the stack "production" with the given raw config and fails the test on error.
-func planOf(t testing.TB, raw map[string]string) *Plan {
+func planOf(t testing.TB, raw map[string]string) *offline.Plan {
 	t.Helper()
 	return planOfStack(t, "production", raw)
 }
 
-func planOfStack(t testing.TB, stack string, raw map[string]string) *Plan {
+func planOfStack(t testing.TB, stack string, raw map[string]string) *offline.Plan {
 	t.Helper()
 	p, err := planStack(project, stack, raw)
 	require.NoError(t, err)
@@ -62,83 +63,18 @@ func planOfStack(t testing.TB, stack string, raw map[string]string) *Plan {
 
 // planOfFile plans a shipped stack file as released (its image tags set), with optional
 // overrides.
-func planOfFile(t testing.TB, stack string, sets ...string) *Plan {
+func planOfFile(t testing.TB, stack string, sets ...string) *offline.Plan {
 	t.Helper()
 	return planOfShippedFile(t, stack, append(released(), sets...)...)
 }
 
 // planOfShippedFile plans a stack file as shipped, before its first release, with optional
 // overrides.
-func planOfShippedFile(t testing.TB, stack string, sets ...string) *Plan {
+func planOfShippedFile(t testing.TB, stack string, sets ...string) *offline.Plan {
 	t.Helper()
-	raw, err := loadStackConfig(".", project, stack)
+	raw, err := offline.LoadStackConfig(".", project, stack)
 	require.NoError(t, err)
 	return planOfStack(t, stack, with(raw, sets...))
-}
-
-// all returns every resource of a type.
-func (p *Plan) all(typ string) []*PlanResource {
-	var out []*PlanResource
-	for _, r := range p.Resources {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// one returns the resource of a type and logical name, failing the test when there is none.
-func (p *Plan) one(t testing.TB, typ, name string) *PlanResource {
-	t.Helper()
-	r := p.byTypeName(typ, name)
-	if r == nil {
-		t.Fatalf("plan has no %s named %q", typ, name)
-	}
-	return r
-}
-
-// byURN returns the resource with a URN, or nil.
-func (p *Plan) byURN(urn string) *PlanResource {
-	for _, r := range p.Resources {
-		if r.URN == urn {
-			return r
-		}
-	}
-	return nil
-}
-
-// num returns a numeric input (JSON numbers are float64), or -1 when absent.
-func (r *PlanResource) num(key string) float64 {
-	if f, ok := r.Inputs[key].(float64); ok {
-		return f
-	}
-	return -1
-}
-
-// flag returns a boolean input, false when absent.
-func (r *PlanResource) flag(key string) bool {
-	b, _ := r.Inputs[key].(bool)
-	return b
-}
-
-// obj returns an object input, or nil.
-func (r *PlanResource) obj(key string) map[string]any {
-	m, _ := r.Inputs[key].(map[string]any)
-	return m
-}
-
-// list returns a list input, or nil.
-func (r *PlanResource) list(key string) []any {
-	l, _ := r.Inputs[key].([]any)
-	return l
-}
-
-// doc parses a JSON document input (a policy, container definitions, a dashboard body).
-func (r *PlanResource) doc(t testing.TB, key string, into any) {
-	t.Helper()
-	s := r.in(key)
-	require.NotEmptyf(t, s, "%s %s has no %s", r.Type, r.Name, key)
-	require.NoErrorf(t, json.Unmarshal([]byte(s), into), "%s %s: %s is not valid JSON: %s", r.Type, r.Name, key, s)
 }
 
 // parsedPolicy is a policy document as AWS reads it; Action, Resource and Principal may be a
@@ -178,16 +114,6 @@ func assertRejected(t *testing.T, sets []string, key string) {
 	if assert.Truef(t, errors.As(err, &cfgErr), "config %v: want a config error, got %v", sets, err) {
 		assert.Containsf(t, err.Error(), key+" = ", "config %v", sets)
 	}
-}
-
-// byTypeName returns the resource of a type and logical name, or nil.
-func (p *Plan) byTypeName(typ, name string) *PlanResource {
-	for _, r := range p.Resources {
-		if r.Type == typ && r.Name == name {
-			return r
-		}
-	}
-	return nil
 }
 
 // readmeSection returns the text of a README section, from its heading to the next "## ".

@@ -1,8 +1,8 @@
 // Command coldchain is the Pulumi program of the Cold Chain Dispatch System's AWS infrastructure.
 //
-// "pulumi up" runs it against the Pulumi engine; "go run . plan" runs it offline, against an
-// in-process engine, and prints what it would create (see plan.go): every resource the program
-// registers, and the children of the awsx VPC modeled from awsx's source (awsxvpc.go).
+// "pulumi up" runs it against the Pulumi engine; "go run . plan" runs it offline, against the
+// in-process engine of internal/offline, and prints what it would create: every resource the
+// program registers, and the children of the awsx VPC modeled from awsx's source.
 package main
 
 import (
@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"coldchain/internal/offline"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -51,7 +53,7 @@ func command(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "plan":
-		return planCommand(args[1:], stdout, stderr)
+		return offline.Command(args[1:], stdout, stderr, usage, planStack)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -73,15 +75,42 @@ func deploy(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	if blockers := cfg.deployBlockers(); len(blockers) > 0 {
-		return &ConfigError{Problems: blockers}
+	return stackProgram(cfg, true, func(w string) { _ = ctx.Log.Warn(w, nil) })(ctx)
+}
+
+// planStack is what "go run . plan" and the tests run: the same program as deploy, on the
+// offline engine (internal/offline), with what deploy refuses reported as warnings.
+func planStack(project, stack string, raw map[string]string) (*offline.Plan, error) {
+	cfg, err := loadConfig(project, stack, raw)
+	if err != nil {
+		return nil, err
 	}
-	for _, w := range cfg.warnings() {
-		if err := ctx.Log.Warn(w, nil); err != nil {
-			return err
+	var warnings []string
+	p, err := offline.Run(project, stack, raw, stackProgram(cfg, false, func(w string) { warnings = append(warnings, w) }))
+	if err != nil {
+		return nil, err
+	}
+	p.Warnings = append(p.Warnings, warnings...)
+	return p, nil
+}
+
+// stackProgram is the one program deploy and planStack run. strict refuses the deploy
+// blockers (placeholders, plain HTTP on a protected stack), as "pulumi up" must; otherwise they
+// are reported with the warnings.
+func stackProgram(cfg *Config, strict bool, warn func(string)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		blockers := cfg.deployBlockers()
+		if strict && len(blockers) > 0 {
+			return &ConfigError{Problems: blockers}
 		}
+		for _, b := range blockers {
+			warn("pulumi up would stop here: " + b.String())
+		}
+		for _, w := range cfg.warnings() {
+			warn(w)
+		}
+		return newStack(ctx, cfg)
 	}
-	return newStack(ctx, cfg)
 }
 
 // newStack wires the areas in the order data flows through them (config, network, storage and

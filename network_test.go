@@ -1,8 +1,10 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,17 +19,17 @@ const (
 
 func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	vpc := p.one(t, "awsx:ec2:Vpc", "vpc")
+	vpc := p.One(t, "awsx:ec2:Vpc", "vpc")
 
-	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, vpc.list("availabilityZoneNames"))
-	assert.Equal(t, "Auto", vpc.in("subnetStrategy"), "the subnet strategy is set explicitly")
-	assert.Equal(t, "OnePerAz", vpc.obj("natGateways")["strategy"])
-	assert.Equal(t, "10.0.0.0/16", vpc.in("cidrBlock"))
-	assert.True(t, vpc.flag("enableDnsHostnames"))
-	assert.True(t, vpc.flag("enableDnsSupport"))
+	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, vpc.List("availabilityZoneNames"))
+	assert.Equal(t, "Auto", vpc.In("subnetStrategy"), "the subnet strategy is set explicitly")
+	assert.Equal(t, "OnePerAz", vpc.Obj("natGateways")["strategy"])
+	assert.Equal(t, "10.0.0.0/16", vpc.In("cidrBlock"))
+	assert.True(t, vpc.Flag("enableDnsHostnames"))
+	assert.True(t, vpc.Flag("enableDnsSupport"))
 
 	types := map[string]float64{}
-	for _, s := range vpc.list("subnetSpecs") {
+	for _, s := range vpc.List("subnetSpecs") {
 		spec := s.(map[string]any)
 		types[spec["type"].(string)] = spec["cidrMask"].(float64)
 	}
@@ -37,7 +39,7 @@ func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
 
 func TestNatStrategyFollowsConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "natGateways=Single"))
-	assert.Equal(t, "Single", p.one(t, "awsx:ec2:Vpc", "vpc").obj("natGateways")["strategy"])
+	assert.Equal(t, "Single", p.One(t, "awsx:ec2:Vpc", "vpc").Obj("natGateways")["strategy"])
 }
 
 // rule is a security group rule as a reviewer reads it.
@@ -49,10 +51,10 @@ type rule struct {
 }
 
 // securityGroupRules lists every rule of the plan with groups replaced by their logical names.
-func securityGroupRules(t *testing.T, p *Plan) []rule {
+func securityGroupRules(t *testing.T, p *offline.Plan) []rule {
 	t.Helper()
 	groupName := func(id string) string {
-		for _, g := range p.all(sgType) {
+		for _, g := range p.All(sgType) {
 			if g.ID == id {
 				return g.Name
 			}
@@ -62,12 +64,12 @@ func securityGroupRules(t *testing.T, p *Plan) []rule {
 	}
 	var rules []rule
 	for _, typ := range []string{ingressType, egressType} {
-		for _, r := range p.all(typ) {
-			require.NotEmptyf(t, r.in("description"), "rule %s has no description", r.Name)
-			require.Equalf(t, "tcp", r.in("ipProtocol"), "rule %s", r.Name)
-			require.Equalf(t, r.num("fromPort"), r.num("toPort"), "rule %s opens a port range", r.Name)
-			peer := r.in("cidrIpv4")
-			if ref := r.in("referencedSecurityGroupId"); ref != "" {
+		for _, r := range p.All(typ) {
+			require.NotEmptyf(t, r.In("description"), "rule %s has no description", r.Name)
+			require.Equalf(t, "tcp", r.In("ipProtocol"), "rule %s", r.Name)
+			require.Equalf(t, r.Num("fromPort"), r.Num("toPort"), "rule %s opens a port range", r.Name)
+			peer := r.In("cidrIpv4")
+			if ref := r.In("referencedSecurityGroupId"); ref != "" {
 				require.Emptyf(t, peer, "rule %s has two peers", r.Name)
 				peer = groupName(ref)
 			}
@@ -75,7 +77,7 @@ func securityGroupRules(t *testing.T, p *Plan) []rule {
 			if typ == egressType {
 				direction = "out"
 			}
-			rules = append(rules, rule{groupName(r.in("securityGroupId")), direction, r.num("fromPort"), peer})
+			rules = append(rules, rule{groupName(r.In("securityGroupId")), direction, r.Num("fromPort"), peer})
 		}
 	}
 	sort.Slice(rules, func(i, j int) bool { return fmt.Sprint(rules[i]) < fmt.Sprint(rules[j]) })
@@ -101,12 +103,12 @@ func TestSecurityGroupsAreLeastPrivilege(t *testing.T) {
 	sort.Slice(want, func(i, j int) bool { return fmt.Sprint(want[i]) < fmt.Sprint(want[j]) })
 	assert.Equal(t, want, securityGroupRules(t, p))
 
-	for _, sg := range p.all(sgType) {
-		assert.Emptyf(t, sg.list("ingress"), "%s has inline ingress rules", sg.Name)
-		assert.Emptyf(t, sg.list("egress"), "%s has inline egress rules", sg.Name)
-		assert.NotEmptyf(t, sg.in("description"), "%s has no description", sg.Name)
+	for _, sg := range p.All(sgType) {
+		assert.Emptyf(t, sg.List("ingress"), "%s has inline ingress rules", sg.Name)
+		assert.Emptyf(t, sg.List("egress"), "%s has inline egress rules", sg.Name)
+		assert.NotEmptyf(t, sg.In("description"), "%s has no description", sg.Name)
 	}
-	assert.Len(t, p.all(sgType), 5)
+	assert.Len(t, p.All(sgType), 5)
 }
 
 func TestContainerPortsFollowConfig(t *testing.T) {
@@ -120,28 +122,28 @@ func TestContainerPortsFollowConfig(t *testing.T) {
 
 func TestDefaultSecurityGroupIsEmptied(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	def := p.one(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg")
-	assert.Equal(t, p.Outputs["vpcId"], def.in("vpcId"))
-	assert.Empty(t, def.list("ingress"), "the default group keeps no ingress rule")
-	assert.Empty(t, def.list("egress"), "the default group keeps no egress rule")
+	def := p.One(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg")
+	assert.Equal(t, p.Outputs["vpcId"], def.In("vpcId"))
+	assert.Empty(t, def.List("ingress"), "the default group keeps no ingress rule")
+	assert.Empty(t, def.List("egress"), "the default group keeps no egress rule")
 }
 
 func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	flow := p.one(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
-	group := p.one(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
-	role := p.one(t, "aws:iam/role:Role", "flow-logs")
+	flow := p.One(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
+	group := p.One(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+	role := p.One(t, "aws:iam/role:Role", "flow-logs")
 
-	assert.Equal(t, "ALL", flow.in("trafficType"))
-	assert.Equal(t, "cloud-watch-logs", flow.in("logDestinationType"))
-	assert.Equal(t, group.Outputs["arn"], flow.in("logDestination"))
-	assert.Equal(t, role.Outputs["arn"], flow.in("iamRoleArn"))
-	assert.Equal(t, p.Outputs["vpcId"], flow.in("vpcId"))
-	assert.Equal(t, "/aws/vpc/flow-logs/coldchain-production", group.in("name"))
-	assert.Equal(t, float64(90), group.num("retentionInDays"))
+	assert.Equal(t, "ALL", flow.In("trafficType"))
+	assert.Equal(t, "cloud-watch-logs", flow.In("logDestinationType"))
+	assert.Equal(t, group.Outputs["arn"], flow.In("logDestination"))
+	assert.Equal(t, role.Outputs["arn"], flow.In("iamRoleArn"))
+	assert.Equal(t, p.Outputs["vpcId"], flow.In("vpcId"))
+	assert.Equal(t, "/aws/vpc/flow-logs/coldchain-production", group.In("name"))
+	assert.Equal(t, float64(90), group.Num("retentionInDays"))
 
 	var trust parsedPolicy
-	role.doc(t, "assumeRolePolicy", &trust)
+	role.Doc(t, "assumeRolePolicy", &trust)
 	require.Len(t, trust.Statement, 1)
 	assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, trust.Statement[0].Principal)
 	assert.Equal(t, "123456789012", trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"],
@@ -150,8 +152,8 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 	// What the VPC Flow Logs guide asks for, each action on this group only, except
 	// DescribeLogGroups, which IAM scopes no narrower than the account's log groups.
 	var policy parsedPolicy
-	rolePolicy := p.one(t, "aws:iam/rolePolicy:RolePolicy", "flow-logs")
-	rolePolicy.doc(t, "policy", &policy)
+	rolePolicy := p.One(t, "aws:iam/rolePolicy:RolePolicy", "flow-logs")
+	rolePolicy.Doc(t, "policy", &policy)
 	actions := map[string][]string{}
 	for _, s := range policy.Statement {
 		for _, a := range strs(s.Action) {
@@ -170,5 +172,89 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 
 func TestFlowLogRetentionFollowsConfig(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "flowLogRetentionDays=365"))
-	assert.Equal(t, float64(365), p.one(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs").num("retentionInDays"))
+	assert.Equal(t, float64(365), p.One(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs").Num("retentionInDays"))
+}
+
+func TestModeledVpcChildrenOfTheStack(t *testing.T) {
+	p := planOfFile(t, "production")
+	component := p.One(t, "awsx:ec2:Vpc", "vpc")
+	vpc := p.One(t, "aws:ec2/vpc:Vpc", "vpc")
+	igw := p.One(t, "aws:ec2/internetGateway:InternetGateway", "vpc")
+
+	counts := map[string]int{}
+	for _, r := range p.Resources {
+		if r.ModeledBy != "" {
+			assert.Equal(t, "awsx:ec2:Vpc", r.ModeledBy)
+			assert.Equalf(t, component.Provider, r.Provider, "%s %s uses the component's provider", r.Type, r.Name)
+			counts[r.Type[strings.LastIndex(r.Type, ":")+1:]]++
+		}
+	}
+	assert.Equal(t, map[string]int{"Vpc": 1, "InternetGateway": 1, "Subnet": 6, "RouteTable": 6,
+		"RouteTableAssociation": 6, "Route": 4, "Eip": 2, "NatGateway": 2}, counts)
+
+	assert.Equal(t, component.URN, vpc.Parent)
+	assert.Equal(t, "10.0.0.0/16", vpc.In("cidrBlock"))
+	assert.True(t, vpc.Flag("enableDnsHostnames"))
+	assert.Equal(t, "coldchain-production", vpc.Obj("tags")["Name"])
+	assert.Equal(t, vpc.URN, igw.Parent)
+	assert.Equal(t, []string{vpc.URN}, igw.DependsOn)
+
+	for zone := 1; zone <= 2; zone++ {
+		n := func(kind string) string { return "vpc-" + kind + "-" + string(rune('0'+zone)) }
+		public := p.One(t, "aws:ec2/subnet:Subnet", n("public"))
+		table := p.One(t, "aws:ec2/routeTable:RouteTable", n("private"))
+		assoc := p.One(t, "aws:ec2/routeTableAssociation:RouteTableAssociation", n("private"))
+		private := p.One(t, "aws:ec2/subnet:Subnet", n("private"))
+		nat := p.One(t, "aws:ec2/natGateway:NatGateway", "vpc-"+string(rune('0'+zone)))
+		eip := p.One(t, "aws:ec2/eip:Eip", "vpc-"+string(rune('0'+zone)))
+		route := p.One(t, "aws:ec2/route:Route", n("private"))
+
+		assert.Equal(t, private.URN, table.Parent, "a route table is the child of its subnet")
+		assert.Equal(t, table.URN, assoc.Parent)
+		assert.ElementsMatch(t, []string{private.URN, table.URN}, assoc.DependsOn)
+		assert.Equal(t, private.ID, assoc.In("subnetId"))
+		assert.Equal(t, table.ID, assoc.In("routeTableId"))
+		assert.Equal(t, public.URN, nat.Parent, "the NAT gateway is the child of its public subnet")
+		assert.Equal(t, eip.Outputs["allocationId"], nat.In("allocationId"))
+		assert.Contains(t, nat.DependsOn, eip.URN)
+		assert.Equal(t, nat.ID, route.In("natGatewayId"), "OnePerAz: zone %d routes to its own NAT gateway", zone)
+		assert.Equal(t, "0.0.0.0/0", route.In("destinationCidrBlock"))
+		assert.Equal(t, igw.ID, p.One(t, "aws:ec2/route:Route", n("public")).In("gatewayId"))
+		assert.Nil(t, p.Find("aws:ec2/route:Route", n("isolated")), "isolated subnets have no route")
+	}
+
+	// The component's outputs are its children's ids, in zone order.
+	assert.Equal(t, vpc.ID, p.Outputs["vpcId"])
+	var privateIDs []any
+	for _, name := range []string{"vpc-private-1", "vpc-private-2"} {
+		privateIDs = append(privateIDs, p.One(t, "aws:ec2/subnet:Subnet", name).ID)
+	}
+	assert.Equal(t, privateIDs, p.Outputs["privateSubnetIds"])
+	assert.Equal(t, privateIDs, p.One(t, serviceType, "backend").Obj("networkConfiguration")["subnets"],
+		"the tasks run in the modeled private subnets")
+}
+
+func TestUsersOfTheVpcWaitForAllItsChildren(t *testing.T) {
+	// A resource that reads an output of a remote component waits for the whole component: its
+	// outputs resolve only once its provider has registered every child.
+	p := planOfFile(t, "production")
+	sg := p.One(t, sgType, "alb-sg")
+	for _, r := range p.Resources {
+		if r.ModeledBy != "" {
+			assert.Containsf(t, sg.DependsOn, r.URN, "alb-sg does not wait for %s %s", r.Type, r.Name)
+		}
+	}
+}
+
+func TestModeledResourcesAreMarkedInJSONAndTree(t *testing.T) {
+	code, out, _ := runPlanCommand(t, "--json")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, `"modeledBy": "awsx:ec2:Vpc"`)
+	assert.Equal(t, 28, strings.Count(out, `"modeledBy"`), "only modeled children carry the field")
+
+	code, out, _ = runPlanCommand(t)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, ", 28 of them modeled from the source of the remote components")
+	assert.Contains(t, out, "+ aws:ec2/subnet:Subnet  vpc-private-1  (10.0.0.0/18 in ap-northeast-2a)  [modeled from awsx:ec2:Vpc]")
+	assert.Contains(t, out, "+ aws:ec2/route:Route  vpc-private-2  (0.0.0.0/0 to NatGateway vpc-2)")
 }

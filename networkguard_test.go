@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -49,74 +50,74 @@ func TestNetworkRulesHoldForEveryStackAndVariation(t *testing.T) {
 
 // network is the modeled VPC of a plan, indexed for the rules.
 type network struct {
-	vpc       *PlanResource
-	subnets   []*PlanResource
-	byID      map[string]*PlanResource
+	vpc       *offline.PlanResource
+	subnets   []*offline.PlanResource
+	byID      map[string]*offline.PlanResource
 	tableOf   map[string]string // subnet id -> route table id
-	routesOf  map[string][]*PlanResource
+	routesOf  map[string][]*offline.PlanResource
 	strategy  string
 	subnetsOf map[string][]string // subnet type -> ids
 }
 
-func networkOf(p *Plan) *network {
-	n := &network{byID: map[string]*PlanResource{}, tableOf: map[string]string{}, routesOf: map[string][]*PlanResource{},
+func networkOf(p *offline.Plan) *network {
+	n := &network{byID: map[string]*offline.PlanResource{}, tableOf: map[string]string{}, routesOf: map[string][]*offline.PlanResource{},
 		subnetsOf: map[string][]string{}}
 	for _, r := range p.Resources {
 		if r.Custom {
 			n.byID[r.ID] = r
 		}
 	}
-	for _, v := range p.all("aws:ec2/vpc:Vpc") {
+	for _, v := range p.All("aws:ec2/vpc:Vpc") {
 		n.vpc = v
 	}
-	n.subnets = p.all(subnetType)
+	n.subnets = p.All(subnetType)
 	for _, s := range n.subnets {
-		n.subnetsOf[s.kind()] = append(n.subnetsOf[s.kind()], s.ID)
+		n.subnetsOf[subnetKind(s)] = append(n.subnetsOf[subnetKind(s)], s.ID)
 	}
-	for _, a := range p.all("aws:ec2/routeTableAssociation:RouteTableAssociation") {
-		n.tableOf[a.in("subnetId")] = a.in("routeTableId")
+	for _, a := range p.All("aws:ec2/routeTableAssociation:RouteTableAssociation") {
+		n.tableOf[a.In("subnetId")] = a.In("routeTableId")
 	}
-	for _, r := range p.all(routeType) {
-		n.routesOf[r.in("routeTableId")] = append(n.routesOf[r.in("routeTableId")], r)
+	for _, r := range p.All(routeType) {
+		n.routesOf[r.In("routeTableId")] = append(n.routesOf[r.In("routeTableId")], r)
 	}
 	n.strategy = "OnePerAz"
-	for _, c := range p.all(awsxVpcType) {
-		if s, ok := c.obj("natGateways")["strategy"].(string); ok {
+	for _, c := range p.All("awsx:ec2:Vpc") {
+		if s, ok := c.Obj("natGateways")["strategy"].(string); ok {
 			n.strategy = s
 		}
 	}
 	return n
 }
 
-// kind is a subnet's awsx type, from the SubnetType tag awsx gives it.
-func (r *PlanResource) kind() string {
-	s, _ := r.obj("tags")["SubnetType"].(string)
+// subnetKind is a subnet's awsx type, from the SubnetType tag awsx gives it.
+func subnetKind(r *offline.PlanResource) string {
+	s, _ := r.Obj("tags")["SubnetType"].(string)
 	return s
 }
 
-func (n *network) defaultRoute(subnet *PlanResource) *PlanResource {
+func (n *network) defaultRoute(subnet *offline.PlanResource) *offline.PlanResource {
 	for _, r := range n.routesOf[n.tableOf[subnet.ID]] {
-		if r.in("destinationCidrBlock") == "0.0.0.0/0" {
+		if r.In("destinationCidrBlock") == "0.0.0.0/0" {
 			return r
 		}
 	}
 	return nil
 }
 
-func checkIsolatedSubnets(p *Plan) []string {
+func checkIsolatedSubnets(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
 	for _, s := range n.subnets {
-		if s.kind() != "Isolated" {
+		if subnetKind(s) != "Isolated" {
 			continue
 		}
 		if _, ok := n.tableOf[s.ID]; !ok {
 			v = append(v, s.Name+": isolated subnet without its own route table (the main table may route out)")
 		}
 		for _, r := range n.routesOf[n.tableOf[s.ID]] {
-			v = append(v, fmt.Sprintf("%s: isolated subnet routes %s out", s.Name, r.in("destinationCidrBlock")))
+			v = append(v, fmt.Sprintf("%s: isolated subnet routes %s out", s.Name, r.In("destinationCidrBlock")))
 		}
-		if s.flag("mapPublicIpOnLaunch") {
+		if s.Flag("mapPublicIpOnLaunch") {
 			v = append(v, s.Name+": isolated subnet maps public IPs")
 		}
 	}
@@ -126,11 +127,11 @@ func checkIsolatedSubnets(p *Plan) []string {
 	return v
 }
 
-func checkPrivateEgress(p *Plan) []string {
+func checkPrivateEgress(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
 	for _, s := range n.subnets {
-		if s.kind() != "Private" {
+		if subnetKind(s) != "Private" {
 			continue
 		}
 		route := n.defaultRoute(s)
@@ -138,81 +139,81 @@ func checkPrivateEgress(p *Plan) []string {
 			v = append(v, s.Name+": private subnet without a default route")
 			continue
 		}
-		nat := n.byID[route.in("natGatewayId")]
+		nat := n.byID[route.In("natGatewayId")]
 		if nat == nil || nat.Type != natType {
 			v = append(v, s.Name+": default route does not go to a NAT gateway")
 			continue
 		}
-		home := n.byID[nat.in("subnetId")]
-		if home == nil || home.kind() != "Public" {
+		home := n.byID[nat.In("subnetId")]
+		if home == nil || subnetKind(home) != "Public" {
 			v = append(v, s.Name+": NAT gateway "+nat.Name+" is not in a public subnet")
 			continue
 		}
-		if n.strategy == natOnePerAz && home.in("availabilityZone") != s.in("availabilityZone") {
-			v = append(v, fmt.Sprintf("%s: routes to NAT gateway %s in %s, not its own zone's", s.Name, nat.Name, home.in("availabilityZone")))
+		if n.strategy == natOnePerAz && home.In("availabilityZone") != s.In("availabilityZone") {
+			v = append(v, fmt.Sprintf("%s: routes to NAT gateway %s in %s, not its own zone's", s.Name, nat.Name, home.In("availabilityZone")))
 		}
 	}
 	return v
 }
 
-func checkPublicSubnets(p *Plan) []string {
+func checkPublicSubnets(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
 	for _, s := range n.subnets {
-		public := s.kind() == "Public"
-		if s.flag("mapPublicIpOnLaunch") != public {
-			v = append(v, fmt.Sprintf("%s: %s subnet with mapPublicIpOnLaunch %v", s.Name, s.kind(), s.flag("mapPublicIpOnLaunch")))
+		public := subnetKind(s) == "Public"
+		if s.Flag("mapPublicIpOnLaunch") != public {
+			v = append(v, fmt.Sprintf("%s: %s subnet with mapPublicIpOnLaunch %v", s.Name, subnetKind(s), s.Flag("mapPublicIpOnLaunch")))
 		}
 		if !public {
 			continue
 		}
 		route := n.defaultRoute(s)
-		if route == nil || n.byID[route.in("gatewayId")] == nil || n.byID[route.in("gatewayId")].Type != "aws:ec2/internetGateway:InternetGateway" ||
-			n.byID[route.in("gatewayId")].in("vpcId") != n.vpc.ID {
+		if route == nil || n.byID[route.In("gatewayId")] == nil || n.byID[route.In("gatewayId")].Type != "aws:ec2/internetGateway:InternetGateway" ||
+			n.byID[route.In("gatewayId")].In("vpcId") != n.vpc.ID {
 			v = append(v, s.Name+": public subnet does not route to the VPC's internet gateway")
 		}
 	}
 	return v
 }
 
-func checkNoOverlap(p *Plan) []string {
+func checkNoOverlap(p *offline.Plan) []string {
 	var v []string
-	subnets := p.all(subnetType)
+	subnets := p.All(subnetType)
 	for i, a := range subnets {
 		for _, b := range subnets[i+1:] {
-			pa, errA := netip.ParsePrefix(a.in("cidrBlock"))
-			pb, errB := netip.ParsePrefix(b.in("cidrBlock"))
+			pa, errA := netip.ParsePrefix(a.In("cidrBlock"))
+			pb, errB := netip.ParsePrefix(b.In("cidrBlock"))
 			if errA != nil || errB != nil || pa.Overlaps(pb) {
-				v = append(v, fmt.Sprintf("%s (%s) overlaps %s (%s)", a.Name, a.in("cidrBlock"), b.Name, b.in("cidrBlock")))
+				v = append(v, fmt.Sprintf("%s (%s) overlaps %s (%s)", a.Name, a.In("cidrBlock"), b.Name, b.In("cidrBlock")))
 			}
 		}
 	}
 	return v
 }
 
-func checkSubnetsInsideVpc(p *Plan) []string {
+func checkSubnetsInsideVpc(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
 	if n.vpc == nil {
 		return []string{"no VPC in the plan"}
 	}
-	vpc, err := netip.ParsePrefix(n.vpc.in("cidrBlock"))
+	vpc, err := netip.ParsePrefix(n.vpc.In("cidrBlock"))
 	if err != nil {
-		return []string{"VPC range " + n.vpc.in("cidrBlock")}
+		return []string{"VPC range " + n.vpc.In("cidrBlock")}
 	}
 	for _, s := range n.subnets {
-		sub, err := netip.ParsePrefix(s.in("cidrBlock"))
+		sub, err := netip.ParsePrefix(s.In("cidrBlock"))
 		if err != nil || !contains(vpc, sub) {
-			v = append(v, fmt.Sprintf("%s: %s lies outside the VPC %s", s.Name, s.in("cidrBlock"), vpc))
+			v = append(v, fmt.Sprintf("%s: %s lies outside the VPC %s", s.Name, s.In("cidrBlock"), vpc))
 		}
-		if s.in("vpcId") != n.vpc.ID {
+		if s.In("vpcId") != n.vpc.ID {
 			v = append(v, s.Name+": subnet of another VPC")
 		}
 	}
 	return v
 }
 
-func checkTierPlacement(p *Plan) []string {
+func checkTierPlacement(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
 	same := func(got []any, kind string) bool {
@@ -227,18 +228,18 @@ func checkTierPlacement(p *Plan) []string {
 		}
 		return true
 	}
-	for _, r := range p.all(albType) {
-		if !same(r.list("subnets"), "Public") {
+	for _, r := range p.All(albType) {
+		if !same(r.List("subnets"), "Public") {
 			v = append(v, r.Name+": load balancer outside the public subnets")
 		}
 	}
-	for _, r := range p.all(serviceType) {
-		if subnets, _ := r.obj("networkConfiguration")["subnets"].([]any); !same(subnets, "Private") {
+	for _, r := range p.All(serviceType) {
+		if subnets, _ := r.Obj("networkConfiguration")["subnets"].([]any); !same(subnets, "Private") {
 			v = append(v, r.Name+": tasks outside the private subnets")
 		}
 	}
-	for _, r := range append(p.all("aws:rds/subnetGroup:SubnetGroup"), p.all("aws:elasticache/subnetGroup:SubnetGroup")...) {
-		if !same(r.list("subnetIds"), "Isolated") {
+	for _, r := range append(p.All("aws:rds/subnetGroup:SubnetGroup"), p.All("aws:elasticache/subnetGroup:SubnetGroup")...) {
+		if !same(r.List("subnetIds"), "Isolated") {
 			v = append(v, r.Name+": subnet group outside the isolated subnets")
 		}
 	}
@@ -247,28 +248,28 @@ func checkTierPlacement(p *Plan) []string {
 
 func TestNetworkRulesCatchViolations(t *testing.T) {
 	base := planOfVariation(t, variations[0])
-	subnet := func(p *Plan, name string) *PlanResource { return p.one(t, subnetType, name) }
+	subnet := func(p *offline.Plan, name string) *offline.PlanResource { return p.One(t, subnetType, name) }
 	for _, tc := range []struct {
 		rule   string
-		break_ func(p *Plan)
+		break_ func(p *offline.Plan)
 	}{
-		{"NET-01", func(p *Plan) {
+		{"NET-01", func(p *offline.Plan) {
 			// A copy of a public route, put on an isolated subnet's route table.
-			route := *p.one(t, routeType, "vpc-public-1")
-			route.Inputs = map[string]any{"routeTableId": p.one(t, "aws:ec2/routeTable:RouteTable", "vpc-isolated-1").ID,
-				"gatewayId": route.in("gatewayId"), "destinationCidrBlock": "0.0.0.0/0"}
+			route := *p.One(t, routeType, "vpc-public-1")
+			route.Inputs = map[string]any{"routeTableId": p.One(t, "aws:ec2/routeTable:RouteTable", "vpc-isolated-1").ID,
+				"gatewayId": route.In("gatewayId"), "destinationCidrBlock": "0.0.0.0/0"}
 			route.Name = "leak"
 			p.Resources = append(p.Resources, &route)
 		}},
-		{"NET-02", func(p *Plan) {
-			p.one(t, routeType, "vpc-private-2").Inputs["natGatewayId"] = p.one(t, natType, "vpc-1").ID
+		{"NET-02", func(p *offline.Plan) {
+			p.One(t, routeType, "vpc-private-2").Inputs["natGatewayId"] = p.One(t, natType, "vpc-1").ID
 		}},
-		{"NET-03", func(p *Plan) { subnet(p, "vpc-private-1").Inputs["mapPublicIpOnLaunch"] = true }},
-		{"NET-04", func(p *Plan) {
-			subnet(p, "vpc-isolated-1").Inputs["cidrBlock"] = subnet(p, "vpc-public-2").in("cidrBlock")
+		{"NET-03", func(p *offline.Plan) { subnet(p, "vpc-private-1").Inputs["mapPublicIpOnLaunch"] = true }},
+		{"NET-04", func(p *offline.Plan) {
+			subnet(p, "vpc-isolated-1").Inputs["cidrBlock"] = subnet(p, "vpc-public-2").In("cidrBlock")
 		}},
-		{"NET-05", func(p *Plan) { subnet(p, "vpc-isolated-2").Inputs["cidrBlock"] = "10.1.0.0/20" }},
-		{"NET-06", func(p *Plan) { p.one(t, albType, "alb").Inputs["subnets"] = p.Outputs["privateSubnetIds"] }},
+		{"NET-05", func(p *offline.Plan) { subnet(p, "vpc-isolated-2").Inputs["cidrBlock"] = "10.1.0.0/20" }},
+		{"NET-06", func(p *offline.Plan) { p.One(t, albType, "alb").Inputs["subnets"] = p.Outputs["privateSubnetIds"] }},
 	} {
 		broken := clonePlan(t, base)
 		tc.break_(broken)
@@ -299,15 +300,15 @@ func TestSubnetsRederivedFromTheVpcInputsFitTheVpc(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			p := planOfFile(t, v.stack, v.sets...)
-			component := p.one(t, awsxVpcType, "vpc")
-			vpc := netip.MustParsePrefix(component.in("cidrBlock"))
-			zones := component.list("availabilityZoneNames")
+			component := p.One(t, "awsx:ec2:Vpc", "vpc")
+			vpc := netip.MustParsePrefix(component.In("cidrBlock"))
+			zones := component.List("availabilityZoneNames")
 			require.Len(t, zones, 2)
 			zoneSize := uint32(1) << (32 - vpc.Bits()) / uint32(len(zones))
 
 			want := map[string]string{} // subnet name -> "cidr in zone"
 			var derived []netip.Prefix
-			for _, raw := range component.list("subnetSpecs") {
+			for _, raw := range component.List("subnetSpecs") {
 				spec := raw.(map[string]any)
 				blocks, ok := spec["cidrBlocks"].([]any)
 				require.Truef(t, ok, "spec %v has no explicit cidrBlocks: awsx would choose the layout", spec)
@@ -326,8 +327,8 @@ func TestSubnetsRederivedFromTheVpcInputsFitTheVpc(t *testing.T) {
 				}
 			}
 			got := map[string]string{}
-			for _, s := range p.all(subnetType) {
-				got[s.Name] = s.in("cidrBlock") + " in " + s.in("availabilityZone")
+			for _, s := range p.All(subnetType) {
+				got[s.Name] = s.In("cidrBlock") + " in " + s.In("availabilityZone")
 			}
 			assert.Equal(t, want, got)
 			names := make([]string, 0, len(got))

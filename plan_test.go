@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"coldchain/internal/offline"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -17,8 +18,8 @@ func TestProductionStackFilePlansCleanly(t *testing.T) {
 	p := planOfFile(t, "production")
 	assert.Equal(t, "production", p.Stack)
 	assert.NotEmpty(t, p.Resources)
-	assert.Equal(t, "ap-northeast-2", p.one(t, "pulumi:providers:aws", "aws").in("region"))
-	assert.Equal(t, "10.0.0.0/16", p.one(t, "awsx:ec2:Vpc", "vpc").in("cidrBlock"))
+	assert.Equal(t, "ap-northeast-2", p.One(t, "pulumi:providers:aws", "aws").In("region"))
+	assert.Equal(t, "10.0.0.0/16", p.One(t, "awsx:ec2:Vpc", "vpc").In("cidrBlock"))
 }
 
 func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
@@ -27,7 +28,7 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 		if strings.HasPrefix(r.Type, "pulumi:providers:") {
 			continue
 		}
-		parent := p.byURN(r.Parent)
+		parent := p.ByURN(r.Parent)
 		if !r.Custom && strings.HasPrefix(r.Type, "coldchain:index:") {
 			assert.Nilf(t, parent, "area %s is nested under %s; areas sit at the top", r.Name, r.Parent)
 			continue
@@ -37,7 +38,7 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 			// The children of a remote component sit where its code puts them (awsx parents a
 			// subnet to the VPC, a route to its route table), under the component.
 			for parent.ModeledBy != "" {
-				parent = p.byURN(parent.Parent)
+				parent = p.ByURN(parent.Parent)
 			}
 			assert.Equalf(t, r.ModeledBy, parent.Type, "%s %s is modeled outside its component", r.Type, r.Name)
 			continue
@@ -48,11 +49,11 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 
 func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
 	p := planOfFile(t, "production")
-	provider := p.one(t, "pulumi:providers:aws", "aws")
+	provider := p.One(t, "pulumi:providers:aws", "aws")
 	ref := provider.URN + "::" + provider.ID
 	assert.Equal(t, map[string]any{"tags": map[string]any{
 		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
-	}}, provider.obj("defaultTags"))
+	}}, provider.Obj("defaultTags"))
 	for _, r := range p.Resources {
 		if strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:") {
 			assert.Equalf(t, ref, r.Provider, "%s %s does not use the explicit provider", r.Type, r.Name)
@@ -62,7 +63,7 @@ func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
 
 func TestTagsConfigReachesTheProviderWithoutOverridingOurs(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), `tags={"CostCenter":"logistics","Team":"dispatch"}`))
-	tags := p.one(t, "pulumi:providers:aws", "aws").obj("defaultTags")["tags"]
+	tags := p.One(t, "pulumi:providers:aws", "aws").Obj("defaultTags")["tags"]
 	assert.Equal(t, map[string]any{
 		"CostCenter": "logistics", "Team": "dispatch",
 		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
@@ -72,7 +73,7 @@ func TestTagsConfigReachesTheProviderWithoutOverridingOurs(t *testing.T) {
 func runPlanCommand(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := planCommand(args, &stdout, &stderr)
+	code := command(append([]string{"plan"}, args...), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -127,18 +128,18 @@ func jsonKind(raw json.RawMessage) string {
 
 func TestDependsOnShowsTheCreationOrder(t *testing.T) {
 	p := planOfFile(t, "production")
-	flow := p.one(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
-	for _, dep := range []*PlanResource{
-		p.one(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs"),
-		p.one(t, "aws:iam/role:Role", "flow-logs"),
-		p.one(t, "awsx:ec2:Vpc", "vpc"),
+	flow := p.One(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
+	for _, dep := range []*offline.PlanResource{
+		p.One(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs"),
+		p.One(t, "aws:iam/role:Role", "flow-logs"),
+		p.One(t, "awsx:ec2:Vpc", "vpc"),
 	} {
 		assert.Contains(t, flow.DependsOn, dep.URN)
 	}
 	// Every URN a resource depends on is itself in the plan (or the stack).
 	for _, r := range p.Resources {
 		for _, dep := range r.DependsOn {
-			assert.NotNilf(t, p.byURN(dep), "%s depends on %s, which is not planned", r.Name, dep)
+			assert.NotNilf(t, p.ByURN(dep), "%s depends on %s, which is not planned", r.Name, dep)
 		}
 	}
 }
@@ -173,10 +174,10 @@ func TestPlanCommandRejectsBadConfigWithoutPrintingAPlan(t *testing.T) {
 func TestPlanCommandOverridesAndStackSelection(t *testing.T) {
 	code, out, errOut := runPlanCommand(t, "--json", "--stack", "production", "-c", "vpcCidr=10.20.0.0/16", "-c", "aws:region=eu-west-1")
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
-	var p Plan
+	var p offline.Plan
 	require.NoError(t, json.Unmarshal([]byte(out), &p))
-	assert.Equal(t, "10.20.0.0/16", p.one(t, "awsx:ec2:Vpc", "vpc").in("cidrBlock"))
-	assert.Equal(t, []any{"eu-west-1a", "eu-west-1b"}, p.one(t, "awsx:ec2:Vpc", "vpc").list("availabilityZoneNames"))
+	assert.Equal(t, "10.20.0.0/16", p.One(t, "awsx:ec2:Vpc", "vpc").In("cidrBlock"))
+	assert.Equal(t, []any{"eu-west-1a", "eu-west-1b"}, p.One(t, "awsx:ec2:Vpc", "vpc").List("availabilityZoneNames"))
 
 	code, _, errOut = runPlanCommand(t, "--stack", "nosuchstack")
 	assert.Equal(t, 1, code)
@@ -186,19 +187,16 @@ func TestPlanCommandOverridesAndStackSelection(t *testing.T) {
 	assert.Equal(t, 2, code, "a malformed flag is a usage error")
 }
 
-func TestSecureConfigValuesBecomePlaceholders(t *testing.T) {
-	assert.Equal(t, secretPlaceholder, configString(map[string]any{"secure": "AAABAJ..."}))
-	assert.Equal(t, "1024", configString(1024))
-	assert.Equal(t, "true", configString(true))
-	assert.Equal(t, `{"Team":"dispatch"}`, configString(map[string]any{"Team": "dispatch"}))
-	assert.Equal(t, `["/api/*"]`, configString([]any{"/api/*"}))
+func TestTheConfigReaderKnowsTheEnginesPlaceholder(t *testing.T) {
+	// The offline engine reads an encrypted value as its placeholder; config must recognize it.
+	assert.Equal(t, offline.SecretPlaceholder, encryptedPlaceholder)
 }
 
 func TestAutonamedResourcesGetTheNameAutonamingWouldProduce(t *testing.T) {
 	p := planOfFile(t, "production")
 	var checked []string
 	for _, r := range p.Resources {
-		prop, ok := autonamed[r.Type]
+		prop, ok := offline.AutonamedProperty(r.Type)
 		if !ok || r.Inputs[prop] != nil {
 			continue
 		}
@@ -222,10 +220,9 @@ func TestDeployReadsTheConfigTheCLIPasses(t *testing.T) {
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(raw))
 
-	e := &offlineEngine{project: project, stack: "production", region: "eu-central-1"}
-	require.NoError(t, pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e)))
-	p := e.plan(nil)
-	assert.Equal(t, "eu-central-1", p.one(t, "pulumi:providers:aws", "aws").in("region"))
+	p, err := offline.Run(project, "production", nil, deploy)
+	require.NoError(t, err)
+	assert.Equal(t, "eu-central-1", p.One(t, "pulumi:providers:aws", "aws").In("region"))
 }
 
 func TestDeployRefusesPlaceholdersAndPlainHTTPWhereThePlanOnlyWarns(t *testing.T) {
@@ -245,13 +242,12 @@ func TestDeployRefusesPlaceholdersAndPlainHTTPWhereThePlanOnlyWarns(t *testing.T
 		b, err := json.Marshal(raw)
 		require.NoError(t, err)
 		t.Setenv(pulumi.EnvConfig, string(b))
-		e := &offlineEngine{project: project, stack: "production", region: defaultRegion}
-		err = pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e))
+		registered, err := offline.Run(project, "production", nil, deploy)
 		var cfgErr *ConfigError
 		if assert.Truef(t, errors.As(err, &cfgErr), "%s: got %v", name, err) {
 			assert.Containsf(t, err.Error(), tc.key+" = ", "%s", name)
 		}
-		assert.Emptyf(t, e.plan(nil).Resources, "%s: nothing is registered", name)
+		assert.Emptyf(t, registered.Resources, "%s: nothing is registered", name)
 
 		// The offline plan, README's first command, lists the same as a warning.
 		p, err := planStack(project, "production", raw)
@@ -276,11 +272,10 @@ func TestDeployRegistersNothingOnBadConfig(t *testing.T) {
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(raw))
 
-	e := &offlineEngine{project: project, stack: "production", region: defaultRegion}
-	err = pulumi.RunErr(deploy, pulumi.WithMocks(project, "production", e))
+	registered, err := offline.Run(project, "production", nil, deploy)
 	var cfgErr *ConfigError
 	require.True(t, errors.As(err, &cfgErr), "got %v", err)
-	assert.Empty(t, e.plan(nil).Resources, "nothing is registered before config is valid")
+	assert.Empty(t, registered.Resources, "nothing is registered before config is valid")
 }
 
 // TestReadmeListsEveryStackOutput keeps README's output table true.
@@ -293,16 +288,16 @@ func TestReadmeListsEveryStackOutput(t *testing.T) {
 
 func TestAllowedAccountsBindTheProvider(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "allowedAccountIds=123456789012"))
-	assert.Equal(t, []any{"123456789012"}, p.one(t, "pulumi:providers:aws", "aws").list("allowedAccountIds"))
-	assert.NotContains(t, planOf(t, minimalConfig()).one(t, "pulumi:providers:aws", "aws").Inputs, "allowedAccountIds")
+	assert.Equal(t, []any{"123456789012"}, p.One(t, "pulumi:providers:aws", "aws").List("allowedAccountIds"))
+	assert.NotContains(t, planOf(t, minimalConfig()).One(t, "pulumi:providers:aws", "aws").Inputs, "allowedAccountIds")
 }
 
 func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 	// The runbook reads log group names from the stack, never types them.
 	p := planOf(t, minimalConfig())
 	var names []any
-	for _, g := range p.all(logGroupType) {
-		names = append(names, g.in("name"))
+	for _, g := range p.All(logGroupType) {
+		names = append(names, g.In("name"))
 	}
 	logGroups, ok := p.Outputs["logGroups"].(map[string]any)
 	require.True(t, ok)

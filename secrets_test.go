@@ -54,10 +54,10 @@ func TestTheExecutionRoleReadsWhatTheContainerNames(t *testing.T) {
 	const sm = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"
 	p := planOf(t, with(minimalConfig(), `backendSecrets={"PARTNER":"`+sm+`coldchain/partner:token::"}`))
 	var defs []containerDefinition
-	p.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	p.One(t, taskDefType, "backend").Doc(t, "containerDefinitions", &defs)
 	assert.Contains(t, defs[0].Secrets, nameValueFrom{"PARTNER", sm + "coldchain/partner:token::"})
 	var policy parsedPolicy
-	p.one(t, rolePolicy, "backend-execution").doc(t, "policy", &policy)
+	p.One(t, rolePolicy, "backend-execution").Doc(t, "policy", &policy)
 	found := false
 	for _, s := range policy.Statement {
 		if s.Sid == "ReadSecrets" {
@@ -70,24 +70,24 @@ func TestTheExecutionRoleReadsWhatTheContainerNames(t *testing.T) {
 
 func TestManagedSecretsAreDeclaredWithoutAValue(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), `backendManagedSecrets=["API_KEY","PARTNER_TOKEN"]`))
-	key := p.one(t, kmsKeyType, "data")
+	key := p.One(t, kmsKeyType, "data")
 	arns := map[string]any{}
 	for variable, name := range map[string]string{"API_KEY": "backend-api-key", "PARTNER_TOKEN": "backend-partner-token"} {
-		secret := p.one(t, secretType, name)
-		assert.Equal(t, key.Outputs["arn"], secret.in("kmsKeyId"))
+		secret := p.One(t, secretType, name)
+		assert.Equal(t, key.Outputs["arn"], secret.In("kmsKeyId"))
 		assert.True(t, secret.Protect)
-		assert.Equal(t, float64(30), secret.num("recoveryWindowInDays"))
-		assert.Contains(t, secret.in("description"), "aws secretsmanager put-secret-value")
+		assert.Equal(t, float64(30), secret.Num("recoveryWindowInDays"))
+		assert.Contains(t, secret.In("description"), "aws secretsmanager put-secret-value")
 		arns[variable] = secret.Outputs["arn"]
 	}
 	// No value: the program never sees it, so neither does the state.
-	for _, v := range p.all("aws:secretsmanager/secretVersion:SecretVersion") {
+	for _, v := range p.All("aws:secretsmanager/secretVersion:SecretVersion") {
 		assert.Equal(t, "redis-auth", v.Name, "only the generated Redis token has a version")
 	}
 	assert.Equal(t, arns, p.Outputs["backendSecretArns"])
 
 	var defs []containerDefinition
-	p.one(t, taskDefType, "backend").doc(t, "containerDefinitions", &defs)
+	p.One(t, taskDefType, "backend").Doc(t, "containerDefinitions", &defs)
 	assert.Contains(t, defs[0].Secrets, nameValueFrom{"API_KEY", arns["API_KEY"].(string)})
 
 	for _, bad := range []string{`["api_key"]`, `["DATABASE_PASSWORD"]`, `["API_KEY","API_KEY"]`} {
@@ -102,7 +102,7 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 	const team = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"
 	p := planOf(t, with(minimalConfig(), `backendManagedSecrets=["API_KEY"]`,
 		`backendSecrets={"PARTNER":"`+team+`partner-AbCdEf:token::","OTHER":"`+team+`coldchain/other","PARAM":"/coldchain/param"}`))
-	rule := p.one(t, "aws:cloudwatch/eventRule:EventRule", "backend-secret-changed")
+	rule := p.One(t, "aws:cloudwatch/eventRule:EventRule", "backend-secret-changed")
 	var pattern struct {
 		Source     []string `json:"source"`
 		DetailType []string `json:"detail-type"`
@@ -111,21 +111,21 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 			LabelUpdated []string `json:"labelUpdated"`
 		} `json:"detail"`
 	}
-	rule.doc(t, "eventPattern", &pattern)
+	rule.Doc(t, "eventPattern", &pattern)
 	assert.Equal(t, []string{"aws.secretsmanager"}, pattern.Source)
 	assert.Equal(t, []string{"Secret Label Updated"}, pattern.DetailType)
 	assert.Equal(t, []string{"AWSCURRENT"}, pattern.Detail.LabelUpdated)
 	assert.ElementsMatch(t, []any{
 		p.Outputs["databaseSecretArn"],
-		p.one(t, secretType, "backend-api-key").Outputs["arn"],
+		p.One(t, secretType, "backend-api-key").Outputs["arn"],
 		team + "partner-AbCdEf",
 		map[string]any{"prefix": team + "coldchain/other-"}, // a partial ARN matches by prefix
 	}, pattern.Resources, "the RDS password, the declared secrets and the team's Secrets Manager secrets")
 
-	machine := p.one(t, "aws:sfn/stateMachine:StateMachine", "backend-redeploy")
-	target := p.one(t, "aws:cloudwatch/eventTarget:EventTarget", "backend-secret-changed")
-	assert.Equal(t, machine.Outputs["arn"], target.in("arn"))
-	assert.Equal(t, rule.Outputs["name"], target.in("rule"))
+	machine := p.One(t, "aws:sfn/stateMachine:StateMachine", "backend-redeploy")
+	target := p.One(t, "aws:cloudwatch/eventTarget:EventTarget", "backend-secret-changed")
+	assert.Equal(t, machine.Outputs["arn"], target.In("arn"))
+	assert.Equal(t, rule.Outputs["name"], target.In("rule"))
 
 	var definition struct {
 		StartAt string
@@ -135,20 +135,20 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 			Parameters map[string]any
 		}
 	}
-	machine.doc(t, "definition", &definition)
+	machine.Doc(t, "definition", &definition)
 	step := definition.States[definition.StartAt]
 	assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", step.Resource)
 	assert.Equal(t, map[string]any{
-		"Cluster": p.one(t, "aws:ecs/cluster:Cluster", "cluster").Outputs["arn"], "Service": "coldchain-production-backend",
+		"Cluster": p.One(t, "aws:ecs/cluster:Cluster", "cluster").Outputs["arn"], "Service": "coldchain-production-backend",
 		"ForceNewDeployment": true,
 	}, step.Parameters)
 
 	// Each role may do exactly its one step.
 	var machinePolicy, eventsPolicy parsedPolicy
-	p.one(t, rolePolicy, "backend-redeploy").doc(t, "policy", &machinePolicy)
-	p.one(t, rolePolicy, "backend-secret-changed").doc(t, "policy", &eventsPolicy)
+	p.One(t, rolePolicy, "backend-redeploy").Doc(t, "policy", &machinePolicy)
+	p.One(t, rolePolicy, "backend-secret-changed").Doc(t, "policy", &eventsPolicy)
 	assert.Equal(t, []string{"ecs:UpdateService"}, strs(machinePolicy.Statement[0].Action))
-	assert.Equal(t, []string{p.one(t, serviceType, "backend").ID}, strs(machinePolicy.Statement[0].Resource))
+	assert.Equal(t, []string{p.One(t, serviceType, "backend").ID}, strs(machinePolicy.Statement[0].Resource))
 	assert.Equal(t, []string{"states:StartExecution"}, strs(eventsPolicy.Statement[0].Action))
 	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(eventsPolicy.Statement[0].Resource))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -18,13 +19,13 @@ var bucketNames = []string{"uploads", "backups", "logs"}
 
 func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	key := p.one(t, kmsKeyType, "data")
-	assert.True(t, key.flag("enableKeyRotation"))
-	assert.Equal(t, float64(30), key.num("deletionWindowInDays"))
-	assert.Equal(t, "alias/coldchain-production-data", p.one(t, "aws:kms/alias:Alias", "data").in("name"))
+	key := p.One(t, kmsKeyType, "data")
+	assert.True(t, key.Flag("enableKeyRotation"))
+	assert.Equal(t, float64(30), key.Num("deletionWindowInDays"))
+	assert.Equal(t, "alias/coldchain-production-data", p.One(t, "aws:kms/alias:Alias", "data").In("name"))
 
 	var policy parsedPolicy
-	key.doc(t, "policy", &policy)
+	key.Doc(t, "policy", &policy)
 	require.Len(t, policy.Statement, 2)
 	for _, s := range policy.Statement {
 		assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::123456789012:root"}, s.Principal)
@@ -47,21 +48,21 @@ func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
 
 func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	keyArn := p.one(t, kmsKeyType, "data").Outputs["arn"]
+	keyArn := p.One(t, kmsKeyType, "data").Outputs["arn"]
 	for _, name := range bucketNames {
-		b := p.one(t, bucketType, name)
+		b := p.One(t, bucketType, name)
 
-		block := p.one(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
-		assert.Equal(t, b.ID, block.in("bucket"))
+		block := p.One(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
+		assert.Equal(t, b.ID, block.In("bucket"))
 		for _, flag := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
-			assert.Truef(t, block.flag(flag), "bucket %s: %s", name, flag)
+			assert.Truef(t, block.Flag(flag), "bucket %s: %s", name, flag)
 		}
 
-		own := p.one(t, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name)
-		assert.Equal(t, "BucketOwnerEnforced", own.obj("rule")["objectOwnership"], "bucket %s", name)
+		own := p.One(t, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name)
+		assert.Equal(t, "BucketOwnerEnforced", own.Obj("rule")["objectOwnership"], "bucket %s", name)
 
-		sse := p.one(t, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", name)
-		rule := sse.list("rules")[0].(map[string]any)
+		sse := p.One(t, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", name)
+		rule := sse.List("rules")[0].(map[string]any)
 		byDefault := rule["applyServerSideEncryptionByDefault"].(map[string]any)
 		if name == "logs" {
 			// ALB access logs can only be written to an SSE-S3 bucket.
@@ -73,7 +74,7 @@ func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing
 		}
 
 		var policy parsedPolicy
-		p.one(t, "aws:s3/bucketPolicy:BucketPolicy", name).doc(t, "policy", &policy)
+		p.One(t, "aws:s3/bucketPolicy:BucketPolicy", name).Doc(t, "policy", &policy)
 		deny := policy.Statement[0]
 		assert.Equal(t, "Deny", deny.Effect)
 		assert.Equal(t, "*", deny.Principal)
@@ -84,10 +85,10 @@ func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing
 }
 
 // lifecycleRules returns a bucket's lifecycle rules by id.
-func lifecycleRules(t *testing.T, p *Plan, name string) map[string]map[string]any {
+func lifecycleRules(t *testing.T, p *offline.Plan, name string) map[string]map[string]any {
 	t.Helper()
 	rules := map[string]map[string]any{}
-	for _, r := range p.one(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).list("rules") {
+	for _, r := range p.One(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).List("rules") {
 		rule := r.(map[string]any)
 		assert.Equal(t, "Enabled", rule["status"])
 		assert.NotNil(t, rule["filter"], "every rule has a filter")
@@ -98,29 +99,29 @@ func lifecycleRules(t *testing.T, p *Plan, name string) map[string]map[string]an
 
 func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	logs := p.one(t, bucketType, "logs")
+	logs := p.One(t, bucketType, "logs")
 	for _, name := range []string{"uploads", "backups"} {
-		versioning := p.one(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", name)
-		assert.Equal(t, "Enabled", versioning.obj("versioningConfiguration")["status"])
+		versioning := p.One(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", name)
+		assert.Equal(t, "Enabled", versioning.Obj("versioningConfiguration")["status"])
 
-		logging := p.one(t, "aws:s3/bucketLoggingV2:BucketLoggingV2", name)
-		assert.Equal(t, logs.in("bucket"), logging.in("targetBucket"))
-		assert.Equal(t, "s3-access/"+name+"/", logging.in("targetPrefix"))
-		assert.Contains(t, logging.DependsOn, p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN,
+		logging := p.One(t, "aws:s3/bucketLoggingV2:BucketLoggingV2", name)
+		assert.Equal(t, logs.In("bucket"), logging.In("targetBucket"))
+		assert.Equal(t, "s3-access/"+name+"/", logging.In("targetPrefix"))
+		assert.Contains(t, logging.DependsOn, p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").URN,
 			"logging starts once the logs bucket lets S3 write")
 
 		rules := lifecycleRules(t, p, name)
 		assert.Equal(t, float64(90), rules["expire-old-versions"]["noncurrentVersionExpiration"].(map[string]any)["noncurrentDays"])
 		assert.Equal(t, float64(7), rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"].(map[string]any)["daysAfterInitiation"])
-		assert.Contains(t, p.one(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).DependsOn, versioning.URN)
+		assert.Contains(t, p.One(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).DependsOn, versioning.URN)
 	}
 	archive := lifecycleRules(t, p, "backups")["archive-to-glacier"]["transitions"].([]any)[0].(map[string]any)
 	assert.Equal(t, map[string]any{"days": float64(30), "storageClass": "GLACIER"}, archive)
 	assert.NotContains(t, lifecycleRules(t, p, "uploads"), "archive-to-glacier", "uploads stay in S3 Standard")
 	// The logs bucket is versioned too (Security Hub S3.14), its old versions expiring.
-	logsVersioning := p.one(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", "logs")
-	assert.Equal(t, "Enabled", logsVersioning.obj("versioningConfiguration")["status"])
-	assert.Len(t, p.all("aws:s3/bucketVersioningV2:BucketVersioningV2"), 3, "every bucket is versioned")
+	logsVersioning := p.One(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", "logs")
+	assert.Equal(t, "Enabled", logsVersioning.Obj("versioningConfiguration")["status"])
+	assert.Len(t, p.All("aws:s3/bucketVersioningV2:BucketVersioningV2"), 3, "every bucket is versioned")
 	assert.Equal(t, float64(90), lifecycleRules(t, p, "logs")["expire-old-versions"]["noncurrentVersionExpiration"].(map[string]any)["noncurrentDays"])
 }
 
@@ -142,7 +143,7 @@ func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 	assert.Equal(t, float64(30), lifecycleRules(t, p, "logs")["expire-logs"]["expiration"].(map[string]any)["days"])
 
 	var policy parsedPolicy
-	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
 	statements := map[string]int{}
 	for i, s := range policy.Statement {
 		statements[s.Sid] = i
@@ -165,7 +166,7 @@ func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "aws:region=ap-southeast-7"))
 	var policy parsedPolicy
-	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
 	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, policy.Statement[1].Principal)
 }
 
@@ -180,7 +181,7 @@ func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
 	} {
 		p := planOf(t, with(minimalConfig(), tc.sets...))
 		for _, name := range bucketNames {
-			bucket := p.one(t, bucketType, name).in("bucket")
+			bucket := p.One(t, bucketType, name).In("bucket")
 			assert.Equal(t, tc.prefix+"-"+name+"-123456789012", bucket)
 			assert.Emptyf(t, bucketNameProblem(bucket), "derived name %q breaks S3's rules", bucket)
 		}
@@ -189,28 +190,28 @@ func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
 
 func TestConfiguredBucketNamesAreUsed(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "uploadsBucketName=acme-dispatch-uploads", "logsBucketName=acme-dispatch-logs"))
-	assert.Equal(t, "acme-dispatch-uploads", p.one(t, bucketType, "uploads").in("bucket"))
-	assert.Equal(t, "acme-dispatch-logs", p.one(t, bucketType, "logs").in("bucket"))
+	assert.Equal(t, "acme-dispatch-uploads", p.One(t, bucketType, "uploads").In("bucket"))
+	assert.Equal(t, "acme-dispatch-logs", p.One(t, bucketType, "logs").In("bucket"))
 	assert.Equal(t, "acme-dispatch-uploads", p.Outputs["uploadsBucketName"])
 	var policy parsedPolicy
-	p.one(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").doc(t, "policy", &policy)
+	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
 	assert.Contains(t, policy.Statement[2].Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
 }
 
 func TestBeforeTheFirstReleaseNoTagIsKept(t *testing.T) {
 	p := planOfShippedFile(t, "production")
-	assert.NotContains(t, p.one(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "backend").in("policy"), "tagPatternList")
+	assert.NotContains(t, p.One(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "backend").In("policy"), "tagPatternList")
 }
 
 func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 	p := planOf(t, minimalConfig())
-	keyArn := p.one(t, kmsKeyType, "data").Outputs["arn"]
+	keyArn := p.One(t, kmsKeyType, "data").Outputs["arn"]
 	for _, service := range []string{"backend", "frontend"} {
-		repo := p.one(t, repoType, service)
-		assert.Equal(t, "coldchain-production/"+service, repo.in("name"))
-		assert.Equal(t, true, repo.obj("imageScanningConfiguration")["scanOnPush"])
-		assert.Equal(t, "IMMUTABLE", repo.in("imageTagMutability"))
-		enc := repo.list("encryptionConfigurations")[0].(map[string]any)
+		repo := p.One(t, repoType, service)
+		assert.Equal(t, "coldchain-production/"+service, repo.In("name"))
+		assert.Equal(t, true, repo.Obj("imageScanningConfiguration")["scanOnPush"])
+		assert.Equal(t, "IMMUTABLE", repo.In("imageTagMutability"))
+		enc := repo.List("encryptionConfigurations")[0].(map[string]any)
 		assert.Equal(t, map[string]any{"encryptionType": "KMS", "kmsKey": keyArn}, enc)
 		assert.True(t, repo.DeleteBeforeReplace, "the fixed name must be freed before a replacement")
 		assert.Equal(t, repo.Outputs["repositoryUrl"], p.Outputs[service+"EcrRepositoryUrl"])
@@ -227,9 +228,9 @@ func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 				Action struct{ Type string }
 			}
 		}
-		lifecycle := p.one(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service)
-		assert.Equal(t, repo.in("name"), lifecycle.in("repository"))
-		require.NoError(t, json.Unmarshal([]byte(lifecycle.in("policy")), &policy))
+		lifecycle := p.One(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service)
+		assert.Equal(t, repo.In("name"), lifecycle.In("repository"))
+		require.NoError(t, json.Unmarshal([]byte(lifecycle.In("policy")), &policy))
 		require.Len(t, policy.Rules, 3)
 		// The deployed image is selected first, and so never expired by the rules after it
 		// (a tag names one image, so "more than 1" never holds).
@@ -262,13 +263,13 @@ func TestStatefulResourcesAreProtectedUnlessConfigTurnsItOff(t *testing.T) {
 	on := planOf(t, minimalConfig())
 	off := planOf(t, with(minimalConfig(), "protect=false", "forceDestroy=true"))
 	for _, s := range statefulResources {
-		assert.Truef(t, on.one(t, s.typ, s.name).Protect, "%s %s is not protected by default", s.typ, s.name)
-		assert.Falsef(t, off.one(t, s.typ, s.name).Protect, "%s %s is protected with protect=false", s.typ, s.name)
+		assert.Truef(t, on.One(t, s.typ, s.name).Protect, "%s %s is not protected by default", s.typ, s.name)
+		assert.Falsef(t, off.One(t, s.typ, s.name).Protect, "%s %s is protected with protect=false", s.typ, s.name)
 	}
 	for _, name := range bucketNames {
-		assert.False(t, on.one(t, bucketType, name).flag("forceDestroy"))
-		assert.True(t, off.one(t, bucketType, name).flag("forceDestroy"))
+		assert.False(t, on.One(t, bucketType, name).Flag("forceDestroy"))
+		assert.True(t, off.One(t, bucketType, name).Flag("forceDestroy"))
 	}
-	assert.False(t, on.one(t, repoType, "backend").flag("forceDelete"))
-	assert.True(t, off.one(t, repoType, "backend").flag("forceDelete"))
+	assert.False(t, on.One(t, repoType, "backend").Flag("forceDelete"))
+	assert.True(t, off.One(t, repoType, "backend").Flag("forceDelete"))
 }

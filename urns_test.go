@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/offline"
 	"flag"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ var updateURNs = flag.Bool("update-urns", false, "rewrite testdata/urns-*.txt fr
 // golden list is a migration to review, never a side effect of a refactoring. Regenerate with
 // go test -run TestURNsAreStable -update-urns, and say in the change why the URNs moved.
 func TestURNsAreStable(t *testing.T) {
-	for name, p := range map[string]*Plan{
+	for name, p := range map[string]*offline.Plan{
 		"production":             planOfFile(t, "production"),
 		"staging":                planOfFile(t, "staging"),
 		"production-with-domain": planOfFile(t, "production", "domainName=dispatch.example.com"),

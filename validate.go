@@ -182,6 +182,9 @@ type ConfigError struct {
 	Problems []Problem
 }
 
+// InputError marks the error as the program's refusal of its config (offline.InputError).
+func (e *ConfigError) InputError() {}
+
 func (e *ConfigError) Error() string {
 	lines := make([]string, 0, len(e.Problems)+1)
 	count := fmt.Sprintf("%d problems", len(e.Problems))

@@ -1,4 +1,12 @@
-package main
+// Package offline is an in-process Pulumi engine for Go programs of AWS infrastructure. It runs
+// a program against a pulumi.MockResourceMonitor that records every registration and answers
+// with deterministic outputs computed as AWS, or the provider, would compute them (fakes.go),
+// and returns the plan: what "pulumi up" would create on an empty stack. A remote component
+// registers only itself under mocks; for the awsx VPC the engine registers the children awsx
+// would, derived from awsx's own source (awsxvpc.go), and marks them ModeledBy. cli.go reads
+// Pulumi.<stack>.yaml as the CLI passes it and prints a plan as a tree or as JSON. The package
+// knows AWS and Pulumi, and nothing of any one program.
+package offline
 
 import (
 	"crypto/sha256"
@@ -13,12 +21,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
-
-// This file is the offline engine: a pulumi.MockResourceMonitor that records every registration
-// and answers with deterministic fake outputs (fakes.go). A remote component registers only
-// itself under mocks; for the one the program uses, awsx's VPC, the engine registers the children
-// awsx would, derived from awsx's own source (awsxvpc.go), and marks them modeledBy. plancli.go
-// loads Pulumi.<stack>.yaml and prints the recorded plan as a tree or as JSON.
 
 // Plan is what the program would create on an empty stack. Its JSON form is a contract read by
 // tooling and reviewers: fields may be added, never renamed or removed.
@@ -58,31 +60,22 @@ type PlanResource struct {
 	ModeledBy string `json:"modeledBy,omitempty"`
 }
 
-// in returns an input as a string ("" when absent or not a string).
-func (r *PlanResource) in(key string) string {
-	s, _ := r.Inputs[key].(string)
-	return s
-}
+// SecretPlaceholder stands for every secret value in the plan, and for each encrypted value of
+// a stack file (see LoadStackConfig).
+const SecretPlaceholder = "[secret]"
 
-// secretPlaceholder stands for every secret value in the plan.
-const secretPlaceholder = "[secret]"
+// FakeAccountID is the account every offline plan deploys into.
+const FakeAccountID = "123456789012"
 
-// fakeAccountID is the account every offline plan deploys into.
-const fakeAccountID = "123456789012"
-
-// planStack runs the program offline on a stack's raw config (keys with their namespace, as in
-// Pulumi.<stack>.yaml) and returns everything it registered. Bad config returns a *ConfigError
-// before anything is registered.
-func planStack(project, stack string, raw map[string]string) (*Plan, error) {
-	cfg, err := loadConfig(project, stack, raw)
-	if err != nil {
-		return nil, err
-	}
-	e := &offlineEngine{project: project, stack: stack, region: cfg.Region}
+// Run runs program offline, as the given project and stack, with the raw config (keys with
+// their namespace, as the Pulumi CLI passes them), and returns everything it registered and the
+// stack outputs. On error the plan holds what was registered before it.
+func Run(project, stack string, raw map[string]string, program pulumi.RunFunc) (*Plan, error) {
+	e := &engine{project: project, stack: stack}
 	outputs := map[string]any{}
 	var outputsMu sync.Mutex
-	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		if err := newStack(ctx, cfg); err != nil {
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		if err := program(ctx); err != nil {
 			return err
 		}
 		for name, value := range ctx.GetCurrentExportMap() {
@@ -91,7 +84,7 @@ func planStack(project, stack string, raw map[string]string) (*Plan, error) {
 				outputsMu.Lock()
 				defer outputsMu.Unlock()
 				if pulumi.IsSecret(out) {
-					outputs[name] = secretPlaceholder
+					outputs[name] = SecretPlaceholder
 				} else {
 					outputs[name] = plainGo(v)
 				}
@@ -100,16 +93,9 @@ func planStack(project, stack string, raw map[string]string) (*Plan, error) {
 		}
 		return nil
 	}, pulumi.WithMocks(project, stack, e), withConfig(raw))
-	if err != nil {
-		return nil, err
-	}
 	p := e.plan(outputs)
 	p.Warnings = []string{}
-	for _, b := range cfg.deployBlockers() {
-		p.Warnings = append(p.Warnings, "pulumi up would stop here: "+b.String())
-	}
-	p.Warnings = append(p.Warnings, cfg.warnings()...)
-	return p, nil
+	return p, err
 }
 
 // withConfig hands the raw config to the run, as the Pulumi CLI does through PULUMI_CONFIG.
@@ -117,16 +103,18 @@ func withConfig(raw map[string]string) pulumi.RunOption {
 	return func(info *pulumi.RunInfo) {
 		info.Config = raw
 		for k, v := range raw {
-			if v == secretPlaceholder {
+			if v == SecretPlaceholder {
 				info.ConfigSecretKeys = append(info.ConfigSecretKeys, k)
 			}
 		}
 	}
 }
 
-// offlineEngine records registrations and invents deterministic outputs for them.
-type offlineEngine struct {
-	project, stack, region string
+// engine records registrations and computes deterministic outputs for them.
+type engine struct {
+	project, stack string
+	// region is the region of the first AWS provider the program registers.
+	region string
 
 	mu        sync.Mutex
 	resources []*PlanResource
@@ -143,7 +131,7 @@ var remoteModels = map[string]func(*modelContext) (map[string]any, error){
 // modelContext is what a remote component's model sees: the component as registered, its
 // inputs as plain values, and a way to register children as the component's code would.
 type modelContext struct {
-	e         *offlineEngine
+	e         *engine
 	component *PlanResource
 	name      string
 	inputs    map[string]any
@@ -179,12 +167,19 @@ func (m *modelContext) register(typ, name, parent string, inputs map[string]any,
 	return r
 }
 
-func (e *offlineEngine) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	rpc := args.RegisterRPC
 	if rpc == nil {
 		return "", nil, fmt.Errorf("offline engine: %s %s is read, not registered; reads are not supported", args.TypeToken, args.Name)
 	}
 	urn := e.urn(rpc.GetParent(), args.TypeToken, args.Name)
+	if args.TypeToken == "pulumi:providers:aws" {
+		e.mu.Lock()
+		if region, ok := args.Inputs["region"]; ok && region.IsString() && e.region == "" {
+			e.region = region.StringValue()
+		}
+		e.mu.Unlock()
+	}
 	id, outputs := fakeState(e.env(), args.TypeToken, args.Name, urn, args.Inputs)
 	// The provider's schema marks these outputs secret; the engine does the same here.
 	for _, key := range rpc.GetAdditionalSecretOutputs() {
@@ -244,7 +239,7 @@ func customTimeouts(create, update, delete string) map[string]string {
 }
 
 // urn is the URN the engine gives a resource: the parent's type is part of it.
-func (e *offlineEngine) urn(parent, typ, name string) string {
+func (e *engine) urn(parent, typ, name string) string {
 	parentType := tokens.Type("")
 	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
 		parentType = p.QualifiedType()
@@ -252,25 +247,44 @@ func (e *offlineEngine) urn(parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(e.stack), tokens.PackageName(e.project), parentType, tokens.Type(typ), name))
 }
 
-func (e *offlineEngine) env() awsEnv {
+func (e *engine) env() account {
+	e.mu.Lock()
+	region := e.region
+	e.mu.Unlock()
+	if region == "" {
+		region = "us-east-1" // the provider's own default, for a program without a region
+	}
 	partition, suffix := "aws", "amazonaws.com"
 	switch {
-	case strings.HasPrefix(e.region, "cn-"):
+	case strings.HasPrefix(region, "cn-"):
 		partition, suffix = "aws-cn", "amazonaws.com.cn"
-	case strings.HasPrefix(e.region, "us-gov-"):
+	case strings.HasPrefix(region, "us-gov-"):
 		partition = "aws-us-gov"
 	}
-	return awsEnv{AccountID: fakeAccountID, Partition: partition, Region: e.region, DNSSuffix: suffix}
+	return account{ID: FakeAccountID, Partition: partition, Region: region, DNSSuffix: suffix}
+}
+
+// account is the fake account a plan deploys into.
+type account struct {
+	ID        string
+	Partition string
+	Region    string
+	DNSSuffix string
+}
+
+// arn builds an ARN of the account; region "" for global services (IAM).
+func (a account) arn(service, region, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, region, a.ID, resource)
 }
 
 // Call answers the invokes the program makes, as AWS would for the fake account.
-func (e *offlineEngine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	env := e.env()
 	var out map[string]any
 	switch args.Token {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{
-			"id": env.AccountID, "accountId": env.AccountID, "userId": "AIDAOFFLINEPLAN",
+			"id": env.ID, "accountId": env.ID, "userId": "AIDAOFFLINEPLAN",
 			"arn": env.arn("iam", "", "user/offline-plan"),
 		}
 	case "aws:index/getPartition:getPartition":
@@ -279,10 +293,10 @@ func (e *offlineEngine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, er
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		var names, ids []any
 		for i, zone := range []string{"a", "b", "c", "d"} {
-			names = append(names, e.region+zone)
-			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(e.region), i+1))
+			names = append(names, env.Region+zone)
+			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(env.Region), i+1))
 		}
-		out = map[string]any{"id": e.region, "names": names, "zoneIds": ids}
+		out = map[string]any{"id": env.Region, "names": names, "zoneIds": ids}
 	case "aws:route53/getZone:getZone":
 		name, _ := args.Args["name"].V.(string)
 		zoneID := "Z" + strings.ToUpper(hashHex("zone", name)[:20])
@@ -318,7 +332,7 @@ func regionCode(region string) string {
 
 // plan returns the recorded resources in a stable tree order: parents before their children,
 // siblings by type and name.
-func (e *offlineEngine) plan(outputs map[string]any) *Plan {
+func (e *engine) plan(outputs map[string]any) *Plan {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	children := map[string][]*PlanResource{}
@@ -426,14 +440,14 @@ func plainMap(props resource.PropertyMap) map[string]any {
 func plainValue(v resource.PropertyValue) any {
 	switch {
 	case v.IsSecret():
-		return secretPlaceholder
+		return SecretPlaceholder
 	case v.IsComputed():
 		return "[unknown]"
 	case v.IsOutput():
 		o := v.OutputValue()
 		switch {
 		case o.Secret:
-			return secretPlaceholder
+			return SecretPlaceholder
 		case !o.Known:
 			return "[unknown]"
 		}

@@ -1,4 +1,4 @@
-package main
+package offline
 
 import (
 	"encoding/json"
@@ -14,13 +14,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// This file is the "go run . plan" command: loading Pulumi.<stack>.yaml as the Pulumi CLI would
-// pass it, the flags, and printing the plan as a tree or JSON.
+// This file is the plan command of a program: loading Pulumi.<stack>.yaml as the Pulumi CLI
+// would pass it, the flags, and printing the plan as a tree or JSON.
 
-// loadStackConfig reads the config of Pulumi.<stack>.yaml in dir, as the CLI would pass it to
+// LoadStackConfig reads the config of Pulumi.<stack>.yaml in dir, as the CLI would pass it to
 // the program: namespaced keys, every value a string (objects and lists as JSON), and each
 // encrypted value as a placeholder.
-func loadStackConfig(dir, project, stack string) (map[string]string, error) {
+func LoadStackConfig(dir, project, stack string) (map[string]string, error) {
 	path := dir + "/Pulumi." + stack + ".yaml"
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -66,7 +66,7 @@ func configString(value any) string {
 		return v
 	case map[string]any:
 		if _, ok := v["secure"]; ok && len(v) == 1 {
-			return secretPlaceholder
+			return SecretPlaceholder
 		}
 	case nil:
 		return ""
@@ -80,8 +80,8 @@ func configString(value any) string {
 	return string(b)
 }
 
-// readProjectName reads the project name from Pulumi.yaml in dir.
-func readProjectName(dir string) (string, error) {
+// ReadProjectName reads the project name from Pulumi.yaml in dir.
+func ReadProjectName(dir string) (string, error) {
 	data, err := os.ReadFile(dir + "/Pulumi.yaml")
 	if err != nil {
 		return "", fmt.Errorf("reading the project file: %w", err)
@@ -107,9 +107,21 @@ func (o *overrides) Set(v string) error {
 	return nil
 }
 
-// planCommand is "go run . plan [--stack NAME] [--json] [-c key=value ...]". It returns the
-// process exit status: 0 for a plan, 1 for bad config or a failed run, 2 for bad usage.
-func planCommand(args []string, stdout, stderr io.Writer) int {
+// PlanFunc plans a stack of the program from its raw config.
+type PlanFunc func(project, stack string, raw map[string]string) (*Plan, error)
+
+// An InputError is a program's refusal of its config: the plan command prints it as it is, as
+// the program's answer to what the user gave it.
+type InputError interface {
+	error
+	InputError()
+}
+
+// Command is "plan [--stack NAME] [--json] [-c key=value ...]" of a program in the current
+// directory: it reads the stack's file, applies the overrides, plans with plan and prints the
+// result. usage is printed on misuse. It returns the process exit status: 0 for a plan, 1 for
+// bad config or a failed run, 2 for bad usage.
+func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFunc) int {
 	flags := flag.NewFlagSet("plan", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	stack := flags.String("stack", "production", "the stack whose Pulumi.<stack>.yaml is planned")
@@ -128,12 +140,12 @@ func planCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	project, err := readProjectName(".")
+	project, err := ReadProjectName(".")
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1
 	}
-	raw, err := loadStackConfig(".", project, *stack)
+	raw, err := LoadStackConfig(".", project, *stack)
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1
@@ -146,32 +158,37 @@ func planCommand(args []string, stdout, stderr io.Writer) int {
 		raw[key] = value
 	}
 
-	p, err := planStack(project, *stack, raw)
-	var configErr *ConfigError
+	p, err := plan(project, *stack, raw)
+	var input InputError
 	switch {
-	case errors.As(err, &configErr):
-		fmt.Fprintf(stderr, "stack %s: %s\n", *stack, configErr.Error())
+	case errors.As(err, &input):
+		fmt.Fprintf(stderr, "stack %s: %s\n", *stack, input.Error())
 		return 1
 	case err != nil:
 		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", *stack, strings.TrimSpace(err.Error()))
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
+		if err := WriteJSON(stdout, p); err != nil {
 			fmt.Fprintln(stderr, "plan:", err)
 			return 1
 		}
 		return 0
 	}
-	printTree(stdout, p)
+	PrintTree(stdout, p)
 	return 0
 }
 
-// printTree prints the plan as the indented tree "pulumi preview" shows, with the options that
+// WriteJSON writes the plan as indented JSON, the shape tooling reads.
+func WriteJSON(w io.Writer, p *Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// PrintTree prints the plan as the indented tree "pulumi preview" shows, with the options that
 // matter in review, then the stack outputs.
-func printTree(w io.Writer, p *Plan) {
+func PrintTree(w io.Writer, p *Plan) {
 	modeled := 0
 	byID := map[string]*PlanResource{}
 	for _, r := range p.Resources {
@@ -244,11 +261,11 @@ func printTree(w io.Writer, p *Plan) {
 func networkDetail(r *PlanResource, byID map[string]*PlanResource) string {
 	switch r.Type {
 	case "aws:ec2/subnet:Subnet":
-		return r.in("cidrBlock") + " in " + r.in("availabilityZone")
+		return r.In("cidrBlock") + " in " + r.In("availabilityZone")
 	case "aws:ec2/route:Route":
 		for _, key := range []string{"gatewayId", "natGatewayId"} {
-			if target := byID[r.in(key)]; target != nil {
-				return r.in("destinationCidrBlock") + " to " + target.Type[strings.LastIndex(target.Type, ":")+1:] + " " + target.Name
+			if target := byID[r.In(key)]; target != nil {
+				return r.In("destinationCidrBlock") + " to " + target.Type[strings.LastIndex(target.Type, ":")+1:] + " " + target.Name
 			}
 		}
 	}
@@ -261,7 +278,7 @@ func physicalName(r *PlanResource) string {
 	props := []string{"identifier", "name", "dashboardName"}
 	if r.Type == "aws:s3/bucketV2:BucketV2" {
 		props = []string{"bucket"}
-	} else if prop, ok := autonamed[r.Type]; ok {
+	} else if prop, ok := AutonamedProperty(r.Type); ok {
 		props = []string{prop}
 	}
 	for _, prop := range props {

@@ -1,4 +1,4 @@
-package main
+package offline
 
 import (
 	"encoding/base64"
@@ -12,9 +12,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// autonamed maps each resource type the program creates with an autonamed physical name to the
-// property autonaming fills in. The offline engine fills it as Pulumi would: the logical name,
-// "-", and 7 hex digits (here derived from the URN, so plans are deterministic).
+// autonamed maps each resource type the engine knows to autoname to the property autonaming
+// fills in. The engine fills it as Pulumi would: the logical name, "-", and 7 hex digits (here
+// derived from the URN, so plans are deterministic).
 var autonamed = map[string]string{
 	"aws:ec2/securityGroup:SecurityGroup":               "name",
 	"aws:iam/role:Role":                                 "name",
@@ -31,6 +31,13 @@ var autonamed = map[string]string{
 	"aws:sfn/stateMachine:StateMachine":                 "name",
 }
 
+// AutonamedProperty is the property autonaming fills in for a resource type, if the type is
+// autonamed.
+func AutonamedProperty(typ string) (string, bool) {
+	prop, ok := autonamed[typ]
+	return prop, ok
+}
+
 // ec2Owned are the EC2 resources with an owner and an ARN "<arnType>/<id>", whose ids are
 // "<idPrefix>-0" and 16 hex digits.
 var ec2Owned = map[string]struct{ idPrefix, arnType string }{
@@ -43,7 +50,7 @@ var ec2Owned = map[string]struct{ idPrefix, arnType string }{
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
 // autonamed physical name and the other attributes later resources read. Every value derives
 // from the URN, so two plans of the same program are identical.
-func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
+func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
 	out := inputs.Copy()
 	h := hashHex(stackless(urn))
 	set := func(key string, v any) { out[resource.PropertyKey(key)] = resource.NewPropertyValue(v) }
@@ -67,7 +74,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	if ec2, ok := ec2Owned[typ]; ok {
 		id = awsID(ec2.idPrefix)
 		set("arn", env.arn("ec2", env.Region, ec2.arnType+"/"+id))
-		set("ownerId", env.AccountID)
+		set("ownerId", env.ID)
 	}
 	switch typ {
 	case "pulumi:providers:aws":
@@ -127,11 +134,11 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	case "aws:ecr/repository:Repository":
 		id = get("name")
 		set("arn", env.arn("ecr", env.Region, "repository/"+id))
-		set("registryId", env.AccountID)
-		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", env.AccountID, env.Region, env.DNSSuffix, id))
+		set("registryId", env.ID)
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", env.ID, env.Region, env.DNSSuffix, id))
 	case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
 		id = get("repository")
-		set("registryId", env.AccountID)
+		set("registryId", env.ID)
 	case "aws:rds/parameterGroup:ParameterGroup":
 		set("arn", env.arn("rds", env.Region, "pg:"+id))
 	case "aws:rds/subnetGroup:SubnetGroup":
@@ -140,7 +147,11 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		id = get("identifier")
 		address := fmt.Sprintf("%s.c%s.%s.rds.%s", id, h[:12], env.Region, env.DNSSuffix)
 		set("address", address)
-		set("endpoint", fmt.Sprintf("%s:%d", address, postgresPort))
+		port := 5432 // the provider's default for postgres, which the program may override
+		if p, ok := out["port"]; ok && p.IsNumber() {
+			port = int(p.NumberValue())
+		}
+		set("endpoint", fmt.Sprintf("%s:%d", address, port))
 		set("arn", env.arn("rds", env.Region, "db:"+id))
 		set("resourceId", "db-"+strings.ToUpper(h[:26]))
 		set("engineVersionActual", get("engineVersion")+".4")
@@ -227,10 +238,10 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 	case "aws:sns/topic:Topic":
 		id = env.arn("sns", env.Region, get("name"))
 		set("arn", id)
-		set("owner", env.AccountID)
+		set("owner", env.ID)
 	case "aws:sns/topicPolicy:TopicPolicy":
 		id = get("arn")
-		set("owner", env.AccountID)
+		set("owner", env.ID)
 	case "aws:sns/topicSubscription:TopicSubscription":
 		id = get("topic") + ":" + uuid(h)
 		set("arn", id)
@@ -248,7 +259,7 @@ func fakeState(env awsEnv, typ, name, urn string, inputs resource.PropertyMap) (
 		set("status", "ACTIVE")
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = get("dashboardName")
-		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.AccountID, id))
+		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.ID, id))
 	case "random:index/randomId:RandomId":
 		n := 8
 		if b, ok := out["byteLength"]; ok && b.IsNumber() {

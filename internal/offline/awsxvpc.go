@@ -1,13 +1,14 @@
-package main
+package offline
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"sort"
 	"strings"
 )
 
-// This file is part of the offline engine: a model of the children the awsx VPC component
+// This file is a model of the children the awsx VPC component
 // (pulumi-awsx v2.22.0, awsx/ec2/vpc.ts and subnetDistributorNew.ts) registers inside its own
 // provider. Under mocks a remote component registers only itself, so without this model a plan
 // would show a VPC whose subnets, routes and NAT gateways nobody computed. The model follows
@@ -451,4 +452,25 @@ func merge(maps ...map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// IPv4 arithmetic for the model, on addresses as numbers.
+
+func addrUint(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func uintAddr(n uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// addrAfter is the first address after a block.
+func addrAfter(p netip.Prefix) netip.Addr {
+	return uintAddr(addrUint(p.Addr()) + uint32(1)<<(32-p.Bits()))
+}
+
+// ceilLog2 is the number of bits that number n blocks (awsx's newBits).
+func ceilLog2(n int) int {
+	return bits.Len(uint(max(n, 1) - 1))
 }
