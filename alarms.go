@@ -12,8 +12,8 @@ import (
 
 // AlarmsArgs names what the alarms watch.
 type AlarmsArgs struct {
-	Env    awsEnv
-	Prefix string
+	Account awsAccount
+	Prefix  string
 	// TopicArn is the alarm topic (NewAlarmTopic) every alarm notifies.
 	TopicArn pulumi.StringInput
 	// Thresholds are the alarms' thresholds.
@@ -21,18 +21,22 @@ type AlarmsArgs struct {
 
 	ClusterName  pulumi.StringInput
 	AlbArnSuffix pulumi.StringInput
-	Backend      ServiceRef
-	Frontend     ServiceRef
+	// Services are the services in order, released or not; DefaultRoute names the one that
+	// gets every request no path pattern claims.
+	Services     []ServiceRef
+	DefaultRoute string
 	// DBInstanceID is the DBInstanceIdentifier of the database's metrics.
 	DBInstanceID pulumi.StringInput
-	// RedisMemberClusters are the CacheClusterIds of the cache's metrics.
+	// RedisMemberClusters are the CacheClusterIds of the cache's metrics; RedisLogGroup is
+	// where its slow log goes.
 	RedisMemberClusters []pulumi.StringOutput
+	RedisLogGroup       pulumi.StringInput
 }
 
 // AlarmTopicArgs configures where the alarms go.
 type AlarmTopicArgs struct {
-	Env    awsEnv
-	Prefix string
+	Account awsAccount
+	Prefix  string
 	// Email receives the notifications; it must confirm the subscription.
 	Email string
 	// Protect protects the topic's key.
@@ -63,7 +67,7 @@ func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts 
 		Description:          pulumi.String("Encrypts the alarm notifications of " + args.Prefix),
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
-		Policy:               alarmKeyPolicy(args.Env),
+		Policy:               alarmKeyPolicy(args.Account),
 	}, child, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("creating alarm topic key: %w", err)
@@ -78,7 +82,7 @@ func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts 
 	}
 	if _, err := sns.NewTopicPolicy(ctx, "alarms", &sns.TopicPolicyArgs{
 		Arn:    topic.Arn,
-		Policy: alarmTopicPolicy(args.Env, topic.Arn),
+		Policy: alarmTopicPolicy(args.Account, topic.Arn),
 	}, child); err != nil {
 		return nil, fmt.Errorf("creating alarm topic policy: %w", err)
 	}
@@ -120,7 +124,11 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 		return nil, err
 	}
 
-	body := dashboardBody(args.Env.Region, dashboardWidgets(m))
+	var names []string
+	for _, ref := range args.Services {
+		names = append(names, ref.Key)
+	}
+	body := dashboardBody(args.Account.Region, dashboardWidgets(m, names))
 	dashboard, err := cloudwatch.NewDashboard(ctx, "dashboard", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(args.Prefix),
 		DashboardBody: body,
@@ -140,26 +148,26 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 
 // alarmKeyPolicy lets the account administer the key and use it through SNS, and CloudWatch
 // encrypt the notifications it publishes.
-func alarmKeyPolicy(env awsEnv) pulumi.StringOutput {
+func alarmKeyPolicy(account awsAccount) pulumi.StringOutput {
 	return policyJSON(
-		keyAdministration(env),
-		keyUseThrough(env, "UseThroughSNS", []string{"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"}, "sns"),
+		keyAdministration(account),
+		keyUseThrough(account, "UseThroughSNS", []string{"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"}, "sns"),
 		statement{
 			Sid:        "CloudWatchPublishesAlarms",
 			Principals: servicePrincipal("cloudwatch.amazonaws.com"),
 			Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey*"},
 			Resources:  []pulumi.StringInput{pulumi.String("*")}, // a key policy's resource is the key itself
-			Conditions: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": env.AccountID}},
+			Conditions: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": account.AccountID}},
 		},
 	)
 }
 
 // alarmTopicPolicy lets this account manage the topic and only its own alarms publish to it.
-func alarmTopicPolicy(env awsEnv, topicArn pulumi.StringOutput) pulumi.StringOutput {
+func alarmTopicPolicy(account awsAccount, topicArn pulumi.StringOutput) pulumi.StringOutput {
 	return policyJSON(
 		statement{
 			Sid:        "AccountManagesTopic",
-			Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+			Principals: map[string]any{"AWS": account.arn("iam", "", "root")},
 			Actions: []string{"sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
 				"sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic"},
 			Resources: []pulumi.StringInput{topicArn},
@@ -170,8 +178,8 @@ func alarmTopicPolicy(env awsEnv, topicArn pulumi.StringOutput) pulumi.StringOut
 			Actions:    []string{"sns:Publish"},
 			Resources:  []pulumi.StringInput{topicArn},
 			Conditions: map[string]map[string]any{
-				"ArnLike":      {"aws:SourceArn": env.arn("cloudwatch", env.Region, "alarm:*")},
-				"StringEquals": {"aws:SourceAccount": env.AccountID},
+				"ArnLike":      {"aws:SourceArn": account.arn("cloudwatch", account.Region, "alarm:*")},
+				"StringEquals": {"aws:SourceAccount": account.AccountID},
 			},
 		},
 	)
@@ -191,7 +199,7 @@ type alarmSpec struct {
 	// missing is how missing data counts: "breaching", "notBreaching" or "missing".
 	missing string
 	// description says what fired and what to do.
-	description string
+	description pulumi.StringInput
 	// after, when set, is what the alarm waits for: an alarm on a service's targets starts
 	// watching once the service has reached steady state, not while its first tasks start.
 	after pulumi.Resource
@@ -220,7 +228,7 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 		// The name carries the prefix: it is the subject of the e-mail, where "production" or
 		// "staging" is the first thing the reader needs.
 		Name:               pulumi.String(prefix + "-" + s.id),
-		AlarmDescription:   pulumi.String(s.description),
+		AlarmDescription:   s.description,
 		Namespace:          pulumi.String(s.metric.namespace),
 		MetricName:         pulumi.String(s.metric.name),
 		Dimensions:         dims,
@@ -256,51 +264,51 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	t := args.Thresholds
 	var specs []alarmSpec
-	for _, svc := range args.deployed() {
-		logs := "/ecs/" + args.Prefix + "/" + svc
+	for _, ref := range args.deployed() {
+		svc, logs := ref.Key, ref.LogGroup
 		specs = append(specs,
-			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: args.ref(svc).resource,
+			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: ref.resource,
 				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2, datapoints: 2,
 				// No data means no target reports healthy at all.
 				missing: "breaching",
-				description: fmt.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
+				description: pulumi.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
 					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)},
 			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],
 				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3, datapoints: 3,
 				missing: "missing",
-				description: fmt.Sprintf("The %s uses more than %d%% of its CPU for 15 minutes although autoscaling "+
+				description: pulumi.Sprintf("The %s uses more than %d%% of its CPU for 15 minutes although autoscaling "+
 					"should add tasks: it may be at its maximum task count. Raise %sMaxTasks or %sCpu.", svc, t.ServiceCPUPercent, svc, svc)},
 			alarmSpec{id: svc + "-memory", metric: m.serviceMemory[svc],
 				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceMemoryPercent), evaluationPeriods: 3, datapoints: 3,
 				missing: "missing",
-				description: fmt.Sprintf("The %s uses more than %d%% of its memory: tasks may be killed out of memory. "+
+				description: pulumi.Sprintf("The %s uses more than %d%% of its memory: tasks may be killed out of memory. "+
 					"Look for a leak in its logs (aws logs tail %s) or raise %sMemory.", svc, t.ServiceMemoryPercent, logs, svc)},
 		)
 	}
-	if args.Frontend.Deployed {
+	if front := args.service(args.DefaultRoute); front != nil && front.Deployed {
 		// Before the first release the load balancer answers 503 (no target) to whoever
 		// scans it: that is no reason to page anyone.
-		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: args.Frontend.resource,
+		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: front.resource,
 			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
 			missing: "notBreaching",
-			description: fmt.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
+			description: pulumi.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
 				"(502/503/504: no healthy target, or targets closing connections). Check the unhealthy-targets alarms.", t.Http5xxPer5Minutes)})
 	}
 	specs = append(specs,
 		alarmSpec{id: "db-cpu", metric: m.dbCPU,
 			comparison: "GreaterThanThreshold", threshold: float64(t.DBCPUPercent), evaluationPeriods: 2, datapoints: 2,
 			missing: "missing",
-			description: fmt.Sprintf("Database CPU above %d%% for 10 minutes. Find the expensive queries in Performance "+
+			description: pulumi.Sprintf("Database CPU above %d%% for 10 minutes. Find the expensive queries in Performance "+
 				"Insights or the slow-query log; scale dbInstanceClass if the load is legitimate.", t.DBCPUPercent)},
 		alarmSpec{id: "db-free-storage", metric: m.dbFreeStorage,
 			comparison: "LessThanThreshold", threshold: float64(t.DBFreeStorageGB) * gib, evaluationPeriods: 1, datapoints: 1,
 			missing: "missing",
-			description: fmt.Sprintf("Less than %d GB of database storage free. Storage autoscaling grows it up to "+
+			description: pulumi.Sprintf("Less than %d GB of database storage free. Storage autoscaling grows it up to "+
 				"dbMaxAllocatedStorage: raise that if it is reached, and look for runaway tables.", t.DBFreeStorageGB)},
 		alarmSpec{id: "db-connections", metric: m.dbConnections,
 			comparison: "GreaterThanThreshold", threshold: float64(t.DBConnections), evaluationPeriods: 2, datapoints: 2,
 			missing: "missing",
-			description: fmt.Sprintf("More than %d database connections. Check the backend's connection pool size "+
+			description: pulumi.Sprintf("More than %d database connections. Check the backend's connection pool size "+
 				"against its task count; a leak shows as connections growing while traffic does not.", t.DBConnections)},
 	)
 	for i, member := range m.redisCPU {
@@ -309,12 +317,12 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 			alarmSpec{id: "redis-" + n + "-cpu", metric: member,
 				comparison: "GreaterThanThreshold", threshold: float64(t.RedisCPUPercent), evaluationPeriods: 2, datapoints: 2,
 				missing: "missing",
-				description: fmt.Sprintf("Redis node %s CPU above %d%% for 10 minutes. Look for expensive commands in the "+
-					"slow log (/aws/elasticache/redis/%s); scale redisNodeType if the load is legitimate.", n, t.RedisCPUPercent, args.Prefix)},
+				description: pulumi.Sprintf("Redis node %s CPU above %d%% for 10 minutes. Look for expensive commands in the "+
+					"slow log (%s); scale redisNodeType if the load is legitimate.", n, t.RedisCPUPercent, args.RedisLogGroup)},
 			alarmSpec{id: "redis-" + n + "-memory", metric: m.redisMemory[i],
 				comparison: "GreaterThanThreshold", threshold: float64(t.RedisMemoryPercent), evaluationPeriods: 2, datapoints: 2,
 				missing: "missing",
-				description: fmt.Sprintf("Redis node %s memory above %d%%: keys are being evicted. Check the keys' TTLs "+
+				description: pulumi.Sprintf("Redis node %s memory above %d%%: keys are being evicted. Check the keys' TTLs "+
 					"and the evictions on the dashboard; scale redisNodeType if needed.", n, t.RedisMemoryPercent)},
 		)
 	}
@@ -324,18 +332,17 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 // deploymentAlarmSpecs are a service's own alarms that also judge its deployments: its 5XX
 // responses and its p95 response time. ECS watches them while a deployment runs and bakes,
 // and rolls the deployment back when one fires.
-func deploymentAlarmSpecs(svc, prefix string, m targetMetrics, t AlarmThresholds) []alarmSpec {
-	logs := "/ecs/" + prefix + "/" + svc
+func deploymentAlarmSpecs(svc, prefix string, logGroup pulumi.StringInput, m targetMetrics, t AlarmThresholds) []alarmSpec {
 	return []alarmSpec{
 		{id: svc + "-target-5xx", metric: m.http5xx,
 			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
 			missing: "notBreaching",
-			description: fmt.Sprintf("The %s returned more than %d 5XX responses in 5 minutes (during a deployment, ECS "+
-				"rolls it back). Read its errors (aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logs)},
+			description: pulumi.Sprintf("The %s returned more than %d 5XX responses in 5 minutes (during a deployment, ECS "+
+				"rolls it back). Read its errors (aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logGroup)},
 		{id: svc + "-response-time", metric: m.responseTime,
 			comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3, datapoints: 3,
 			missing: "notBreaching",
-			description: fmt.Sprintf("The %s's p95 response time is above %gs for 15 minutes (during a deployment, ECS rolls "+
+			description: pulumi.Sprintf("The %s's p95 response time is above %gs for 15 minutes (during a deployment, ECS rolls "+
 				"it back). Check its CPU and memory, the database's connections and CPU, and the slow-query log.", svc, t.ResponseTimeP95Second)},
 	}
 }
@@ -386,7 +393,8 @@ func newMetrics(args *AlarmsArgs) *metrics {
 		targetRequests: map[string]metric{}, serviceCPU: map[string]metric{}, serviceMemory: map[string]metric{},
 	}
 	lbDim := dimension{"LoadBalancer", args.AlbArnSuffix}
-	for svc, ref := range map[string]ServiceRef{"backend": args.Backend, "frontend": args.Frontend} {
+	for _, ref := range args.Services {
+		svc := ref.Key
 		tm := newTargetMetrics(svc, ref.TargetGroupArnSuffix, args.AlbArnSuffix)
 		m.healthyHosts[svc], m.target5xx[svc], m.responseTime[svc], m.targetRequests[svc] = tm.healthyHosts, tm.http5xx, tm.responseTime, tm.requests
 		if !ref.Deployed {
@@ -448,14 +456,14 @@ type widget struct {
 
 // dashboardWidgets are the seed's key metrics: ECS CPU and memory; ALB requests, latency and
 // errors; RDS connections, IOPS and latency; Redis evictions and connections.
-func dashboardWidgets(m *metrics) []widget {
+func dashboardWidgets(m *metrics, names []string) []widget {
 	return []widget{
-		{"ECS CPU utilization (%)", ofServices(m.serviceCPU, "backend", "frontend")},
-		{"ECS memory utilization (%)", ofServices(m.serviceMemory, "backend", "frontend")},
-		{"ALB requests", []metric{m.albRequests, m.targetRequests["backend"], m.targetRequests["frontend"]}},
-		{"ALB latency (p95, seconds)", []metric{m.responseTime["backend"], m.responseTime["frontend"]}},
-		{"ALB errors (5XX)", []metric{m.elb5xx, m.target5xx["backend"], m.target5xx["frontend"]}},
-		{"ALB healthy targets", []metric{m.healthyHosts["backend"], m.healthyHosts["frontend"]}},
+		{"ECS CPU utilization (%)", ofServices(m.serviceCPU, names)},
+		{"ECS memory utilization (%)", ofServices(m.serviceMemory, names)},
+		{"ALB requests", append([]metric{m.albRequests}, ofServices(m.targetRequests, names)...)},
+		{"ALB latency (p95, seconds)", ofServices(m.responseTime, names)},
+		{"ALB errors (5XX)", append([]metric{m.elb5xx}, ofServices(m.target5xx, names)...)},
+		{"ALB healthy targets", ofServices(m.healthyHosts, names)},
 		{"RDS connections", []metric{m.dbConnections}},
 		{"RDS IOPS", []metric{m.dbReadIOPS, m.dbWriteIOPS}},
 		{"RDS latency (seconds)", []metric{m.dbReadLatency, m.dbWriteLatency}},
@@ -467,9 +475,9 @@ func dashboardWidgets(m *metrics) []widget {
 }
 
 // ofServices are the metrics of the named services that have one, in order.
-func ofServices(m map[string]metric, services ...string) []metric {
+func ofServices(m map[string]metric, names []string) []metric {
 	out := []metric{}
-	for _, svc := range services {
+	for _, svc := range names {
 		if metric, ok := m[svc]; ok {
 			out = append(out, metric)
 		}
@@ -477,23 +485,22 @@ func ofServices(m map[string]metric, services ...string) []metric {
 	return out
 }
 
-// ref is a service by name.
-func (a *AlarmsArgs) ref(name string) ServiceRef {
-	if name == "backend" {
-		return a.Backend
+// service is a service by name, or nil.
+func (a *AlarmsArgs) service(name string) *ServiceRef {
+	for i := range a.Services {
+		if a.Services[i].Key == name {
+			return &a.Services[i]
+		}
 	}
-	return a.Frontend
+	return nil
 }
 
 // deployed are the services that run: those whose image tag is released.
-func (a *AlarmsArgs) deployed() []string {
-	var out []string
-	for _, s := range []struct {
-		name string
-		ref  ServiceRef
-	}{{"backend", a.Backend}, {"frontend", a.Frontend}} {
-		if s.ref.Deployed {
-			out = append(out, s.name)
+func (a *AlarmsArgs) deployed() []ServiceRef {
+	var out []ServiceRef
+	for _, ref := range a.Services {
+		if ref.Deployed {
+			out = append(out, ref)
 		}
 	}
 	return out

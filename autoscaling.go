@@ -7,16 +7,28 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// AutoscalingArgs names the services to scale.
+// AutoscalingArgs names the services to scale and how.
 type AutoscalingArgs struct {
-	ClusterName pulumi.StringInput
-	// AlbArnSuffix and each service's target group suffix make the request-count label.
+	// ClusterName and AlbArnSuffix locate the services and the load balancer's metrics.
+	ClusterName  pulumi.StringInput
 	AlbArnSuffix pulumi.StringInput
-	Backend      ServiceRef
-	Frontend     ServiceRef
-	// ScaleInCooldown and ScaleOutCooldown are in seconds.
+	// Services are the released services, each with its bounds and targets.
+	Services []ScaledService
+	// ScaleInCooldown and ScaleOutCooldown pace every policy, in seconds.
 	ScaleInCooldown  int
 	ScaleOutCooldown int
+}
+
+// ScaledService is one running service and its scaling settings.
+type ScaledService struct {
+	Key string
+	// ServiceName is the ECS service; TargetGroupArnSuffix its target group's metric label.
+	ServiceName          pulumi.StringInput
+	TargetGroupArnSuffix pulumi.StringInput
+	// MinTasks and MaxTasks bound the task count; the targets are percent, RequestsPerTarget
+	// requests per task (0: no request-count policy).
+	MinTasks, MaxTasks                         int
+	CPUTarget, MemoryTarget, RequestsPerTarget int
 }
 
 // Autoscaling is the scalable targets and target-tracking policies of both services.
@@ -39,23 +51,17 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 		return nil, err
 	}
 	child := pulumi.Parent(a)
-	for _, svc := range []struct {
-		name string
-		ref  ServiceRef
-	}{{"backend", args.Backend}, {"frontend", args.Frontend}} {
-		if !svc.ref.Deployed {
-			continue
-		}
-		cfg := svc.ref.Config
-		target, err := appautoscaling.NewTarget(ctx, svc.name, &appautoscaling.TargetArgs{
+	for _, svc := range args.Services {
+		cfg := svc
+		target, err := appautoscaling.NewTarget(ctx, svc.Key, &appautoscaling.TargetArgs{
 			ServiceNamespace:  pulumi.String("ecs"),
 			ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
-			ResourceId:        scalableResourceID(args.ClusterName, svc.ref.Name),
+			ResourceId:        scalableResourceID(args.ClusterName, svc.ServiceName),
 			MinCapacity:       pulumi.Int(cfg.MinTasks),
 			MaxCapacity:       pulumi.Int(cfg.MaxTasks),
 		}, child)
 		if err != nil {
-			return nil, fmt.Errorf("creating %s scalable target: %w", svc.name, err)
+			return nil, fmt.Errorf("creating %s scalable target: %w", svc.Key, err)
 		}
 		metrics := []scalingMetric{
 			{"cpu", "ECSServiceAverageCPUUtilization", cfg.CPUTarget},
@@ -69,9 +75,9 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 				PredefinedMetricType: pulumi.String(m.metric),
 			}
 			if m.metric == "ALBRequestCountPerTarget" {
-				spec.ResourceLabel = requestCountLabel(args.AlbArnSuffix, svc.ref.TargetGroupArnSuffix)
+				spec.ResourceLabel = requestCountLabel(args.AlbArnSuffix, svc.TargetGroupArnSuffix)
 			}
-			if _, err := appautoscaling.NewPolicy(ctx, svc.name+"-"+m.name, &appautoscaling.PolicyArgs{
+			if _, err := appautoscaling.NewPolicy(ctx, svc.Key+"-"+m.name, &appautoscaling.PolicyArgs{
 				PolicyType:        pulumi.String("TargetTrackingScaling"),
 				ServiceNamespace:  target.ServiceNamespace,
 				ScalableDimension: target.ScalableDimension,
@@ -83,7 +89,7 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 					ScaleOutCooldown:              pulumi.Int(args.ScaleOutCooldown),
 				},
 			}, child); err != nil {
-				return nil, fmt.Errorf("creating %s %s scaling policy: %w", svc.name, m.name, err)
+				return nil, fmt.Errorf("creating %s %s scaling policy: %w", svc.Key, m.name, err)
 			}
 		}
 	}

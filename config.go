@@ -2,10 +2,12 @@ package main
 
 import (
 	"sort"
+	"strings"
 )
 
 // Config is the typed configuration of one stack. It is read once, from the stack's config, by
-// loadConfig; every default lives in this file and nowhere else (not in Pulumi.yaml).
+// loadConfig; every default lives in this file and nowhere else (not in Pulumi.yaml). Each area
+// gets the part it uses: Database, Routing, the Services, or single values.
 type Config struct {
 	// ProjectName (projectName, default "coldchain") starts every operator-facing name.
 	ProjectName string
@@ -29,13 +31,6 @@ type Config struct {
 	// FlowLogRetentionDays (flowLogRetentionDays, default 90) keeps VPC flow logs.
 	FlowLogRetentionDays int
 
-	// DBInstanceClass (dbInstanceClass, default "db.t3.medium") sizes RDS.
-	DBInstanceClass string
-	// RedisNodeType (redisNodeType, default "cache.t3.medium") sizes ElastiCache.
-	RedisNodeType string
-
-	// DomainName (domainName, optional) turns on HTTPS with an ACM certificate.
-	DomainName string
 	// AlarmEmail (alarmEmail, required) receives the alarm notifications.
 	AlarmEmail string
 
@@ -57,31 +52,8 @@ type Config struct {
 	KMSDeletionWindowDays int
 	SecretRecoveryDays    int
 
-	// DB* configure RDS PostgreSQL.
-	DBEngineVersion       string // dbEngineVersion, default "17" (a major version)
-	DBName                string // dbName, default "coldchain"
-	DBUsername            string // dbUsername, default "coldchain_admin"
-	DBAllocatedStorage    int    // dbAllocatedStorage, default 50 (GiB of gp3)
-	DBMaxAllocatedStorage int    // dbMaxAllocatedStorage, default 200 (storage autoscaling ceiling)
-	DBMultiAZ             bool   // dbMultiAz, default true
-	DBBackupRetentionDays int    // dbBackupRetentionDays, default 7
-	DBBackupWindow        string // dbBackupWindow, default "17:00-18:00" (UTC; 02:00 in Seoul)
-	DBMaintenanceWindow   string // dbMaintenanceWindow, default "sun:18:30-sun:19:30" (UTC)
-	DBDeletionProtection  bool   // dbDeletionProtection, default true
-	DBPerformanceInsights bool   // dbPerformanceInsights, default true
-	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
-	// they are deleted, keeps the database's automated backups, and keeps the data key that
-	// encrypts them all.
-	FinalSnapshot bool
-
-	// Redis* configure the ElastiCache Redis replication group.
-	RedisEngineVersion         string // redisEngineVersion, default "7.1"
-	RedisNodes                 int    // redisNodes, default 2 (a primary and a replica)
-	RedisMultiAZ               bool   // redisMultiAz, default true
-	RedisAutomaticFailover     bool   // redisAutomaticFailover, default true
-	RedisSnapshotRetentionDays int    // redisSnapshotRetentionDays, default 7
-	RedisSnapshotWindow        string // redisSnapshotWindow, default "16:00-17:00" (UTC)
-	RedisMaintenanceWindow     string // redisMaintenanceWindow, default "sun:20:00-sun:21:00" (UTC)
+	// Database configures RDS PostgreSQL and ElastiCache Redis.
+	Database DatabaseConfig
 
 	// Bucket lifecycle.
 	NoncurrentVersionExpirationDays int // noncurrentVersionExpirationDays, default 90
@@ -92,22 +64,56 @@ type Config struct {
 	EcrMaxImages          int    // ecrMaxImages, default 30 tagged images kept per repository
 	EcrImageTagMutability string // ecrImageTagMutability, default "IMMUTABLE"
 
-	// The application tier. Backend and Frontend hold each service's settings.
-	Backend  ServiceConfig
-	Frontend ServiceConfig
-	// BackendPathPatterns (backendPathPatterns, default ["/api/*"]) are routed to the backend;
-	// everything else goes to the frontend.
-	BackendPathPatterns []string
-	// BackendSecrets (backendSecrets, default {}) maps extra environment variables of the
-	// backend to SSM parameter names ("/coldchain/production/api-key") or Secrets Manager ARNs.
-	BackendSecrets map[string]string
-	// BackendManagedSecrets (backendManagedSecrets, default []) are backend variables whose
-	// secret the program declares in Secrets Manager, without a value: it is set out of band.
-	BackendManagedSecrets []string
+	// Services are the application's ECS services, in order; each is keyed by its name.
+	Services []ServiceConfig
+	// Routing configures the load balancer in front of them.
+	Routing RoutingConfig
 	// CPUArchitecture (cpuArchitecture, default "X86_64") is the tasks' CPU, or "ARM64".
 	CPUArchitecture string
 	// FargateSpot (fargateSpot, default false) runs the tasks on Fargate Spot.
 	FargateSpot bool
+	// ScaleInCooldown and ScaleOutCooldown (scaleInCooldownSeconds 300,
+	// scaleOutCooldownSeconds 60) pace the autoscaling of every service.
+	ScaleInCooldown  int
+	ScaleOutCooldown int
+
+	// Alarms holds the alarm thresholds, the seed's by default.
+	Alarms AlarmThresholds
+}
+
+// DatabaseConfig configures the data tier (keys "db<Key>", "redis<Key>", finalSnapshot).
+type DatabaseConfig struct {
+	InstanceClass       string // dbInstanceClass, default "db.t3.medium"
+	EngineVersion       string // dbEngineVersion, default "17" (a major version)
+	Name                string // dbName, default "coldchain"
+	Username            string // dbUsername, default "coldchain_admin"
+	AllocatedStorage    int    // dbAllocatedStorage, default 50 (GiB of gp3)
+	MaxAllocatedStorage int    // dbMaxAllocatedStorage, default 200 (storage autoscaling ceiling)
+	MultiAZ             bool   // dbMultiAz, default true
+	BackupRetentionDays int    // dbBackupRetentionDays, default 7
+	BackupWindow        string // dbBackupWindow, default "17:00-18:00" (UTC; 02:00 in Seoul)
+	MaintenanceWindow   string // dbMaintenanceWindow, default "sun:18:30-sun:19:30" (UTC)
+	DeletionProtection  bool   // dbDeletionProtection, default true
+	PerformanceInsights bool   // dbPerformanceInsights, default true
+	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
+	// they are deleted, keeps the database's automated backups, and keeps the data key that
+	// encrypts them all.
+	FinalSnapshot bool
+
+	RedisNodeType              string // redisNodeType, default "cache.t3.medium"
+	RedisEngineVersion         string // redisEngineVersion, default "7.1"
+	RedisNodes                 int    // redisNodes, default 2 (a primary and a replica)
+	RedisMultiAZ               bool   // redisMultiAz, default true
+	RedisAutomaticFailover     bool   // redisAutomaticFailover, default true
+	RedisSnapshotRetentionDays int    // redisSnapshotRetentionDays, default 7
+	RedisSnapshotWindow        string // redisSnapshotWindow, default "16:00-17:00" (UTC)
+	RedisMaintenanceWindow     string // redisMaintenanceWindow, default "sun:20:00-sun:21:00" (UTC)
+}
+
+// RoutingConfig configures the load balancer: TLS, the domain, draining and health checks.
+type RoutingConfig struct {
+	// DomainName (domainName, optional) turns on HTTPS with an ACM certificate.
+	DomainName string
 	// CertificateArn (certificateArn, optional) is a team's own ACM certificate for HTTPS.
 	CertificateArn string
 	// HostedZoneID and HostedZoneName (optional) find the Route 53 zone of domainName; by
@@ -124,13 +130,6 @@ type Config struct {
 	// HealthCheckGracePeriodSeconds (healthCheckGracePeriodSeconds, default 60) lets a task
 	// start before the load balancer's health checks count.
 	HealthCheckGracePeriodSeconds int
-	// ScaleInCooldown and ScaleOutCooldown (scaleInCooldownSeconds 300,
-	// scaleOutCooldownSeconds 60) pace the autoscaling of both services.
-	ScaleInCooldown  int
-	ScaleOutCooldown int
-
-	// Alarms holds the alarm thresholds, the seed's by default.
-	Alarms AlarmThresholds
 }
 
 // AlarmThresholds are the thresholds of the alarms (keys "alarm<Name>").
@@ -147,9 +146,21 @@ type AlarmThresholds struct {
 	ResponseTimeP95Second float64 // alarmResponseTimeP95Seconds, default 2: slow target responses
 }
 
-// ServiceConfig is the configuration of one ECS service; its keys are "<service><Key>", e.g.
-// backendCpu, frontendMinTasks.
+// ServiceConfig is one ECS service. Its role is fixed by the program (the fields before
+// ImageTag); the rest is config, read from the keys "<name><Key>" (backendCpu,
+// frontendMinTasks). A key exists for a service when the program gives it a default: only the
+// backend has path patterns, secrets and request-count scaling.
 type ServiceConfig struct {
+	// Name keys the service: its logical names, its config keys, its physical names.
+	Name string
+	// DefaultRoute gets every request that no other service's path patterns claim.
+	DefaultRoute bool
+	// DataTier reaches PostgreSQL and Redis, gets their settings and secrets, and reads and
+	// writes the uploads bucket.
+	DataTier bool
+	// Exec turns on ECS Exec (migrations, debugging), with its logged sessions.
+	Exec bool
+
 	CPU             int    // Cpu: Fargate CPU units
 	Memory          int    // Memory: MiB
 	Port            int    // Port: the container port
@@ -161,13 +172,46 @@ type ServiceConfig struct {
 	MaxTasks        int
 	CPUTarget       int // CpuTarget: target tracking on average CPU, percent
 	MemoryTarget    int // MemoryTarget: target tracking on average memory, percent
-	// RequestsPerTarget (backend only) tracks ALB requests per target; 0 turns it off.
+	// RequestsPerTarget tracks ALB requests per target; 0 turns it off.
 	RequestsPerTarget int
 	// ReadonlyRootFilesystem (ReadonlyRootFilesystem, default true) mounts the image read-only
 	// (Security Hub ECS.5); WritablePaths (WritablePaths) are the directories that stay
 	// writable, each an empty volume of the task's ephemeral storage.
 	ReadonlyRootFilesystem bool
 	WritablePaths          []string
+	// PathPatterns (PathPatterns) are routed to the service; nil for the default route.
+	PathPatterns []string
+	// Secrets (Secrets) maps extra environment variables to secrets the team keeps (SSM
+	// parameter names or ARNs, Secrets Manager ARNs); ManagedSecrets (ManagedSecrets) are
+	// variables whose Secrets Manager secret the program declares without a value.
+	Secrets        map[string]string
+	ManagedSecrets []string
+}
+
+// HTTPS is true when the load balancer terminates TLS: with a domain (ACM certificate) or a
+// certificate of the team's own.
+func (r RoutingConfig) HTTPS() bool { return r.DomainName != "" || r.CertificateArn != "" }
+
+// ZoneName is the Route 53 zone the domain's records go in: hostedZoneName if set, else the
+// domain's parent ("example.com" for "app.example.com"), else the domain itself.
+func (r RoutingConfig) ZoneName() string {
+	if r.HostedZoneName != "" {
+		return r.HostedZoneName
+	}
+	if labels := strings.Split(r.DomainName, "."); len(labels) > 2 {
+		return strings.Join(labels[1:], ".")
+	}
+	return r.DomainName
+}
+
+// Service returns the service of a name, or nil.
+func (c *Config) Service(name string) *ServiceConfig {
+	for i := range c.Services {
+		if c.Services[i].Name == name {
+			return &c.Services[i]
+		}
+	}
+	return nil
 }
 
 // Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
@@ -235,10 +279,6 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		NatGateways:          r.str("natGateways", natOnePerAz),
 		FlowLogRetentionDays: r.integer("flowLogRetentionDays", 90),
 
-		DBInstanceClass: r.str("dbInstanceClass", "db.t3.medium"),
-		RedisNodeType:   r.str("redisNodeType", "cache.t3.medium"),
-
-		DomainName: r.str("domainName", ""),
 		AlarmEmail: r.str("alarmEmail", ""),
 
 		UploadsBucketName: r.str("uploadsBucketName", ""),
@@ -251,26 +291,30 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		KMSDeletionWindowDays: r.integer("kmsDeletionWindowDays", 30),
 		SecretRecoveryDays:    r.integer("secretRecoveryDays", 30),
 
-		DBEngineVersion:       r.str("dbEngineVersion", "17"),
-		DBName:                r.str("dbName", "coldchain"),
-		DBUsername:            r.str("dbUsername", "coldchain_admin"),
-		DBAllocatedStorage:    r.integer("dbAllocatedStorage", 50),
-		DBMaxAllocatedStorage: r.integer("dbMaxAllocatedStorage", 200),
-		DBMultiAZ:             r.boolean("dbMultiAz", true),
-		DBBackupRetentionDays: r.integer("dbBackupRetentionDays", 7),
-		DBBackupWindow:        r.str("dbBackupWindow", "17:00-18:00"),
-		DBMaintenanceWindow:   r.str("dbMaintenanceWindow", "sun:18:30-sun:19:30"),
-		DBDeletionProtection:  r.boolean("dbDeletionProtection", true),
-		DBPerformanceInsights: r.boolean("dbPerformanceInsights", true),
-		FinalSnapshot:         r.boolean("finalSnapshot", true),
+		Database: DatabaseConfig{
+			InstanceClass:       r.str("dbInstanceClass", "db.t3.medium"),
+			EngineVersion:       r.str("dbEngineVersion", "17"),
+			Name:                r.str("dbName", "coldchain"),
+			Username:            r.str("dbUsername", "coldchain_admin"),
+			AllocatedStorage:    r.integer("dbAllocatedStorage", 50),
+			MaxAllocatedStorage: r.integer("dbMaxAllocatedStorage", 200),
+			MultiAZ:             r.boolean("dbMultiAz", true),
+			BackupRetentionDays: r.integer("dbBackupRetentionDays", 7),
+			BackupWindow:        r.str("dbBackupWindow", "17:00-18:00"),
+			MaintenanceWindow:   r.str("dbMaintenanceWindow", "sun:18:30-sun:19:30"),
+			DeletionProtection:  r.boolean("dbDeletionProtection", true),
+			PerformanceInsights: r.boolean("dbPerformanceInsights", true),
+			FinalSnapshot:       r.boolean("finalSnapshot", true),
 
-		RedisEngineVersion:         r.str("redisEngineVersion", "7.1"),
-		RedisNodes:                 r.integer("redisNodes", 2),
-		RedisMultiAZ:               r.boolean("redisMultiAz", true),
-		RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
-		RedisSnapshotRetentionDays: r.integer("redisSnapshotRetentionDays", 7),
-		RedisSnapshotWindow:        r.str("redisSnapshotWindow", "16:00-17:00"),
-		RedisMaintenanceWindow:     r.str("redisMaintenanceWindow", "sun:20:00-sun:21:00"),
+			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
+			RedisEngineVersion:         r.str("redisEngineVersion", "7.1"),
+			RedisNodes:                 r.integer("redisNodes", 2),
+			RedisMultiAZ:               r.boolean("redisMultiAz", true),
+			RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
+			RedisSnapshotRetentionDays: r.integer("redisSnapshotRetentionDays", 7),
+			RedisSnapshotWindow:        r.str("redisSnapshotWindow", "16:00-17:00"),
+			RedisMaintenanceWindow:     r.str("redisMaintenanceWindow", "sun:20:00-sun:21:00"),
+		},
 
 		NoncurrentVersionExpirationDays: r.integer("noncurrentVersionExpirationDays", 90),
 		BackupsArchiveAfterDays:         r.integer("backupsArchiveAfterDays", 30),
@@ -279,31 +323,36 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		EcrMaxImages:          r.integer("ecrMaxImages", 30),
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
 
-		Backend: r.service("backend", ServiceConfig{
-			CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
-			MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
-			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
-		}),
-		Frontend: r.service("frontend", ServiceConfig{
-			CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
-			MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
-			// Where nginx writes: its temporary files, its pid file, and /tmp.
-			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
-		}),
-		BackendPathPatterns:           r.list("backendPathPatterns", []string{"/api/*"}),
-		BackendSecrets:                r.strMap("backendSecrets"),
-		BackendManagedSecrets:         r.list("backendManagedSecrets", nil),
-		CPUArchitecture:               r.str("cpuArchitecture", "X86_64"),
-		FargateSpot:                   r.boolean("fargateSpot", false),
-		CertificateArn:                r.str("certificateArn", ""),
-		HostedZoneID:                  r.str("hostedZoneId", ""),
-		HostedZoneName:                r.str("hostedZoneName", ""),
-		AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
-		AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
-		DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
-		HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
-		ScaleInCooldown:               r.integer("scaleInCooldownSeconds", 300),
-		ScaleOutCooldown:              r.integer("scaleOutCooldownSeconds", 60),
+		Services: []ServiceConfig{
+			r.service(ServiceConfig{
+				Name: "backend", DataTier: true, Exec: true,
+				CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
+				MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
+				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
+				PathPatterns: []string{"/api/*"}, Secrets: map[string]string{}, ManagedSecrets: []string{},
+			}),
+			r.service(ServiceConfig{
+				Name: "frontend", DefaultRoute: true,
+				CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
+				MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
+				// Where nginx writes: its temporary files, its pid file, and /tmp.
+				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
+			}),
+		},
+		Routing: RoutingConfig{
+			DomainName:                    r.str("domainName", ""),
+			CertificateArn:                r.str("certificateArn", ""),
+			HostedZoneID:                  r.str("hostedZoneId", ""),
+			HostedZoneName:                r.str("hostedZoneName", ""),
+			AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
+			AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
+			DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
+			HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
+		},
+		CPUArchitecture:  r.str("cpuArchitecture", "X86_64"),
+		FargateSpot:      r.boolean("fargateSpot", false),
+		ScaleInCooldown:  r.integer("scaleInCooldownSeconds", 300),
+		ScaleOutCooldown: r.integer("scaleOutCooldownSeconds", 60),
 
 		Alarms: AlarmThresholds{
 			MinHealthyTargets:     r.integer("alarmMinHealthyTargets", 1),

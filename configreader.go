@@ -97,27 +97,35 @@ func (r *configReader) boolean(key string, def bool) bool {
 	return parsed(r, key, def, "true or false", strconv.ParseBool)
 }
 
-// service reads the keys of one service, "<service>Cpu", "<service>MinTasks", ...
-func (r *configReader) service(name string, def ServiceConfig) ServiceConfig {
-	s := ServiceConfig{
-		CPU:             r.integer(name+"Cpu", def.CPU),
-		Memory:          r.integer(name+"Memory", def.Memory),
-		Port:            r.integer(name+"Port", def.Port),
-		ImageTag:        r.str(name+"ImageTag", def.ImageTag),
-		HealthCheckPath: r.str(name+"HealthCheckPath", def.HealthCheckPath),
-		User:            r.str(name+"User", def.User),
-		MinTasks:        r.integer(name+"MinTasks", def.MinTasks),
-		MaxTasks:        r.integer(name+"MaxTasks", def.MaxTasks),
-		CPUTarget:       r.integer(name+"CpuTarget", def.CPUTarget),
-		MemoryTarget:    r.integer(name+"MemoryTarget", def.MemoryTarget),
-
-		ReadonlyRootFilesystem: r.boolean(name+"ReadonlyRootFilesystem", def.ReadonlyRootFilesystem),
-		WritablePaths:          r.list(name+"WritablePaths", def.WritablePaths),
-	}
+// service reads the keys of one service, "<name>Cpu", "<name>MinTasks", ...: def is the
+// service's role and defaults. The keys of path patterns, secrets and request-count scaling
+// exist only for a service whose default has them.
+func (r *configReader) service(def ServiceConfig) ServiceConfig {
+	key := func(k string) string { return def.Name + k }
+	s := def
+	s.CPU = r.integer(key("Cpu"), def.CPU)
+	s.Memory = r.integer(key("Memory"), def.Memory)
+	s.Port = r.integer(key("Port"), def.Port)
+	s.ImageTag = r.str(key("ImageTag"), def.ImageTag)
+	s.HealthCheckPath = r.str(key("HealthCheckPath"), def.HealthCheckPath)
+	s.User = r.str(key("User"), def.User)
+	s.MinTasks = r.integer(key("MinTasks"), def.MinTasks)
+	s.MaxTasks = r.integer(key("MaxTasks"), def.MaxTasks)
+	s.CPUTarget = r.integer(key("CpuTarget"), def.CPUTarget)
+	s.MemoryTarget = r.integer(key("MemoryTarget"), def.MemoryTarget)
+	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
+	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)
 	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
-	s.DesiredCount = r.integer(name+"DesiredCount", s.MinTasks)
+	s.DesiredCount = r.integer(key("DesiredCount"), s.MinTasks)
 	if def.RequestsPerTarget > 0 {
-		s.RequestsPerTarget = r.integer(name+"RequestsPerTarget", def.RequestsPerTarget)
+		s.RequestsPerTarget = r.integer(key("RequestsPerTarget"), def.RequestsPerTarget)
+	}
+	if def.PathPatterns != nil {
+		s.PathPatterns = r.list(key("PathPatterns"), def.PathPatterns)
+	}
+	if def.Secrets != nil {
+		s.Secrets = r.strMap(key("Secrets"))
+		s.ManagedSecrets = r.list(key("ManagedSecrets"), def.ManagedSecrets)
 	}
 	return s
 }

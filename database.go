@@ -16,8 +16,14 @@ import (
 type DatabaseArgs struct {
 	// Prefix names the database instance, its log groups and the Redis log group.
 	Prefix string
-	// Config holds the sizes, versions, windows and protection settings.
-	Config *Config
+	// Settings are the sizes, versions, windows and snapshot settings.
+	Settings DatabaseConfig
+	// Protect protects the database, the cache and the AUTH token's secret against destroy.
+	Protect bool
+	// LogRetentionDays keeps the database's and the cache's logs.
+	LogRetentionDays int
+	// SecretRecoveryDays is the recovery window of the AUTH token's secret (0: none).
+	SecretRecoveryDays int
 	// AvailabilityZones are the zones the cache nodes are spread over.
 	AvailabilityZones []string
 	// SubnetIDs are the isolated subnets both stores live in.
@@ -29,10 +35,8 @@ type DatabaseArgs struct {
 	KeyArn pulumi.StringInput
 }
 
-// Database is what the services and the alarms need of the data tier.
-type Database struct {
-	pulumi.ResourceState
-
+// DataTier is what the services need to reach the data tier.
+type DataTier struct {
 	// Address and Port reach PostgreSQL; Name and Username are the application's database and
 	// the master user; SecretArn is the RDS-managed secret holding the password.
 	Address   pulumi.StringOutput
@@ -40,12 +44,19 @@ type Database struct {
 	Name      string
 	Username  string
 	SecretArn pulumi.StringOutput
-	// InstanceID is the DB instance identifier, the DBInstanceIdentifier of its metrics.
-	InstanceID pulumi.StringOutput
-
 	// RedisAddress is the primary endpoint; RedisAuthSecretArn the secret with the AUTH token.
 	RedisAddress       pulumi.StringOutput
 	RedisAuthSecretArn pulumi.StringOutput
+}
+
+// Database is what the services and the alarms need of the data tier.
+type Database struct {
+	pulumi.ResourceState
+	// DataTier is what the services reach.
+	DataTier
+
+	// InstanceID is the DB instance identifier, the DBInstanceIdentifier of its metrics.
+	InstanceID pulumi.StringOutput
 	// RedisMemberClusters are the cache clusters of the group, the CacheClusterId of their
 	// metrics: ElastiCache names them "<group id>-001", "-002", ...
 	RedisMemberClusters []pulumi.StringOutput
@@ -63,12 +74,12 @@ type Database struct {
 // NewDatabase creates the PostgreSQL instance and the Redis replication group in the isolated
 // subnets, reachable only through their security groups.
 func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
-	d := &Database{Name: args.Config.DBName, Username: args.Config.DBUsername, LogGroups: pulumi.StringMap{}}
+	d := &Database{DataTier: DataTier{Name: args.Settings.Name, Username: args.Settings.Username}, LogGroups: pulumi.StringMap{}}
 	if err := ctx.RegisterComponentResource("coldchain:index:Database", name, d, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(d)
-	suffix, err := newFinalSnapshotSuffix(ctx, args.Config, child)
+	suffix, err := newFinalSnapshotSuffix(ctx, args.Settings.FinalSnapshot, child)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +117,8 @@ var postgresLogExports = []string{"postgresql", "upgrade"}
 // of the stack: a snapshot name is unique in the account, so a fixed one would make the destroy
 // of a re-created stack fail on the snapshot the previous destroy left. Changing a final
 // snapshot's name replaces nothing; it is only read when the store is deleted.
-func newFinalSnapshotSuffix(ctx *pulumi.Context, c *Config, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	if !c.FinalSnapshot {
+func newFinalSnapshotSuffix(ctx *pulumi.Context, finalSnapshot bool, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	if !finalSnapshot {
 		return pulumi.StringOutput{}, nil
 	}
 	id, err := random.NewRandomId(ctx, "final-snapshot", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, child)
@@ -118,7 +129,7 @@ func newFinalSnapshotSuffix(ctx *pulumi.Context, c *Config, child pulumi.Resourc
 }
 
 func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
-	c := args.Config
+	c := args.Settings
 	subnets, err := rds.NewSubnetGroup(ctx, "postgres", &rds.SubnetGroupArgs{
 		Description: pulumi.String("Isolated subnets of " + args.Prefix),
 		SubnetIds:   args.SubnetIDs,
@@ -134,8 +145,8 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		})
 	}
 	params, err := rds.NewParameterGroup(ctx, "postgres", &rds.ParameterGroupArgs{
-		Family:      pulumi.String(postgresFamilies[c.DBEngineVersion]),
-		Description: pulumi.String("PostgreSQL " + c.DBEngineVersion + " with TLS forced"),
+		Family:      pulumi.String(postgresFamilies[c.EngineVersion]),
+		Description: pulumi.String("PostgreSQL " + c.EngineVersion + " with TLS forced"),
 		Parameters:  parameters,
 	}, child)
 	if err != nil {
@@ -150,7 +161,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	for _, export := range postgresLogExports {
 		group, err := cloudwatch.NewLogGroup(ctx, "postgres-"+export, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.Sprintf("/aws/rds/instance/%s/%s", identifier, export),
-			RetentionInDays: pulumi.Int(c.LogRetentionDays),
+			RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		}, child)
 		if err != nil {
 			return fmt.Errorf("creating database %s log group: %w", export, err)
@@ -167,15 +178,15 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	db, err := rds.NewInstance(ctx, "postgres", &rds.InstanceArgs{
 		Identifier:          pulumi.String(identifier),
 		Engine:              pulumi.String("postgres"),
-		EngineVersion:       pulumi.String(c.DBEngineVersion),
-		InstanceClass:       pulumi.String(c.DBInstanceClass),
-		AllocatedStorage:    pulumi.Int(c.DBAllocatedStorage),
-		MaxAllocatedStorage: pulumi.Int(c.DBMaxAllocatedStorage),
+		EngineVersion:       pulumi.String(c.EngineVersion),
+		InstanceClass:       pulumi.String(c.InstanceClass),
+		AllocatedStorage:    pulumi.Int(c.AllocatedStorage),
+		MaxAllocatedStorage: pulumi.Int(c.MaxAllocatedStorage),
 		StorageType:         pulumi.String("gp3"),
 		StorageEncrypted:    pulumi.Bool(true),
 		KmsKeyId:            args.KeyArn,
-		DbName:              pulumi.String(c.DBName),
-		Username:            pulumi.String(c.DBUsername),
+		DbName:              pulumi.String(c.Name),
+		Username:            pulumi.String(c.Username),
 		// RDS generates the password and keeps it in Secrets Manager, encrypted with our key:
 		// it is never in config, in the program or in the Pulumi state.
 		ManageMasterUserPassword: pulumi.Bool(true),
@@ -185,12 +196,12 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		VpcSecurityGroupIds:      pulumi.StringArray{args.DatabaseSecurityGroupID},
 		ParameterGroupName:       params.Name,
 		PubliclyAccessible:       pulumi.Bool(false),
-		MultiAz:                  pulumi.Bool(c.DBMultiAZ),
-		BackupRetentionPeriod:    pulumi.Int(c.DBBackupRetentionDays),
-		BackupWindow:             pulumi.String(c.DBBackupWindow),
-		MaintenanceWindow:        pulumi.String(c.DBMaintenanceWindow),
+		MultiAz:                  pulumi.Bool(c.MultiAZ),
+		BackupRetentionPeriod:    pulumi.Int(c.BackupRetentionDays),
+		BackupWindow:             pulumi.String(c.BackupWindow),
+		MaintenanceWindow:        pulumi.String(c.MaintenanceWindow),
 		CopyTagsToSnapshot:       pulumi.Bool(true),
-		DeletionProtection:       pulumi.Bool(c.DBDeletionProtection),
+		DeletionProtection:       pulumi.Bool(c.DeletionProtection),
 		SkipFinalSnapshot:        pulumi.Bool(!c.FinalSnapshot),
 		FinalSnapshotIdentifier:  finalSnapshot,
 		// With a final snapshot, the automated backups also outlive the instance for their
@@ -199,11 +210,11 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		AutoMinorVersionUpgrade:            pulumi.Bool(true),
 		AllowMajorVersionUpgrade:           pulumi.Bool(false),
 		IamDatabaseAuthenticationEnabled:   pulumi.Bool(true),
-		PerformanceInsightsEnabled:         pulumi.Bool(c.DBPerformanceInsights),
-		PerformanceInsightsKmsKeyId:        optionalKey(c.DBPerformanceInsights, args.KeyArn),
-		PerformanceInsightsRetentionPeriod: optionalInt(c.DBPerformanceInsights, 7),
+		PerformanceInsightsEnabled:         pulumi.Bool(c.PerformanceInsights),
+		PerformanceInsightsKmsKeyId:        optionalKey(c.PerformanceInsights, args.KeyArn),
+		PerformanceInsightsRetentionPeriod: optionalInt(c.PerformanceInsights, 7),
 		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(postgresLogExports),
-	}, child, pulumi.Protect(c.Protect), pulumi.DependsOn(logGroups),
+	}, child, pulumi.Protect(args.Protect), pulumi.DependsOn(logGroups),
 		// The identifier is fixed (see the log groups above), so a replacement must delete the
 		// old instance first; protection and deletion protection stop that in production.
 		pulumi.DeleteBeforeReplace(true))
@@ -225,8 +236,8 @@ var redisLogTypes = []string{"slow-log", "engine-log"}
 const redisAuthTokenLength = 64
 
 func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
-	c := args.Config
-	protect := pulumi.Protect(c.Protect)
+	c := args.Settings
+	protect := pulumi.Protect(args.Protect)
 	token, err := random.NewRandomPassword(ctx, "redis-auth", &random.RandomPasswordArgs{
 		Length:  pulumi.Int(redisAuthTokenLength),
 		Special: pulumi.Bool(false),
@@ -237,7 +248,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 	secret, err := secretsmanager.NewSecret(ctx, "redis-auth", &secretsmanager.SecretArgs{
 		Description:          pulumi.String("Redis AUTH token of " + args.Prefix),
 		KmsKeyId:             args.KeyArn,
-		RecoveryWindowInDays: pulumi.Int(c.SecretRecoveryDays),
+		RecoveryWindowInDays: pulumi.Int(args.SecretRecoveryDays),
 	}, child, protect)
 	if err != nil {
 		return fmt.Errorf("creating Redis AUTH secret: %w", err)
@@ -259,7 +270,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 	}
 	logs, err := cloudwatch.NewLogGroup(ctx, "redis", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/elasticache/redis/" + args.Prefix),
-		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 	}, child)
 	if err != nil {
 		return fmt.Errorf("creating Redis log group: %w", err)

@@ -106,8 +106,8 @@ func TestDatabaseWindowsHaveTheAWSFormatAndDoNotOverlap(t *testing.T) {
 	cfg, err := loadConfig(project, "production", minimalConfig())
 	require.NoError(t, err)
 	var p problems
-	p.checkWindows("dbBackupWindow", cfg.DBBackupWindow, "dbMaintenanceWindow", cfg.DBMaintenanceWindow, 30)
-	p.checkWindows("redisSnapshotWindow", cfg.RedisSnapshotWindow, "redisMaintenanceWindow", cfg.RedisMaintenanceWindow, 60)
+	p.checkWindows("dbBackupWindow", cfg.Database.BackupWindow, "dbMaintenanceWindow", cfg.Database.MaintenanceWindow, 30)
+	p.checkWindows("redisSnapshotWindow", cfg.Database.RedisSnapshotWindow, "redisMaintenanceWindow", cfg.Database.RedisMaintenanceWindow, 60)
 	assert.Empty(t, p, "the default windows are valid and apart")
 
 	for _, tc := range []struct {

@@ -12,36 +12,48 @@ import (
 
 // ServicesArgs wires the application tier to the network, storage and data tiers.
 type ServicesArgs struct {
-	Env    awsEnv
-	Prefix string
-	// Config holds the sizes, ports, image tags, routing and scaling settings.
-	Config *Config
+	Account awsAccount
+	Prefix  string
+	// Environment is the stage's name, which every container gets as ENVIRONMENT.
+	Environment string
+	// Services are the services, each with its role, sizes, port, image tag and secrets.
+	Services []ServiceConfig
+	// Routing is the load balancer's TLS, domain, draining and health-check grace.
+	Routing RoutingConfig
+	// CPUArchitecture and FargateSpot choose the tasks' CPU and capacity.
+	CPUArchitecture string
+	FargateSpot     bool
+	// LogRetentionDays keeps the services' and the ECS Exec sessions' logs.
+	LogRetentionDays int
+	// Protect and SecretRecoveryDays guard the secrets the program declares for services.
+	Protect            bool
+	SecretRecoveryDays int
+	// Alarms are the thresholds of the services' deployment alarms; AlarmTopicArn is what
+	// those alarms notify.
+	Alarms        AlarmThresholds
+	AlarmTopicArn pulumi.StringInput
 
-	VpcID                   pulumi.StringInput
-	PublicSubnetIDs         pulumi.StringArrayInput
-	PrivateSubnetIDs        pulumi.StringArrayInput
-	AlbSecurityGroupID      pulumi.StringInput
-	BackendSecurityGroupID  pulumi.StringInput
-	FrontendSecurityGroupID pulumi.StringInput
+	VpcID              pulumi.StringInput
+	PublicSubnetIDs    pulumi.StringArrayInput
+	PrivateSubnetIDs   pulumi.StringArrayInput
+	AlbSecurityGroupID pulumi.StringInput
+	// SecurityGroupIDs are the services' security groups, by service.
+	SecurityGroupIDs map[string]pulumi.StringOutput
 
 	// LogsBucketName receives the load balancer's access logs.
 	LogsBucketName pulumi.StringInput
-	// UploadsBucketName and UploadsBucketArn are the backend's object store.
+	// UploadsBucketName and UploadsBucketArn are the object store of the data-tier services.
 	UploadsBucketName pulumi.StringInput
 	UploadsBucketArn  pulumi.StringInput
 	// KeyArn decrypts the secrets and the uploads.
 	KeyArn pulumi.StringInput
-	// The images' repositories.
-	BackendRepositoryURL, BackendRepositoryArn   pulumi.StringInput
-	FrontendRepositoryURL, FrontendRepositoryArn pulumi.StringInput
-
-	// The data tier, as the backend reaches it.
-	Database *Database
-	// AlarmTopicArn is notified by the services' deployment alarms.
-	AlarmTopicArn pulumi.StringInput
+	// Repositories hold the services' images, by service.
+	Repositories map[string]Repository
+	// DataTier is the database and the cache, as the data-tier services reach them.
+	DataTier DataTier
 }
 
-// Services is the ECS cluster and the two services behind the load balancer.
+// Services is the ECS cluster and the services behind the load balancer.
 type Services struct {
 	pulumi.ResourceState
 
@@ -51,39 +63,40 @@ type Services struct {
 	// AlbArnSuffix is the LoadBalancer dimension of the load balancer's metrics.
 	AlbArnSuffix pulumi.StringOutput
 	ClusterName  pulumi.StringOutput
-	Backend      ServiceRef
-	Frontend     ServiceRef
-	// BackendSecretArns are the secrets declared for backendManagedSecrets, by variable.
-	BackendSecretArns pulumi.StringMap
-	// LogGroups are the services' log groups: "backend", "frontend" (once released), "exec".
+	// Refs are the services, in the order of ServicesArgs.Services.
+	Refs []ServiceRef
+	// SecretArns are the secrets declared for each service's ManagedSecrets, by service and
+	// variable.
+	SecretArns map[string]pulumi.StringMap
+	// LogGroups are the services' log groups ("backend", "frontend", once released) and "exec".
 	LogGroups pulumi.StringMap
 }
 
-// ServiceRef is what autoscaling and the alarms need of one service.
+// ServiceRef is what autoscaling, the alarms and the outputs need of one service.
 type ServiceRef struct {
-	Name              pulumi.StringOutput
-	LogGroup          pulumi.StringOutput
-	Arn               pulumi.StringOutput
-	TaskDefinitionArn pulumi.StringOutput
-	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
-	TargetGroupArnSuffix pulumi.StringOutput
-	// Config is the service's sizing and scaling.
-	Config ServiceConfig
-	// resource is the ECS service, for what must wait for it.
-	resource pulumi.Resource
+	// Key is the service's name in config ("backend").
+	Key string
 	// Deployed is false until the service's image tag is set: then there is no task
 	// definition, service, scaling or alarm of it yet, only its target group.
 	Deployed bool
+	// Name is the ECS service's name; LogGroup its log group; TaskDefinitionArn what it runs.
+	Name              pulumi.StringOutput
+	Arn               pulumi.StringOutput
+	LogGroup          pulumi.StringOutput
+	TaskDefinitionArn pulumi.StringOutput
+	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
+	TargetGroupArnSuffix pulumi.StringOutput
+	// resource is the ECS service, for what must wait for it.
+	resource pulumi.Resource
 }
 
-// NewServices creates the cluster, the load balancer, and the backend and frontend services.
+// NewServices creates the cluster, the load balancer, and every service.
 func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...pulumi.ResourceOption) (*Services, error) {
-	s := &Services{LogGroups: pulumi.StringMap{}}
+	s := &Services{LogGroups: pulumi.StringMap{}, SecretArns: map[string]pulumi.StringMap{}}
 	if err := ctx.RegisterComponentResource("coldchain:index:Services", name, s, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(s)
-	c := args.Config
 
 	front, err := newFrontDoor(ctx, args, s)
 	if err != nil {
@@ -93,7 +106,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 
 	execLogs, err := cloudwatch.NewLogGroup(ctx, "exec", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/ecs/" + args.Prefix + "/exec"),
-		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("creating ECS Exec log group: %w", err)
@@ -121,7 +134,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		ClusterName:       cluster.Name,
 		CapacityProviders: pulumi.ToStringArray([]string{"FARGATE", "FARGATE_SPOT"}),
 		DefaultCapacityProviderStrategies: ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArray{
-			&ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(c)), Weight: pulumi.Int(1)},
+			&ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(args.FargateSpot)), Weight: pulumi.Int(1)},
 		},
 	}, child)
 	if err != nil {
@@ -130,175 +143,191 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 
 	// A service starts once the load balancer routes to it and its capacity provider exists.
 	after := append(append([]pulumi.Resource{}, front.routing...), capacity)
-
-	db := args.Database
-	backendSecrets := map[string]pulumi.StringInput{
-		// ECS reads one key of the JSON secret RDS keeps: "<arn>:<key>::".
-		envDatabasePassword: pulumi.Sprintf("%s:password::", db.SecretArn),
-		envRedisAuthToken:   db.RedisAuthSecretArn,
-	}
-	secretArns := []pulumi.StringInput{db.SecretArn, db.RedisAuthSecretArn}
-	// The RDS-managed password rotates; the backend is rolled when it, or any secret of the
-	// team's, gets a new value (redeploy.go).
-	watched := []watchedSecret{{arn: db.SecretArn}}
-	var parameterArns []pulumi.StringInput
-	managed, err := newManagedSecrets(ctx, args, child)
-	if err != nil {
-		return nil, err
-	}
-	s.BackendSecretArns = pulumi.StringMap{}
-	for _, variable := range sortedKeys(managed) {
-		arn := managed[variable].Arn
-		backendSecrets[variable] = arn
-		secretArns = append(secretArns, arn)
-		watched = append(watched, watchedSecret{arn: arn})
-		s.BackendSecretArns[variable] = arn
-	}
-	for _, env := range sortedKeys(c.BackendSecrets) {
-		source, err := parseSecretSource(c.BackendSecrets[env], args.Env)
+	for _, cfg := range args.Services {
+		spec := &serviceSpec{
+			cfg: cfg, args: args, cluster: cluster.Arn, repository: args.Repositories[cfg.Name],
+			securityGroupID: args.SecurityGroupIDs[cfg.Name], targetGroup: front.targetGroups[cfg.Name],
+			albArnSuffix: front.arnSuffix, execLogGroupArn: execLogs.Arn, after: after,
+		}
+		declared, err := spec.gatherSecrets(ctx, child)
 		if err != nil {
-			return nil, fmt.Errorf("backendSecrets %s: %w", env, err) // config validation refuses it first
-		}
-		backendSecrets[env] = pulumi.String(source.valueFrom)
-		for _, arn := range source.resources {
-			if source.secretsManager {
-				secretArns = append(secretArns, pulumi.String(arn))
-			} else {
-				parameterArns = append(parameterArns, pulumi.String(arn))
-			}
-		}
-		if source.secretsManager {
-			base, partial := source.secretArn()
-			watched = append(watched, watchedSecret{arn: pulumi.String(base), partial: partial})
-		}
-	}
-
-	backendGroup := front.targetGroups["backend"]
-	backend, err := newService(ctx, &serviceSpec{
-		name: "backend", cfg: c.Backend, args: args, cluster: cluster.Arn,
-		repositoryURL: args.BackendRepositoryURL, repositoryArn: args.BackendRepositoryArn,
-		securityGroupID: args.BackendSecurityGroupID, targetGroup: backendGroup, albArnSuffix: front.arnSuffix,
-		environment: map[string]pulumi.StringInput{
-			envDatabaseHost:  db.Address,
-			envDatabasePort:  pulumi.Sprintf("%d", db.Port),
-			envDatabaseName:  pulumi.String(db.Name),
-			envDatabaseUser:  pulumi.String(db.Username),
-			envRedisHost:     db.RedisAddress,
-			envRedisPort:     pulumi.String(strconv.Itoa(redisPort)),
-			envRedisTLS:      pulumi.String("true"),
-			envUploadsBucket: args.UploadsBucketName,
-			envRegion:        pulumi.String(args.Env.Region),
-			envEnvironment:   pulumi.String(c.Environment),
-		},
-		secrets:       backendSecrets,
-		secretArns:    secretArns,
-		parameterArns: parameterArns,
-		taskPolicy:    backendTaskPolicy(args, execLogs.Arn),
-		execEnabled:   true,
-		after:         after,
-	}, child)
-	if err != nil {
-		return nil, err
-	}
-	s.Backend = *backend
-	if backend.Deployed {
-		s.LogGroups["backend"] = backend.LogGroup
-		if err := redeployOnSecretChange(ctx, args.Env, "backend", watched, cluster.Arn, backend.Name, backend.Arn, child,
-			[]pulumi.Resource{backend.resource}); err != nil {
 			return nil, err
 		}
+		if len(declared) > 0 {
+			s.SecretArns[cfg.Name] = declared
+		}
+		ref, err := newService(ctx, spec, child)
+		if err != nil {
+			return nil, err
+		}
+		s.Refs = append(s.Refs, *ref)
+		if !ref.Deployed {
+			continue
+		}
+		s.LogGroups[cfg.Name] = ref.LogGroup
+		if len(spec.watched) > 0 {
+			if err := redeployOnSecretChange(ctx, args.Account, cfg.Name, spec.watched, cluster.Arn, ref.Name, ref.Arn, child,
+				[]pulumi.Resource{ref.resource}); err != nil {
+				return nil, err
+			}
+		}
 	}
 
-	frontend, err := newService(ctx, &serviceSpec{
-		name: "frontend", cfg: c.Frontend, args: args, cluster: cluster.Arn,
-		repositoryURL: args.FrontendRepositoryURL, repositoryArn: args.FrontendRepositoryArn,
-		securityGroupID: args.FrontendSecurityGroupID, targetGroup: front.targetGroups["frontend"], albArnSuffix: front.arnSuffix,
-		environment: map[string]pulumi.StringInput{
-			envEnvironment: pulumi.String(c.Environment),
-		},
-		after: after,
-	}, child)
-	if err != nil {
-		return nil, err
-	}
-	s.Frontend = *frontend
-	if frontend.Deployed {
-		s.LogGroups["frontend"] = frontend.LogGroup
-	}
-
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"url":         s.URL,
-		"albDnsName":  s.AlbDNSName,
-		"clusterName": s.ClusterName,
-	}); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{"url": s.URL, "albDnsName": s.AlbDNSName, "clusterName": s.ClusterName})
 }
 
 // capacityProvider is FARGATE_SPOT when config allows interruptible capacity, else FARGATE.
-func capacityProvider(c *Config) string {
-	if c.FargateSpot {
+func capacityProvider(spot bool) string {
+	if spot {
 		return "FARGATE_SPOT"
 	}
 	return "FARGATE"
 }
 
-// serviceSpec describes one service.
+// serviceSpec is one service as NewServices builds it.
 type serviceSpec struct {
-	name          string
-	cfg           ServiceConfig
-	args          *ServicesArgs
-	cluster       pulumi.StringInput
-	repositoryURL pulumi.StringInput
-	repositoryArn pulumi.StringInput
+	cfg        ServiceConfig
+	args       *ServicesArgs
+	cluster    pulumi.StringInput
+	repository Repository
 
 	securityGroupID pulumi.StringInput
 	targetGroup     *lb.TargetGroup
 	// albArnSuffix is the LoadBalancer dimension of the target group's metrics.
 	albArnSuffix pulumi.StringInput
+	// execLogGroupArn is where ECS Exec sessions are logged.
+	execLogGroupArn pulumi.StringInput
 
-	// environment and secrets are the container's variables: secrets by the ARN ECS reads
-	// them from. secretArns and parameterArns are what the execution role may read.
-	environment   map[string]pulumi.StringInput
+	// secrets are the container's secret variables, by the ARN ECS reads them from;
+	// secretArns and parameterArns are what the execution role may read; watched are the
+	// Secrets Manager secrets whose new values must reach the running tasks (gatherSecrets).
 	secrets       map[string]pulumi.StringInput
 	secretArns    []pulumi.StringInput
 	parameterArns []pulumi.StringInput
-	// taskPolicy is what the application may do; empty for none.
-	taskPolicy []statement
-	// execEnabled turns on ECS Exec.
-	execEnabled bool
+	watched       []watchedSecret
 	// after are the resources the service must wait for (its routing).
 	after []pulumi.Resource
 }
 
-// newService creates a service's log group, roles, task definition and ECS service, once its
-// image tag is set: before the first release there is no image to run, and a service started
-// on one that was never pushed would only fail, roll back and page.
+// gatherSecrets collects what the service's container reads from secret stores: the data
+// tier's password and AUTH token for a data-tier service, the secrets it declares (created
+// here, and returned by variable), and the team's own. The RDS-managed password rotates; a
+// service is rolled when it, or any Secrets Manager secret it reads, gets a new value
+// (redeploy.go).
+func (spec *serviceSpec) gatherSecrets(ctx *pulumi.Context, parent pulumi.ResourceOption) (pulumi.StringMap, error) {
+	cfg, db := spec.cfg, spec.args.DataTier
+	spec.secrets = map[string]pulumi.StringInput{}
+	if cfg.DataTier {
+		// ECS reads one key of the JSON secret RDS keeps: "<arn>:<key>::".
+		spec.secrets[envDatabasePassword] = pulumi.Sprintf("%s:password::", db.SecretArn)
+		spec.secrets[envRedisAuthToken] = db.RedisAuthSecretArn
+		spec.secretArns = append(spec.secretArns, db.SecretArn, db.RedisAuthSecretArn)
+		spec.watched = append(spec.watched, watchedSecret{arn: db.SecretArn})
+	}
+	managed, err := newManagedSecrets(ctx, spec.args, cfg, parent)
+	if err != nil {
+		return nil, err
+	}
+	declared := pulumi.StringMap{}
+	for _, variable := range sortedKeys(managed) {
+		arn := managed[variable].Arn
+		spec.secrets[variable] = arn
+		spec.secretArns = append(spec.secretArns, arn)
+		spec.watched = append(spec.watched, watchedSecret{arn: arn})
+		declared[variable] = arn
+	}
+	for _, variable := range sortedKeys(cfg.Secrets) {
+		source, err := parseSecretSource(cfg.Secrets[variable], spec.args.Account)
+		if err != nil {
+			return nil, fmt.Errorf("%sSecrets %s: %w", cfg.Name, variable, err) // config validation refuses it first
+		}
+		spec.secrets[variable] = pulumi.String(source.valueFrom)
+		for _, arn := range source.resources {
+			if source.secretsManager {
+				spec.secretArns = append(spec.secretArns, pulumi.String(arn))
+			} else {
+				spec.parameterArns = append(spec.parameterArns, pulumi.String(arn))
+			}
+		}
+		if source.secretsManager {
+			base, partial := source.secretArn()
+			spec.watched = append(spec.watched, watchedSecret{arn: pulumi.String(base), partial: partial})
+		}
+	}
+	return declared, nil
+}
+
+// environment is the container's plain settings: the stage for every service; the data tier's
+// addresses, the uploads bucket and the region for a data-tier service.
+func (spec *serviceSpec) environment() map[string]pulumi.StringInput {
+	args, db := spec.args, spec.args.DataTier
+	variables := map[string]pulumi.StringInput{envEnvironment: pulumi.String(args.Environment)}
+	if spec.cfg.DataTier {
+		variables[envDatabaseHost] = db.Address
+		variables[envDatabasePort] = pulumi.Sprintf("%d", db.Port)
+		variables[envDatabaseName] = pulumi.String(db.Name)
+		variables[envDatabaseUser] = pulumi.String(db.Username)
+		variables[envRedisHost] = db.RedisAddress
+		variables[envRedisPort] = pulumi.String(strconv.Itoa(redisPort))
+		variables[envRedisTLS] = pulumi.String("true")
+		variables[envUploadsBucket] = args.UploadsBucketName
+		variables[envRegion] = pulumi.String(args.Account.Region)
+	}
+	return variables
+}
+
+// taskPolicy is what the application may do: the uploads bucket for a data-tier service, the
+// ECS Exec channels and session logs for a service with Exec; nothing otherwise.
+func (spec *serviceSpec) taskPolicy() []statement {
+	args := spec.args
+	var statements []statement
+	if spec.cfg.DataTier {
+		statements = append(statements,
+			statement{Sid: "ReadWriteUploads", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+				Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", args.UploadsBucketArn)}},
+			statement{Sid: "ListUploads", Actions: []string{"s3:ListBucket"}, Resources: []pulumi.StringInput{args.UploadsBucketArn}},
+			statement{Sid: "EncryptUploads", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: []pulumi.StringInput{args.KeyArn}})
+	}
+	if spec.cfg.Exec {
+		statements = append(statements,
+			// The Session Manager channels of ECS Exec have no resource to scope to.
+			statement{Sid: "ExecChannels", Actions: []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+				"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}, Resources: []pulumi.StringInput{pulumi.String("*")}},
+			statement{Sid: "FindExecLogGroup", Actions: []string{"logs:DescribeLogGroups"},
+				Resources: []pulumi.StringInput{pulumi.String(args.Account.arn("logs", args.Account.Region, "log-group:*"))}},
+			statement{Sid: "WriteExecLogs", Actions: []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+				Resources: []pulumi.StringInput{pulumi.Sprintf("%s:log-stream:*", spec.execLogGroupArn)}})
+	}
+	return statements
+}
+
+// newService creates a service's log group, roles, task definition, deployment alarms and ECS
+// service, once its image tag is set: before the first release there is no image to run, and
+// a service started on one that was never pushed would only fail, roll back and page.
 func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOption) (*ServiceRef, error) {
-	args, c, name := spec.args, spec.args.Config, spec.name
-	if spec.cfg.ImageTag == "" {
-		return &ServiceRef{TargetGroupArnSuffix: spec.targetGroup.ArnSuffix, Config: spec.cfg}, nil
+	args, cfg, name := spec.args, spec.cfg, spec.cfg.Name
+	if cfg.ImageTag == "" {
+		return &ServiceRef{Key: name, TargetGroupArnSuffix: spec.targetGroup.ArnSuffix}, nil
 	}
 	family := args.Prefix + "-" + name
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/ecs/" + args.Prefix + "/" + name),
-		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s log group: %w", name, err)
 	}
 
-	tasksOfThisAccount := args.Env.arn("ecs", args.Env.Region, "*")
-	execution, err := newServiceRole(ctx, args.Env, name+"-execution",
+	tasksOfThisAccount := args.Account.arn("ecs", args.Account.Region, "*")
+	execution, err := newServiceRole(ctx, args.Account, name+"-execution",
 		"Lets ECS pull the "+name+" image, write its logs and read its secrets",
 		"ecs-tasks.amazonaws.com", tasksOfThisAccount, executionStatements(spec, logs.Arn), parent)
 	if err != nil {
 		return nil, err
 	}
-	task, err := newServiceRole(ctx, args.Env, name+"-task", "What the "+name+" application may do",
-		"ecs-tasks.amazonaws.com", tasksOfThisAccount, spec.taskPolicy, parent)
+	task, err := newServiceRole(ctx, args.Account, name+"-task", "What the "+name+" application may do",
+		"ecs-tasks.amazonaws.com", tasksOfThisAccount, spec.taskPolicy(), parent)
 	if err != nil {
 		return nil, err
 	}
@@ -306,31 +335,31 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	// them, the service could start tasks that may not yet pull the image or read the secrets.
 	policies := append(execution.after(), task.after()...)
 
-	image := pulumi.Sprintf("%s:%s", spec.repositoryURL, spec.cfg.ImageTag)
-	volumes := writableVolumes(spec.cfg.ReadonlyRootFilesystem, spec.execEnabled, spec.cfg.WritablePaths)
+	image := pulumi.Sprintf("%s:%s", spec.repository.URL, cfg.ImageTag)
+	volumes := writableVolumes(cfg.ReadonlyRootFilesystem, cfg.Exec, cfg.WritablePaths)
 	var taskVolumes ecs.TaskDefinitionVolumeArray
 	for _, v := range volumes {
 		// A volume without a host path is an empty directory of the task's ephemeral storage.
 		taskVolumes = append(taskVolumes, &ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v.name)})
 	}
-	containers := pulumi.All(image, logs.Name, pulumi.StringMap(spec.environment), pulumi.StringMap(spec.secrets)).ApplyT(
+	containers := pulumi.All(image, logs.Name, pulumi.StringMap(spec.environment()), pulumi.StringMap(spec.secrets)).ApplyT(
 		func(v []any) (string, error) {
 			return containerDefinitions(containerSpec{
-				Name: name, Image: v[0].(string), Port: spec.cfg.Port, User: spec.cfg.User,
-				LogGroup: v[1].(string), Region: args.Env.Region,
+				Name: name, Image: v[0].(string), Port: cfg.Port, User: cfg.User,
+				LogGroup: v[1].(string), Region: args.Account.Region,
 				Environment: v[2].(map[string]string), Secrets: v[3].(map[string]string),
-				ExecEnabled: spec.execEnabled, ReadonlyRootFilesystem: spec.cfg.ReadonlyRootFilesystem, Volumes: volumes,
+				ExecEnabled: cfg.Exec, ReadonlyRootFilesystem: cfg.ReadonlyRootFilesystem, Volumes: volumes,
 			})
 		}).(pulumi.StringOutput)
 	taskDefinition, err := ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
 		Family:                  pulumi.String(family),
-		Cpu:                     pulumi.String(strconv.Itoa(spec.cfg.CPU)),
-		Memory:                  pulumi.String(strconv.Itoa(spec.cfg.Memory)),
+		Cpu:                     pulumi.String(strconv.Itoa(cfg.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(cfg.Memory)),
 		NetworkMode:             pulumi.String("awsvpc"),
 		RequiresCompatibilities: pulumi.ToStringArray([]string{"FARGATE"}),
 		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
 			OperatingSystemFamily: pulumi.String("LINUX"),
-			CpuArchitecture:       pulumi.String(c.CPUArchitecture),
+			CpuArchitecture:       pulumi.String(args.CPUArchitecture),
 		},
 		ExecutionRoleArn:     execution.role.Arn,
 		TaskRoleArn:          task.role.Arn,
@@ -343,8 +372,8 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 
 	// The service's own 5XX and latency alarms judge its deployments: they exist before the
 	// service, and ECS rolls a deployment back when one fires.
-	deploymentAlarms := deploymentAlarmSpecs(name, args.Prefix,
-		newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), c.Alarms)
+	deploymentAlarms := deploymentAlarmSpecs(name, args.Prefix, logs.Name,
+		newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), args.Alarms)
 	alarms, err := createAlarms(ctx, args.Prefix, args.AlarmTopicArn, deploymentAlarms, parent)
 	if err != nil {
 		return nil, err
@@ -353,15 +382,16 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	for _, a := range alarms {
 		alarmNames = append(alarmNames, a.Name)
 	}
-	timeout := deploymentTimeout(c.HealthCheckGracePeriodSeconds, c.DeregistrationDelaySeconds, longestWindow(deploymentAlarms))
+	routing := args.Routing
+	timeout := deploymentTimeout(routing.HealthCheckGracePeriodSeconds, routing.DeregistrationDelaySeconds, longestWindow(deploymentAlarms))
 
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Name:           pulumi.String(family),
 		Cluster:        spec.cluster,
 		TaskDefinition: taskDefinition.Arn,
-		DesiredCount:   pulumi.Int(spec.cfg.DesiredCount),
+		DesiredCount:   pulumi.Int(cfg.DesiredCount),
 		CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{
-			&ecs.ServiceCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(c)), Weight: pulumi.Int(1)},
+			&ecs.ServiceCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(args.FargateSpot)), Weight: pulumi.Int(1)},
 		},
 		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
 			Subnets:        args.PrivateSubnetIDs,
@@ -369,7 +399,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 			AssignPublicIp: pulumi.Bool(false),
 		},
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
-			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(spec.cfg.Port),
+			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(cfg.Port),
 		}},
 		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
 		Alarms:                   &ecs.ServiceAlarmsArgs{AlarmNames: alarmNames, Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
@@ -378,8 +408,8 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		WaitForSteadyState:              pulumi.Bool(true),
 		DeploymentMinimumHealthyPercent: pulumi.Int(100),
 		DeploymentMaximumPercent:        pulumi.Int(200),
-		HealthCheckGracePeriodSeconds:   pulumi.Int(c.HealthCheckGracePeriodSeconds),
-		EnableExecuteCommand:            pulumi.Bool(spec.execEnabled),
+		HealthCheckGracePeriodSeconds:   pulumi.Int(routing.HealthCheckGracePeriodSeconds),
+		EnableExecuteCommand:            pulumi.Bool(cfg.Exec),
 		PropagateTags:                   pulumi.String("SERVICE"),
 		EnableEcsManagedTags:            pulumi.Bool(true),
 	}, parent, pulumi.DependsOn(append(append([]pulumi.Resource{}, spec.after...), policies...)),
@@ -393,14 +423,10 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		return nil, fmt.Errorf("creating %s service: %w", name, err)
 	}
 	return &ServiceRef{
-		LogGroup:             logs.Name,
-		Name:                 service.Name,
-		Arn:                  service.ID().ToStringOutput(),
-		resource:             service,
-		Deployed:             true,
-		TaskDefinitionArn:    taskDefinition.Arn,
-		TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
-		Config:               spec.cfg,
+		Key: name, Deployed: true,
+		Name: service.Name, Arn: service.ID().ToStringOutput(), LogGroup: logs.Name,
+		TaskDefinitionArn: taskDefinition.Arn, TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
+		resource: service,
 	}, nil
 }
 
@@ -430,7 +456,7 @@ func executionStatements(spec *serviceSpec, logGroupArn pulumi.StringOutput) []s
 		// GetAuthorizationToken has no resource to scope to.
 		{Sid: "EcrLogin", Actions: []string{"ecr:GetAuthorizationToken"}, Resources: []pulumi.StringInput{pulumi.String("*")}},
 		{Sid: "PullImage", Actions: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"},
-			Resources: []pulumi.StringInput{spec.repositoryArn}},
+			Resources: []pulumi.StringInput{spec.repository.Arn}},
 		{Sid: "WriteLogs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			Resources: []pulumi.StringInput{pulumi.Sprintf("%s:log-stream:*", logGroupArn)}},
 	}
@@ -444,21 +470,4 @@ func executionStatements(spec *serviceSpec, logGroupArn pulumi.StringOutput) []s
 			statement{Sid: "ReadParameters", Actions: []string{"ssm:GetParameters"}, Resources: spec.parameterArns})
 	}
 	return statements
-}
-
-// backendTaskPolicy lets the backend use the uploads bucket and open ECS Exec sessions.
-func backendTaskPolicy(args *ServicesArgs, execLogGroupArn pulumi.StringOutput) []statement {
-	return []statement{
-		{Sid: "ReadWriteUploads", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
-			Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", args.UploadsBucketArn)}},
-		{Sid: "ListUploads", Actions: []string{"s3:ListBucket"}, Resources: []pulumi.StringInput{args.UploadsBucketArn}},
-		{Sid: "EncryptUploads", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: []pulumi.StringInput{args.KeyArn}},
-		// The Session Manager channels of ECS Exec have no resource to scope to.
-		{Sid: "ExecChannels", Actions: []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-			"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}, Resources: []pulumi.StringInput{pulumi.String("*")}},
-		{Sid: "FindExecLogGroup", Actions: []string{"logs:DescribeLogGroups"},
-			Resources: []pulumi.StringInput{pulumi.String(args.Env.arn("logs", args.Env.Region, "log-group:*"))}},
-		{Sid: "WriteExecLogs", Actions: []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
-			Resources: []pulumi.StringInput{pulumi.Sprintf("%s:log-stream:*", execLogGroupArn)}},
-	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
@@ -13,9 +12,20 @@ import (
 // tlsPolicy accepts TLS 1.3 and 1.2 with forward-secret ciphers only.
 const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
-// backendRulePriority is the priority of the rule that routes the backend's paths. Priorities
-// are fixed so that a change of rules never reorders (and briefly misroutes) the others.
-const backendRulePriority = 100
+// firstRulePriority is the priority of the rule that routes the first service's paths (the
+// backend's); each next service's rule takes the next number. Priorities follow the services'
+// fixed order, so that a change of one rule never reorders (and briefly misroutes) the others.
+const firstRulePriority = 100
+
+// defaultRoute is the name of the service that gets every request no rule claims.
+func defaultRoute(services []ServiceConfig) string {
+	for _, svc := range services {
+		if svc.DefaultRoute {
+			return svc.Name
+		}
+	}
+	return ""
+}
 
 // The target groups' health checks: a new task is healthy after healthyThreshold checks,
 // healthCheckIntervalSeconds apart.
@@ -35,45 +45,10 @@ type frontDoor struct {
 	routing []pulumi.Resource
 }
 
-// https is true when the load balancer terminates TLS: with a domain (ACM certificate) or a
-// certificate of the team's own.
-func (c *Config) https() bool { return c.DomainName != "" || c.CertificateArn != "" }
-
-// hostedZoneName is the Route 53 zone the domain's records go in: hostedZoneName if set, else
-// the domain's parent ("example.com" for "app.example.com"), else the domain itself.
-func (c *Config) hostedZoneName() string {
-	if c.HostedZoneName != "" {
-		return c.HostedZoneName
-	}
-	if labels := strings.Split(c.DomainName, "."); len(labels) > 2 {
-		return strings.Join(labels[1:], ".")
-	}
-	return c.DomainName
-}
-
-// warnings are what deserves a word at deploy time but is not an error.
-func (c *Config) warnings() []string {
-	var w []string
-	if !c.https() && (!c.Protect || c.AllowPlainHTTP) {
-		w = append(w, "neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. "+
-			"Set domainName (with a Route 53 zone in this account) for HTTPS.")
-	}
-	for _, s := range []struct {
-		name string
-		cfg  ServiceConfig
-	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
-		if s.cfg.ImageTag == "" {
-			w = append(w, s.name+" is not deployed: "+s.name+"ImageTag is unset. Push its image and release it "+
-				"(scripts/release.sh; README, First deployment).")
-		}
-	}
-	return w
-}
-
 // newFrontDoor creates the internet-facing load balancer, its target groups, listeners and
 // routing, and with a domain the certificate and the DNS records.
 func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Resource) (*frontDoor, error) {
-	c := args.Config
+	c := args.Routing
 	parent := pulumi.Parent(component)
 	alb, err := lb.NewLoadBalancer(ctx, "alb", &lb.LoadBalancerArgs{
 		LoadBalancerType:         pulumi.String("application"),
@@ -94,19 +69,16 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 	}
 	f := &frontDoor{arnSuffix: alb.ArnSuffix, dnsName: alb.DnsName, targetGroups: map[string]*lb.TargetGroup{}}
 
-	for _, s := range []struct {
-		name string
-		cfg  ServiceConfig
-	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
-		tg, err := lb.NewTargetGroup(ctx, s.name, &lb.TargetGroupArgs{
+	for _, svc := range args.Services {
+		tg, err := lb.NewTargetGroup(ctx, svc.Name, &lb.TargetGroupArgs{
 			// Fargate tasks in awsvpc mode register by IP address.
 			TargetType:          pulumi.String("ip"),
-			Port:                pulumi.Int(s.cfg.Port),
+			Port:                pulumi.Int(svc.Port),
 			Protocol:            pulumi.String("HTTP"),
 			VpcId:               args.VpcID,
 			DeregistrationDelay: pulumi.Int(c.DeregistrationDelaySeconds),
 			HealthCheck: &lb.TargetGroupHealthCheckArgs{
-				Path:               pulumi.String(s.cfg.HealthCheckPath),
+				Path:               pulumi.String(svc.HealthCheckPath),
 				Protocol:           pulumi.String("HTTP"),
 				Matcher:            pulumi.String("200-399"),
 				Interval:           pulumi.Int(healthCheckIntervalSeconds),
@@ -116,9 +88,9 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			},
 		}, parent)
 		if err != nil {
-			return nil, fmt.Errorf("creating %s target group: %w", s.name, err)
+			return nil, fmt.Errorf("creating %s target group: %w", svc.Name, err)
 		}
-		f.targetGroups[s.name] = tg
+		f.targetGroups[svc.Name] = tg
 	}
 
 	var zoneID string
@@ -127,11 +99,11 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			return nil, err
 		}
 	}
-	forwardFrontend := lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
-		Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups["frontend"].Arn,
+	forwardDefault := lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+		Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups[defaultRoute(args.Services)].Arn,
 	}}
 	var entry *lb.Listener // the listener the routing rules hang on
-	if c.https() {
+	if c.HTTPS() {
 		certificate, err := newCertificate(ctx, c, zoneID, parent)
 		if err != nil {
 			return nil, err
@@ -142,7 +114,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			Protocol:        pulumi.String("HTTPS"),
 			SslPolicy:       pulumi.String(tlsPolicy),
 			CertificateArn:  certificate,
-			DefaultActions:  forwardFrontend,
+			DefaultActions:  forwardDefault,
 		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("creating HTTPS listener: %w", err)
@@ -170,7 +142,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(80),
 			Protocol:        pulumi.String("HTTP"),
-			DefaultActions:  forwardFrontend,
+			DefaultActions:  forwardDefault,
 		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("creating HTTP listener: %w", err)
@@ -178,20 +150,27 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 		f.routing = append(f.routing, entry)
 	}
 
-	rule, err := lb.NewListenerRule(ctx, "backend", &lb.ListenerRuleArgs{
-		ListenerArn: entry.Arn,
-		Priority:    pulumi.Int(backendRulePriority),
-		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
-			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(c.BackendPathPatterns)},
-		}},
-		Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
-			Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups["backend"].Arn,
-		}},
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("creating backend routing rule: %w", err)
+	priority := firstRulePriority
+	for _, svc := range args.Services {
+		if svc.DefaultRoute {
+			continue
+		}
+		rule, err := lb.NewListenerRule(ctx, svc.Name, &lb.ListenerRuleArgs{
+			ListenerArn: entry.Arn,
+			Priority:    pulumi.Int(priority),
+			Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+				PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(svc.PathPatterns)},
+			}},
+			Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
+				Type: pulumi.String("forward"), TargetGroupArn: f.targetGroups[svc.Name].Arn,
+			}},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s routing rule: %w", svc.Name, err)
+		}
+		f.routing = append(f.routing, rule)
+		priority++
 	}
-	f.routing = append(f.routing, rule)
 
 	switch {
 	case c.DomainName != "":
@@ -206,7 +185,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			return nil, fmt.Errorf("creating the domain's alias record: %w", err)
 		}
 		f.url = pulumi.Sprintf("https://%s", c.DomainName)
-	case c.https():
+	case c.HTTPS():
 		f.url = pulumi.Sprintf("https://%s", alb.DnsName)
 	default:
 		f.url = pulumi.Sprintf("http://%s", alb.DnsName)
@@ -217,7 +196,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 // newCertificate returns the ARN of the listener's certificate: the team's own, or an ACM
 // certificate for the domain validated through DNS records in its Route 53 zone. The ARN
 // resolves only once the certificate is issued, so the listener waits for it.
-func newCertificate(ctx *pulumi.Context, c *Config, zoneID string, parent pulumi.ResourceOrInvokeOption) (pulumi.StringInput, error) {
+func newCertificate(ctx *pulumi.Context, c RoutingConfig, zoneID string, parent pulumi.ResourceOrInvokeOption) (pulumi.StringInput, error) {
 	if c.CertificateArn != "" {
 		return pulumi.String(c.CertificateArn), nil
 	}
@@ -253,11 +232,11 @@ func newCertificate(ctx *pulumi.Context, c *Config, zoneID string, parent pulumi
 }
 
 // hostedZoneID is hostedZoneId, or the id of the public zone found by name.
-func hostedZoneID(ctx *pulumi.Context, c *Config, parent pulumi.ResourceOrInvokeOption) (string, error) {
+func hostedZoneID(ctx *pulumi.Context, c RoutingConfig, parent pulumi.ResourceOrInvokeOption) (string, error) {
 	if c.HostedZoneID != "" {
 		return c.HostedZoneID, nil
 	}
-	name := c.hostedZoneName()
+	name := c.ZoneName()
 	zone, err := route53.LookupZone(ctx, &route53.LookupZoneArgs{Name: pulumi.StringRef(name), PrivateZone: pulumi.BoolRef(false)}, parent)
 	if err != nil {
 		return "", fmt.Errorf("finding the Route 53 zone %s of domainName %s (set hostedZoneId or hostedZoneName if it is another): %w",

@@ -126,34 +126,37 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("creating AWS provider: %w", err)
 	}
-	env, zones, err := lookupAccount(ctx, cfg, provider)
+	account, zones, err := lookupAccount(ctx, cfg, provider)
 	if err != nil {
 		return err
 	}
 	inArea := pulumi.Providers(provider)
 
 	network, err := NewNetwork(ctx, "network", &NetworkArgs{
-		Env:                  env,
+		Account:              account,
 		Prefix:               cfg.Prefix(),
 		CidrBlock:            cfg.VpcCidr,
 		AvailabilityZones:    zones,
 		NatGateways:          cfg.NatGateways,
-		BackendPort:          cfg.Backend.Port,
-		FrontendPort:         cfg.Frontend.Port,
+		Services:             networkServices(cfg.Services),
 		FlowLogRetentionDays: cfg.FlowLogRetentionDays,
 	}, inArea)
 	if err != nil {
 		return err
 	}
 
+	repositories := map[string]string{}
+	for _, svc := range cfg.Services {
+		repositories[svc.Name] = svc.ImageTag
+	}
 	storage, err := NewStorage(ctx, "storage", &StorageArgs{
-		Env:                             env,
+		Account:                         account,
 		Prefix:                          cfg.Prefix(),
 		UploadsBucket:                   cfg.UploadsBucketName,
 		BackupsBucket:                   cfg.BackupsBucketName,
 		LogsBucket:                      cfg.LogsBucketName,
 		Protect:                         cfg.Protect,
-		RetainKey:                       cfg.FinalSnapshot,
+		RetainKey:                       cfg.Database.FinalSnapshot,
 		ForceDestroy:                    cfg.ForceDestroy,
 		KeyDeletionWindowDays:           cfg.KMSDeletionWindowDays,
 		NoncurrentVersionExpirationDays: cfg.NoncurrentVersionExpirationDays,
@@ -161,7 +164,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		LogsExpirationDays:              cfg.LogsExpirationDays,
 		EcrMaxImages:                    cfg.EcrMaxImages,
 		EcrImageTagMutability:           cfg.EcrImageTagMutability,
-		DeployedImageTags:               map[string]string{"backend": cfg.Backend.ImageTag, "frontend": cfg.Frontend.ImageTag},
+		Repositories:                    repositories,
 	}, inArea)
 	if err != nil {
 		return err
@@ -169,7 +172,10 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 
 	database, err := NewDatabase(ctx, "database", &DatabaseArgs{
 		Prefix:                  cfg.Prefix(),
-		Config:                  cfg,
+		Settings:                cfg.Database,
+		Protect:                 cfg.Protect,
+		LogRetentionDays:        cfg.LogRetentionDays,
+		SecretRecoveryDays:      cfg.SecretRecoveryDays,
 		AvailabilityZones:       zones,
 		SubnetIDs:               network.IsolatedSubnetIDs,
 		DatabaseSecurityGroupID: network.DatabaseSecurityGroupID,
@@ -181,7 +187,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	alarmTopic, err := NewAlarmTopic(ctx, "alarm-topic", &AlarmTopicArgs{
-		Env:                   env,
+		Account:               account,
 		Prefix:                cfg.Prefix(),
 		Email:                 cfg.AlarmEmail,
 		Protect:               cfg.Protect,
@@ -192,25 +198,29 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	services, err := NewServices(ctx, "services", &ServicesArgs{
-		Env:                     env,
-		Prefix:                  cfg.Prefix(),
-		Config:                  cfg,
-		VpcID:                   network.VpcID,
-		PublicSubnetIDs:         network.PublicSubnetIDs,
-		PrivateSubnetIDs:        network.PrivateSubnetIDs,
-		AlbSecurityGroupID:      network.AlbSecurityGroupID,
-		BackendSecurityGroupID:  network.BackendSecurityGroupID,
-		FrontendSecurityGroupID: network.FrontendSecurityGroupID,
-		LogsBucketName:          storage.LogsBucketName,
-		UploadsBucketName:       storage.UploadsBucketName,
-		UploadsBucketArn:        storage.UploadsBucketArn,
-		KeyArn:                  storage.KeyArn,
-		BackendRepositoryURL:    storage.BackendRepositoryURL,
-		BackendRepositoryArn:    storage.BackendRepositoryArn,
-		FrontendRepositoryURL:   storage.FrontendRepositoryURL,
-		FrontendRepositoryArn:   storage.FrontendRepositoryArn,
-		Database:                database,
-		AlarmTopicArn:           alarmTopic.TopicArn,
+		Account:            account,
+		Prefix:             cfg.Prefix(),
+		Environment:        cfg.Environment,
+		Services:           cfg.Services,
+		Routing:            cfg.Routing,
+		CPUArchitecture:    cfg.CPUArchitecture,
+		FargateSpot:        cfg.FargateSpot,
+		LogRetentionDays:   cfg.LogRetentionDays,
+		Protect:            cfg.Protect,
+		SecretRecoveryDays: cfg.SecretRecoveryDays,
+		Alarms:             cfg.Alarms,
+		AlarmTopicArn:      alarmTopic.TopicArn,
+		VpcID:              network.VpcID,
+		PublicSubnetIDs:    network.PublicSubnetIDs,
+		PrivateSubnetIDs:   network.PrivateSubnetIDs,
+		AlbSecurityGroupID: network.AlbSecurityGroupID,
+		SecurityGroupIDs:   network.ServiceSecurityGroupIDs,
+		LogsBucketName:     storage.LogsBucketName,
+		UploadsBucketName:  storage.UploadsBucketName,
+		UploadsBucketArn:   storage.UploadsBucketArn,
+		KeyArn:             storage.KeyArn,
+		Repositories:       storage.Repositories,
+		DataTier:           database.DataTier,
 	}, inArea)
 	if err != nil {
 		return err
@@ -219,8 +229,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	if _, err := NewAutoscaling(ctx, "autoscaling", &AutoscalingArgs{
 		ClusterName:      services.ClusterName,
 		AlbArnSuffix:     services.AlbArnSuffix,
-		Backend:          services.Backend,
-		Frontend:         services.Frontend,
+		Services:         scaledServices(cfg.Services, services.Refs),
 		ScaleInCooldown:  cfg.ScaleInCooldown,
 		ScaleOutCooldown: cfg.ScaleOutCooldown,
 	}, inArea); err != nil {
@@ -228,28 +237,72 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	alarms, err := NewAlarms(ctx, "alarms", &AlarmsArgs{
-		Env:                 env,
+		Account:             account,
 		Prefix:              cfg.Prefix(),
 		TopicArn:            alarmTopic.TopicArn,
 		Thresholds:          cfg.Alarms,
 		ClusterName:         services.ClusterName,
 		AlbArnSuffix:        services.AlbArnSuffix,
-		Backend:             services.Backend,
-		Frontend:            services.Frontend,
+		Services:            services.Refs,
+		DefaultRoute:        defaultRoute(cfg.Services),
 		DBInstanceID:        database.InstanceID,
 		RedisMemberClusters: database.RedisMemberClusters,
+		RedisLogGroup:       database.LogGroups["redis"],
 	}, inArea)
 	if err != nil {
 		return err
 	}
 
+	exportOutputs(ctx, cfg, network, storage, database, services, alarmTopic, alarms)
+	return nil
+}
+
+// networkServices are what the network needs of the services.
+func networkServices(services []ServiceConfig) []NetworkService {
+	var out []NetworkService
+	for _, svc := range services {
+		out = append(out, NetworkService{Name: svc.Name, Port: svc.Port, DataTier: svc.DataTier})
+	}
+	return out
+}
+
+// scaledServices are the released services with their scaling settings.
+func scaledServices(services []ServiceConfig, refs []ServiceRef) []ScaledService {
+	var out []ScaledService
+	for i, svc := range services {
+		if !refs[i].Deployed {
+			continue
+		}
+		out = append(out, ScaledService{
+			Key: svc.Name, ServiceName: refs[i].Name, TargetGroupArnSuffix: refs[i].TargetGroupArnSuffix,
+			MinTasks: svc.MinTasks, MaxTasks: svc.MaxTasks,
+			CPUTarget: svc.CPUTarget, MemoryTarget: svc.MemoryTarget, RequestsPerTarget: svc.RequestsPerTarget,
+		})
+	}
+	return out
+}
+
+// exportOutputs exports the stack outputs: what the runbook reads, and the Terraform setup's
+// outputs under their new names.
+func exportOutputs(ctx *pulumi.Context, cfg *Config, network *Network, storage *Storage, database *Database,
+	services *Services, alarmTopic *AlarmTopic, alarms *Alarms) {
 	ctx.Export("applicationUrl", services.URL)
 	ctx.Export("albDnsName", services.AlbDNSName)
 	ctx.Export("ecsClusterName", services.ClusterName)
-	for name, svc := range map[string]ServiceRef{"backend": services.Backend, "frontend": services.Frontend} {
-		if svc.Deployed { // released: its image tag is set
-			ctx.Export(name+"ServiceName", svc.Name)
-			ctx.Export(name+"TaskDefinitionArn", svc.TaskDefinitionArn)
+	for i, svc := range cfg.Services {
+		ref := services.Refs[i]
+		if ref.Deployed { // released: its image tag is set
+			ctx.Export(svc.Name+"ServiceName", ref.Name)
+			ctx.Export(svc.Name+"TaskDefinitionArn", ref.TaskDefinitionArn)
+		}
+		ctx.Export(svc.Name+"SecurityGroupId", network.ServiceSecurityGroupIDs[svc.Name])
+		ctx.Export(svc.Name+"EcrRepositoryUrl", storage.Repositories[svc.Name].URL)
+		if svc.Secrets != nil {
+			declared := services.SecretArns[svc.Name]
+			if declared == nil {
+				declared = pulumi.StringMap{}
+			}
+			ctx.Export(svc.Name+"SecretArns", declared)
 		}
 	}
 	ctx.Export("vpcId", network.VpcID)
@@ -257,24 +310,20 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)
 	ctx.Export("isolatedSubnetIds", network.IsolatedSubnetIDs)
 	ctx.Export("albSecurityGroupId", network.AlbSecurityGroupID)
-	ctx.Export("backendSecurityGroupId", network.BackendSecurityGroupID)
 	ctx.Export("rdsSecurityGroupId", network.DatabaseSecurityGroupID)
 	ctx.Export("databaseEndpoint", database.Address)
 	ctx.Export("databasePort", database.Port)
 	ctx.Export("databaseName", pulumi.String(database.Name))
 	ctx.Export("databaseUsername", pulumi.String(database.Username))
 	ctx.Export("databaseSecretArn", database.SecretArn)
-	ctx.Export("backendSecretArns", services.BackendSecretArns)
 	ctx.Export("redisPrimaryEndpoint", database.RedisAddress)
-	if cfg.FinalSnapshot {
+	if cfg.Database.FinalSnapshot {
 		ctx.Export("databaseFinalSnapshotName", database.FinalSnapshotName)
 		ctx.Export("redisFinalSnapshotName", database.RedisFinalSnapshotName)
 	}
 	ctx.Export("uploadsBucketName", storage.UploadsBucketName)
 	ctx.Export("backupsBucketName", storage.BackupsBucketName)
 	ctx.Export("logsBucketName", storage.LogsBucketName)
-	ctx.Export("backendEcrRepositoryUrl", storage.BackendRepositoryURL)
-	ctx.Export("frontendEcrRepositoryUrl", storage.FrontendRepositoryURL)
 	logGroups := pulumi.StringMap{"flowLogs": network.FlowLogGroup}
 	for _, m := range []pulumi.StringMap{services.LogGroups, database.LogGroups} {
 		for k, v := range m {
@@ -284,20 +333,19 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("logGroups", logGroups)
 	ctx.Export("alarmTopicArn", alarmTopic.TopicArn)
 	ctx.Export("dashboardName", alarms.DashboardName)
-	return nil
 }
 
 // lookupAccount asks AWS which account, partition and availability zones the provider deploys
 // into. The first availabilityZoneCount zones that need no opt-in are used; their order is AWS's, which is stable.
-func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (awsEnv, []string, error) {
+func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (awsAccount, []string, error) {
 	use := pulumi.Provider(provider)
 	identity, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, use)
 	if err != nil {
-		return awsEnv{}, nil, fmt.Errorf("looking up the AWS account: %w", err)
+		return awsAccount{}, nil, fmt.Errorf("looking up the AWS account: %w", err)
 	}
 	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{}, use)
 	if err != nil {
-		return awsEnv{}, nil, fmt.Errorf("looking up the AWS partition: %w", err)
+		return awsAccount{}, nil, fmt.Errorf("looking up the AWS partition: %w", err)
 	}
 	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
 		State: pulumi.StringRef("available"),
@@ -306,19 +354,19 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 		},
 	}, use)
 	if err != nil {
-		return awsEnv{}, nil, fmt.Errorf("looking up availability zones in %s: %w", cfg.Region, err)
+		return awsAccount{}, nil, fmt.Errorf("looking up availability zones in %s: %w", cfg.Region, err)
 	}
 	if len(zones.Names) < availabilityZoneCount {
-		return awsEnv{}, nil, fmt.Errorf("region %s has %d availability zones without opt-in; the program needs %d",
+		return awsAccount{}, nil, fmt.Errorf("region %s has %d availability zones without opt-in; the program needs %d",
 			cfg.Region, len(zones.Names), availabilityZoneCount)
 	}
-	env := awsEnv{
+	account := awsAccount{
 		AccountID: identity.AccountId,
 		Partition: partition.Partition,
 		Region:    cfg.Region,
 		DNSSuffix: partition.DnsSuffix,
 	}
-	return env, zones.Names[:availabilityZoneCount], nil
+	return account, zones.Names[:availabilityZoneCount], nil
 }
 
 // optionalString is nil for "", so that an unset value is not sent as an empty string.

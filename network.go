@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -12,8 +13,8 @@ import (
 
 // NetworkArgs configures the network.
 type NetworkArgs struct {
-	// Env is the account, partition and region deployed into.
-	Env awsEnv
+	// Account is the account, partition and region deployed into.
+	Account awsAccount
 	// Prefix names the VPC and the flow log group, "/aws/vpc/flow-logs/<prefix>".
 	Prefix string
 	// CidrBlock is the VPC's IPv4 range, /16 to /20; subnets.go lays the subnets out in it.
@@ -22,9 +23,8 @@ type NetworkArgs struct {
 	AvailabilityZones []string
 	// NatGateways is awsx's NAT gateway strategy: "OnePerAz" (default) or "Single".
 	NatGateways string
-	// BackendPort and FrontendPort are the container ports the ALB forwards to.
-	BackendPort  int
-	FrontendPort int
+	// Services are the services behind the load balancer, each with its own security group.
+	Services []NetworkService
 	// FlowLogRetentionDays is how long the VPC flow logs are kept.
 	FlowLogRetentionDays int
 }
@@ -39,13 +39,21 @@ type Network struct {
 	IsolatedSubnetIDs pulumi.StringArrayOutput
 
 	AlbSecurityGroupID      pulumi.StringOutput
-	BackendSecurityGroupID  pulumi.StringOutput
-	FrontendSecurityGroupID pulumi.StringOutput
 	DatabaseSecurityGroupID pulumi.StringOutput
 	RedisSecurityGroupID    pulumi.StringOutput
+	// ServiceSecurityGroupIDs are the services' security groups, by service.
+	ServiceSecurityGroupIDs map[string]pulumi.StringOutput
 
 	// FlowLogGroup is the log group of the VPC flow logs.
 	FlowLogGroup pulumi.StringOutput
+}
+
+// NetworkService is what the network needs of a service: its container port, and whether it
+// reaches the data tier.
+type NetworkService struct {
+	Name     string
+	Port     int
+	DataTier bool
 }
 
 // availabilityZoneCount is how many zones the network spans: the first two of the region that
@@ -119,24 +127,28 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, fmt.Errorf("emptying the default security group: %w", err)
 	}
 
-	groups := map[string]*pulumi.StringOutput{
-		"alb":      &n.AlbSecurityGroupID,
-		"backend":  &n.BackendSecurityGroupID,
-		"frontend": &n.FrontendSecurityGroupID,
-		"database": &n.DatabaseSecurityGroupID,
-		"redis":    &n.RedisSecurityGroupID,
-	}
-	for _, tier := range []string{"alb", "backend", "frontend", "database", "redis"} {
-		sg, err := ec2.NewSecurityGroup(ctx, tier+"-sg", &ec2.SecurityGroupArgs{
+	n.ServiceSecurityGroupIDs = map[string]pulumi.StringOutput{}
+	for _, group := range securityGroups(args.Services) {
+		sg, err := ec2.NewSecurityGroup(ctx, group.tier+"-sg", &ec2.SecurityGroupArgs{
 			VpcId:       v.VpcId,
-			Description: pulumi.String(securityGroupDescriptions[tier]),
+			Description: pulumi.String(group.description),
 			// No inline rules: every rule is its own resource below, and the provider removes
 			// the allow-all egress rule AWS adds to a new group.
 		}, child)
 		if err != nil {
-			return nil, fmt.Errorf("creating %s security group: %w", tier, err)
+			return nil, fmt.Errorf("creating %s security group: %w", group.tier, err)
 		}
-		*groups[tier] = sg.ID().ToStringOutput()
+		id := sg.ID().ToStringOutput()
+		switch group.tier {
+		case "alb":
+			n.AlbSecurityGroupID = id
+		case "database":
+			n.DatabaseSecurityGroupID = id
+		case "redis":
+			n.RedisSecurityGroupID = id
+		default:
+			n.ServiceSecurityGroupIDs[group.tier] = id
+		}
 	}
 
 	for _, r := range securityRules(n, args) {
@@ -149,23 +161,42 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, err
 	}
 
-	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId":             n.VpcID,
-		"publicSubnetIds":   n.PublicSubnetIDs,
-		"privateSubnetIds":  n.PrivateSubnetIDs,
-		"isolatedSubnetIds": n.IsolatedSubnetIDs,
-	}); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{"vpcId": n.VpcID,
+		"publicSubnetIds": n.PublicSubnetIDs, "privateSubnetIds": n.PrivateSubnetIDs, "isolatedSubnetIds": n.IsolatedSubnetIDs})
 }
 
-var securityGroupDescriptions = map[string]string{
-	"alb":      "Application load balancer: HTTP and HTTPS from the internet",
-	"backend":  "Backend tasks: the container port from the load balancer only",
-	"frontend": "Frontend tasks: the container port from the load balancer only",
-	"database": "PostgreSQL: 5432 from the backend tasks only",
-	"redis":    "Redis: 6379 from the backend tasks only",
+// securityGroup is one tier's security group: the load balancer, each service, the database,
+// the cache.
+type securityGroup struct{ tier, description string }
+
+func securityGroups(services []NetworkService) []securityGroup {
+	groups := []securityGroup{{"alb", "Application load balancer: HTTP and HTTPS from the internet"}}
+	for _, svc := range services {
+		groups = append(groups, securityGroup{svc.Name, title(svc.Name) + " tasks: the container port from the load balancer only"})
+	}
+	clients := strings.Join(dataTierServices(services), " and ")
+	return append(groups,
+		securityGroup{"database", fmt.Sprintf("PostgreSQL: %d from the %s tasks only", postgresPort, clients)},
+		securityGroup{"redis", fmt.Sprintf("Redis: %d from the %s tasks only", redisPort, clients)})
+}
+
+// dataTierServices are the names of the services that reach the database and the cache.
+func dataTierServices(services []NetworkService) []string {
+	var names []string
+	for _, svc := range services {
+		if svc.DataTier {
+			names = append(names, svc.Name)
+		}
+	}
+	return names
+}
+
+// title is a name with its first letter in upper case, for descriptions.
+func title(name string) string {
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // securityRule is one ingress or egress rule. Each names its peer: a CIDR or another group.
@@ -180,41 +211,42 @@ type securityRule struct {
 }
 
 // securityRules is the whole least-privilege rule set: the internet reaches only the ALB on
-// 80 and 443; the ALB reaches only the two services on their container ports; only the backend
-// reaches PostgreSQL and Redis; the tasks reach the internet on 443 only (ECR, Secrets Manager,
-// CloudWatch Logs and S3 through the NAT gateways). The data tier needs no egress rule: security
-// groups are stateful, so replies flow back.
+// 80 and 443; the ALB reaches only the services on their container ports; only the data-tier
+// services (the backend) reach PostgreSQL and Redis; the tasks reach the internet on 443 only
+// (ECR, Secrets Manager, CloudWatch Logs and S3 through the NAT gateways). The data tier needs
+// no egress rule: security groups are stateful, so replies flow back.
 func securityRules(n *Network, args *NetworkArgs) []securityRule {
 	const anywhere = "0.0.0.0/0"
-	return []securityRule{
+	rules := []securityRule{
 		{name: "alb-http-in", group: n.AlbSecurityGroupID, port: 80, cidr: anywhere,
 			description: "HTTP from the internet (redirected to HTTPS when a domain is set)"},
 		{name: "alb-https-in", group: n.AlbSecurityGroupID, port: 443, cidr: anywhere,
 			description: "HTTPS from the internet"},
-		{name: "alb-to-backend", egress: true, group: n.AlbSecurityGroupID, port: args.BackendPort, peer: n.BackendSecurityGroupID,
-			description: "Forward to the backend tasks"},
-		{name: "alb-to-frontend", egress: true, group: n.AlbSecurityGroupID, port: args.FrontendPort, peer: n.FrontendSecurityGroupID,
-			description: "Forward to the frontend tasks"},
-
-		{name: "backend-from-alb", group: n.BackendSecurityGroupID, port: args.BackendPort, peer: n.AlbSecurityGroupID,
-			description: "Backend container port from the load balancer"},
-		{name: "backend-to-database", egress: true, group: n.BackendSecurityGroupID, port: postgresPort, peer: n.DatabaseSecurityGroupID,
-			description: "PostgreSQL"},
-		{name: "backend-to-redis", egress: true, group: n.BackendSecurityGroupID, port: redisPort, peer: n.RedisSecurityGroupID,
-			description: "Redis"},
-		{name: "backend-https-out", egress: true, group: n.BackendSecurityGroupID, port: 443, cidr: anywhere,
-			description: "HTTPS to AWS APIs (ECR, Secrets Manager, S3, CloudWatch) and external services"},
-
-		{name: "frontend-from-alb", group: n.FrontendSecurityGroupID, port: args.FrontendPort, peer: n.AlbSecurityGroupID,
-			description: "Frontend container port from the load balancer"},
-		{name: "frontend-https-out", egress: true, group: n.FrontendSecurityGroupID, port: 443, cidr: anywhere,
-			description: "HTTPS to AWS APIs (ECR, CloudWatch Logs)"},
-
-		{name: "database-from-backend", group: n.DatabaseSecurityGroupID, port: postgresPort, peer: n.BackendSecurityGroupID,
-			description: "PostgreSQL from the backend tasks"},
-		{name: "redis-from-backend", group: n.RedisSecurityGroupID, port: redisPort, peer: n.BackendSecurityGroupID,
-			description: "Redis from the backend tasks"},
 	}
+	for _, svc := range args.Services {
+		group := n.ServiceSecurityGroupIDs[svc.Name]
+		https := securityRule{name: svc.Name + "-https-out", egress: true, group: group, port: 443, cidr: anywhere,
+			description: "HTTPS to AWS APIs (ECR, CloudWatch Logs)"}
+		rules = append(rules,
+			securityRule{name: "alb-to-" + svc.Name, egress: true, group: n.AlbSecurityGroupID, port: svc.Port, peer: group,
+				description: "Forward to the " + svc.Name + " tasks"},
+			securityRule{name: svc.Name + "-from-alb", group: group, port: svc.Port, peer: n.AlbSecurityGroupID,
+				description: title(svc.Name) + " container port from the load balancer"})
+		if svc.DataTier {
+			https.description = "HTTPS to AWS APIs (ECR, Secrets Manager, S3, CloudWatch) and external services"
+			rules = append(rules,
+				securityRule{name: svc.Name + "-to-database", egress: true, group: group, port: postgresPort, peer: n.DatabaseSecurityGroupID,
+					description: "PostgreSQL"},
+				securityRule{name: svc.Name + "-to-redis", egress: true, group: group, port: redisPort, peer: n.RedisSecurityGroupID,
+					description: "Redis"},
+				securityRule{name: "database-from-" + svc.Name, group: n.DatabaseSecurityGroupID, port: postgresPort, peer: group,
+					description: "PostgreSQL from the " + svc.Name + " tasks"},
+				securityRule{name: "redis-from-" + svc.Name, group: n.RedisSecurityGroupID, port: redisPort, peer: group,
+					description: "Redis from the " + svc.Name + " tasks"})
+		}
+		rules = append(rules, https)
+	}
+	return rules
 }
 
 func (r securityRule) create(ctx *pulumi.Context, opts ...pulumi.ResourceOption) error {
@@ -256,12 +288,12 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 	// What the VPC Flow Logs guide gives the delivery role, scoped to this log group, except
 	// logs:CreateLogGroup: the group exists, with its retention, and must not be re-created
 	// without one if somebody deletes it.
-	role, err := newServiceRole(ctx, args.Env, "flow-logs", "Lets VPC Flow Logs write to /aws/vpc/flow-logs/"+args.Prefix,
-		"vpc-flow-logs.amazonaws.com", args.Env.arn("ec2", args.Env.Region, "vpc-flow-log/*"), []statement{
+	role, err := newServiceRole(ctx, args.Account, "flow-logs", "Lets VPC Flow Logs write to /aws/vpc/flow-logs/"+args.Prefix,
+		"vpc-flow-logs.amazonaws.com", args.Account.arn("ec2", args.Account.Region, "vpc-flow-log/*"), []statement{
 			{
 				Sid:       "FindFlowLogGroup",
 				Actions:   []string{"logs:DescribeLogGroups"},
-				Resources: []pulumi.StringInput{pulumi.String(args.Env.arn("logs", args.Env.Region, "log-group:*"))},
+				Resources: []pulumi.StringInput{pulumi.String(args.Account.arn("logs", args.Account.Region, "log-group:*"))},
 			},
 			{
 				Sid:       "WriteFlowLogs",

@@ -76,9 +76,9 @@ func servicePrincipal(service string) map[string]any {
 
 // assumeRolePolicy lets one AWS service assume a role, but only on behalf of this account, so
 // the role cannot be used as a confused deputy by another account's resources.
-func assumeRolePolicy(env awsEnv, service string, sourceArn string) pulumi.StringOutput {
+func assumeRolePolicy(account awsAccount, service string, sourceArn string) pulumi.StringOutput {
 	conditions := map[string]map[string]any{
-		"StringEquals": {"aws:SourceAccount": env.AccountID},
+		"StringEquals": {"aws:SourceAccount": account.AccountID},
 	}
 	if sourceArn != "" {
 		conditions["ArnLike"] = map[string]any{"aws:SourceArn": sourceArn}
@@ -112,8 +112,8 @@ func sidName(service string) string {
 	return string(out)
 }
 
-// awsEnv is what the program learns about the account it deploys into.
-type awsEnv struct {
+// awsAccount is what the program learns about the account it deploys into.
+type awsAccount struct {
 	AccountID string
 	Partition string
 	Region    string
@@ -122,16 +122,16 @@ type awsEnv struct {
 }
 
 // arn builds an ARN of this account and region; pass "" as region for global services (IAM).
-func (e awsEnv) arn(service, region, resource string) string {
+func (e awsAccount) arn(service, region, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", e.Partition, service, region, e.AccountID, resource)
 }
 
 // keyAdministration lets the account administer a KMS key through IAM, without using it. Key
 // policies always name the key itself as "*".
-func keyAdministration(env awsEnv) statement {
+func keyAdministration(account awsAccount) statement {
 	return statement{
 		Sid:        "AdministerThroughIAM",
-		Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+		Principals: map[string]any{"AWS": account.arn("iam", "", "root")},
 		Actions: []string{
 			"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
 			"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
@@ -143,18 +143,18 @@ func keyAdministration(env awsEnv) statement {
 
 // keyUseThrough lets principals of the account use a KMS key, but only through the given
 // services of this region (kms:ViaService).
-func keyUseThrough(env awsEnv, sid string, actions []string, services ...string) statement {
+func keyUseThrough(account awsAccount, sid string, actions []string, services ...string) statement {
 	var via []string
 	for _, service := range services {
-		via = append(via, fmt.Sprintf("%s.%s.%s", service, env.Region, env.DNSSuffix))
+		via = append(via, fmt.Sprintf("%s.%s.%s", service, account.Region, account.DNSSuffix))
 	}
 	return statement{
 		Sid:        sid,
-		Principals: map[string]any{"AWS": env.arn("iam", "", "root")},
+		Principals: map[string]any{"AWS": account.arn("iam", "", "root")},
 		Actions:    actions,
 		Resources:  []pulumi.StringInput{pulumi.String("*")},
 		Conditions: map[string]map[string]any{
-			"StringEquals": {"kms:CallerAccount": env.AccountID, "kms:ViaService": via},
+			"StringEquals": {"kms:CallerAccount": account.AccountID, "kms:ViaService": via},
 		},
 	}
 }
@@ -170,11 +170,11 @@ type serviceRole struct {
 // newServiceRole creates a role that service may assume only for this account's resources
 // matching sourceArn (no confused deputy), and its inline policy of statements, both under the
 // logical name.
-func newServiceRole(ctx *pulumi.Context, env awsEnv, name, description, service, sourceArn string,
+func newServiceRole(ctx *pulumi.Context, account awsAccount, name, description, service, sourceArn string,
 	statements []statement, opts ...pulumi.ResourceOption) (*serviceRole, error) {
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
 		Description:      pulumi.String(description),
-		AssumeRolePolicy: assumeRolePolicy(env, service, sourceArn),
+		AssumeRolePolicy: assumeRolePolicy(account, service, sourceArn),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating role %s: %w", name, err)

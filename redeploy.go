@@ -19,27 +19,26 @@ import (
 // they open with the old password fails, so the rotation happens in the weekly maintenance
 // window RDS chooses, and README says how an application can avoid even that.
 
-// managedSecretName is the logical name of the secret the program declares for a backend
-// variable: API_KEY is "backend-api-key".
-func managedSecretName(variable string) string {
-	return "backend-" + strings.ToLower(strings.ReplaceAll(variable, "_", "-"))
+// managedSecretName is the logical name of the secret the program declares for a service's
+// variable: the backend's API_KEY is "backend-api-key".
+func managedSecretName(service, variable string) string {
+	return service + "-" + strings.ToLower(strings.ReplaceAll(variable, "_", "-"))
 }
 
-// newManagedSecrets declares a Secrets Manager secret, without a value, for each variable of
-// backendManagedSecrets. The value is set out of band ("aws secretsmanager put-secret-value"),
-// so it never passes through config, the program or the Pulumi state.
-func newManagedSecrets(ctx *pulumi.Context, args *ServicesArgs, parent pulumi.ResourceOption) (map[string]*secretsmanager.Secret, error) {
-	c := args.Config
+// newManagedSecrets declares a Secrets Manager secret, without a value, for each of a service's
+// ManagedSecrets. The value is set out of band ("aws secretsmanager put-secret-value"), so it
+// never passes through config, the program or the Pulumi state.
+func newManagedSecrets(ctx *pulumi.Context, args *ServicesArgs, cfg ServiceConfig, parent pulumi.ResourceOption) (map[string]*secretsmanager.Secret, error) {
 	out := map[string]*secretsmanager.Secret{}
-	for _, variable := range c.BackendManagedSecrets {
-		secret, err := secretsmanager.NewSecret(ctx, managedSecretName(variable), &secretsmanager.SecretArgs{
-			Description: pulumi.String(variable + " of the " + args.Prefix + " backend. Set its value with " +
-				"aws secretsmanager put-secret-value; the backend is redeployed to read it."),
+	for _, variable := range cfg.ManagedSecrets {
+		secret, err := secretsmanager.NewSecret(ctx, managedSecretName(cfg.Name, variable), &secretsmanager.SecretArgs{
+			Description: pulumi.String(variable + " of the " + args.Prefix + " " + cfg.Name + ". Set its value with " +
+				"aws secretsmanager put-secret-value; the " + cfg.Name + " is redeployed to read it."),
 			KmsKeyId:             args.KeyArn,
-			RecoveryWindowInDays: pulumi.Int(c.SecretRecoveryDays),
-		}, parent, pulumi.Protect(c.Protect))
+			RecoveryWindowInDays: pulumi.Int(args.SecretRecoveryDays),
+		}, parent, pulumi.Protect(args.Protect))
 		if err != nil {
-			return nil, fmt.Errorf("declaring backend secret %s: %w", variable, err)
+			return nil, fmt.Errorf("declaring %s secret %s: %w", cfg.Name, variable, err)
 		}
 		out[variable] = secret
 	}
@@ -58,10 +57,10 @@ type watchedSecret struct {
 // event for AWSCURRENT, sent for RDS's managed rotation as for any other). An EventBridge rule
 // starts a one-step state machine that calls ECS UpdateService with forceNewDeployment: no
 // code to maintain, and every run is kept in the state machine's history.
-func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watched []watchedSecret,
+func redeployOnSecretChange(ctx *pulumi.Context, account awsAccount, name string, watched []watchedSecret,
 	clusterArn, serviceName, serviceArn pulumi.StringInput, parent pulumi.ResourceOption, after []pulumi.Resource) error {
-	machineRole, err := newServiceRole(ctx, env, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
-		"states.amazonaws.com", env.arn("states", env.Region, "stateMachine:*"), []statement{
+	machineRole, err := newServiceRole(ctx, account, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
+		"states.amazonaws.com", account.arn("states", account.Region, "stateMachine:*"), []statement{
 			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService"}, Resources: []pulumi.StringInput{serviceArn}},
 		}, parent)
 	if err != nil {
@@ -73,7 +72,7 @@ func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watche
 			"StartAt": "ForceNewDeployment",
 			"States": map[string]any{"ForceNewDeployment": map[string]any{
 				"Type":       "Task",
-				"Resource":   "arn:" + env.Partition + ":states:::aws-sdk:ecs:updateService",
+				"Resource":   "arn:" + account.Partition + ":states:::aws-sdk:ecs:updateService",
 				"Parameters": map[string]any{"Cluster": v[0], "Service": v[1], "ForceNewDeployment": true},
 				// A deployment in progress is no reason to give up: the next one follows it.
 				"Retry": []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2}},
@@ -121,8 +120,8 @@ func redeployOnSecretChange(ctx *pulumi.Context, env awsEnv, name string, watche
 	if err != nil {
 		return fmt.Errorf("creating %s secret-change rule: %w", name, err)
 	}
-	eventsRole, err := newServiceRole(ctx, env, name+"-secret-changed", "Lets EventBridge start the "+name+" redeploy",
-		"events.amazonaws.com", env.arn("events", env.Region, "rule/*"), []statement{
+	eventsRole, err := newServiceRole(ctx, account, name+"-secret-changed", "Lets EventBridge start the "+name+" redeploy",
+		"events.amazonaws.com", account.arn("events", account.Region, "rule/*"), []statement{
 			{Sid: "StartTheRedeploy", Actions: []string{"states:StartExecution"}, Resources: []pulumi.StringInput{machine.Arn}},
 		}, parent)
 	if err != nil {

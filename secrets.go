@@ -35,12 +35,12 @@ var (
 const secretSourceForms = "an SSM parameter name (/coldchain/production/api-key) or ARN, or a Secrets Manager secret ARN " +
 	"(complete, or partial without the 6-character suffix), optionally with :json-key:version-stage:version-id, in "
 
-// parseSecretSource reads a source in the stack's region; env names the account an SSM
+// parseSecretSource reads a source in the stack's region; account names the account an SSM
 // parameter given by name lives in (its AccountID may be empty when only the form is checked).
-func parseSecretSource(source string, env awsEnv) (secretSource, error) {
+func parseSecretSource(source string, account awsAccount) (secretSource, error) {
 	if m := secretsManagerArn.FindStringSubmatch(source); m != nil {
-		if m[2] != env.Region {
-			return secretSource{}, fmt.Errorf("a secret in %s, not %s", m[2], env.Region)
+		if m[2] != account.Region {
+			return secretSource{}, fmt.Errorf("a secret in %s, not %s", m[2], account.Region)
 		}
 		base, name := m[1], m[3]
 		resources := []string{base + "-??????"} // a partial ARN: the secret's ARN adds "-" and 6 characters
@@ -52,8 +52,8 @@ func parseSecretSource(source string, env awsEnv) (secretSource, error) {
 		return secretSource{valueFrom: source, resources: resources, secretsManager: true}, nil
 	}
 	if m := ssmParameterArn.FindStringSubmatch(source); m != nil {
-		if m[1] != env.Region {
-			return secretSource{}, fmt.Errorf("a parameter in %s, not %s", m[1], env.Region)
+		if m[1] != account.Region {
+			return secretSource{}, fmt.Errorf("a parameter in %s, not %s", m[1], account.Region)
 		}
 		return secretSource{valueFrom: source, resources: []string{source}}, nil
 	}
@@ -61,7 +61,7 @@ func parseSecretSource(source string, env awsEnv) (secretSource, error) {
 		return secretSource{}, fmt.Errorf("longer than 2048 characters")
 	}
 	if ssmParameterName.MatchString(source) && !strings.Contains(source, "//") {
-		arn := env.arn("ssm", env.Region, "parameter"+source)
+		arn := account.arn("ssm", account.Region, "parameter"+source)
 		return secretSource{valueFrom: arn, resources: []string{arn}}, nil
 	}
 	if strings.Contains(source, ":secretsmanager:") && strings.Count(source, ":") > 7 && strings.Count(source, ":") != 10 {
@@ -79,3 +79,42 @@ func (s secretSource) secretArn() (string, bool) {
 	}
 	return m[1], !secretArnSuffix.MatchString(m[3])
 }
+
+// checkServiceSecrets checks a service's Secrets and ManagedSecrets: variable names the program
+// does not set itself, each named once, and sources ECS can read in the region.
+func (p *problems) checkServiceSecrets(svc ServiceConfig, region string) {
+	secretsKey, managedKey := svc.Name+"Secrets", svc.Name+"ManagedSecrets"
+	variableProblem := func(name string) string {
+		switch {
+		case !envNamePattern.MatchString(name):
+			return "environment variable names of uppercase letters, digits and _"
+		case isReservedEnv(name):
+			return "a name the program does not set itself (" + strings.Join(reservedEnvNames(), ", ") + ")"
+		}
+		return ""
+	}
+	for _, name := range sortedKeys(svc.Secrets) {
+		source := svc.Secrets[name]
+		if why := variableProblem(name); why != "" {
+			p.add(secretsKey, name, why)
+		} else if _, err := parseSecretSource(source, awsAccount{Region: region}); err != nil {
+			p.add(secretsKey, name+"="+source, secretSourceForms+region+" ("+err.Error()+")")
+		}
+	}
+	if len(svc.ManagedSecrets) > 20 {
+		p.add(managedKey, strings.Join(svc.ManagedSecrets, ","), "at most 20 variables")
+	}
+	declared := map[string]bool{}
+	for _, name := range svc.ManagedSecrets {
+		_, mapped := svc.Secrets[name]
+		if why := variableProblem(name); why != "" {
+			p.add(managedKey, name, why)
+		} else if mapped || declared[name] {
+			p.add(managedKey, name, "a variable named once, here or in "+secretsKey)
+		}
+		declared[name] = true
+	}
+}
+
+// envNamePattern is what a container's environment variable may be named.
+var envNamePattern = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)

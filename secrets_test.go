@@ -8,7 +8,7 @@ import (
 )
 
 func TestEverySecretSourceFormIsReadableByTheExecutionRole(t *testing.T) {
-	env := awsEnv{AccountID: "123456789012", Partition: "aws", Region: "ap-northeast-2", DNSSuffix: "amazonaws.com"}
+	env := awsAccount{AccountID: "123456789012", Partition: "aws", Region: "ap-northeast-2", DNSSuffix: "amazonaws.com"}
 	const sm = "arn:aws:secretsmanager:ap-northeast-2:210987654321:secret:"
 	for _, tc := range []struct {
 		source, valueFrom string

@@ -12,8 +12,8 @@ import (
 
 // StorageArgs configures the key, the buckets and the container registries.
 type StorageArgs struct {
-	// Env is the account, partition and region deployed into.
-	Env awsEnv
+	// Account is the account, partition and region deployed into.
+	Account awsAccount
 	// Prefix names the repositories ("<prefix>/backend") and the derived buckets.
 	Prefix string
 	// UploadsBucket, BackupsBucket and LogsBucket are the bucket names; each defaults to
@@ -39,9 +39,15 @@ type StorageArgs struct {
 	EcrMaxImages int
 	// EcrImageTagMutability is "IMMUTABLE" (default) or "MUTABLE".
 	EcrImageTagMutability string
-	// DeployedImageTags are the tags the stack runs, by repository ("backend", "frontend"):
-	// the lifecycle policy never expires them.
-	DeployedImageTags map[string]string
+	// Repositories are the image repositories to create, one per service, with the tag the
+	// stack runs from each ("" before the first release), which the lifecycle policy never
+	// expires.
+	Repositories map[string]string
+}
+
+// Repository is one service's image repository.
+type Repository struct {
+	URL, Arn pulumi.StringOutput
 }
 
 // Storage is the data key, the uploads, backups and logs buckets, and the ECR repositories.
@@ -58,10 +64,8 @@ type Storage struct {
 	// balancer that writes access logs to it is created after the policy that allows it.
 	LogsBucketName pulumi.StringOutput
 
-	BackendRepositoryURL  pulumi.StringOutput
-	BackendRepositoryArn  pulumi.StringOutput
-	FrontendRepositoryURL pulumi.StringOutput
-	FrontendRepositoryArn pulumi.StringOutput
+	// Repositories are the services' image repositories, by service.
+	Repositories map[string]Repository
 }
 
 // Where the logs bucket receives each kind of log.
@@ -83,7 +87,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		Description:          pulumi.String("Encrypts the data of " + args.Prefix + ": buckets, database, cache, secrets, images"),
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
-		Policy:               dataKeyPolicy(args.Env),
+		Policy:               dataKeyPolicy(args.Account),
 	}, child, protect, pulumi.RetainOnDelete(args.RetainKey))
 	if err != nil {
 		return nil, fmt.Errorf("creating data key: %w", err)
@@ -98,7 +102,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 
 	// The logs bucket comes first: the other two deliver their access logs to it. ALB access
 	// logs only support SSE-S3, so it is not encrypted with the key.
-	logsName := bucketName(args.LogsBucket, args.Prefix, "logs", args.Env.AccountID)
+	logsName := bucketName(args.LogsBucket, args.Prefix, "logs", args.Account.AccountID)
 	logs, err := newBucket(ctx, "logs", &bucketSpec{
 		name:         logsName,
 		forceDestroy: args.ForceDestroy,
@@ -111,10 +115,10 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 			expireOldVersionsRule(args.NoncurrentVersionExpirationDays),
 		},
 		policy: []statement{
-			albLogDelivery(args.Env, logsName),
-			s3AccessLogDelivery(args.Env, logsName,
-				bucketName(args.UploadsBucket, args.Prefix, "uploads", args.Env.AccountID),
-				bucketName(args.BackupsBucket, args.Prefix, "backups", args.Env.AccountID)),
+			albLogDelivery(args.Account, logsName),
+			s3AccessLogDelivery(args.Account, logsName,
+				bucketName(args.UploadsBucket, args.Prefix, "uploads", args.Account.AccountID),
+				bucketName(args.BackupsBucket, args.Prefix, "backups", args.Account.AccountID)),
 		},
 	}, child)
 	if err != nil {
@@ -126,7 +130,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	// and protected.
 	dataBucket := func(purpose, configured string, rules ...s3.BucketLifecycleConfigurationV2RuleArgs) (*bucket, error) {
 		return newBucket(ctx, purpose, &bucketSpec{
-			name:         bucketName(configured, args.Prefix, purpose, args.Env.AccountID),
+			name:         bucketName(configured, args.Prefix, purpose, args.Account.AccountID),
 			keyArn:       key.Arn,
 			versioned:    true,
 			protect:      args.Protect,
@@ -146,31 +150,19 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	}
 	s.BackupsBucketName = backups.name
 
-	for _, repo := range []struct {
-		service  string
-		url, arn *pulumi.StringOutput
-	}{
-		{"backend", &s.BackendRepositoryURL, &s.BackendRepositoryArn},
-		{"frontend", &s.FrontendRepositoryURL, &s.FrontendRepositoryArn},
-	} {
-		r, err := newRepository(ctx, repo.service, args, key.Arn, child)
+	s.Repositories = map[string]Repository{}
+	for _, service := range sortedKeys(args.Repositories) {
+		r, err := newRepository(ctx, service, args, key.Arn, child)
 		if err != nil {
 			return nil, err
 		}
-		*repo.url, *repo.arn = r.RepositoryUrl, r.Arn
+		s.Repositories[service] = Repository{URL: r.RepositoryUrl, Arn: r.Arn}
 	}
 
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"keyArn":                s.KeyArn,
-		"uploadsBucketName":     s.UploadsBucketName,
-		"backupsBucketName":     s.BackupsBucketName,
-		"logsBucketName":        s.LogsBucketName,
-		"backendRepositoryUrl":  s.BackendRepositoryURL,
-		"frontendRepositoryUrl": s.FrontendRepositoryURL,
-	}); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"keyArn": s.KeyArn, "uploadsBucketName": s.UploadsBucketName, "backupsBucketName": s.BackupsBucketName,
+		"logsBucketName": s.LogsBucketName,
+	})
 }
 
 // bucketName is the configured name or, when unset, "<prefix>-<purpose>-<account id>": the
@@ -187,10 +179,10 @@ var dataKeyServices = []string{"s3", "rds", "elasticache", "secretsmanager", "ec
 
 // dataKeyPolicy lets the account administer the key through IAM, but use it for encryption
 // only through the data services, so the key cannot encrypt or decrypt outside them.
-func dataKeyPolicy(env awsEnv) pulumi.StringOutput {
+func dataKeyPolicy(account awsAccount) pulumi.StringOutput {
 	return policyJSON(
-		keyAdministration(env),
-		keyUseThrough(env, "UseThroughDataServices", []string{
+		keyAdministration(account),
+		keyUseThrough(account, "UseThroughDataServices", []string{
 			"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
 			"kms:CreateGrant", "kms:ListGrants",
 		}, dataKeyServices...),
@@ -212,34 +204,34 @@ var elbLogAccounts = map[string]string{
 }
 
 // albLogDelivery lets this region's load balancers write access logs under alb/AWSLogs/<account>/.
-func albLogDelivery(env awsEnv, bucket string) statement {
+func albLogDelivery(account awsAccount, bucket string) statement {
 	principal := servicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")
-	if account, ok := elbLogAccounts[env.Region]; ok {
-		principal = map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", env.Partition, account)}
+	if elbAccount, ok := elbLogAccounts[account.Region]; ok {
+		principal = map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", account.Partition, elbAccount)}
 	}
 	return statement{
 		Sid:        "AllowLoadBalancerAccessLogs",
 		Principals: principal,
 		Actions:    []string{"s3:PutObject"},
 		Resources: []pulumi.StringInput{pulumi.Sprintf("arn:%s:s3:::%s/%s/AWSLogs/%s/*",
-			env.Partition, bucket, albLogPrefix, env.AccountID)},
+			account.Partition, bucket, albLogPrefix, account.AccountID)},
 	}
 }
 
 // s3AccessLogDelivery lets S3 write the server access logs of the given buckets of this account.
-func s3AccessLogDelivery(env awsEnv, bucket string, sources ...string) statement {
+func s3AccessLogDelivery(account awsAccount, bucket string, sources ...string) statement {
 	var sourceArns []string
 	for _, source := range sources {
-		sourceArns = append(sourceArns, fmt.Sprintf("arn:%s:s3:::%s", env.Partition, source))
+		sourceArns = append(sourceArns, fmt.Sprintf("arn:%s:s3:::%s", account.Partition, source))
 	}
 	return statement{
 		Sid:        "AllowS3ServerAccessLogs",
 		Principals: servicePrincipal("logging.s3.amazonaws.com"),
 		Actions:    []string{"s3:PutObject"},
-		Resources:  []pulumi.StringInput{pulumi.Sprintf("arn:%s:s3:::%s/%s/*", env.Partition, bucket, s3AccessLogPrefix)},
+		Resources:  []pulumi.StringInput{pulumi.Sprintf("arn:%s:s3:::%s/%s/*", account.Partition, bucket, s3AccessLogPrefix)},
 		Conditions: map[string]map[string]any{
 			"ArnLike":      {"aws:SourceArn": sourceArns},
-			"StringEquals": {"aws:SourceAccount": env.AccountID},
+			"StringEquals": {"aws:SourceAccount": account.AccountID},
 		},
 	}
 }
@@ -264,7 +256,7 @@ func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyAr
 	if err != nil {
 		return nil, fmt.Errorf("creating %s repository: %w", service, err)
 	}
-	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.DeployedImageTags[service])
+	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.Repositories[service])
 	if err != nil {
 		return nil, err
 	}

@@ -35,19 +35,19 @@ func (c *Config) validate() []Problem {
 	p.checkTags(c.Tags)
 
 	if p.checkVpcCidr(c.VpcCidr) {
-		p.checkSubnetCapacity(c.VpcCidr, availabilityZoneCount, c.Backend.MaxTasks, c.Frontend.MaxTasks)
+		p.checkSubnetCapacity(c.VpcCidr, availabilityZoneCount, c.maxTasks()...)
 	}
 	p.check(slices.Contains(natStrategies, c.NatGateways), "natGateways", c.NatGateways,
 		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
 	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
 
-	p.check(isInstanceClass("db", c.DBInstanceClass), "dbInstanceClass", c.DBInstanceClass,
+	p.check(isInstanceClass("db", c.Database.InstanceClass), "dbInstanceClass", c.Database.InstanceClass,
 		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
-	p.check(isInstanceClass("cache", c.RedisNodeType), "redisNodeType", c.RedisNodeType,
+	p.check(isInstanceClass("cache", c.Database.RedisNodeType), "redisNodeType", c.Database.RedisNodeType,
 		"an ElastiCache node type of the current generation, such as cache.t3.medium or cache.r7g.large")
 
-	if c.DomainName != "" {
-		p.check(isDomainName(c.DomainName), "domainName", c.DomainName,
+	if c.Routing.DomainName != "" {
+		p.check(isDomainName(c.Routing.DomainName), "domainName", c.Routing.DomainName,
 			"a fully qualified lowercase domain name such as app.example.com, or unset for HTTP only")
 	}
 	if c.AlarmEmail == "" {
@@ -81,44 +81,45 @@ func (c *Config) validate() []Problem {
 
 // validateData checks the keys of the data and storage tiers.
 func (p *problems) validateData(c *Config) {
+	d := c.Database
 	p.checkRetention("logRetentionDays", c.LogRetentionDays)
 	p.checkInt("kmsDeletionWindowDays", c.KMSDeletionWindowDays, 7, 30)
 	if c.SecretRecoveryDays != 0 {
 		p.checkInt("secretRecoveryDays", c.SecretRecoveryDays, 7, 30)
 	}
 
-	if _, ok := postgresFamilies[c.DBEngineVersion]; !ok {
-		p.add("dbEngineVersion", c.DBEngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(postgresFamilies), ", "))
+	if _, ok := postgresFamilies[d.EngineVersion]; !ok {
+		p.add("dbEngineVersion", d.EngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(postgresFamilies), ", "))
 	}
-	p.check(pgIdentifier.MatchString(c.DBName) && !isReservedWord(c.DBName), "dbName", c.DBName,
+	p.check(pgIdentifier.MatchString(d.Name) && !isReservedWord(d.Name), "dbName", d.Name,
 		"1 to 63 letters, digits and underscores, starting with a letter, and not a reserved word")
-	p.check(pgIdentifier.MatchString(c.DBUsername) && !isReservedWord(c.DBUsername) && !strings.HasPrefix(c.DBUsername, "rds"),
-		"dbUsername", c.DBUsername,
+	p.check(pgIdentifier.MatchString(d.Username) && !isReservedWord(d.Username) && !strings.HasPrefix(d.Username, "rds"),
+		"dbUsername", d.Username,
 		"1 to 63 letters, digits and underscores, starting with a letter, not a reserved word (postgres, user, admin, ...) and not starting with rds")
 	// RDS gp3 storage starts at 20 GiB; autoscaling needs a ceiling at least 10% above it.
-	p.checkInt("dbAllocatedStorage", c.DBAllocatedStorage, 20, 65536)
-	if c.DBMaxAllocatedStorage*10 < c.DBAllocatedStorage*11 || c.DBMaxAllocatedStorage > 65536 {
-		p.add("dbMaxAllocatedStorage", strconv.Itoa(c.DBMaxAllocatedStorage), fmt.Sprintf(
-			"at least 10%% above dbAllocatedStorage (%d GiB) and at most 65536", c.DBAllocatedStorage))
+	p.checkInt("dbAllocatedStorage", d.AllocatedStorage, 20, 65536)
+	if d.MaxAllocatedStorage*10 < d.AllocatedStorage*11 || d.MaxAllocatedStorage > 65536 {
+		p.add("dbMaxAllocatedStorage", strconv.Itoa(d.MaxAllocatedStorage), fmt.Sprintf(
+			"at least 10%% above dbAllocatedStorage (%d GiB) and at most 65536", d.AllocatedStorage))
 	}
-	p.checkInt("dbBackupRetentionDays", c.DBBackupRetentionDays, 7, 35)
-	p.checkWindows("dbBackupWindow", c.DBBackupWindow, "dbMaintenanceWindow", c.DBMaintenanceWindow, 30)
-	if c.DBPerformanceInsights && isSmallInstance(c.DBInstanceClass) {
-		p.add("dbPerformanceInsights", "true", "false for "+c.DBInstanceClass+" (Performance Insights needs a class larger than small)")
+	p.checkInt("dbBackupRetentionDays", d.BackupRetentionDays, 7, 35)
+	p.checkWindows("dbBackupWindow", d.BackupWindow, "dbMaintenanceWindow", d.MaintenanceWindow, 30)
+	if d.PerformanceInsights && isSmallInstance(d.InstanceClass) {
+		p.add("dbPerformanceInsights", "true", "false for "+d.InstanceClass+" (Performance Insights needs a class larger than small)")
 	}
 
-	p.check(redisVersionPattern.MatchString(c.RedisEngineVersion), "redisEngineVersion", c.RedisEngineVersion,
+	p.check(redisVersionPattern.MatchString(d.RedisEngineVersion), "redisEngineVersion", d.RedisEngineVersion,
 		"a Redis OSS version from 6.2 to 7.1, such as 7.1")
-	p.checkInt("redisNodes", c.RedisNodes, 1, 6)
+	p.checkInt("redisNodes", d.RedisNodes, 1, 6)
 	switch {
-	case c.RedisMultiAZ && !c.RedisAutomaticFailover:
+	case d.RedisMultiAZ && !d.RedisAutomaticFailover:
 		p.add("redisMultiAz", "true", "false unless redisAutomaticFailover is true (ElastiCache Multi-AZ requires automatic failover)")
-	case c.RedisAutomaticFailover && c.RedisNodes < 2:
-		p.add("redisAutomaticFailover", "true", fmt.Sprintf("false with redisNodes = %d (failover needs a replica)", c.RedisNodes))
+	case d.RedisAutomaticFailover && d.RedisNodes < 2:
+		p.add("redisAutomaticFailover", "true", fmt.Sprintf("false with redisNodes = %d (failover needs a replica)", d.RedisNodes))
 	}
-	p.checkInt("redisSnapshotRetentionDays", c.RedisSnapshotRetentionDays, 0, 35)
-	p.checkWindows("redisSnapshotWindow", c.RedisSnapshotWindow, "redisMaintenanceWindow", c.RedisMaintenanceWindow, 60)
-	if c.FinalSnapshot && c.RedisSnapshotRetentionDays == 0 {
+	p.checkInt("redisSnapshotRetentionDays", d.RedisSnapshotRetentionDays, 0, 35)
+	p.checkWindows("redisSnapshotWindow", d.RedisSnapshotWindow, "redisMaintenanceWindow", d.RedisMaintenanceWindow, 60)
+	if d.FinalSnapshot && d.RedisSnapshotRetentionDays == 0 {
 		// ElastiCache takes no snapshot, final or otherwise, of a group that keeps none.
 		p.add("redisSnapshotRetentionDays", "0", "at least 1 while finalSnapshot is true")
 	}
@@ -142,17 +143,33 @@ func (c *Config) deployBlockers() []Problem {
 		_, domain, _ := strings.Cut(c.AlarmEmail, "@")
 		p.check(!isPlaceholderDomain(domain), "alarmEmail", c.AlarmEmail, "the address of whoever answers the alarms, not a placeholder")
 	}
-	for _, d := range []struct{ key, value string }{{"domainName", c.DomainName}, {"hostedZoneName", c.HostedZoneName}} {
+	for _, d := range []struct{ key, value string }{{"domainName", c.Routing.DomainName}, {"hostedZoneName", c.Routing.HostedZoneName}} {
 		if d.value != "" {
 			p.check(!isPlaceholderDomain(d.value), d.key, d.value, "your own domain, not a placeholder")
 		}
 	}
-	if c.Protect && !c.https() && !c.AllowPlainHTTP {
+	if c.Protect && !c.Routing.HTTPS() && !c.Routing.AllowPlainHTTP {
 		p.add("domainName", "", "set on a protected stack (protect: true), which must not serve plain HTTP: a domain with a "+
 			"Route 53 zone in this account (the certificate is issued for it), or certificateArn; "+
 			"or allowPlainHttp: true to serve plain HTTP on purpose")
 	}
 	return p
+}
+
+// warnings are what deserves a word at deploy time but is not an error.
+func (c *Config) warnings() []string {
+	var w []string
+	if !c.Routing.HTTPS() && (!c.Protect || c.Routing.AllowPlainHTTP) {
+		w = append(w, "neither domainName nor certificateArn is set: the load balancer serves plain HTTP only. "+
+			"Set domainName (with a Route 53 zone in this account) for HTTPS.")
+	}
+	for _, svc := range c.Services {
+		if svc.ImageTag == "" {
+			w = append(w, svc.Name+" is not deployed: "+svc.Name+"ImageTag is unset. Push its image and release it "+
+				"(scripts/release.sh; README, First deployment).")
+		}
+	}
+	return w
 }
 
 // isPlaceholderDomain is true for the names reserved for examples and tests (RFC 2606, 6761).
@@ -343,93 +360,77 @@ func joinInts(values []int) string {
 	return strings.Join(s, ", ")
 }
 
-// validateServices checks the keys of the application tier.
+// validateServices checks the keys of every service, "<name><Key>".
 func (p *problems) validateServices(c *Config) {
-	for _, s := range []struct {
-		name string
-		cfg  ServiceConfig
-	}{{"backend", c.Backend}, {"frontend", c.Frontend}} {
-		key := func(k string) string { return s.name + k }
-		p.checkFargate(key("Cpu"), key("Memory"), s.cfg.CPU, s.cfg.Memory)
-		p.checkInt(key("Port"), s.cfg.Port, 1, 65535)
-		p.check(s.cfg.ImageTag == "" || imageTagPattern.MatchString(s.cfg.ImageTag), key("ImageTag"), s.cfg.ImageTag,
+	for _, svc := range c.Services {
+		key := func(k string) string { return svc.Name + k }
+		p.checkFargate(key("Cpu"), key("Memory"), svc.CPU, svc.Memory)
+		p.checkInt(key("Port"), svc.Port, 1, 65535)
+		p.check(svc.ImageTag == "" || imageTagPattern.MatchString(svc.ImageTag), key("ImageTag"), svc.ImageTag,
 			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -; or unset before the first release")
-		p.check(healthPathPattern.MatchString(s.cfg.HealthCheckPath) && len(s.cfg.HealthCheckPath) <= 1024, key("HealthCheckPath"), s.cfg.HealthCheckPath,
+		p.check(healthPathPattern.MatchString(svc.HealthCheckPath) && len(svc.HealthCheckPath) <= 1024, key("HealthCheckPath"), svc.HealthCheckPath,
 			"a path starting with /, of at most 1024 characters")
-		p.check(s.cfg.User == "" || userPattern.MatchString(s.cfg.User), key("User"), s.cfg.User,
+		p.check(svc.User == "" || userPattern.MatchString(svc.User), key("User"), svc.User,
 			"a user or uid, optionally with a group (1000, 1000:1000, app), or empty for the image's user")
-		p.checkInt(key("MinTasks"), s.cfg.MinTasks, 1, 100)
-		if s.cfg.MaxTasks < s.cfg.MinTasks || s.cfg.MaxTasks > 100 {
-			p.add(key("MaxTasks"), strconv.Itoa(s.cfg.MaxTasks), fmt.Sprintf("from %sMinTasks (%d) to 100", s.name, s.cfg.MinTasks))
+		p.checkInt(key("MinTasks"), svc.MinTasks, 1, 100)
+		if svc.MaxTasks < svc.MinTasks || svc.MaxTasks > 100 {
+			p.add(key("MaxTasks"), strconv.Itoa(svc.MaxTasks), fmt.Sprintf("from %s (%d) to 100", key("MinTasks"), svc.MinTasks))
 		}
-		if s.cfg.DesiredCount < s.cfg.MinTasks || s.cfg.DesiredCount > s.cfg.MaxTasks {
-			p.add(key("DesiredCount"), strconv.Itoa(s.cfg.DesiredCount), fmt.Sprintf("from %sMinTasks (%d) to %sMaxTasks (%d)",
-				s.name, s.cfg.MinTasks, s.name, s.cfg.MaxTasks))
+		if svc.DesiredCount < svc.MinTasks || svc.DesiredCount > svc.MaxTasks {
+			p.add(key("DesiredCount"), strconv.Itoa(svc.DesiredCount), fmt.Sprintf("from %s (%d) to %s (%d)",
+				key("MinTasks"), svc.MinTasks, key("MaxTasks"), svc.MaxTasks))
 		}
-		p.checkWritablePaths(key("WritablePaths"), s.cfg.WritablePaths)
-		p.checkInt(key("CpuTarget"), s.cfg.CPUTarget, 10, 95)
-		p.checkInt(key("MemoryTarget"), s.cfg.MemoryTarget, 10, 95)
-	}
-	if c.Backend.RequestsPerTarget != 0 {
-		p.checkInt("backendRequestsPerTarget", c.Backend.RequestsPerTarget, 1, 100000)
-	}
-
-	if n := len(c.BackendPathPatterns); n < 1 || n > 5 {
-		p.add("backendPathPatterns", strings.Join(c.BackendPathPatterns, ","), "1 to 5 path patterns (an ALB rule condition takes at most 5)")
-	}
-	for _, pattern := range c.BackendPathPatterns {
-		p.check(pathPatternPattern.MatchString(pattern), "backendPathPatterns", pattern,
-			"path patterns starting with /, of at most 128 letters, digits and _-.$/~\"'@:+&*?")
-	}
-	for _, name := range sortedKeys(c.BackendSecrets) {
-		source := c.BackendSecrets[name]
-		switch {
-		case !envNamePattern.MatchString(name):
-			p.add("backendSecrets", name, "environment variable names of uppercase letters, digits and _")
-		case isReservedEnv(name):
-			p.add("backendSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
-		default:
-			if _, err := parseSecretSource(source, awsEnv{Region: c.Region}); err != nil {
-				p.add("backendSecrets", name+"="+source, secretSourceForms+c.Region+" ("+err.Error()+")")
+		p.checkWritablePaths(key("WritablePaths"), svc.WritablePaths)
+		p.checkInt(key("CpuTarget"), svc.CPUTarget, 10, 95)
+		p.checkInt(key("MemoryTarget"), svc.MemoryTarget, 10, 95)
+		if svc.RequestsPerTarget != 0 {
+			p.checkInt(key("RequestsPerTarget"), svc.RequestsPerTarget, 1, 100000)
+		}
+		if !svc.DefaultRoute {
+			if n := len(svc.PathPatterns); n < 1 || n > 5 {
+				p.add(key("PathPatterns"), strings.Join(svc.PathPatterns, ","), "1 to 5 path patterns (an ALB rule condition takes at most 5)")
+			}
+			for _, pattern := range svc.PathPatterns {
+				p.check(pathPatternPattern.MatchString(pattern), key("PathPatterns"), pattern,
+					"path patterns starting with /, of at most 128 letters, digits and _-.$/~\"'@:+&*?")
 			}
 		}
-	}
-	if len(c.BackendManagedSecrets) > 20 {
-		p.add("backendManagedSecrets", strings.Join(c.BackendManagedSecrets, ","), "at most 20 variables")
-	}
-	declared := map[string]bool{}
-	for _, name := range c.BackendManagedSecrets {
-		_, mapped := c.BackendSecrets[name]
-		switch {
-		case !envNamePattern.MatchString(name):
-			p.add("backendManagedSecrets", name, "environment variable names of uppercase letters, digits and _")
-		case isReservedEnv(name):
-			p.add("backendManagedSecrets", name, "a name the program does not set itself ("+strings.Join(reservedEnvNames(), ", ")+")")
-		case mapped || declared[name]:
-			p.add("backendManagedSecrets", name, "a variable named once, here or in backendSecrets")
-		}
-		declared[name] = true
+		p.checkServiceSecrets(svc, c.Region)
 	}
 	p.check(c.CPUArchitecture == "X86_64" || c.CPUArchitecture == "ARM64", "cpuArchitecture", c.CPUArchitecture, "X86_64 or ARM64")
-	if c.CertificateArn != "" {
-		// A load balancer can only use a certificate of its own region.
-		p.check(regexp.MustCompile(`^arn:aws[a-z-]*:acm:`+regexp.QuoteMeta(c.Region)+`:[0-9]{12}:certificate/[0-9a-f-]{36}$`).MatchString(c.CertificateArn),
-			"certificateArn", c.CertificateArn, "an ACM certificate ARN in "+c.Region)
-	}
-	if c.HostedZoneID != "" {
-		p.check(regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`).MatchString(c.HostedZoneID), "hostedZoneId", c.HostedZoneID, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
-	}
-	if c.HostedZoneName != "" {
-		p.check(isDomainName(c.HostedZoneName) && (c.DomainName == c.HostedZoneName || strings.HasSuffix(c.DomainName, "."+c.HostedZoneName)),
-			"hostedZoneName", c.HostedZoneName, "the domain of a Route 53 zone that contains domainName ("+c.DomainName+")")
-	}
-	if c.DomainName == "" && (c.HostedZoneID != "" || c.HostedZoneName != "") {
-		p.add("domainName", "", "set when hostedZoneId or hostedZoneName is (the zone is only used for the domain)")
-	}
-	p.checkInt("deregistrationDelaySeconds", c.DeregistrationDelaySeconds, 0, 3600)
-	p.checkInt("healthCheckGracePeriodSeconds", c.HealthCheckGracePeriodSeconds, 0, 3600)
 	p.checkInt("scaleInCooldownSeconds", c.ScaleInCooldown, 0, 3600)
 	p.checkInt("scaleOutCooldownSeconds", c.ScaleOutCooldown, 0, 3600)
+	p.validateRouting(c.Routing, c.Region)
+}
+
+// maxTasks are the services' maximum task counts.
+func (c *Config) maxTasks() []int {
+	var out []int
+	for _, svc := range c.Services {
+		out = append(out, svc.MaxTasks)
+	}
+	return out
+}
+
+// validateRouting checks the keys of the load balancer.
+func (p *problems) validateRouting(r RoutingConfig, region string) {
+	if r.CertificateArn != "" {
+		// A load balancer can only use a certificate of its own region.
+		p.check(regexp.MustCompile(`^arn:aws[a-z-]*:acm:`+regexp.QuoteMeta(region)+`:[0-9]{12}:certificate/[0-9a-f-]{36}$`).MatchString(r.CertificateArn),
+			"certificateArn", r.CertificateArn, "an ACM certificate ARN in "+region)
+	}
+	if r.HostedZoneID != "" {
+		p.check(regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`).MatchString(r.HostedZoneID), "hostedZoneId", r.HostedZoneID, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	}
+	if r.HostedZoneName != "" {
+		p.check(isDomainName(r.HostedZoneName) && (r.DomainName == r.HostedZoneName || strings.HasSuffix(r.DomainName, "."+r.HostedZoneName)),
+			"hostedZoneName", r.HostedZoneName, "the domain of a Route 53 zone that contains domainName ("+r.DomainName+")")
+	}
+	if r.DomainName == "" && (r.HostedZoneID != "" || r.HostedZoneName != "") {
+		p.add("domainName", "", "set when hostedZoneId or hostedZoneName is (the zone is only used for the domain)")
+	}
+	p.checkInt("deregistrationDelaySeconds", r.DeregistrationDelaySeconds, 0, 3600)
+	p.checkInt("healthCheckGracePeriodSeconds", r.HealthCheckGracePeriodSeconds, 0, 3600)
 }
 
 // checkWritablePaths accepts up to 10 distinct absolute, clean directories other than the root
@@ -461,7 +462,6 @@ var (
 	healthPathPattern   = regexp.MustCompile(`^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]*$`)
 	userPattern         = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
 	pathPatternPattern  = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
-	envNamePattern      = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 )
 
 // validateAlarms keeps every threshold where its metric can reach it.
@@ -471,7 +471,7 @@ func (p *problems) validateAlarms(c *Config) {
 	p.checkInt("alarmHttp5xxPer5Minutes", a.Http5xxPer5Minutes, 1, 1000000)
 	p.checkInt("alarmDbCpuPercent", a.DBCPUPercent, 1, 99)
 	// A threshold at or above the allocated storage would alarm from the first minute.
-	p.checkInt("alarmDbFreeStorageGb", a.DBFreeStorageGB, 1, c.DBAllocatedStorage-1)
+	p.checkInt("alarmDbFreeStorageGb", a.DBFreeStorageGB, 1, c.Database.AllocatedStorage-1)
 	p.checkInt("alarmDbConnections", a.DBConnections, 1, 100000)
 	p.checkInt("alarmRedisCpuPercent", a.RedisCPUPercent, 1, 99)
 	p.checkInt("alarmRedisMemoryPercent", a.RedisMemoryPercent, 1, 99)

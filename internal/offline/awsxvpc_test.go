@@ -139,7 +139,6 @@ func TestAwsxNeedsPublicAndPrivateSubnetsForNat(t *testing.T) {
 	assert.ErrorContains(t, err, "both private and public subnets must be declared")
 }
 
-
 func strategy(s awsxec2.SubnetAllocationStrategy) *awsxec2.SubnetAllocationStrategy { return &s }
 
 func TestStackFileValuesReachTheProgramAsTheCLIPassesThem(t *testing.T) {
