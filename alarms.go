@@ -193,9 +193,9 @@ type alarmSpec struct {
 	// comparison is a CloudWatch comparison operator; threshold its right-hand side.
 	comparison string
 	threshold  float64
-	// evaluationPeriods of the metric's period, of which datapoints must breach.
+	// evaluationPeriods of the metric's period must all breach for the alarm to fire: no
+	// alarm here tolerates a datapoint in between.
 	evaluationPeriods int
-	datapoints        int
 	// missing is how missing data counts: "breaching", "notBreaching" or "missing".
 	missing string
 	// description says what fired and what to do.
@@ -234,7 +234,7 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 		Dimensions:         dims,
 		Period:             pulumi.Int(s.metric.period),
 		EvaluationPeriods:  pulumi.Int(s.evaluationPeriods),
-		DatapointsToAlarm:  pulumi.Int(s.datapoints),
+		DatapointsToAlarm:  pulumi.Int(s.evaluationPeriods),
 		Threshold:          pulumi.Float64(s.threshold),
 		ComparisonOperator: pulumi.String(s.comparison),
 		TreatMissingData:   pulumi.String(s.missing),
@@ -268,18 +268,18 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 		svc, logs := ref.Key, ref.LogGroup
 		specs = append(specs,
 			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: ref.resource,
-				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2, datapoints: 2,
+				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2,
 				// No data means no target reports healthy at all.
 				missing: "breaching",
 				description: pulumi.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
 					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)},
 			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],
-				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3, datapoints: 3,
+				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3,
 				missing: "missing",
 				description: pulumi.Sprintf("The %s uses more than %d%% of its CPU for 15 minutes although autoscaling "+
 					"should add tasks: it may be at its maximum task count. Raise %sMaxTasks or %sCpu.", svc, t.ServiceCPUPercent, svc, svc)},
 			alarmSpec{id: svc + "-memory", metric: m.serviceMemory[svc],
-				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceMemoryPercent), evaluationPeriods: 3, datapoints: 3,
+				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceMemoryPercent), evaluationPeriods: 3,
 				missing: "missing",
 				description: pulumi.Sprintf("The %s uses more than %d%% of its memory: tasks may be killed out of memory. "+
 					"Look for a leak in its logs (aws logs tail %s) or raise %sMemory.", svc, t.ServiceMemoryPercent, logs, svc)},
@@ -289,24 +289,24 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 		// Before the first release the load balancer answers 503 (no target) to whoever
 		// scans it: that is no reason to page anyone.
 		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: front.resource,
-			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
+			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1,
 			missing: "notBreaching",
 			description: pulumi.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
 				"(502/503/504: no healthy target, or targets closing connections). Check the unhealthy-targets alarms.", t.Http5xxPer5Minutes)})
 	}
 	specs = append(specs,
 		alarmSpec{id: "db-cpu", metric: m.dbCPU,
-			comparison: "GreaterThanThreshold", threshold: float64(t.DBCPUPercent), evaluationPeriods: 2, datapoints: 2,
+			comparison: "GreaterThanThreshold", threshold: float64(t.DBCPUPercent), evaluationPeriods: 2,
 			missing: "missing",
 			description: pulumi.Sprintf("Database CPU above %d%% for 10 minutes. Find the expensive queries in Performance "+
 				"Insights or the slow-query log; scale dbInstanceClass if the load is legitimate.", t.DBCPUPercent)},
 		alarmSpec{id: "db-free-storage", metric: m.dbFreeStorage,
-			comparison: "LessThanThreshold", threshold: float64(t.DBFreeStorageGB) * gib, evaluationPeriods: 1, datapoints: 1,
+			comparison: "LessThanThreshold", threshold: float64(t.DBFreeStorageGB) * gib, evaluationPeriods: 1,
 			missing: "missing",
 			description: pulumi.Sprintf("Less than %d GB of database storage free. Storage autoscaling grows it up to "+
 				"dbMaxAllocatedStorage: raise that if it is reached, and look for runaway tables.", t.DBFreeStorageGB)},
 		alarmSpec{id: "db-connections", metric: m.dbConnections,
-			comparison: "GreaterThanThreshold", threshold: float64(t.DBConnections), evaluationPeriods: 2, datapoints: 2,
+			comparison: "GreaterThanThreshold", threshold: float64(t.DBConnections), evaluationPeriods: 2,
 			missing: "missing",
 			description: pulumi.Sprintf("More than %d database connections. Check the backend's connection pool size "+
 				"against its task count; a leak shows as connections growing while traffic does not.", t.DBConnections)},
@@ -315,12 +315,12 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 		n := fmt.Sprintf("%03d", i+1)
 		specs = append(specs,
 			alarmSpec{id: "redis-" + n + "-cpu", metric: member,
-				comparison: "GreaterThanThreshold", threshold: float64(t.RedisCPUPercent), evaluationPeriods: 2, datapoints: 2,
+				comparison: "GreaterThanThreshold", threshold: float64(t.RedisCPUPercent), evaluationPeriods: 2,
 				missing: "missing",
 				description: pulumi.Sprintf("Redis node %s CPU above %d%% for 10 minutes. Look for expensive commands in the "+
 					"slow log (%s); scale redisNodeType if the load is legitimate.", n, t.RedisCPUPercent, args.RedisLogGroup)},
 			alarmSpec{id: "redis-" + n + "-memory", metric: m.redisMemory[i],
-				comparison: "GreaterThanThreshold", threshold: float64(t.RedisMemoryPercent), evaluationPeriods: 2, datapoints: 2,
+				comparison: "GreaterThanThreshold", threshold: float64(t.RedisMemoryPercent), evaluationPeriods: 2,
 				missing: "missing",
 				description: pulumi.Sprintf("Redis node %s memory above %d%%: keys are being evicted. Check the keys' TTLs "+
 					"and the evictions on the dashboard; scale redisNodeType if needed.", n, t.RedisMemoryPercent)},
@@ -335,12 +335,12 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 func deploymentAlarmSpecs(svc, prefix string, logGroup pulumi.StringInput, m targetMetrics, t AlarmThresholds) []alarmSpec {
 	return []alarmSpec{
 		{id: svc + "-target-5xx", metric: m.http5xx,
-			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1, datapoints: 1,
+			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1,
 			missing: "notBreaching",
 			description: pulumi.Sprintf("The %s returned more than %d 5XX responses in 5 minutes (during a deployment, ECS "+
 				"rolls it back). Read its errors (aws logs tail %s) and check the database and Redis alarms.", svc, t.Http5xxPer5Minutes, logGroup)},
 		{id: svc + "-response-time", metric: m.responseTime,
-			comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3, datapoints: 3,
+			comparison: "GreaterThanThreshold", threshold: t.ResponseTimeP95Second, evaluationPeriods: 3,
 			missing: "notBreaching",
 			description: pulumi.Sprintf("The %s's p95 response time is above %gs for 15 minutes (during a deployment, ECS rolls "+
 				"it back). Check its CPU and memory, the database's connections and CPU, and the slow-query log.", svc, t.ResponseTimeP95Second)},

@@ -168,9 +168,7 @@ func FuzzConfig(f *testing.F) {
 			return // an encrypted value, which only "pulumi up" can check
 		}
 		raw := minimalConfig()
-		if !strings.Contains(key, ":") {
-			key = project + ":" + key
-		}
+		key = offline.Qualify(project, key)
 		raw[key] = value
 		cfg, err := loadConfig(project, "production", raw)
 		if err != nil {

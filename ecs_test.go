@@ -329,7 +329,7 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 		var trust parsedPolicy
 		p.One(t, roleType, name).Doc(t, "assumeRolePolicy", &trust)
 		require.Len(t, trust.Statement, 1)
-		s := trust.Statement[0]
+		s := trust.bySid(t, "AssumedByEcsTasks")
 		assert.Equal(t, map[string]any{"Service": "ecs-tasks.amazonaws.com"}, s.Principal, name)
 		assert.Equal(t, "123456789012", s.Condition["StringEquals"]["aws:SourceAccount"], name)
 		assert.Equal(t, "arn:aws:ecs:ap-northeast-2:123456789012:*", s.Condition["ArnLike"]["aws:SourceArn"], name)

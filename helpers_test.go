@@ -40,10 +40,7 @@ func with(raw map[string]string, sets ...string) map[string]string {
 	}
 	for _, kv := range sets {
 		k, v, _ := strings.Cut(kv, "=")
-		if !strings.Contains(k, ":") {
-			k = project + ":" + k
-		}
-		out[k] = v
+		out[offline.Qualify(project, k)] = v
 	}
 	return out
 }
@@ -81,14 +78,28 @@ func planOfShippedFile(t testing.TB, stack string, sets ...string) *offline.Plan
 // string or a list, so they stay untyped.
 type parsedPolicy struct {
 	Version   string
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Principal any
-		Action    any
-		Resource  any
-		Condition map[string]map[string]any
+	Statement []parsedStatement
+}
+
+type parsedStatement struct {
+	Sid       string
+	Effect    string
+	Principal any
+	Action    any
+	Resource  any
+	Condition map[string]map[string]any
+}
+
+// bySid returns the statement with an id, failing the test when there is none.
+func (d parsedPolicy) bySid(t testing.TB, sid string) parsedStatement {
+	t.Helper()
+	for _, s := range d.Statement {
+		if s.Sid == sid {
+			return s
+		}
 	}
+	t.Fatalf("the policy has no statement %q", sid)
+	return parsedStatement{}
 }
 
 // strs turns a policy's string-or-list field into a list.

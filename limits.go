@@ -171,28 +171,6 @@ func parseWeeklyWindow(w string) (span, bool) {
 	return span{start, (end - start + weekMinutes) % weekMinutes}, true
 }
 
-// checkWindows checks a daily backup (or snapshot) window and a weekly maintenance window:
-// their AWS formats, a minimum length, and that they do not overlap, which AWS rejects.
-func (p *problems) checkWindows(dailyKey, daily, weeklyKey, weekly string, minMinutes int) {
-	days, okDaily := parseDailyWindow(daily)
-	week, okWeekly := parseWeeklyWindow(weekly)
-	if !okDaily || days[0].length < minMinutes {
-		p.add(dailyKey, daily, fmt.Sprintf("a daily UTC window hh24:mi-hh24:mi of at least %d minutes, such as 17:00-18:00", minMinutes))
-	}
-	if !okWeekly || week.length < minMinutes {
-		p.add(weeklyKey, weekly, fmt.Sprintf("a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least %d minutes, such as sun:18:30-sun:19:30", minMinutes))
-	}
-	if !okDaily || !okWeekly {
-		return
-	}
-	for _, d := range days {
-		if d.overlaps(week) {
-			p.add(weeklyKey, weekly, fmt.Sprintf("a window that does not overlap %s (%s)", dailyKey, daily))
-			return
-		}
-	}
-}
-
 // atoi converts the digits a pattern has already matched.
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
@@ -206,4 +184,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// joinInts lists numbers for messages: "1, 3, 5".
+func joinInts(values []int) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ", ")
 }

@@ -145,8 +145,8 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 	var trust parsedPolicy
 	role.Doc(t, "assumeRolePolicy", &trust)
 	require.Len(t, trust.Statement, 1)
-	assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, trust.Statement[0].Principal)
-	assert.Equal(t, "123456789012", trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"],
+	assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, trust.bySid(t, "AssumedByVpcFlowLogs").Principal)
+	assert.Equal(t, "123456789012", trust.bySid(t, "AssumedByVpcFlowLogs").Condition["StringEquals"]["aws:SourceAccount"],
 		"the trust is limited to this account")
 
 	// What the VPC Flow Logs guide asks for, each action on this group only, except

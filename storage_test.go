@@ -36,8 +36,7 @@ func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
 			}
 		}
 	}
-	use := policy.Statement[1]
-	assert.Equal(t, "UseThroughDataServices", use.Sid)
+	use := policy.bySid(t, "UseThroughDataServices")
 	assert.Equal(t, "123456789012", use.Condition["StringEquals"]["kms:CallerAccount"])
 	assert.ElementsMatch(t, []any{
 		"s3.ap-northeast-2.amazonaws.com", "rds.ap-northeast-2.amazonaws.com",
@@ -75,7 +74,7 @@ func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing
 
 		var policy parsedPolicy
 		p.One(t, "aws:s3/bucketPolicy:BucketPolicy", name).Doc(t, "policy", &policy)
-		deny := policy.Statement[0]
+		deny := policy.bySid(t, "DenyInsecureTransport")
 		assert.Equal(t, "Deny", deny.Effect)
 		assert.Equal(t, "*", deny.Principal)
 		assert.Equal(t, []string{"s3:*"}, strs(deny.Action))
@@ -144,17 +143,13 @@ func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	statements := map[string]int{}
-	for i, s := range policy.Statement {
-		statements[s.Sid] = i
-	}
-	alb := policy.Statement[statements["AllowLoadBalancerAccessLogs"]]
+	alb := policy.bySid(t, "AllowLoadBalancerAccessLogs")
 	// ap-northeast-2 delivers from the ELB account of the region.
 	assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::600734575887:root"}, alb.Principal)
 	assert.Equal(t, []string{"s3:PutObject"}, strs(alb.Action))
 	assert.Equal(t, []string{"arn:aws:s3:::coldchain-production-logs-123456789012/alb/AWSLogs/123456789012/*"}, strs(alb.Resource))
 
-	access := policy.Statement[statements["AllowS3ServerAccessLogs"]]
+	access := policy.bySid(t, "AllowS3ServerAccessLogs")
 	assert.Equal(t, map[string]any{"Service": "logging.s3.amazonaws.com"}, access.Principal)
 	assert.Equal(t, "123456789012", access.Condition["StringEquals"]["aws:SourceAccount"])
 	assert.ElementsMatch(t, []any{
@@ -167,7 +162,7 @@ func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "aws:region=ap-southeast-7"))
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, policy.Statement[1].Principal)
+	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, policy.bySid(t, "AllowLoadBalancerAccessLogs").Principal)
 }
 
 func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
@@ -195,7 +190,7 @@ func TestConfiguredBucketNamesAreUsed(t *testing.T) {
 	assert.Equal(t, "acme-dispatch-uploads", p.Outputs["uploadsBucketName"])
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	assert.Contains(t, policy.Statement[2].Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
+	assert.Contains(t, policy.bySid(t, "AllowS3ServerAccessLogs").Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
 }
 
 func TestBeforeTheFirstReleaseNoTagIsKept(t *testing.T) {

@@ -352,13 +352,6 @@ var natStrategies = []string{natOnePerAz, natSingle}
 // logRetentionDays are the retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-func joinInts(values []int) string {
-	s := make([]string, len(values))
-	for i, v := range values {
-		s[i] = strconv.Itoa(v)
-	}
-	return strings.Join(s, ", ")
-}
 
 // validateServices checks the keys of every service, "<name><Key>".
 func (p *problems) validateServices(c *Config) {
@@ -480,5 +473,27 @@ func (p *problems) validateAlarms(c *Config) {
 	if a.ResponseTimeP95Second <= 0 || a.ResponseTimeP95Second > 60 {
 		p.add("alarmResponseTimeP95Seconds", strconv.FormatFloat(a.ResponseTimeP95Second, 'f', -1, 64),
 			"a number of seconds above 0 and at most 60 (the load balancer's idle timeout)")
+	}
+}
+
+// checkWindows checks a daily backup (or snapshot) window and a weekly maintenance window:
+// their AWS formats, a minimum length, and that they do not overlap, which AWS rejects.
+func (p *problems) checkWindows(dailyKey, daily, weeklyKey, weekly string, minMinutes int) {
+	days, okDaily := parseDailyWindow(daily)
+	week, okWeekly := parseWeeklyWindow(weekly)
+	if !okDaily || days[0].length < minMinutes {
+		p.add(dailyKey, daily, fmt.Sprintf("a daily UTC window hh24:mi-hh24:mi of at least %d minutes, such as 17:00-18:00", minMinutes))
+	}
+	if !okWeekly || week.length < minMinutes {
+		p.add(weeklyKey, weekly, fmt.Sprintf("a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least %d minutes, such as sun:18:30-sun:19:30", minMinutes))
+	}
+	if !okDaily || !okWeekly {
+		return
+	}
+	for _, d := range days {
+		if d.overlaps(week) {
+			p.add(weeklyKey, weekly, fmt.Sprintf("a window that does not overlap %s (%s)", dailyKey, daily))
+			return
+		}
 	}
 }

@@ -37,12 +37,18 @@ func LoadStackConfig(dir, project, stack string) (map[string]string, error) {
 	}
 	raw := map[string]string{}
 	for key, value := range file.Config {
-		if !strings.Contains(key, ":") {
-			key = project + ":" + key
-		}
-		raw[key] = configString(value)
+		raw[Qualify(project, key)] = configString(value)
 	}
 	return raw, nil
+}
+
+// Qualify gives a bare config key the project's namespace, as "pulumi config set" does:
+// "vpcCidr" is "coldchain:vpcCidr"; "aws:region" stays as it is.
+func Qualify(project, key string) string {
+	if strings.Contains(key, ":") {
+		return key
+	}
+	return project + ":" + key
 }
 
 // stackFiles lists the stacks that have a Pulumi.<stack>.yaml in dir.
@@ -152,10 +158,7 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 	}
 	for _, kv := range sets {
 		key, value, _ := strings.Cut(kv, "=")
-		if !strings.Contains(key, ":") {
-			key = project + ":" + key
-		}
-		raw[key] = value
+		raw[Qualify(project, key)] = value
 	}
 
 	p, err := plan(project, *stack, raw)
