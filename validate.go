@@ -352,7 +352,6 @@ var natStrategies = []string{natOnePerAz, natSingle}
 // logRetentionDays are the retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-
 // validateServices checks the keys of every service, "<name><Key>".
 func (p *problems) validateServices(c *Config) {
 	for _, svc := range c.Services {
