@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const alarmType = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
 // expectedAlarm is an alarm as CloudWatch must see it: the metric, statistic and dimensions
 // CloudWatch publishes, and the threshold of the seed.
 type expectedAlarm struct {
@@ -100,9 +98,6 @@ func TestAlarmThresholdsFollowConfig(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"redis-001-cpu", "redis-001-memory"}, redis, "one alarm pair per cache node")
 
-	assertRejected(t, []string{"alarmDbFreeStorageGb=50"}, "alarmDbFreeStorageGb")
-	assertRejected(t, []string{"alarmResponseTimeP95Seconds=fast"}, "alarmResponseTimeP95Seconds")
-	assertRejected(t, []string{"alarmRedisCpuPercent=100"}, "alarmRedisCpuPercent")
 }
 
 func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {

@@ -8,11 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	scalableTargetType = "aws:appautoscaling/target:Target"
-	scalingPolicyType  = "aws:appautoscaling/policy:Policy"
-)
-
 func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	for name, bounds := range map[string][2]float64{"backend": {2, 10}, "frontend": {2, 6}} {
@@ -79,30 +74,4 @@ func TestScalingBoundsAndTargetsFollowConfig(t *testing.T) {
 	assert.Equal(t, float64(60), conf["targetValue"])
 	assert.Equal(t, float64(600), conf["scaleInCooldown"])
 	assert.Len(t, p.All(scalingPolicyType), 4, "backendRequestsPerTarget=0 turns request scaling off")
-}
-
-func TestBadScalingConfigIsRejected(t *testing.T) {
-	for _, tc := range []struct {
-		sets []string
-		key  string
-	}{
-		{[]string{"backendMinTasks=5", "backendMaxTasks=3"}, "backendMaxTasks"},
-		{[]string{"frontendMinTasks=0"}, "frontendMinTasks"},
-		{[]string{"backendCpuTarget=150"}, "backendCpuTarget"},
-		{[]string{"frontendMemoryTarget=0"}, "frontendMemoryTarget"},
-		{[]string{"backendDesiredCount=11"}, "backendDesiredCount"},
-		{[]string{"scaleOutCooldownSeconds=-1"}, "scaleOutCooldownSeconds"},
-		{[]string{"frontendCpu=512", "frontendMemory=512"}, "frontendMemory"},
-		{[]string{"cpuArchitecture=arm"}, "cpuArchitecture"},
-		{[]string{"backendImageTag=:latest"}, "backendImageTag"},
-		{[]string{"backendPathPatterns=api/*"}, "backendPathPatterns"},
-		{[]string{`backendPathPatterns=["/a","/b","/c","/d","/e","/f"]`}, "backendPathPatterns"},
-		{[]string{`backendSecrets={"DATABASE_HOST":"/x"}`}, "backendSecrets"},
-		{[]string{`backendSecrets={"api-key":"/x"}`}, "backendSecrets"},
-		{[]string{`backendSecrets={"API_KEY":"not a parameter"}`}, "backendSecrets"},
-		{[]string{"hostedZoneId=zone-1"}, "hostedZoneId"},
-		{[]string{"domainName=app.example.com", "hostedZoneName=other.org"}, "hostedZoneName"},
-	} {
-		assertRejected(t, tc.sets, tc.key)
-	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"coldchain/internal/offline"
 	"errors"
 	"os"
@@ -13,49 +14,125 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// badInputs run through the real entry point, "go run . plan" built once as a process. Each
-// must exit 1 with a message naming every bad key, print no plan, and never panic.
-var badInputs = []struct {
-	name string
-	args []string
-	keys []string
+// badConfigs are invalid configurations, each with the keys its message must name: every
+// one runs through config loading and through the program's entry point ("plan" as a
+// process), which must exit 1, name every key with its value and what is allowed, print no
+// plan, and never panic.
+var badConfigs = []struct {
+	name  string
+	stack string // default production
+	sets  []string
+	keys  []string
 }{
-	{"cpu is not a number", []string{"-c", "backendCpu=lots"}, []string{"backendCpu"}},
-	{"memory has a unit", []string{"-c", "backendMemory=2GB"}, []string{"backendMemory"}},
-	{"a flag is not a boolean", []string{"-c", "protect=maybe"}, []string{"protect"}},
-	{"a threshold is not a number", []string{"-c", "alarmResponseTimeP95Seconds=NaN"}, []string{"alarmResponseTimeP95Seconds"}},
-	{"cpu is no Fargate size", []string{"-c", "backendCpu=1000"}, []string{"backendCpu"}},
-	{"memory does not fit the cpu", []string{"-c", "frontendCpu=256", "-c", "frontendMemory=4096"}, []string{"frontendMemory"}},
-	{"min tasks above max", []string{"-c", "backendMinTasks=5", "-c", "backendMaxTasks=3"}, []string{"backendMaxTasks"}},
-	{"Multi-AZ cache without failover", []string{"-c", "redisMultiAz=true", "-c", "redisAutomaticFailover=false"}, []string{"redisMultiAz"}},
-	{"failover without a replica", []string{"-c", "redisNodes=1", "-c", "redisMultiAz=false"}, []string{"redisAutomaticFailover"}},
-	{"CIDR prefix out of range", []string{"-c", "vpcCidr=10.0.0.0/33"}, []string{"vpcCidr"}},
-	{"CIDR with three octets", []string{"-c", "vpcCidr=10.0.0/16"}, []string{"vpcCidr"}},
-	{"public CIDR", []string{"-c", "vpcCidr=8.8.0.0/16"}, []string{"vpcCidr"}},
-	{"e-mail without @", []string{"-c", "alarmEmail=ops.example.com"}, []string{"alarmEmail"}},
-	{"e-mail missing", []string{"-c", "alarmEmail="}, []string{"alarmEmail"}},
-	{"domain with an underscore", []string{"-c", "domainName=bad_domain.com"}, []string{"domainName"}},
-	{"domain of one label", []string{"-c", "domainName=localhost"}, []string{"domainName"}},
-	{"bucket name with uppercase", []string{"-c", "uploadsBucketName=Upper_Case"}, []string{"uploadsBucketName"}},
-	{"bucket name too short", []string{"-c", "logsBucketName=ab"}, []string{"logsBucketName"}},
-	{"bucket name with dots", []string{"-c", "backupsBucketName=my.bucket.name"}, []string{"backupsBucketName"}},
-	{"typo in a key", []string{"-c", "vpcCdir=10.1.0.0/16"}, []string{"vpcCdir"}},
-	{"wrong case in a key", []string{"-c", "backendcpu=1024"}, []string{"backendcpu"}},
-	{"region name", []string{"-c", "aws:region=seoul"}, []string{"aws:region"}},
-	{"instance class without db.", []string{"-c", "dbInstanceClass=m5.large"}, []string{"dbInstanceClass"}},
-	{"previous-generation cache node", []string{"-c", "redisNodeType=cache.m1.small"}, []string{"redisNodeType"}},
-	{"unsupported PostgreSQL", []string{"-c", "dbEngineVersion=9.6"}, []string{"dbEngineVersion"}},
-	{"window past midnight", []string{"-c", "dbBackupWindow=25:00-26:00"}, []string{"dbBackupWindow"}},
-	{"overlapping windows", []string{"-c", "dbBackupWindow=18:00-19:00", "-c", "dbMaintenanceWindow=sun:18:30-sun:19:30"}, []string{"dbMaintenanceWindow"}},
-	{"path pattern without /", []string{"-c", "backendPathPatterns=api"}, []string{"backendPathPatterns"}},
-	{"certificate of another region", []string{"-c", "certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"}, []string{"certificateArn"}},
-	{"secret that is a plain value", []string{"-c", `backendSecrets={"API_KEY":"sk-live-123"}`}, []string{"backendSecrets"}},
-	{"reserved tag", []string{"-c", `tags={"aws:owner":"ops"}`}, []string{"tags"}},
-	{"retention CloudWatch does not offer", []string{"-c", "logRetentionDays=45"}, []string{"logRetentionDays"}},
-	{"port zero", []string{"-c", "frontendPort=0"}, []string{"frontendPort"}},
-	{"architecture spelled wrong", []string{"-c", "cpuArchitecture=x86"}, []string{"cpuArchitecture"}},
-	{"staging with a bad flag", []string{"--stack", "staging", "-c", "fargateSpot=yes"}, []string{"fargateSpot"}},
-	{"three problems at once", []string{"-c", "backendCpu=lots", "-c", "vpcCidr=x", "-c", "alarmEmail=y"}, []string{"backendCpu", "vpcCidr", "alarmEmail"}},
+	{name: "cpu is not a number", sets: []string{"backendCpu=lots"}, keys: []string{"backendCpu"}},
+	{name: "cpu is not a Fargate size", sets: []string{"backendCpu=1000"}, keys: []string{"backendCpu"}},
+	{name: "memory does not fit the cpu", sets: []string{"backendCpu=1024", "backendMemory=1024"}, keys: []string{"backendMemory"}},
+	{name: "memory is not a number", sets: []string{"backendMemory=2GB"}, keys: []string{"backendMemory"}},
+	{name: "cidr is malformed", sets: []string{"vpcCidr=10.0.0.0/33"}, keys: []string{"vpcCidr"}},
+	{name: "cidr is not a cidr", sets: []string{"vpcCidr=ten-dot-oh"}, keys: []string{"vpcCidr"}},
+	{name: "cidr is too large", sets: []string{"vpcCidr=10.0.0.0/8"}, keys: []string{"vpcCidr"}},
+	{name: "cidr is too small", sets: []string{"vpcCidr=10.0.0.0/24"}, keys: []string{"vpcCidr"}},
+	{name: "cidr is public", sets: []string{"vpcCidr=8.8.0.0/16"}, keys: []string{"vpcCidr"}},
+	{name: "cidr has host bits", sets: []string{"vpcCidr=10.0.1.0/16"}, keys: []string{"vpcCidr"}},
+	{name: "region is malformed", sets: []string{"aws:region=Seoul"}, keys: []string{"aws:region"}},
+	{name: "db class is not an RDS class", sets: []string{"dbInstanceClass=t3.medium"}, keys: []string{"dbInstanceClass"}},
+	{name: "db class is previous generation", sets: []string{"dbInstanceClass=db.m1.large"}, keys: []string{"dbInstanceClass"}},
+	{name: "redis node is not a cache node", sets: []string{"redisNodeType=db.t3.medium"}, keys: []string{"redisNodeType"}},
+	{name: "alarm e-mail is missing", sets: []string{"alarmEmail="}, keys: []string{"alarmEmail"}},
+	{name: "alarm e-mail is malformed", sets: []string{"alarmEmail=ops-at-example.com"}, keys: []string{"alarmEmail"}},
+	{name: "domain has a bad label", sets: []string{"domainName=-bad.example.com"}, keys: []string{"domainName"}},
+	{name: "domain is one label", sets: []string{"domainName=localhost"}, keys: []string{"domainName"}},
+	{name: "domain is uppercase", sets: []string{"domainName=App.Example.com"}, keys: []string{"domainName"}},
+	{name: "bucket name has uppercase", sets: []string{"uploadsBucketName=Uploads"}, keys: []string{"uploadsBucketName"}},
+	{name: "bucket name too short", sets: []string{"backupsBucketName=ab"}, keys: []string{"backupsBucketName"}},
+	{name: "bucket name like an IP", sets: []string{"logsBucketName=192.168.1.1"}, keys: []string{"logsBucketName"}},
+	{name: "bucket name reserved prefix", sets: []string{"logsBucketName=xn--logs"}, keys: []string{"logsBucketName"}},
+	{name: "bucket name reserved suffix", sets: []string{"logsBucketName=logs-s3alias"}, keys: []string{"logsBucketName"}},
+	{name: "project name has uppercase", sets: []string{"projectName=ColdChain"}, keys: []string{"projectName"}},
+	{name: "environment has underscore", sets: []string{"environment=prod_1"}, keys: []string{"environment"}},
+	{name: "prefix too long for bucket names", sets: []string{"projectName=an-exceedingly-long-project-name", "environment=production"}, keys: []string{"projectName"}},
+	{name: "nat strategy none", sets: []string{"natGateways=None"}, keys: []string{"natGateways"}},
+	{name: "flow log retention not offered", sets: []string{"flowLogRetentionDays=45"}, keys: []string{"flowLogRetentionDays"}},
+	{name: "tag key reserved", sets: []string{`tags={"aws:owner":"me"}`}, keys: []string{"tags"}},
+	{name: "tags not a map", sets: []string{"tags=owner"}, keys: []string{"tags"}},
+	{name: "account id malformed", sets: []string{"allowedAccountIds=12345"}, keys: []string{"allowedAccountIds"}},
+	{name: "port out of range", sets: []string{"backendPort=70000"}, keys: []string{"backendPort"}},
+	{name: "unknown key (typo)", sets: []string{"vpcCdir=10.1.0.0/16"}, keys: []string{"vpcCdir"}},
+	{name: "two buckets with one name", sets: []string{"uploadsBucketName=coldchain-data", "backupsBucketName=coldchain-data"}, keys: []string{"backupsBucketName"}},
+	{name: "a flag is not a boolean", sets: []string{"protect=maybe"}, keys: []string{"protect"}},
+	{name: "a threshold is not a number", sets: []string{"alarmResponseTimeP95Seconds=NaN"}, keys: []string{"alarmResponseTimeP95Seconds"}},
+	{name: "memory does not fit the cpu", sets: []string{"frontendCpu=256", "frontendMemory=4096"}, keys: []string{"frontendMemory"}},
+	{name: "min tasks above max", sets: []string{"backendMinTasks=5", "backendMaxTasks=3"}, keys: []string{"backendMaxTasks"}},
+	{name: "Multi-AZ cache without failover", sets: []string{"redisMultiAz=true", "redisAutomaticFailover=false"}, keys: []string{"redisMultiAz"}},
+	{name: "failover without a replica", sets: []string{"redisNodes=1", "redisMultiAz=false"}, keys: []string{"redisAutomaticFailover"}},
+	{name: "CIDR with three octets", sets: []string{"vpcCidr=10.0.0/16"}, keys: []string{"vpcCidr"}},
+	{name: "e-mail without @", sets: []string{"alarmEmail=ops.example.com"}, keys: []string{"alarmEmail"}},
+	{name: "domain with an underscore", sets: []string{"domainName=bad_domain.com"}, keys: []string{"domainName"}},
+	{name: "bucket name with uppercase", sets: []string{"uploadsBucketName=Upper_Case"}, keys: []string{"uploadsBucketName"}},
+	{name: "bucket name too short", sets: []string{"logsBucketName=ab"}, keys: []string{"logsBucketName"}},
+	{name: "bucket name with dots", sets: []string{"backupsBucketName=my.bucket.name"}, keys: []string{"backupsBucketName"}},
+	{name: "wrong case in a key", sets: []string{"backendcpu=1024"}, keys: []string{"backendcpu"}},
+	{name: "region name", sets: []string{"aws:region=seoul"}, keys: []string{"aws:region"}},
+	{name: "instance class without db.", sets: []string{"dbInstanceClass=m5.large"}, keys: []string{"dbInstanceClass"}},
+	{name: "previous-generation cache node", sets: []string{"redisNodeType=cache.m1.small"}, keys: []string{"redisNodeType"}},
+	{name: "unsupported PostgreSQL", sets: []string{"dbEngineVersion=9.6"}, keys: []string{"dbEngineVersion"}},
+	{name: "window past midnight", sets: []string{"dbBackupWindow=25:00-26:00"}, keys: []string{"dbBackupWindow"}},
+	{name: "overlapping windows", sets: []string{"dbBackupWindow=18:00-19:00", "dbMaintenanceWindow=sun:18:30-sun:19:30"}, keys: []string{"dbMaintenanceWindow"}},
+	{name: "path pattern without /", sets: []string{"backendPathPatterns=api"}, keys: []string{"backendPathPatterns"}},
+	{name: "certificate of another region", sets: []string{"certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"}, keys: []string{"certificateArn"}},
+	{name: "secret that is a plain value", sets: []string{`backendSecrets={"API_KEY":"sk-live-123"}`}, keys: []string{"backendSecrets"}},
+	{name: "reserved tag", sets: []string{`tags={"aws:owner":"ops"}`}, keys: []string{"tags"}},
+	{name: "retention CloudWatch does not offer", sets: []string{"logRetentionDays=45"}, keys: []string{"logRetentionDays"}},
+	{name: "port zero", sets: []string{"frontendPort=0"}, keys: []string{"frontendPort"}},
+	{name: "architecture spelled wrong", sets: []string{"cpuArchitecture=x86"}, keys: []string{"cpuArchitecture"}},
+	{name: "staging with a bad flag", sets: []string{"fargateSpot=yes"}, keys: []string{"fargateSpot"}, stack: "staging"},
+	{name: "three problems at once", sets: []string{"backendCpu=lots", "vpcCidr=x", "alarmEmail=y"}, keys: []string{"backendCpu", "vpcCidr", "alarmEmail"}},
+	{name: "service: frontendMinTasks=0", sets: []string{"frontendMinTasks=0"}, keys: []string{"frontendMinTasks"}},
+	{name: "service: backendCpuTarget=150", sets: []string{"backendCpuTarget=150"}, keys: []string{"backendCpuTarget"}},
+	{name: "service: frontendMemoryTarget=0", sets: []string{"frontendMemoryTarget=0"}, keys: []string{"frontendMemoryTarget"}},
+	{name: "service: backendDesiredCount=11", sets: []string{"backendDesiredCount=11"}, keys: []string{"backendDesiredCount"}},
+	{name: "service: scaleOutCooldownSeconds=-1", sets: []string{"scaleOutCooldownSeconds=-1"}, keys: []string{"scaleOutCooldownSeconds"}},
+	{name: "service: frontendCpu=512", sets: []string{"frontendCpu=512", "frontendMemory=512"}, keys: []string{"frontendMemory"}},
+	{name: "service: cpuArchitecture=arm", sets: []string{"cpuArchitecture=arm"}, keys: []string{"cpuArchitecture"}},
+	{name: "service: backendImageTag=:latest", sets: []string{"backendImageTag=:latest"}, keys: []string{"backendImageTag"}},
+	{name: "service: backendPathPatterns=api/*", sets: []string{"backendPathPatterns=api/*"}, keys: []string{"backendPathPatterns"}},
+	{name: `service: backendPathPatterns=["/a","/b","/c","/d","/e","/f"]`, sets: []string{`backendPathPatterns=["/a","/b","/c","/d","/e","/f"]`}, keys: []string{"backendPathPatterns"}},
+	{name: `service: backendSecrets={"DATABASE_HOST":"/x"}`, sets: []string{`backendSecrets={"DATABASE_HOST":"/x"}`}, keys: []string{"backendSecrets"}},
+	{name: `service: backendSecrets={"api-key":"/x"}`, sets: []string{`backendSecrets={"api-key":"/x"}`}, keys: []string{"backendSecrets"}},
+	{name: `service: backendSecrets={"API_KEY":"not a parameter"}`, sets: []string{`backendSecrets={"API_KEY":"not a parameter"}`}, keys: []string{"backendSecrets"}},
+	{name: "service: hostedZoneId=zone-1", sets: []string{"hostedZoneId=zone-1"}, keys: []string{"hostedZoneId"}},
+	{name: "service: domainName=app.example.com", sets: []string{"domainName=app.example.com", "hostedZoneName=other.org"}, keys: []string{"hostedZoneName"}},
+	{name: "data: redisMultiAz=false, redisAutomaticFailover=true, redisNodes=1", sets: []string{"redisMultiAz=false", "redisAutomaticFailover=true", "redisNodes=1"}, keys: []string{"redisAutomaticFailover"}},
+	{name: "data: redisSnapshotRetentionDays=0", sets: []string{"redisSnapshotRetentionDays=0"}, keys: []string{"redisSnapshotRetentionDays"}},
+	{name: "data: dbAllocatedStorage=100, dbMaxAllocatedStorage=105", sets: []string{"dbAllocatedStorage=100", "dbMaxAllocatedStorage=105"}, keys: []string{"dbMaxAllocatedStorage"}},
+	{name: "data: dbInstanceClass=db.t3.micro", sets: []string{"dbInstanceClass=db.t3.micro"}, keys: []string{"dbPerformanceInsights"}},
+	{name: "data: dbEngineVersion=12", sets: []string{"dbEngineVersion=12"}, keys: []string{"dbEngineVersion"}},
+	{name: "data: dbUsername=postgres", sets: []string{"dbUsername=postgres"}, keys: []string{"dbUsername"}},
+	{name: "data: dbUsername=rds_admin", sets: []string{"dbUsername=rds_admin"}, keys: []string{"dbUsername"}},
+	{name: "data: dbName=1db", sets: []string{"dbName=1db"}, keys: []string{"dbName"}},
+	{name: "data: dbBackupRetentionDays=3", sets: []string{"dbBackupRetentionDays=3"}, keys: []string{"dbBackupRetentionDays"}},
+	{name: "data: redisEngineVersion=5.0.6", sets: []string{"redisEngineVersion=5.0.6"}, keys: []string{"redisEngineVersion"}},
+	{name: "data: secretRecoveryDays=3", sets: []string{"secretRecoveryDays=3"}, keys: []string{"secretRecoveryDays"}},
+	{name: "data: kmsDeletionWindowDays=60", sets: []string{"kmsDeletionWindowDays=60"}, keys: []string{"kmsDeletionWindowDays"}},
+	{name: "free storage threshold above the disk", sets: []string{"alarmDbFreeStorageGb=50"}, keys: []string{"alarmDbFreeStorageGb"}},
+	{name: "response time not a number", sets: []string{"alarmResponseTimeP95Seconds=fast"}, keys: []string{"alarmResponseTimeP95Seconds"}},
+	{name: "cpu threshold of 100%", sets: []string{"alarmRedisCpuPercent=100"}, keys: []string{"alarmRedisCpuPercent"}},
+	{name: "names too long for their AWS limits", sets: []string{"projectName=a-much-too-long-project-name-for-s3-buckets", "environment=production"}, keys: []string{"projectName"}},
+	{name: "writable path relative", sets: []string{`frontendWritablePaths=["tmp"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path the root", sets: []string{`frontendWritablePaths=["/"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path with ..", sets: []string{`frontendWritablePaths=["/tmp/../etc"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path a trailing /", sets: []string{`frontendWritablePaths=["/tmp/"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path twice", sets: []string{`frontendWritablePaths=["/tmp","/tmp"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path ECS Exec's own", sets: []string{`frontendWritablePaths=["/var/lib/amazon"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path one volume name for two paths", sets: []string{`frontendWritablePaths=["/a.b","/a_b"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "writable path a space", sets: []string{`frontendWritablePaths=["/with space"]`}, keys: []string{"frontendWritablePaths"}},
+	{name: "secret source: a bare name", sets: []string{`backendSecrets={"PARTNER":"api-key"}`}, keys: []string{"backendSecrets"}},
+	{name: "secret source: a JSON key without its three fields", sets: []string{`backendSecrets={"PARTNER":"arn:aws:secretsmanager:ap-northeast-2:210987654321:secret:partner-AbCdEf:key"}`}, keys: []string{"backendSecrets"}},
+	{name: "secret source: another region's secret", sets: []string{`backendSecrets={"PARTNER":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"}`}, keys: []string{"backendSecrets"}},
+	{name: "declared secret: a lowercase name", sets: []string{`backendManagedSecrets=["api_key"]`}, keys: []string{"backendManagedSecrets"}},
+	{name: "declared secret: a name the program sets", sets: []string{`backendManagedSecrets=["DATABASE_PASSWORD"]`}, keys: []string{"backendManagedSecrets"}},
+	{name: "declared secret: a name twice", sets: []string{`backendManagedSecrets=["API_KEY","API_KEY"]`}, keys: []string{"backendManagedSecrets"}},
+	{name: "declared secret also mapped", sets: []string{"backendManagedSecrets=API_KEY", `backendSecrets={"API_KEY":"/x"}`}, keys: []string{"backendManagedSecrets"}},
 }
 
 // asProgram, set in a test binary's environment, makes it run the program's own main instead
@@ -78,26 +155,50 @@ func program(args ...string) *exec.Cmd {
 	return cmd
 }
 
-func TestBadInputThroughTheEntryPoint(t *testing.T) {
-	require.GreaterOrEqual(t, len(badInputs), 30)
-	for _, tc := range badInputs {
+// planArgs are the arguments of "plan" for a bad config.
+func planArgs(stack string, sets []string) []string {
+	args := []string{"plan", "--stack", stack}
+	for _, set := range sets {
+		args = append(args, "-c", set)
+	}
+	return args
+}
+
+func TestBadConfigsAreRejectedNamingEveryKey(t *testing.T) {
+	require.GreaterOrEqual(t, len(badConfigs), 30)
+	for _, tc := range badConfigs {
+		stack := cmp.Or(tc.stack, "production")
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := program(append([]string{"plan"}, tc.args...)...)
+			// In process: loading the config names every key.
+			_, err := loadConfig(project, stack, with(minimalConfig(), tc.sets...))
+			var cfgErr *ConfigError
+			require.Truef(t, errors.As(err, &cfgErr), "config %v: got error %v, want a *ConfigError", tc.sets, err)
+			var keys []string
+			for _, p := range cfgErr.Problems {
+				keys = append(keys, p.Key)
+			}
+			for _, key := range tc.keys {
+				assert.Containsf(t, keys, key, "config %v: problems %v do not name %s", tc.sets, cfgErr.Problems, key)
+			}
+
+			// Through the entry point: exit 1, every key named with what is allowed, no plan.
+			args := planArgs(stack, tc.sets)
+			cmd := program(args...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
+			err = cmd.Run()
 			var exit *exec.ExitError
-			require.Truef(t, errors.As(err, &exit), "plan %v: want exit status 1, got %v", tc.args, err)
-			assert.Equalf(t, 1, exit.ExitCode(), "plan %v", tc.args)
-			assert.Emptyf(t, stdout.String(), "plan %v printed a plan", tc.args)
+			require.Truef(t, errors.As(err, &exit), "%v: want exit status 1, got %v", args, err)
+			assert.Equalf(t, 1, exit.ExitCode(), "%v", args)
+			assert.Emptyf(t, stdout.String(), "%v printed a plan", args)
 			msg := stderr.String()
 			for _, key := range tc.keys {
-				assert.Containsf(t, msg, key+" = ", "plan %v: the message does not name %s:\n%s", tc.args, key, msg)
+				assert.Containsf(t, msg, key+" = ", "%v: the message does not name %s:\n%s", args, key, msg)
 			}
 			assert.Contains(t, msg, "must be", "the message says what is allowed")
 			for _, trace := range []string{"panic", "goroutine", ".go:"} {
-				assert.NotContainsf(t, msg, trace, "plan %v: %s in the output:\n%s", tc.args, trace, msg)
+				assert.NotContainsf(t, msg, trace, "%v: %s in the output:\n%s", args, trace, msg)
 			}
 		})
 	}
@@ -151,14 +252,6 @@ func FuzzConfig(f *testing.F) {
 		for _, kv := range tc.sets {
 			k, v, _ := strings.Cut(kv, "=")
 			f.Add(k, v)
-		}
-	}
-	for _, tc := range badInputs {
-		for i := 0; i+1 < len(tc.args); i += 2 {
-			if tc.args[i] == "-c" {
-				k, v, _ := strings.Cut(tc.args[i+1], "=")
-				f.Add(k, v)
-			}
 		}
 	}
 	f.Add("backendSecrets", `{"A":"/x","B":"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:x"}`)

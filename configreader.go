@@ -103,16 +103,20 @@ func (r *configReader) boolean(key string, def bool) bool {
 func (r *configReader) service(def ServiceConfig) ServiceConfig {
 	key := func(k string) string { return def.Name + k }
 	s := def
-	s.CPU = r.integer(key("Cpu"), def.CPU)
-	s.Memory = r.integer(key("Memory"), def.Memory)
-	s.Port = r.integer(key("Port"), def.Port)
-	s.ImageTag = r.str(key("ImageTag"), def.ImageTag)
-	s.HealthCheckPath = r.str(key("HealthCheckPath"), def.HealthCheckPath)
-	s.User = r.str(key("User"), def.User)
-	s.MinTasks = r.integer(key("MinTasks"), def.MinTasks)
-	s.MaxTasks = r.integer(key("MaxTasks"), def.MaxTasks)
-	s.CPUTarget = r.integer(key("CpuTarget"), def.CPUTarget)
-	s.MemoryTarget = r.integer(key("MemoryTarget"), def.MemoryTarget)
+	// In this order, so that problems are reported in a stable one.
+	for _, f := range []struct {
+		key   string
+		field *int
+	}{{"Cpu", &s.CPU}, {"Memory", &s.Memory}, {"Port", &s.Port}, {"MinTasks", &s.MinTasks}, {"MaxTasks", &s.MaxTasks},
+		{"CpuTarget", &s.CPUTarget}, {"MemoryTarget", &s.MemoryTarget}} {
+		*f.field = r.integer(key(f.key), *f.field)
+	}
+	for _, f := range []struct {
+		key   string
+		field *string
+	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User}} {
+		*f.field = r.str(key(f.key), *f.field)
+	}
 	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
 	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)
 	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.

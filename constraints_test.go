@@ -124,10 +124,6 @@ func TestEveryResourceTypeHasItsNameRules(t *testing.T) {
 	}
 }
 
-func TestTooLongNamesAreRejectedByConfig(t *testing.T) {
-	assertRejected(t, []string{"projectName=a-much-too-long-project-name-for-s3-buckets", "environment=production"}, "projectName")
-}
-
 func TestNameRulesCatchBadNames(t *testing.T) {
 	bad := clonePlan(t, planOfVariation(t, variations[0]))
 	bad.One(t, albType, "alb").Outputs["name"] = strings.Repeat("a", 33)

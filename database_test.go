@@ -8,15 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	dbType         = "aws:rds/instance:Instance"
-	redisType      = "aws:elasticache/replicationGroup:ReplicationGroup"
-	logGroupType   = "aws:cloudwatch/logGroup:LogGroup"
-	secretType     = "aws:secretsmanager/secret:Secret"
-	kmsKeyType     = "aws:kms/key:Key"
-	randomPassType = "random:index/randomPassword:RandomPassword"
-)
-
 func sgID(t *testing.T, p *offline.Plan, name string) string {
 	t.Helper()
 	return p.One(t, sgType, name).ID
@@ -187,30 +178,6 @@ func TestRedisAuthTokenSatisfiesElastiCacheRulesAndIsKeptInSecretsManager(t *tes
 	assert.Equal(t, secret.ID, version.In("secretId"))
 	assert.Equal(t, offline.SecretPlaceholder, version.In("secretString"))
 	assert.Contains(t, version.DependsOn, token.URN, "the secret holds the generated token")
-}
-
-func TestContradictoryCacheSettingsAreRejected(t *testing.T) {
-	for _, tc := range []struct {
-		sets []string
-		key  string
-	}{
-		{[]string{"redisMultiAz=true", "redisAutomaticFailover=false"}, "redisMultiAz"},
-		{[]string{"redisMultiAz=false", "redisAutomaticFailover=true", "redisNodes=1"}, "redisAutomaticFailover"},
-		{[]string{"redisSnapshotRetentionDays=0"}, "redisSnapshotRetentionDays"},
-		{[]string{"dbAllocatedStorage=100", "dbMaxAllocatedStorage=105"}, "dbMaxAllocatedStorage"},
-		{[]string{"dbInstanceClass=db.t3.micro"}, "dbPerformanceInsights"},
-		{[]string{"dbEngineVersion=12"}, "dbEngineVersion"},
-		{[]string{"dbUsername=postgres"}, "dbUsername"},
-		{[]string{"dbUsername=rds_admin"}, "dbUsername"},
-		{[]string{"dbName=1db"}, "dbName"},
-		{[]string{"dbBackupRetentionDays=3"}, "dbBackupRetentionDays"},
-		{[]string{"redisEngineVersion=5.0.6"}, "redisEngineVersion"},
-		{[]string{"protect=maybe"}, "protect"},
-		{[]string{"secretRecoveryDays=3"}, "secretRecoveryDays"},
-		{[]string{"kmsDeletionWindowDays=60"}, "kmsDeletionWindowDays"},
-	} {
-		assertRejected(t, tc.sets, tc.key)
-	}
 }
 
 func TestSingleNodeCacheWithoutFailoverIsAllowed(t *testing.T) {

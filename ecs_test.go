@@ -10,20 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	albType       = "aws:lb/loadBalancer:LoadBalancer"
-	tgType        = "aws:lb/targetGroup:TargetGroup"
-	listenerType  = "aws:lb/listener:Listener"
-	ruleType      = "aws:lb/listenerRule:ListenerRule"
-	serviceType   = "aws:ecs/service:Service"
-	taskDefType   = "aws:ecs/taskDefinition:TaskDefinition"
-	roleType      = "aws:iam/role:Role"
-	rolePolicy    = "aws:iam/rolePolicy:RolePolicy"
-	recordType    = "aws:route53/record:Record"
-	certType      = "aws:acm/certificate:Certificate"
-	certValidType = "aws:acm/certificateValidation:CertificateValidation"
-)
-
 func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster")
@@ -476,13 +462,6 @@ func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
 	assert.Empty(t, writable.One(t, taskDefType, "frontend").List("volumes"))
 	writable.One(t, taskDefType, "backend").Doc(t, "containerDefinitions", &defs)
 	assert.Contains(t, defs[0].MountPoints, mountPoint{SourceVolume: "app-cache", ContainerPath: "/app/cache"})
-}
-
-func TestWritablePathsAreValidated(t *testing.T) {
-	for _, paths := range []string{`["tmp"]`, `["/"]`, `["/tmp/../etc"]`, `["/tmp/"]`, `["/tmp","/tmp"]`,
-		`["/var/lib/amazon"]`, `["/a.b","/a_b"]`, `["/with space"]`} {
-		assertRejected(t, []string{"frontendWritablePaths=" + paths}, "frontendWritablePaths")
-	}
 }
 
 func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {

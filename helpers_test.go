@@ -3,12 +3,10 @@ package main
 import (
 	"coldchain/internal/offline"
 
-	"errors"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,6 +14,38 @@ import (
 // uses, and assert on the registrations it recorded.
 
 const project = "coldchain"
+
+// The resource types the tests look up, by their token.
+const (
+	alarmType          = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	scalableTargetType = "aws:appautoscaling/target:Target"
+	scalingPolicyType  = "aws:appautoscaling/policy:Policy"
+	dbType             = "aws:rds/instance:Instance"
+	redisType          = "aws:elasticache/replicationGroup:ReplicationGroup"
+	logGroupType       = "aws:cloudwatch/logGroup:LogGroup"
+	secretType         = "aws:secretsmanager/secret:Secret"
+	kmsKeyType         = "aws:kms/key:Key"
+	randomPassType     = "random:index/randomPassword:RandomPassword"
+	albType            = "aws:lb/loadBalancer:LoadBalancer"
+	tgType             = "aws:lb/targetGroup:TargetGroup"
+	listenerType       = "aws:lb/listener:Listener"
+	ruleType           = "aws:lb/listenerRule:ListenerRule"
+	serviceType        = "aws:ecs/service:Service"
+	taskDefType        = "aws:ecs/taskDefinition:TaskDefinition"
+	roleType           = "aws:iam/role:Role"
+	rolePolicy         = "aws:iam/rolePolicy:RolePolicy"
+	recordType         = "aws:route53/record:Record"
+	certType           = "aws:acm/certificate:Certificate"
+	certValidType      = "aws:acm/certificateValidation:CertificateValidation"
+	sgType             = "aws:ec2/securityGroup:SecurityGroup"
+	ingressType        = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	egressType         = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	subnetType         = "aws:ec2/subnet:Subnet"
+	routeType          = "aws:ec2/route:Route"
+	natType            = "aws:ec2/natGateway:NatGateway"
+	bucketType         = "aws:s3/bucketV2:BucketV2"
+	repoType           = "aws:ecr/repository:Repository"
+)
 
 // releaseTag is the image tag the tests release: a stack plans its services once their
 // image tags are set.
@@ -115,16 +145,6 @@ func strs(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// assertRejected asserts that config with the overrides fails validation naming key.
-func assertRejected(t *testing.T, sets []string, key string) {
-	t.Helper()
-	_, err := loadConfig(project, "production", with(minimalConfig(), sets...))
-	var cfgErr *ConfigError
-	if assert.Truef(t, errors.As(err, &cfgErr), "config %v: want a config error, got %v", sets, err) {
-		assert.Containsf(t, err.Error(), key+" = ", "config %v", sets)
-	}
 }
 
 // readmeSection returns the text of a README section, from its heading to the next "## ".

@@ -11,12 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	sgType      = "aws:ec2/securityGroup:SecurityGroup"
-	ingressType = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	egressType  = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-)
-
 func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	vpc := p.One(t, "awsx:ec2:Vpc", "vpc")
@@ -87,18 +81,16 @@ func securityGroupRules(t *testing.T, p *offline.Plan) []rule {
 func TestSecurityGroupsAreLeastPrivilege(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	want := []rule{
-		{"alb-sg", "in", 443, "0.0.0.0/0"},
-		{"alb-sg", "in", 80, "0.0.0.0/0"},
-		{"alb-sg", "out", 80, "frontend-sg"},
-		{"alb-sg", "out", 8000, "backend-sg"},
-		{"backend-sg", "in", 8000, "alb-sg"},
-		{"backend-sg", "out", 443, "0.0.0.0/0"},
-		{"backend-sg", "out", 5432, "database-sg"},
-		{"backend-sg", "out", 6379, "redis-sg"},
-		{"database-sg", "in", 5432, "backend-sg"},
-		{"frontend-sg", "in", 80, "alb-sg"},
-		{"frontend-sg", "out", 443, "0.0.0.0/0"},
-		{"redis-sg", "in", 6379, "backend-sg"},
+		// The internet reaches the load balancer only, on 80 and 443.
+		{"alb-sg", "in", 443, "0.0.0.0/0"}, {"alb-sg", "in", 80, "0.0.0.0/0"},
+		// The load balancer reaches each service's container port, and nothing else.
+		{"alb-sg", "out", 80, "frontend-sg"}, {"alb-sg", "out", 8000, "backend-sg"},
+		{"backend-sg", "in", 8000, "alb-sg"}, {"frontend-sg", "in", 80, "alb-sg"},
+		// Only the backend reaches the data tier, each store on its own port.
+		{"backend-sg", "out", 5432, "database-sg"}, {"database-sg", "in", 5432, "backend-sg"},
+		{"backend-sg", "out", 6379, "redis-sg"}, {"redis-sg", "in", 6379, "backend-sg"},
+		// The tasks reach AWS's APIs over HTTPS, through the NAT gateways.
+		{"backend-sg", "out", 443, "0.0.0.0/0"}, {"frontend-sg", "out", 443, "0.0.0.0/0"},
 	}
 	sort.Slice(want, func(i, j int) bool { return fmt.Sprint(want[i]) < fmt.Sprint(want[j]) })
 	assert.Equal(t, want, securityGroupRules(t, p))

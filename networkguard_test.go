@@ -17,12 +17,6 @@ import (
 // from awsx's source (awsxvpc.go), not the component's inputs. Each rule is fed a plan broken
 // the way it guards against.
 
-const (
-	subnetType = "aws:ec2/subnet:Subnet"
-	routeType  = "aws:ec2/route:Route"
-	natType    = "aws:ec2/natGateway:NatGateway"
-)
-
 var networkRules = []guardRule{
 	{"NET-01", "isolation of the data tier",
 		"Isolated subnets (database, cache) have no route out of the VPC and map no public IP.",

@@ -10,11 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	bucketType = "aws:s3/bucketV2:BucketV2"
-	repoType   = "aws:ecr/repository:Repository"
-)
-
 var bucketNames = []string{"uploads", "backups", "logs"}
 
 func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
