@@ -8,6 +8,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// trackingOf returns a policy's target-tracking configuration.
+func trackingOf(t *testing.T, p *offline.Plan, name string) (map[string]any, map[string]any) {
+	t.Helper()
+	policy := p.One(t, scalingPolicyType, name)
+	assert.Equal(t, "TargetTrackingScaling", policy.In("policyType"))
+	conf := policy.Obj("targetTrackingScalingPolicyConfiguration")
+	require.NotNil(t, conf)
+	return conf, conf["predefinedMetricSpecification"].(map[string]any)
+}
+
 func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
 	p := planOf(t, minimalConfig())
 	for name, bounds := range map[string][2]float64{"backend": {2, 10}, "frontend": {2, 6}} {
@@ -19,16 +29,6 @@ func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
 		assert.Equal(t, bounds[0], target.Num("minCapacity"), name)
 		assert.Equal(t, bounds[1], target.Num("maxCapacity"), name)
 	}
-}
-
-// trackingOf returns a policy's target-tracking configuration.
-func trackingOf(t *testing.T, p *offline.Plan, name string) (map[string]any, map[string]any) {
-	t.Helper()
-	policy := p.One(t, scalingPolicyType, name)
-	assert.Equal(t, "TargetTrackingScaling", policy.In("policyType"))
-	conf := policy.Obj("targetTrackingScalingPolicyConfiguration")
-	require.NotNil(t, conf)
-	return conf, conf["predefinedMetricSpecification"].(map[string]any)
 }
 
 func TestPoliciesTrackTheSeedTargets(t *testing.T) {

@@ -364,7 +364,11 @@ func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T
 	require.Error(t, err)
 	out, err := containerDefinitions(containerSpec{Name: "frontend", Image: "repo:tag", Port: 80})
 	require.NoError(t, err)
-	assert.True(t, json.Valid([]byte(out)))
+	var defs []containerDefinition
+	require.NoError(t, json.Unmarshal([]byte(out), &defs))
+	require.Len(t, defs, 1)
+	assert.Equal(t, "repo:tag", defs[0].Image)
+	assert.Equal(t, []portMapping{{ContainerPort: 80, Protocol: "tcp", Name: "frontend-80"}}, defs[0].PortMappings)
 }
 
 func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {

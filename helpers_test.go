@@ -2,16 +2,17 @@ package main
 
 import (
 	"coldchain/internal/offline"
-
+	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// The tests run the program on the offline engine of plan.go, the same one "go run . plan"
-// uses, and assert on the registrations it recorded.
+// The tests run the program on the offline engine (internal/offline), the same one
+// "go run . plan" uses, and assert on the registrations it recorded.
 
 const project = "coldchain"
 
@@ -156,4 +157,20 @@ func readmeSection(t *testing.T, heading string) string {
 	require.Truef(t, found, "README has no %q section", heading)
 	section, _, _ = strings.Cut(section, "\n## ")
 	return section
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata from what the tests see")
+
+// golden compares got with the golden file testdata/name, or rewrites the file under -update.
+// A golden file is reviewed like code: a change to one says what moved and why.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run the test with -update to create the golden file")
+	require.Equalf(t, string(want), got, "%s differs from what the test sees", path)
 }

@@ -11,31 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
-	p := planOf(t, minimalConfig())
-	vpc := p.One(t, "awsx:ec2:Vpc", "vpc")
-
-	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, vpc.List("availabilityZoneNames"))
-	assert.Equal(t, "Auto", vpc.In("subnetStrategy"), "the subnet strategy is set explicitly")
-	assert.Equal(t, "OnePerAz", vpc.Obj("natGateways")["strategy"])
-	assert.Equal(t, "10.0.0.0/16", vpc.In("cidrBlock"))
-	assert.True(t, vpc.Flag("enableDnsHostnames"))
-	assert.True(t, vpc.Flag("enableDnsSupport"))
-
-	types := map[string]float64{}
-	for _, s := range vpc.List("subnetSpecs") {
-		spec := s.(map[string]any)
-		types[spec["type"].(string)] = spec["cidrMask"].(float64)
-	}
-	assert.Equal(t, map[string]float64{"Public": 20, "Private": 18, "Isolated": 20}, types)
-	assert.NotEmpty(t, vpc.Provider, "the remote VPC component is handed the explicit provider")
-}
-
-func TestNatStrategyFollowsConfig(t *testing.T) {
-	p := planOf(t, with(minimalConfig(), "natGateways=Single"))
-	assert.Equal(t, "Single", p.One(t, "awsx:ec2:Vpc", "vpc").Obj("natGateways")["strategy"])
-}
-
 // rule is a security group rule as a reviewer reads it.
 type rule struct {
 	group     string // the group the rule belongs to
@@ -76,6 +51,31 @@ func securityGroupRules(t *testing.T, p *offline.Plan) []rule {
 	}
 	sort.Slice(rules, func(i, j int) bool { return fmt.Sprint(rules[i]) < fmt.Sprint(rules[j]) })
 	return rules
+}
+
+func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	vpc := p.One(t, "awsx:ec2:Vpc", "vpc")
+
+	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2b"}, vpc.List("availabilityZoneNames"))
+	assert.Equal(t, "Auto", vpc.In("subnetStrategy"), "the subnet strategy is set explicitly")
+	assert.Equal(t, "OnePerAz", vpc.Obj("natGateways")["strategy"])
+	assert.Equal(t, "10.0.0.0/16", vpc.In("cidrBlock"))
+	assert.True(t, vpc.Flag("enableDnsHostnames"))
+	assert.True(t, vpc.Flag("enableDnsSupport"))
+
+	types := map[string]float64{}
+	for _, s := range vpc.List("subnetSpecs") {
+		spec := s.(map[string]any)
+		types[spec["type"].(string)] = spec["cidrMask"].(float64)
+	}
+	assert.Equal(t, map[string]float64{"Public": 20, "Private": 18, "Isolated": 20}, types)
+	assert.NotEmpty(t, vpc.Provider, "the remote VPC component is handed the explicit provider")
+}
+
+func TestNatStrategyFollowsConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "natGateways=Single"))
+	assert.Equal(t, "Single", p.One(t, "awsx:ec2:Vpc", "vpc").Obj("natGateways")["strategy"])
 }
 
 func TestSecurityGroupsAreLeastPrivilege(t *testing.T) {

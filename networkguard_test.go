@@ -50,12 +50,12 @@ type network struct {
 	tableOf   map[string]string // subnet id -> route table id
 	routesOf  map[string][]*offline.PlanResource
 	strategy  string
-	subnetsOf map[string][]string // subnet type -> ids
+	subnetsOf map[string][]*offline.PlanResource // by subnet type (subnetKind)
 }
 
 func networkOf(p *offline.Plan) *network {
 	n := &network{byID: map[string]*offline.PlanResource{}, tableOf: map[string]string{}, routesOf: map[string][]*offline.PlanResource{},
-		subnetsOf: map[string][]string{}}
+		subnetsOf: map[string][]*offline.PlanResource{}}
 	for _, r := range p.Resources {
 		if r.Custom {
 			n.byID[r.ID] = r
@@ -66,7 +66,7 @@ func networkOf(p *offline.Plan) *network {
 	}
 	n.subnets = p.All(subnetType)
 	for _, s := range n.subnets {
-		n.subnetsOf[subnetKind(s)] = append(n.subnetsOf[subnetKind(s)], s.ID)
+		n.subnetsOf[subnetKind(s)] = append(n.subnetsOf[subnetKind(s)], s)
 	}
 	for _, a := range p.All("aws:ec2/routeTableAssociation:RouteTableAssociation") {
 		n.tableOf[a.In("subnetId")] = a.In("routeTableId")
@@ -101,10 +101,7 @@ func (n *network) defaultRoute(subnet *offline.PlanResource) *offline.PlanResour
 func checkIsolatedSubnets(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
-	for _, s := range n.subnets {
-		if subnetKind(s) != "Isolated" {
-			continue
-		}
+	for _, s := range n.subnetsOf["Isolated"] {
 		if _, ok := n.tableOf[s.ID]; !ok {
 			v = append(v, s.Name+": isolated subnet without its own route table (the main table may route out)")
 		}
@@ -124,10 +121,7 @@ func checkIsolatedSubnets(p *offline.Plan) []string {
 func checkPrivateEgress(p *offline.Plan) []string {
 	var v []string
 	n := networkOf(p)
-	for _, s := range n.subnets {
-		if subnetKind(s) != "Private" {
-			continue
-		}
+	for _, s := range n.subnetsOf["Private"] {
 		route := n.defaultRoute(s)
 		if route == nil {
 			v = append(v, s.Name+": private subnet without a default route")
@@ -216,7 +210,7 @@ func checkTierPlacement(p *offline.Plan) []string {
 			return false
 		}
 		for _, id := range got {
-			if !slices.Contains(want, fmt.Sprint(id)) {
+			if !slices.ContainsFunc(want, func(s *offline.PlanResource) bool { return s.ID == id }) {
 				return false
 			}
 		}

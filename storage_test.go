@@ -2,7 +2,6 @@ package main
 
 import (
 	"coldchain/internal/offline"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -220,7 +219,7 @@ func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
 		}
 		lifecycle := p.One(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service)
 		assert.Equal(t, repo.In("name"), lifecycle.In("repository"))
-		require.NoError(t, json.Unmarshal([]byte(lifecycle.In("policy")), &policy))
+		lifecycle.Doc(t, "policy", &policy)
 		require.Len(t, policy.Rules, 3)
 		// The deployed image is selected first, and so never expired by the rules after it
 		// (a tag names one image, so "more than 1" never holds).

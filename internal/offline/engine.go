@@ -35,20 +35,30 @@ type Plan struct {
 
 // PlanResource is one registration as the engine saw it.
 type PlanResource struct {
-	URN                 string         `json:"urn"`
-	Type                string         `json:"type"`
-	Name                string         `json:"name"`
-	Custom              bool           `json:"custom"`
-	Remote              bool           `json:"remote"`
-	Parent              string         `json:"parent"`
-	Provider            string         `json:"provider"`
-	Protect             bool           `json:"protect"`
-	RetainOnDelete      bool           `json:"retainOnDelete"`
-	DeleteBeforeReplace bool           `json:"deleteBeforeReplace"`
-	IgnoreChanges       []string       `json:"ignoreChanges"`
-	DependsOn           []string       `json:"dependsOn"`
-	Inputs              map[string]any `json:"inputs"`
-	Outputs             map[string]any `json:"outputs"`
+	// URN, Type and Name identify the resource as Pulumi does: Name is the logical name.
+	URN  string `json:"urn"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// Custom is true for a provider's resource, false for a component; Remote is true for a
+	// component whose children its own provider creates (see ModeledBy).
+	Custom bool `json:"custom"`
+	Remote bool `json:"remote"`
+	// Parent is the parent's URN, "" at the top; Provider is the explicit provider reference,
+	// "" for the default provider.
+	Parent   string `json:"parent"`
+	Provider string `json:"provider"`
+	// Protect, RetainOnDelete, DeleteBeforeReplace and IgnoreChanges are the lifecycle options
+	// the program set.
+	Protect             bool     `json:"protect"`
+	RetainOnDelete      bool     `json:"retainOnDelete"`
+	DeleteBeforeReplace bool     `json:"deleteBeforeReplace"`
+	IgnoreChanges       []string `json:"ignoreChanges"`
+	// DependsOn is every URN the resource waits for, explicitly or through its inputs.
+	DependsOn []string `json:"dependsOn"`
+	// Inputs are as the provider would receive them; Outputs as AWS would answer, faked
+	// deterministically where only AWS knows.
+	Inputs  map[string]any `json:"inputs"`
+	Outputs map[string]any `json:"outputs"`
 	// ID is the fake physical id the engine answered with.
 	ID string `json:"id"`
 	// CustomTimeouts are the create, update and delete timeouts the program set, where it set
@@ -143,7 +153,7 @@ type modelContext struct {
 func (m *modelContext) register(typ, name, parent string, inputs map[string]any, deps ...*PlanResource) *PlanResource {
 	urn := m.e.urn(parent, typ, name)
 	props := resource.NewPropertyMapFromMap(inputs)
-	id, outputs := fakeState(m.e.env(), typ, name, urn, props)
+	id, outputs := fakeState(m.e.account(), typ, name, urn, props)
 	var depURNs []string
 	for _, d := range deps {
 		depURNs = append(depURNs, d.URN)
@@ -180,7 +190,7 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 		}
 		e.mu.Unlock()
 	}
-	id, outputs := fakeState(e.env(), args.TypeToken, args.Name, urn, args.Inputs)
+	id, outputs := fakeState(e.account(), args.TypeToken, args.Name, urn, args.Inputs)
 	// The provider's schema marks these outputs secret; the engine does the same here.
 	for _, key := range rpc.GetAdditionalSecretOutputs() {
 		if v, ok := outputs[resource.PropertyKey(key)]; ok && !v.IsSecret() {
@@ -247,7 +257,7 @@ func (e *engine) urn(parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(e.stack), tokens.PackageName(e.project), parentType, tokens.Type(typ), name))
 }
 
-func (e *engine) env() account {
+func (e *engine) account() account {
 	e.mu.Lock()
 	region := e.region
 	e.mu.Unlock()
@@ -261,42 +271,42 @@ func (e *engine) env() account {
 	case strings.HasPrefix(region, "us-gov-"):
 		partition = "aws-us-gov"
 	}
-	return account{ID: FakeAccountID, Partition: partition, Region: region, DNSSuffix: suffix}
+	return account{id: FakeAccountID, partition: partition, region: region, dnsSuffix: suffix}
 }
 
-// account is the fake account a plan deploys into.
-type account struct {
-	ID        string
-	Partition string
-	Region    string
-	DNSSuffix string
-}
+// account is the fake account a plan deploys into, in the program's region.
+type account struct{ id, partition, region, dnsSuffix string }
 
-// arn builds an ARN of the account; region "" for global services (IAM).
-func (a account) arn(service, region, resource string) string {
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, region, a.ID, resource)
+// arn builds an ARN of a resource of the account, in its region unless the service is IAM,
+// whose ARNs have no region.
+func (a account) arn(service, resource string) string {
+	region := a.region
+	if service == "iam" {
+		region = ""
+	}
+	return "arn:" + strings.Join([]string{a.partition, service, region, a.id, resource}, ":")
 }
 
 // Call answers the invokes the program makes, as AWS would for the fake account.
 func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	env := e.env()
+	acct := e.account()
 	var out map[string]any
 	switch args.Token {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{
-			"id": env.ID, "accountId": env.ID, "userId": "AIDAOFFLINEPLAN",
-			"arn": env.arn("iam", "", "user/offline-plan"),
+			"id": acct.id, "accountId": acct.id, "userId": "AIDAOFFLINEPLAN",
+			"arn": acct.arn("iam", "user/offline-plan"),
 		}
 	case "aws:index/getPartition:getPartition":
-		out = map[string]any{"id": env.Partition, "partition": env.Partition, "dnsSuffix": env.DNSSuffix,
+		out = map[string]any{"id": acct.partition, "partition": acct.partition, "dnsSuffix": acct.dnsSuffix,
 			"reverseDnsPrefix": "com.amazonaws"}
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		var names, ids []any
 		for i, zone := range []string{"a", "b", "c", "d"} {
-			names = append(names, env.Region+zone)
-			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(env.Region), i+1))
+			names = append(names, acct.region+zone)
+			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(acct.region), i+1))
 		}
-		out = map[string]any{"id": env.Region, "names": names, "zoneIds": ids}
+		out = map[string]any{"id": acct.region, "names": names, "zoneIds": ids}
 	case "aws:route53/getZone:getZone":
 		name, _ := args.Args["name"].V.(string)
 		zoneID := "Z" + strings.ToUpper(hashHex("zone", name)[:20])
@@ -304,7 +314,7 @@ func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			zoneID = id
 		}
 		out = map[string]any{"id": zoneID, "zoneId": zoneID, "name": name, "privateZone": false,
-			"arn": fmt.Sprintf("arn:%s:route53:::hostedzone/%s", env.Partition, zoneID)}
+			"arn": fmt.Sprintf("arn:%s:route53:::hostedzone/%s", acct.partition, zoneID)}
 	default:
 		return nil, fmt.Errorf("offline engine: no fake answer for invoke %s", args.Token)
 	}

@@ -50,7 +50,7 @@ var ec2Owned = map[string]struct{ idPrefix, arnType string }{
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
 // autonamed physical name and the other attributes later resources read. Every value derives
 // from the URN, so two plans of the same program are identical.
-func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
+func fakeState(acct account, typ, name, urn string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
 	out := inputs.Copy()
 	h := hashHex(stackless(urn))
 	set := func(key string, v any) { out[resource.PropertyKey(key)] = resource.NewPropertyValue(v) }
@@ -73,8 +73,8 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 
 	if ec2, ok := ec2Owned[typ]; ok {
 		id = awsID(ec2.idPrefix)
-		set("arn", env.arn("ec2", env.Region, ec2.arnType+"/"+id))
-		set("ownerId", env.ID)
+		set("arn", acct.arn("ec2", ec2.arnType+"/"+id))
+		set("ownerId", acct.id)
 	}
 	switch typ {
 	case "pulumi:providers:aws":
@@ -93,39 +93,39 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 		id = awsID("eipalloc")
 		set("allocationId", id)
 		set("domain", "vpc")
-		set("arn", env.arn("ec2", env.Region, "elastic-ip/"+id))
+		set("arn", acct.arn("ec2", "elastic-ip/"+id))
 	case "aws:ec2/natGateway:NatGateway":
 		id = awsID("nat")
 		set("networkInterfaceId", "eni-0"+hashHex(stackless(urn), "eni")[:16])
 		set("connectivityType", "public")
 	case "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
 		id = awsID("sg")
-		set("arn", env.arn("ec2", env.Region, "security-group/"+id))
+		set("arn", acct.arn("ec2", "security-group/"+id))
 	case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
 		id = awsID("sgr")
 		set("securityGroupRuleId", id)
-		set("arn", env.arn("ec2", env.Region, "security-group-rule/"+id))
+		set("arn", acct.arn("ec2", "security-group-rule/"+id))
 	case "aws:ec2/flowLog:FlowLog":
 		id = awsID("fl")
-		set("arn", env.arn("ec2", env.Region, "vpc-flow-log/"+id))
+		set("arn", acct.arn("ec2", "vpc-flow-log/"+id))
 	case "aws:cloudwatch/logGroup:LogGroup":
-		set("arn", env.arn("logs", env.Region, "log-group:"+get("name")))
+		set("arn", acct.arn("logs", "log-group:"+get("name")))
 	case "aws:iam/role:Role":
-		set("arn", env.arn("iam", "", "role/"+get("name")))
+		set("arn", acct.arn("iam", "role/"+get("name")))
 		set("uniqueId", "AROA"+fmt.Sprintf("%.17s", h))
 	case "aws:iam/rolePolicy:RolePolicy":
 		id = get("role") + ":" + get("name")
 	case "aws:kms/key:Key":
 		id = uuid(h)
 		set("keyId", id)
-		set("arn", env.arn("kms", env.Region, "key/"+id))
+		set("arn", acct.arn("kms", "key/"+id))
 	case "aws:kms/alias:Alias":
 		id = get("name")
-		set("arn", env.arn("kms", env.Region, get("name")))
+		set("arn", acct.arn("kms", get("name")))
 	case "aws:s3/bucketV2:BucketV2":
 		id = get("bucket")
-		set("arn", fmt.Sprintf("arn:%s:s3:::%s", env.Partition, id))
-		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.%s", id, env.Region, env.DNSSuffix))
+		set("arn", fmt.Sprintf("arn:%s:s3:::%s", acct.partition, id))
+		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.%s", id, acct.region, acct.dnsSuffix))
 	case "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
 		"aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketVersioningV2:BucketVersioningV2",
 		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -133,38 +133,38 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 		id = get("bucket")
 	case "aws:ecr/repository:Repository":
 		id = get("name")
-		set("arn", env.arn("ecr", env.Region, "repository/"+id))
-		set("registryId", env.ID)
-		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", env.ID, env.Region, env.DNSSuffix, id))
+		set("arn", acct.arn("ecr", "repository/"+id))
+		set("registryId", acct.id)
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", acct.id, acct.region, acct.dnsSuffix, id))
 	case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
 		id = get("repository")
-		set("registryId", env.ID)
+		set("registryId", acct.id)
 	case "aws:rds/parameterGroup:ParameterGroup":
-		set("arn", env.arn("rds", env.Region, "pg:"+id))
+		set("arn", acct.arn("rds", "pg:"+id))
 	case "aws:rds/subnetGroup:SubnetGroup":
-		set("arn", env.arn("rds", env.Region, "subgrp:"+id))
+		set("arn", acct.arn("rds", "subgrp:"+id))
 	case "aws:rds/instance:Instance":
 		id = get("identifier")
-		address := fmt.Sprintf("%s.c%s.%s.rds.%s", id, h[:12], env.Region, env.DNSSuffix)
+		address := fmt.Sprintf("%s.c%s.%s.rds.%s", id, h[:12], acct.region, acct.dnsSuffix)
 		set("address", address)
 		port := 5432 // the provider's default for postgres, which the program may override
 		if p, ok := out["port"]; ok && p.IsNumber() {
 			port = int(p.NumberValue())
 		}
 		set("endpoint", fmt.Sprintf("%s:%d", address, port))
-		set("arn", env.arn("rds", env.Region, "db:"+id))
+		set("arn", acct.arn("rds", "db:"+id))
 		set("resourceId", "db-"+strings.ToUpper(h[:26]))
 		set("engineVersionActual", get("engineVersion")+".4")
 		set("masterUserSecrets", []map[string]any{{
-			"secretArn":    env.arn("secretsmanager", env.Region, "secret:rds!db-"+uuid(hashHex(stackless(urn), "secret"))+"-"+h[:6]),
+			"secretArn":    acct.arn("secretsmanager", "secret:rds!db-"+uuid(hashHex(stackless(urn), "secret"))+"-"+h[:6]),
 			"kmsKeyId":     get("masterUserSecretKmsKeyId"),
 			"secretStatus": "active",
 		}})
 	case "aws:elasticache/subnetGroup:SubnetGroup":
-		set("arn", env.arn("elasticache", env.Region, "subnetgroup:"+id))
+		set("arn", acct.arn("elasticache", "subnetgroup:"+id))
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		host := fmt.Sprintf("%s.%s.%s.cache.%s", id, h[:6], regionCode(env.Region), env.DNSSuffix)
-		set("arn", env.arn("elasticache", env.Region, "replicationgroup:"+id))
+		host := fmt.Sprintf("%s.%s.%s.cache.%s", id, h[:6], regionCode(acct.region), acct.dnsSuffix)
+		set("arn", acct.arn("elasticache", "replicationgroup:"+id))
 		set("primaryEndpointAddress", "master."+host)
 		set("readerEndpointAddress", "replica."+host)
 		var members []string
@@ -175,37 +175,37 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 		}
 		set("memberClusters", members)
 	case "aws:secretsmanager/secret:Secret":
-		set("arn", env.arn("secretsmanager", env.Region, "secret:"+id+"-"+h[:6]))
+		set("arn", acct.arn("secretsmanager", "secret:"+id+"-"+h[:6]))
 	case "aws:secretsmanager/secretVersion:SecretVersion":
 		version := uuid(hashHex(stackless(urn), "version"))
 		id = get("secretId") + "|" + version
 		set("versionId", version)
 		set("arn", get("secretId"))
 	case "aws:ecs/cluster:Cluster":
-		set("arn", env.arn("ecs", env.Region, "cluster/"+id))
-		id = env.arn("ecs", env.Region, "cluster/"+id)
+		set("arn", acct.arn("ecs", "cluster/"+id))
+		id = acct.arn("ecs", "cluster/"+id)
 	case "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders":
 		id = get("clusterName")
 	case "aws:ecs/taskDefinition:TaskDefinition":
 		family := get("family")
-		set("arn", env.arn("ecs", env.Region, "task-definition/"+family+":1"))
-		set("arnWithoutRevision", env.arn("ecs", env.Region, "task-definition/"+family))
+		set("arn", acct.arn("ecs", "task-definition/"+family+":1"))
+		set("arnWithoutRevision", acct.arn("ecs", "task-definition/"+family))
 		set("revision", 1)
 		id = family
 	case "aws:ecs/service:Service":
 		cluster := get("cluster")
 		clusterName := cluster[strings.LastIndex(cluster, "/")+1:]
-		id = env.arn("ecs", env.Region, "service/"+clusterName+"/"+get("name"))
+		id = acct.arn("ecs", "service/"+clusterName+"/"+get("name"))
 	case "aws:lb/loadBalancer:LoadBalancer":
 		suffix := "app/" + id + "/" + h[:16]
-		id = env.arn("elasticloadbalancing", env.Region, "loadbalancer/"+suffix)
+		id = acct.arn("elasticloadbalancing", "loadbalancer/"+suffix)
 		set("arn", id)
 		set("arnSuffix", suffix)
-		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.%s", get("name"), 1000000000+int(hashNumber(h)%1000000000), env.Region, env.DNSSuffix))
+		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.%s", get("name"), 1000000000+int(hashNumber(h)%1000000000), acct.region, acct.dnsSuffix))
 		set("zoneId", "ZWKZPGTI48KDX")
 	case "aws:lb/targetGroup:TargetGroup":
 		suffix := "targetgroup/" + id + "/" + h[:16]
-		id = env.arn("elasticloadbalancing", env.Region, suffix)
+		id = acct.arn("elasticloadbalancing", suffix)
 		set("arn", id)
 		set("arnSuffix", suffix)
 	case "aws:lb/listener:Listener":
@@ -215,7 +215,7 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 		id = strings.Replace(get("listenerArn"), ":listener/", ":listener-rule/", 1) + "/" + h[:16]
 		set("arn", id)
 	case "aws:acm/certificate:Certificate":
-		id = env.arn("acm", env.Region, "certificate/"+uuid(h))
+		id = acct.arn("acm", "certificate/"+uuid(h))
 		set("arn", id)
 		set("status", "PENDING_VALIDATION")
 		set("domainValidationOptions", []map[string]any{{
@@ -231,35 +231,35 @@ func fakeState(env account, typ, name, urn string, inputs resource.PropertyMap) 
 		set("fqdn", strings.TrimSuffix(get("name"), "."))
 	case "aws:appautoscaling/target:Target":
 		id = get("resourceId")
-		set("arn", env.arn("application-autoscaling", env.Region, "scalable-target/"+h[:30]))
+		set("arn", acct.arn("application-autoscaling", "scalable-target/"+h[:30]))
 	case "aws:appautoscaling/policy:Policy":
-		set("arn", env.arn("autoscaling", env.Region, "scalingPolicy:"+uuid(h)+":resource/ecs/"+get("resourceId")+":policyName/"+id))
+		set("arn", acct.arn("autoscaling", "scalingPolicy:"+uuid(h)+":resource/ecs/"+get("resourceId")+":policyName/"+id))
 		set("alarmArns", []string{})
 	case "aws:sns/topic:Topic":
-		id = env.arn("sns", env.Region, get("name"))
+		id = acct.arn("sns", get("name"))
 		set("arn", id)
-		set("owner", env.ID)
+		set("owner", acct.id)
 	case "aws:sns/topicPolicy:TopicPolicy":
 		id = get("arn")
-		set("owner", env.ID)
+		set("owner", acct.id)
 	case "aws:sns/topicSubscription:TopicSubscription":
 		id = get("topic") + ":" + uuid(h)
 		set("arn", id)
 		set("pendingConfirmation", get("protocol") == "email")
 	case "aws:cloudwatch/metricAlarm:MetricAlarm":
-		set("arn", env.arn("cloudwatch", env.Region, "alarm:"+id))
+		set("arn", acct.arn("cloudwatch", "alarm:"+id))
 	case "aws:cloudwatch/eventRule:EventRule":
-		set("arn", env.arn("events", env.Region, "rule/"+id))
+		set("arn", acct.arn("events", "rule/"+id))
 	case "aws:cloudwatch/eventTarget:EventTarget":
 		set("targetId", "target-"+h[:8])
 		id = get("rule") + "-target-" + h[:8]
 	case "aws:sfn/stateMachine:StateMachine":
-		set("arn", env.arn("states", env.Region, "stateMachine:"+id))
-		id = env.arn("states", env.Region, "stateMachine:"+id)
+		set("arn", acct.arn("states", "stateMachine:"+id))
+		id = acct.arn("states", "stateMachine:"+id)
 		set("status", "ACTIVE")
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = get("dashboardName")
-		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", env.Partition, env.ID, id))
+		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", acct.partition, acct.id, id))
 	case "random:index/randomId:RandomId":
 		n := 8
 		if b, ok := out["byteLength"]; ok && b.IsNumber() {
