@@ -2,7 +2,16 @@
 //
 // "pulumi up" runs it against the Pulumi engine; "go run . plan" runs it offline, against the
 // in-process engine of internal/offline, and prints what it would create: every resource the
-// program registers, and the children of the awsx VPC modeled from awsx's source.
+// program registers, and the children of the awsx VPC modeled from awsx's source. Both run
+// one program, stackProgram.
+//
+// Each area is a component in a file of its own, and its Args name exactly what it uses:
+// network.go (VPC, subnets as laid out by subnets.go, security groups), storage.go (key,
+// buckets, repositories), database.go (PostgreSQL, Redis), alarms.go (the alarm topic first, the
+// alarms and dashboard last), ecs.go (cluster, load balancer as in loadbalancer.go, one service
+// per entry of Config.Services, with containers.go, secrets.go and redeploy.go) and
+// autoscaling.go. config.go holds the typed configuration, configreader.go reads it,
+// validate.go and limits.go check it before anything is registered.
 package main
 
 import (

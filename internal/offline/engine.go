@@ -4,8 +4,8 @@
 // and returns the plan: what "pulumi up" would create on an empty stack. A remote component
 // registers only itself under mocks; for the awsx VPC the engine registers the children awsx
 // would, derived from awsx's own source (awsxvpc.go), and marks them ModeledBy. cli.go reads
-// Pulumi.<stack>.yaml as the CLI passes it and prints a plan as a tree or as JSON. The package
-// knows AWS and Pulumi, and nothing of any one program.
+// Pulumi.<stack>.yaml as the CLI passes it and prints a plan as a tree or as JSON; plan.go reads
+// a plan for tests. The package knows AWS and Pulumi, and nothing of any one program.
 package offline
 
 import (
