@@ -88,15 +88,20 @@ func Run(project, stack string, raw map[string]string, program pulumi.RunFunc) (
 		if err := program(ctx); err != nil {
 			return err
 		}
+		// An export of a plain value is an output no resource tracks: an apply on it alone
+		// could run after the run returns, and its value would be missing from the plan. Joined
+		// with an output of the context, the run waits for it.
+		tracked, resolve, _ := ctx.NewOutput()
+		resolve(nil)
 		for name, value := range ctx.GetCurrentExportMap() {
 			out := pulumi.ToOutput(value)
-			out.ApplyT(func(v any) any {
+			pulumi.All(tracked, out).ApplyT(func(vs []any) any {
 				outputsMu.Lock()
 				defer outputsMu.Unlock()
 				if pulumi.IsSecret(out) {
 					outputs[name] = SecretPlaceholder
 				} else {
-					outputs[name] = plainGo(v)
+					outputs[name] = plainGo(vs[1])
 				}
 				return nil
 			})
