@@ -30,6 +30,10 @@ type Config struct {
 	NatGateways string
 	// FlowLogRetentionDays (flowLogRetentionDays, default 90) keeps VPC flow logs.
 	FlowLogRetentionDays int
+	// SubnetCidrs (publicSubnetCidrs, privateSubnetCidrs, isolatedSubnetCidrs; all three or
+	// none) replaces the computed subnet layout (subnets.go) with given subnets, one per zone
+	// in zone order, by tier: to keep the subnets of an adopted Terraform VPC.
+	SubnetCidrs map[string][]string
 
 	// AlarmEmail (alarmEmail, required) receives the alarm notifications.
 	AlarmEmail string
@@ -63,7 +67,12 @@ type Config struct {
 	// ECR.
 	EcrMaxImages          int    // ecrMaxImages, default 30 tagged images kept per repository
 	EcrImageTagMutability string // ecrImageTagMutability, default "IMMUTABLE"
+	// EcrEncryption (ecrEncryption, default "KMS": the data key) or "AES256" (S3-managed keys),
+	// which only a new repository changes: to keep adopted repositories.
+	EcrEncryption string
 
+	// ClusterName (clusterName, default the prefix) names the ECS cluster.
+	ClusterName string
 	// Services are the application's ECS services, in order; each is keyed by its name.
 	Services []ServiceConfig
 	// Routing configures the load balancer in front of them.
@@ -83,6 +92,7 @@ type Config struct {
 
 // DatabaseConfig configures the data tier (keys "db<Key>", "redis<Key>", finalSnapshot).
 type DatabaseConfig struct {
+	Identifier          string // dbIdentifier, default "<prefix>-postgres"
 	InstanceClass       string // dbInstanceClass, default "db.t3.medium"
 	EngineVersion       string // dbEngineVersion, default "17" (a major version)
 	Name                string // dbName, default "coldchain"
@@ -95,6 +105,11 @@ type DatabaseConfig struct {
 	MaintenanceWindow   string // dbMaintenanceWindow, default "sun:18:30-sun:19:30" (UTC)
 	DeletionProtection  bool   // dbDeletionProtection, default true
 	PerformanceInsights bool   // dbPerformanceInsights, default true
+	// KmsKey (dbKmsKey, default "": the data key) is the ARN of the key that encrypts the
+	// database's storage; RedisKmsKey (redisKmsKey) the same for the cache, or "aws-owned" for
+	// ElastiCache's own key. Only a new instance changes its key: these keep adopted ones.
+	KmsKey      string
+	RedisKmsKey string
 	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
 	// they are deleted, keeps the database's automated backups, and keeps the data key that
 	// encrypts them all.
@@ -153,6 +168,10 @@ type AlarmThresholds struct {
 type ServiceConfig struct {
 	// Name keys the service: its logical names, its config keys, its physical names.
 	Name string
+	// ServiceName (ServiceName, default "<prefix>-<name>") names the ECS service and
+	// RepositoryName (RepositoryName, default "<prefix>/<name>") its image repository.
+	ServiceName    string
+	RepositoryName string
 	// DefaultRoute gets every request that no other service's path patterns claim.
 	DefaultRoute bool
 	// DataTier reaches PostgreSQL and Redis, gets their settings and secrets, and reads and
@@ -267,9 +286,12 @@ func configKeys(project string) []string {
 // readConfig reads every key with its default; it is the one place defaults are written.
 func readConfig(project, stack string, raw map[string]string) (*Config, *configReader) {
 	r := &configReader{namespace: project, raw: raw, known: map[string]bool{}}
+	projectName := r.str("projectName", "coldchain")
+	environment := r.str("environment", stack)
+	prefix := projectName + "-" + environment
 	c := &Config{
-		ProjectName:       r.str("projectName", "coldchain"),
-		Environment:       r.str("environment", stack),
+		ProjectName:       projectName,
+		Environment:       environment,
 		Region:            r.str("aws:region", defaultRegion),
 		Profile:           r.str("aws:profile", ""),
 		AllowedAccountIDs: r.list("allowedAccountIds", nil),
@@ -278,6 +300,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		VpcCidr:              r.str("vpcCidr", "10.0.0.0/16"),
 		NatGateways:          r.str("natGateways", natOnePerAz),
 		FlowLogRetentionDays: r.integer("flowLogRetentionDays", 90),
+		SubnetCidrs:          r.subnetCidrs(),
 
 		AlarmEmail: r.str("alarmEmail", ""),
 
@@ -292,6 +315,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		SecretRecoveryDays:    r.integer("secretRecoveryDays", 30),
 
 		Database: DatabaseConfig{
+			Identifier:          r.str("dbIdentifier", prefix+"-postgres"),
 			InstanceClass:       r.str("dbInstanceClass", "db.t3.medium"),
 			EngineVersion:       r.str("dbEngineVersion", "17"),
 			Name:                r.str("dbName", "coldchain"),
@@ -305,6 +329,8 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			DeletionProtection:  r.boolean("dbDeletionProtection", true),
 			PerformanceInsights: r.boolean("dbPerformanceInsights", true),
 			FinalSnapshot:       r.boolean("finalSnapshot", true),
+			KmsKey:              r.str("dbKmsKey", ""),
+			RedisKmsKey:         r.str("redisKmsKey", ""),
 
 			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
 			RedisEngineVersion:         r.str("redisEngineVersion", "7.1"),
@@ -322,10 +348,14 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 
 		EcrMaxImages:          r.integer("ecrMaxImages", 30),
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
+		EcrEncryption:         r.str("ecrEncryption", "KMS"),
+
+		ClusterName: r.str("clusterName", prefix),
 
 		Services: []ServiceConfig{
 			r.service(ServiceConfig{
 				Name: "backend", DataTier: true, Exec: true,
+				ServiceName: prefix + "-backend", RepositoryName: prefix + "/backend",
 				CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
 				MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
 				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
@@ -333,6 +363,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			}),
 			r.service(ServiceConfig{
 				Name: "frontend", DefaultRoute: true,
+				ServiceName: prefix + "-frontend", RepositoryName: prefix + "/frontend",
 				CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
 				MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
 				// Where nginx writes: its temporary files, its pid file, and /tmp.

@@ -114,7 +114,8 @@ func (r *configReader) service(def ServiceConfig) ServiceConfig {
 	for _, f := range []struct {
 		key   string
 		field *string
-	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User}} {
+	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
+		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}} {
 		*f.field = r.str(key(f.key), *f.field)
 	}
 	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
@@ -246,4 +247,18 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// subnetCidrs reads the three subnet lists of an explicit layout, by tier; nil when none is set.
+func (r *configReader) subnetCidrs() map[string][]string {
+	layout := map[string][]string{}
+	for _, t := range subnetTiers {
+		if cidrs := r.list(t.name+"SubnetCidrs", nil); cidrs != nil {
+			layout[t.name] = cidrs
+		}
+	}
+	if len(layout) == 0 {
+		return nil
+	}
+	return layout
 }

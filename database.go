@@ -148,7 +148,9 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		Family:      pulumi.String(postgresFamilies[c.EngineVersion]),
 		Description: pulumi.String("PostgreSQL " + c.EngineVersion + " with TLS forced"),
 		Parameters:  parameters,
-	}, child)
+		// The description only documents the group, and changing it replaces the group: an
+		// adopted group keeps Terraform's.
+	}, child, pulumi.IgnoreChanges([]string{"description"}))
 	if err != nil {
 		return fmt.Errorf("creating database parameter group: %w", err)
 	}
@@ -156,7 +158,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	// RDS would create the log groups of its exports itself, without a retention; creating
 	// them first, under the names RDS uses, gives them one. That is why the identifier is set
 	// rather than autonamed.
-	identifier := args.Prefix + "-postgres"
+	identifier := c.Identifier
 	var logGroups []pulumi.Resource
 	for _, export := range postgresLogExports {
 		group, err := cloudwatch.NewLogGroup(ctx, "postgres-"+export, &cloudwatch.LogGroupArgs{
@@ -184,7 +186,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		MaxAllocatedStorage: pulumi.Int(c.MaxAllocatedStorage),
 		StorageType:         pulumi.String("gp3"),
 		StorageEncrypted:    pulumi.Bool(true),
-		KmsKeyId:            args.KeyArn,
+		KmsKeyId:            storageKey(c.KmsKey, args.KeyArn),
 		DbName:              pulumi.String(c.Name),
 		Username:            pulumi.String(c.Username),
 		// RDS generates the password and keeps it in Secrets Manager, encrypted with our key:
@@ -206,12 +208,14 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		FinalSnapshotIdentifier:  finalSnapshot,
 		// With a final snapshot, the automated backups also outlive the instance for their
 		// retention period; without (staging), destroy removes them with it.
-		DeleteAutomatedBackups:             pulumi.Bool(!c.FinalSnapshot),
-		AutoMinorVersionUpgrade:            pulumi.Bool(true),
-		AllowMajorVersionUpgrade:           pulumi.Bool(false),
-		IamDatabaseAuthenticationEnabled:   pulumi.Bool(true),
-		PerformanceInsightsEnabled:         pulumi.Bool(c.PerformanceInsights),
-		PerformanceInsightsKmsKeyId:        optionalKey(c.PerformanceInsights, args.KeyArn),
+		DeleteAutomatedBackups:           pulumi.Bool(!c.FinalSnapshot),
+		AutoMinorVersionUpgrade:          pulumi.Bool(true),
+		AllowMajorVersionUpgrade:         pulumi.Bool(false),
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		PerformanceInsightsEnabled:       pulumi.Bool(c.PerformanceInsights),
+		// Performance Insights keeps its data under the storage's key: RDS does not change the
+		// key of an instance that has one.
+		PerformanceInsightsKmsKeyId:        optionalKey(c.PerformanceInsights, storageKey(c.KmsKey, args.KeyArn)),
 		PerformanceInsightsRetentionPeriod: optionalInt(c.PerformanceInsights, 7),
 		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(postgresLogExports),
 	}, child, pulumi.Protect(args.Protect), pulumi.DependsOn(logGroups),
@@ -304,7 +308,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 		SubnetGroupName:           subnets.Name,
 		SecurityGroupIds:          pulumi.StringArray{args.RedisSecurityGroupID},
 		AtRestEncryptionEnabled:   pulumi.Bool(true),
-		KmsKeyId:                  args.KeyArn,
+		KmsKeyId:                  storageKey(c.RedisKmsKey, args.KeyArn),
 		TransitEncryptionEnabled:  pulumi.Bool(true),
 		AuthToken:                 token.Result,
 		SnapshotRetentionLimit:    pulumi.Int(c.RedisSnapshotRetentionDays),
@@ -334,11 +338,11 @@ func spreadOver(zones []string, n int) []string {
 }
 
 // optionalKey is key when on, and unset otherwise (RDS rejects a key for a disabled feature).
-func optionalKey(on bool, key pulumi.StringInput) pulumi.StringPtrInput {
+func optionalKey(on bool, key pulumi.StringPtrInput) pulumi.StringPtrInput {
 	if !on {
 		return nil
 	}
-	return key.ToStringOutput()
+	return key
 }
 
 func optionalInt(on bool, v int) pulumi.IntPtrInput {
@@ -346,4 +350,20 @@ func optionalInt(on bool, v int) pulumi.IntPtrInput {
 		return nil
 	}
 	return pulumi.Int(v)
+}
+
+// awsOwnedKey (redisKmsKey) encrypts the cache with ElastiCache's own key instead of a
+// customer-managed one: what a cache created without kmsKeyId has, and keeps.
+const awsOwnedKey = "aws-owned"
+
+// storageKey is the key that encrypts a data store: the data key, unless config names the key
+// an adopted store already has (only a new store changes its key), or ElastiCache's own.
+func storageKey(configured string, dataKey pulumi.StringInput) pulumi.StringPtrInput {
+	switch configured {
+	case "":
+		return dataKey.ToStringOutput().ToStringPtrOutput()
+	case awsOwnedKey:
+		return nil
+	}
+	return pulumi.String(configured)
 }

@@ -18,6 +18,8 @@ type ServicesArgs struct {
 	Environment string
 	// Services are the services, each with its role, sizes, port, image tag and secrets.
 	Services []ServiceConfig
+	// ClusterName names the ECS cluster.
+	ClusterName string
 	// Routing is the load balancer's TLS, domain, draining and health-check grace.
 	Routing RoutingConfig
 	// CPUArchitecture and FargateSpot choose the tasks' CPU and capacity.
@@ -113,7 +115,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	}
 	s.LogGroups["exec"] = execLogs.Name
 	cluster, err := ecs.NewCluster(ctx, "cluster", &ecs.ClusterArgs{
-		Name:     pulumi.String(args.Prefix),
+		Name:     pulumi.String(args.ClusterName),
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled")}},
 		Configuration: &ecs.ClusterConfigurationArgs{
 			// Every ECS Exec session (the database migrations run through it) is logged.
@@ -386,7 +388,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	timeout := deploymentTimeout(routing.HealthCheckGracePeriodSeconds, routing.DeregistrationDelaySeconds, longestWindow(deploymentAlarms))
 
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
-		Name:           pulumi.String(family),
+		Name:           pulumi.String(cfg.ServiceName),
 		Cluster:        spec.cluster,
 		TaskDefinition: taskDefinition.Arn,
 		DesiredCount:   pulumi.Int(cfg.DesiredCount),

@@ -47,6 +47,9 @@ const usage = `coldchain: the AWS infrastructure of the Cold Chain Dispatch Syst
         --stack NAME    the stack whose Pulumi.NAME.yaml is planned (default production)
         --json          print the plan as JSON instead of a tree
         -c key=value    override a config value (repeatable; bare keys get the project's namespace)
+  go run . adopt --tfstate FILE [--stack NAME] [-c key=value ...] [--out FILE]
+      adopt what a Terraform state manages: report, and the file "pulumi import" takes
+      (go run . adopt --help; README, "Migrating from Terraform")
   go run . help
       print this text
 
@@ -63,6 +66,8 @@ func command(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "plan":
 		return offline.Command(args[1:], stdout, stderr, usage, planStack)
+	case "adopt":
+		return adoptCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -145,6 +150,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		Account:              account,
 		Prefix:               cfg.Prefix(),
 		CidrBlock:            cfg.VpcCidr,
+		SubnetCidrs:          cfg.SubnetCidrs,
 		AvailabilityZones:    zones,
 		NatGateways:          cfg.NatGateways,
 		Services:             networkServices(cfg.Services),
@@ -154,9 +160,9 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
-	repositories := map[string]string{}
+	repositories := map[string]RepositorySpec{}
 	for _, svc := range cfg.Services {
-		repositories[svc.Name] = svc.ImageTag
+		repositories[svc.Name] = RepositorySpec{Name: svc.RepositoryName, ReleasedTag: svc.ImageTag}
 	}
 	storage, err := NewStorage(ctx, "storage", &StorageArgs{
 		Account:                         account,
@@ -174,6 +180,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		EcrMaxImages:                    cfg.EcrMaxImages,
 		EcrImageTagMutability:           cfg.EcrImageTagMutability,
 		Repositories:                    repositories,
+		EcrEncryption:                   cfg.EcrEncryption,
 	}, inArea)
 	if err != nil {
 		return err
@@ -211,6 +218,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		Prefix:             cfg.Prefix(),
 		Environment:        cfg.Environment,
 		Services:           cfg.Services,
+		ClusterName:        cfg.ClusterName,
 		Routing:            cfg.Routing,
 		CPUArchitecture:    cfg.CPUArchitecture,
 		FargateSpot:        cfg.FargateSpot,

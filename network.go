@@ -19,6 +19,8 @@ type NetworkArgs struct {
 	Prefix string
 	// CidrBlock is the VPC's IPv4 range, /16 to /20; subnets.go lays the subnets out in it.
 	CidrBlock string
+	// SubnetCidrs, when not nil, are the subnets of each tier instead of the computed layout.
+	SubnetCidrs map[string][]string
 	// AvailabilityZones are the two zones the subnets are spread over.
 	AvailabilityZones []string
 	// NatGateways is awsx's NAT gateway strategy: "OnePerAz" (default) or "Single".
@@ -72,7 +74,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if len(args.AvailabilityZones) != availabilityZoneCount {
 		return nil, fmt.Errorf("network needs exactly %d availability zones, got %v", availabilityZoneCount, args.AvailabilityZones)
 	}
-	layout, err := newSubnetLayout(args.CidrBlock, len(args.AvailabilityZones))
+	layout, err := newSubnetLayout(args.CidrBlock, len(args.AvailabilityZones), args.SubnetCidrs)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +83,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		specs = append(specs, awsxec2.SubnetSpecArgs{
 			Type:       awsxec2.SubnetType(tier.awsxType),
 			Name:       pulumi.StringRef(tier.name),
-			CidrMask:   pulumi.IntRef(layout.vpc.Bits() + tier.extraBits),
+			CidrMask:   layout.cidrMask(tier.name),
 			CidrBlocks: layout.cidrBlocks(tier.name),
 		})
 	}
@@ -134,7 +136,11 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			Description: pulumi.String(group.description),
 			// No inline rules: every rule is its own resource below, and the provider removes
 			// the allow-all egress rule AWS adds to a new group.
-		}, child)
+		}, child,
+			// A group's description is documentation, but a change of it replaces the group and
+			// everything that uses it: a reworded description (or the one of a group adopted
+			// from Terraform) is left as it is.
+			pulumi.IgnoreChanges([]string{"description"}))
 		if err != nil {
 			return nil, fmt.Errorf("creating %s security group: %w", group.tier, err)
 		}

@@ -39,10 +39,16 @@ type StorageArgs struct {
 	EcrMaxImages int
 	// EcrImageTagMutability is "IMMUTABLE" (default) or "MUTABLE".
 	EcrImageTagMutability string
-	// Repositories are the image repositories to create, one per service, with the tag the
-	// stack runs from each ("" before the first release), which the lifecycle policy never
-	// expires.
-	Repositories map[string]string
+	// Repositories are the image repositories to create, one per service.
+	Repositories map[string]RepositorySpec
+	// EcrEncryption is "KMS" (the data key) or "AES256" (S3-managed keys).
+	EcrEncryption string
+}
+
+// RepositorySpec is one service's image repository: its name, and the tag the stack runs from
+// it ("" before the first release), which the lifecycle policy never expires.
+type RepositorySpec struct {
+	Name, ReleasedTag string
 }
 
 // Repository is one service's image repository.
@@ -236,18 +242,20 @@ func s3AccessLogDelivery(account awsAccount, bucket string, sources ...string) s
 	}
 }
 
-// newRepository creates an ECR repository "<prefix>/<service>" that scans on push, is
-// encrypted with the data key, and keeps only the last images.
+// newRepository creates a service's ECR repository that scans on push, is encrypted (with the
+// data key unless configured otherwise), and keeps only the last images.
 func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyArn pulumi.StringInput, parent pulumi.ResourceOption) (*ecr.Repository, error) {
+	encryption := &ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: keyArn}
+	if args.EcrEncryption == "AES256" {
+		encryption = &ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("AES256")}
+	}
 	repo, err := ecr.NewRepository(ctx, service, &ecr.RepositoryArgs{
-		Name:               pulumi.String(args.Prefix + "/" + service),
+		Name:               pulumi.String(args.Repositories[service].Name),
 		ImageTagMutability: pulumi.String(args.EcrImageTagMutability),
 		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
 			ScanOnPush: pulumi.Bool(true),
 		},
-		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
-			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: keyArn},
-		},
+		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{encryption},
 		ForceDelete: pulumi.Bool(args.ForceDestroy),
 	}, parent, pulumi.Protect(args.Protect),
 		// The name is typed by operators (docker push), so it is fixed; a replacement must free
@@ -256,7 +264,7 @@ func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyAr
 	if err != nil {
 		return nil, fmt.Errorf("creating %s repository: %w", service, err)
 	}
-	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.Repositories[service])
+	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.Repositories[service].ReleasedTag)
 	if err != nil {
 		return nil, err
 	}

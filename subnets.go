@@ -53,16 +53,20 @@ const (
 // subnetLayout is every subnet of the VPC, per zone and tier.
 type subnetLayout struct {
 	vpc netip.Prefix
-	// zones are the zones' blocks, in the order of the availability zones.
-	zones []netip.Prefix
+	// zones are the zones' blocks, in the order of the availability zones; nil for an
+	// explicit layout, whose subnets need not share a block per zone.
+	zones     []netip.Prefix
+	zoneCount int
 	// subnets holds, per tier name, the subnet of each zone in zone order.
 	subnets map[string][]netip.Prefix
 }
 
 // newSubnetLayout lays out the subnets of a VPC over a number of zones and checks the result:
 // every subnet inside the VPC and inside its zone's block, no two overlapping, each large
-// enough for what lives there.
-func newSubnetLayout(vpcCidr string, zoneCount int) (*subnetLayout, error) {
+// enough for what lives there. explicit, when not nil, gives every tier's subnets instead, one
+// per zone in zone order (an adopted VPC's own); they are checked the same way, but for the
+// zone blocks, which only the computed layout has.
+func newSubnetLayout(vpcCidr string, zoneCount int, explicit map[string][]string) (*subnetLayout, error) {
 	vpc, err := netip.ParsePrefix(vpcCidr)
 	if err != nil || !vpc.Addr().Is4() || vpc.Masked() != vpc {
 		return nil, fmt.Errorf("subnet layout: %q is not an IPv4 network address", vpcCidr)
@@ -70,8 +74,21 @@ func newSubnetLayout(vpcCidr string, zoneCount int) (*subnetLayout, error) {
 	if zoneCount < 1 {
 		return nil, fmt.Errorf("subnet layout: %d zones", zoneCount)
 	}
-	zoneBits := vpc.Bits() + ceilLog2(zoneCount)
 	l := &subnetLayout{vpc: vpc, subnets: map[string][]netip.Prefix{}}
+	if explicit != nil {
+		for _, t := range subnetTiers {
+			for _, c := range explicit[t.name] {
+				b, err := netip.ParsePrefix(c)
+				if err != nil || !b.Addr().Is4() || b.Masked() != b {
+					return nil, fmt.Errorf("subnet layout: %s subnet %q is not an IPv4 network address", t.name, c)
+				}
+				l.subnets[t.name] = append(l.subnets[t.name], b)
+			}
+		}
+		l.zoneCount = zoneCount
+		return l, l.check()
+	}
+	zoneBits := vpc.Bits() + ceilLog2(zoneCount)
 	for i := range zoneCount {
 		zone, err := nthBlock(vpc, zoneBits, i)
 		if err != nil {
@@ -89,6 +106,7 @@ func newSubnetLayout(vpcCidr string, zoneCount int) (*subnetLayout, error) {
 			next = addrAfter(subnet)
 		}
 	}
+	l.zoneCount = zoneCount
 	if err := l.check(); err != nil {
 		return nil, err
 	}
@@ -104,15 +122,15 @@ func (l *subnetLayout) check() error {
 	var all []placed
 	for _, t := range subnetTiers {
 		blocks := l.subnets[t.name]
-		if len(blocks) != len(l.zones) {
-			return fmt.Errorf("subnet layout of %s: %d %s subnets for %d zones", l.vpc, len(blocks), t.name, len(l.zones))
+		if len(blocks) != l.zoneCount {
+			return fmt.Errorf("subnet layout of %s: %d %s subnets for %d zones", l.vpc, len(blocks), t.name, l.zoneCount)
 		}
 		for i, b := range blocks {
 			name := fmt.Sprintf("%s-%d (%s)", t.name, i+1, b)
 			switch {
 			case !contains(l.vpc, b):
 				return fmt.Errorf("subnet layout: %s lies outside the VPC %s", name, l.vpc)
-			case !contains(l.zones[i], b):
+			case l.zones != nil && !contains(l.zones[i], b):
 				return fmt.Errorf("subnet layout: %s lies outside its zone's block %s", name, l.zones[i])
 			}
 			all = append(all, placed{name, b})
@@ -144,9 +162,26 @@ func (l *subnetLayout) cidrBlocks(tier string) []string {
 	return out
 }
 
-// privateCapacity is how many task addresses each private subnet offers.
+// privateCapacity is how many task addresses the smallest private subnet offers.
 func (l *subnetLayout) privateCapacity() int {
-	return usableAddresses(l.subnets["private"][0])
+	capacity := usableAddresses(l.subnets["private"][0])
+	for _, b := range l.subnets["private"][1:] {
+		capacity = min(capacity, usableAddresses(b))
+	}
+	return capacity
+}
+
+// cidrMask is the prefix length of a tier's subnets, for awsx's cidrMask, when they all have
+// the same; awsx takes no mask for blocks of several sizes.
+func (l *subnetLayout) cidrMask(tier string) *int {
+	blocks := l.subnets[tier]
+	for _, b := range blocks[1:] {
+		if b.Bits() != blocks[0].Bits() {
+			return nil
+		}
+	}
+	bits := blocks[0].Bits()
+	return &bits
 }
 
 // taskAddressesNeeded is how many addresses of one private subnet the tasks may take at once:

@@ -10,7 +10,7 @@ import (
 )
 
 func TestSubnetLayoutOfTheSeedVPCKeepsItsSizes(t *testing.T) {
-	l, err := newSubnetLayout("10.0.0.0/16", 2)
+	l, err := newSubnetLayout("10.0.0.0/16", 2, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"10.0.64.0/20", "10.0.192.0/20"}, l.cidrBlocks("public"))
 	assert.Equal(t, []string{"10.0.0.0/18", "10.0.128.0/18"}, l.cidrBlocks("private"))
@@ -30,7 +30,7 @@ func TestSubnetLayoutFitsEveryVPCConfigAccepts(t *testing.T) {
 				continue // the base is not aligned to this size: config refuses it
 			}
 			t.Run(vpc.String(), func(t *testing.T) {
-				l, err := newSubnetLayout(vpc.String(), 2)
+				l, err := newSubnetLayout(vpc.String(), 2, nil)
 				require.NoError(t, err)
 				halves := []netip.Prefix{
 					netip.PrefixFrom(vpc.Addr(), bits+1),
@@ -79,7 +79,7 @@ func TestSubnetLayoutCheckCatchesBrokenLayouts(t *testing.T) {
 		"too small for ALB": func(l *subnetLayout) { l.subnets["public"][0] = netip.MustParsePrefix("10.0.64.0/28") },
 		"a zone missing":    func(l *subnetLayout) { l.subnets["private"] = l.subnets["private"][:1] },
 	} {
-		l, err := newSubnetLayout("10.0.0.0/16", 2)
+		l, err := newSubnetLayout("10.0.0.0/16", 2, nil)
 		require.NoError(t, err)
 		breakIt(l)
 		assert.Errorf(t, l.check(), "check does not notice %s", name)
@@ -88,18 +88,18 @@ func TestSubnetLayoutCheckCatchesBrokenLayouts(t *testing.T) {
 
 func TestSubnetLayoutRefusesWhatItCannotLayOut(t *testing.T) {
 	for _, cidr := range []string{"10.0.0.1/16", "not a cidr", "fd00::/48"} {
-		_, err := newSubnetLayout(cidr, 2)
+		_, err := newSubnetLayout(cidr, 2, nil)
 		assert.Errorf(t, err, "layout of %q", cidr)
 	}
 	// A /24 leaves public subnets of /28, too small for a load balancer.
-	_, err := newSubnetLayout("10.0.0.0/24", 2)
+	_, err := newSubnetLayout("10.0.0.0/24", 2, nil)
 	assert.ErrorContains(t, err, "load balancer")
 }
 
 func TestTaskCapacityOfThePrivateSubnetsIsChecked(t *testing.T) {
 	// Every task at its maximum, twice over during a deployment, in one zone.
 	assert.Equal(t, 2*(10+6), taskAddressesNeeded(10, 6))
-	l, err := newSubnetLayout("10.0.0.0/20", 2)
+	l, err := newSubnetLayout("10.0.0.0/20", 2, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1024-5, l.privateCapacity(), "a /22 private subnet")
 	var p problems

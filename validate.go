@@ -35,7 +35,11 @@ func (c *Config) validate() []Problem {
 	p.checkTags(c.Tags)
 
 	if p.checkVpcCidr(c.VpcCidr) {
-		p.checkSubnetCapacity(c.VpcCidr, availabilityZoneCount, c.maxTasks()...)
+		if c.SubnetCidrs == nil {
+			p.checkSubnetCapacity(c.VpcCidr, availabilityZoneCount, c.maxTasks()...)
+		} else {
+			p.checkSubnetCidrs(c.VpcCidr, c.SubnetCidrs, availabilityZoneCount, c.maxTasks()...)
+		}
 	}
 	p.check(slices.Contains(natStrategies, c.NatGateways), "natGateways", c.NatGateways,
 		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
@@ -127,6 +131,14 @@ func (p *problems) validateData(c *Config) {
 	p.checkInt("noncurrentVersionExpirationDays", c.NoncurrentVersionExpirationDays, 1, 3650)
 	p.checkInt("backupsArchiveAfterDays", c.BackupsArchiveAfterDays, 1, 3650)
 	p.checkInt("logsExpirationDays", c.LogsExpirationDays, 1, 3650)
+	p.check(rdsIdentifierPattern.MatchString(d.Identifier) && !strings.Contains(d.Identifier, "--"), "dbIdentifier", d.Identifier,
+		"1 to 63 lowercase letters, digits and hyphens, starting with a letter, without two hyphens in a row or one at the end")
+	p.checkStorageKey("dbKmsKey", d.KmsKey, c.Region, false)
+	p.checkStorageKey("redisKmsKey", d.RedisKmsKey, c.Region, true)
+	p.check(c.EcrEncryption == "KMS" || c.EcrEncryption == "AES256", "ecrEncryption", c.EcrEncryption,
+		"KMS (the data key) or AES256 (S3-managed keys, for repositories adopted with them)")
+	p.check(ecsNamePattern.MatchString(c.ClusterName), "clusterName", c.ClusterName,
+		"1 to 255 letters, digits, hyphens and underscores")
 	p.checkInt("ecrMaxImages", c.EcrMaxImages, 1, 1000)
 	p.check(c.EcrImageTagMutability == "IMMUTABLE" || c.EcrImageTagMutability == "MUTABLE",
 		"ecrImageTagMutability", c.EcrImageTagMutability, "IMMUTABLE or MUTABLE")
@@ -271,7 +283,7 @@ func (p *problems) checkVpcCidr(cidr string) bool {
 // checkSubnetCapacity reports a VPC whose subnet layout does not hold the tasks at their
 // maximum scale (see taskAddressesNeeded).
 func (p *problems) checkSubnetCapacity(cidr string, zones int, maxTasks ...int) {
-	layout, err := newSubnetLayout(cidr, zones)
+	layout, err := newSubnetLayout(cidr, zones, nil)
 	if err != nil {
 		p.add("vpcCidr", cidr, "a range the subnet layout fits: "+err.Error())
 		return
@@ -281,6 +293,85 @@ func (p *problems) checkSubnetCapacity(cidr string, zones int, maxTasks ...int) 
 			"a range whose private subnets hold the tasks at maximum scale: %d addresses (every task at its maximum, "+
 				"twice during a deployment, in one zone), but a private subnet of %s has %d", need, cidr, have))
 	}
+}
+
+// checkSubnetCidrs checks an explicit subnet layout: all three tiers, one subnet per zone,
+// each a network of /16 to /28 inside the VPC, no two overlapping, public subnets a load
+// balancer fits in and private subnets that hold the tasks at maximum scale.
+func (p *problems) checkSubnetCidrs(vpcCidr string, layout map[string][]string, zones int, maxTasks ...int) {
+	vpc := netip.MustParsePrefix(vpcCidr)
+	type placed struct {
+		key    string
+		prefix netip.Prefix
+	}
+	var all []placed
+	ok := true
+	for _, t := range subnetTiers {
+		key := t.name + "SubnetCidrs"
+		cidrs, set := layout[t.name]
+		value := strings.Join(cidrs, ",")
+		switch {
+		case !set:
+			p.add(key, "", "set with the other two tiers' lists: an explicit layout gives every subnet")
+			ok = false
+			continue
+		case len(cidrs) != zones:
+			p.add(key, value, fmt.Sprintf("%d subnets, one per availability zone in zone order (for %s)", zones, t.holds))
+			ok = false
+			continue
+		}
+		for _, c := range cidrs {
+			b, err := netip.ParsePrefix(c)
+			switch {
+			case err != nil || !b.Addr().Is4() || b.Masked() != b:
+				p.add(key, c, "IPv4 network addresses such as 10.0.1.0/24")
+			case b.Bits() < 16 || b.Bits() > 28:
+				p.add(key, c, "subnets from /16 to /28 (AWS's limits)")
+			case !contains(vpc, b):
+				p.add(key, c, "subnets inside the VPC "+vpcCidr+" (vpcCidr)")
+			case t.name == "public" && (b.Bits() > albMinSubnetBits || usableAddresses(b)-1 < albMinFreeAddresses):
+				p.add(key, c, fmt.Sprintf("a /%d or larger: a load balancer needs %d free addresses in each of its subnets",
+					albMinSubnetBits, albMinFreeAddresses))
+			default:
+				for _, other := range all {
+					if other.prefix.Overlaps(b) {
+						p.add(key, c, fmt.Sprintf("a range that overlaps no other subnet (it overlaps %s of %s)", other.prefix, other.key))
+						ok = false
+					}
+				}
+				all = append(all, placed{key, b})
+				continue
+			}
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	l, err := newSubnetLayout(vpcCidr, zones, layout)
+	if err != nil {
+		p.add("privateSubnetCidrs", strings.Join(layout["private"], ","), "a layout that holds: "+err.Error())
+		return
+	}
+	if need, have := taskAddressesNeeded(maxTasks...), l.privateCapacity(); need > have {
+		p.add("privateSubnetCidrs", strings.Join(layout["private"], ","), fmt.Sprintf(
+			"private subnets that hold the tasks at maximum scale: %d addresses (every task at its maximum, twice during "+
+				"a deployment, in one zone), but the smallest has %d", need, have))
+	}
+}
+
+// checkStorageKey checks the key configured for a data store: unset (the data key), a KMS key
+// ARN of the stack's region, or, where awsOwned, ElastiCache's own key.
+func (p *problems) checkStorageKey(key, value, region string, awsOwned bool) {
+	if value == "" || awsOwned && value == awsOwnedKey {
+		return
+	}
+	m := kmsKeyArnPattern.FindStringSubmatch(value)
+	allowed := "unset (the stack's data key) or the ARN of a KMS key of " + region + " (arn:aws:kms:" + region + ":<account>:key/<id>)"
+	if awsOwned {
+		allowed += ", or " + awsOwnedKey
+	}
+	p.check(m != nil && m[1] == region, key, value, allowed)
 }
 
 // checkTags applies AWS's tag rules: at most 50 tags on a resource (three are ours), keys up to
@@ -311,9 +402,15 @@ var (
 	namePattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	emailPattern   = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
-	labelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	// RDS instance identifiers; ECS cluster and service names; ECR repository names; KMS key
+	// ARNs (single- or multi-Region keys).
+	rdsIdentifierPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	ecsNamePattern       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	ecrNamePattern       = regexp.MustCompile(`^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$`)
+	kmsKeyArnPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):[0-9]{12}:key/(mrk-)?[a-f0-9-]{32,36}$`)
+	emailPattern         = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	labelPattern         = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	tagPattern           = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
 // isInstanceClass matches "<family>.<class>.<size>" and leaves out the previous-generation
@@ -373,6 +470,11 @@ func (p *problems) validateServices(c *Config) {
 				key("MinTasks"), svc.MinTasks, key("MaxTasks"), svc.MaxTasks))
 		}
 		p.checkWritablePaths(key("WritablePaths"), svc.WritablePaths)
+		p.check(ecsNamePattern.MatchString(svc.ServiceName), key("ServiceName"), svc.ServiceName,
+			"1 to 255 letters, digits, hyphens and underscores")
+		p.check(len(svc.RepositoryName) >= 2 && len(svc.RepositoryName) <= 256 && ecrNamePattern.MatchString(svc.RepositoryName),
+			key("RepositoryName"), svc.RepositoryName,
+			"an ECR repository name: 2 to 256 lowercase letters, digits and . _ - between them, in parts separated by /")
 		p.checkInt(key("CpuTarget"), svc.CPUTarget, 10, 95)
 		p.checkInt(key("MemoryTarget"), svc.MemoryTarget, 10, 95)
 		if svc.RequestsPerTarget != 0 {

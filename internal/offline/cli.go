@@ -101,16 +101,30 @@ func ReadProjectName(dir string) (string, error) {
 	return project.Name, nil
 }
 
-// overrides collects repeated -c key=value flags.
-type overrides []string
+// Overrides collects repeated -c key=value flags.
+type Overrides []string
 
-func (o *overrides) String() string { return strings.Join(*o, ",") }
-func (o *overrides) Set(v string) error {
+func (o *Overrides) String() string { return strings.Join(*o, ",") }
+func (o *Overrides) Set(v string) error {
 	if !strings.Contains(v, "=") || strings.HasPrefix(v, "=") {
 		return fmt.Errorf("want key=value, got %q", v)
 	}
 	*o = append(*o, v)
 	return nil
+}
+
+// StackConfig is the config of Pulumi.<stack>.yaml in dir with the overrides applied, as the
+// CLI would pass it to the program.
+func StackConfig(dir, project, stack string, sets Overrides) (map[string]string, error) {
+	raw, err := LoadStackConfig(dir, project, stack)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range sets {
+		key, value, _ := strings.Cut(kv, "=")
+		raw[Qualify(project, key)] = value
+	}
+	return raw, nil
 }
 
 // PlanFunc plans a stack of the program from its raw config.
@@ -132,7 +146,7 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 	flags.SetOutput(stderr)
 	stack := flags.String("stack", "production", "the stack whose Pulumi.<stack>.yaml is planned")
 	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
-	var sets overrides
+	var sets Overrides
 	flags.Var(&sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
 	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -151,14 +165,10 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1
 	}
-	raw, err := LoadStackConfig(".", project, *stack)
+	raw, err := StackConfig(".", project, *stack, sets)
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1
-	}
-	for _, kv := range sets {
-		key, value, _ := strings.Cut(kv, "=")
-		raw[Qualify(project, key)] = value
 	}
 
 	p, err := plan(project, *stack, raw)

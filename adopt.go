@@ -1,0 +1,448 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"coldchain/internal/adopt"
+	"coldchain/internal/offline"
+	"coldchain/internal/tfstate"
+)
+
+// This file is "go run . adopt": the move of a running Terraform estate under this stack
+// without recreating it. internal/adopt pairs the plan with the state and writes the import
+// file; this file says which config keeps what Terraform built (the database's identifier, the
+// bucket names, the subnet layout), which only this program knows.
+
+// adoptUsage is printed on misuse of adopt.
+const adoptUsage = `usage: go run . adopt --tfstate FILE [--stack NAME] [-c key=value ...] [--out FILE]
+                        [--security-group-rules FILE]
+
+Pairs every resource the stack would create with the one the Terraform state manages, by type
+and physical identity, and prints what is adopted (and what "pulumi up" then changes), what is
+created, what stays Terraform's, and the config values that keep what exists. Writes the file
+"pulumi import --file" takes, unless something stateful would be replaced or left behind
+(exit status 1, nothing written). README, "Migrating from Terraform", is the runbook.
+
+  --tfstate FILE               the state, as "terraform state pull" writes it
+  --stack NAME                 the stack whose Pulumi.NAME.yaml is planned (default production)
+  -c key=value                 override a config value (repeatable)
+  --out FILE                   the import file (default pulumi-import-<stack>.json)
+  --security-group-rules FILE  "aws ec2 describe-security-group-rules --output json", for the
+                               rules Terraform keeps without their ids (inline rules)
+`
+
+// adoptCommand runs adopt and returns the exit status: 0 with the import file written, 1 for
+// bad input or a refused migration, 2 for bad usage.
+func adoptCommand(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("adopt", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	statePath := flags.String("tfstate", "", "")
+	stack := flags.String("stack", "production", "")
+	out := flags.String("out", "", "")
+	rulesPath := flags.String("security-group-rules", "", "")
+	var sets offline.Overrides
+	flags.Var(&sets, "c", "")
+	flags.Usage = func() { fmt.Fprint(stderr, adoptUsage) }
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 || *statePath == "" {
+		fmt.Fprintln(stderr, "adopt: --tfstate FILE is required, and nothing else")
+		flags.Usage()
+		return 2
+	}
+	if *out == "" {
+		*out = "pulumi-import-" + *stack + ".json"
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "adopt: "+format+"; nothing written\n", args...)
+		return 1
+	}
+
+	state, err := readState(*statePath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var rules *adopt.AWSRules
+	if *rulesPath != "" {
+		data, err := os.ReadFile(*rulesPath)
+		if err != nil {
+			return fail("--security-group-rules: %v", err)
+		}
+		if rules, err = adopt.ParseAWSRules(data); err != nil {
+			return fail("--security-group-rules %s: %v", *rulesPath, err)
+		}
+	}
+	project, err := offline.ReadProjectName(".")
+	if err != nil {
+		return fail("%v", err)
+	}
+	raw, err := offline.StackConfig(".", project, *stack, sets)
+	if err != nil {
+		return fail("%v", err)
+	}
+	res, err := adoptStack(project, *stack, raw, state, rules)
+	if err != nil {
+		return fail("stack %s: %v", *stack, err)
+	}
+	res.WriteReport(stdout)
+	if !res.OK() {
+		return fail("the migration is refused (above)")
+	}
+	files := res.ImportFiles()
+	paths := []string{*out}
+	if len(files) > 1 {
+		paths = append(paths, strings.TrimSuffix(*out, ".json")+"-2.json")
+	}
+	for i, f := range files {
+		if err := os.WriteFile(paths[i], f.JSON(), 0o644); err != nil {
+			return fail("writing %s: %v", paths[i], err)
+		}
+	}
+	writeNextSteps(stdout, *stack, paths, files, res)
+	return 0
+}
+
+// readState reads and parses a Terraform state file.
+func readState(path string) (*tfstate.State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--tfstate: %w", err)
+	}
+	state, err := tfstate.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("--tfstate %s: %w", path, err)
+	}
+	return state, nil
+}
+
+// adoptStack plans the stack and pairs the plan with the state.
+func adoptStack(project, stack string, raw map[string]string, state *tfstate.State, rules *adopt.AWSRules) (*adopt.Result, error) {
+	cfg, err := loadConfig(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planStack(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	res, err := adopt.Adopt(plan, state, adopt.Options{
+		Region: cfg.Region, Accounts: cfg.AllowedAccountIDs, Rules: rules, Suggest: configSuggestion(cfg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	suggestSubnetLayout(cfg, plan, state, res)
+	keepServicesRunning(cfg, state, res)
+	return res, nil
+}
+
+// keepServicesRunning refuses a migration that would leave Terraform's services to Terraform
+// because the stack does not deploy its own yet (an image tag unset): retiring Terraform would
+// stop the application. It suggests the tag each service runs now.
+func keepServicesRunning(cfg *Config, state *tfstate.State, res *adopt.Result) {
+	var services []*tfstate.Resource
+	for _, r := range state.Resources {
+		if r.Type == "aws_ecs_service" {
+			services = append(services, r)
+		}
+	}
+	for _, svc := range cfg.Services {
+		if svc.ImageTag != "" || len(services) == 0 {
+			continue
+		}
+		var running []string
+		for _, t := range services {
+			running = append(running, t.Address)
+			if !strings.Contains(t.String("name"), svc.Name) {
+				continue
+			}
+			if tag := runningTag(state, t, svc.Name); tag != "" {
+				res.Suggest(adopt.Suggestion{Key: svc.Name + "ImageTag", Value: tag, Keeps: "the image " + t.Address + " runs"})
+			}
+		}
+		res.Refuse(fmt.Sprintf("Terraform runs services (%s), but the stack deploys %s only once %sImageTag is set: "+
+			"set it to the image the service runs now, or retiring Terraform would stop the application",
+			strings.Join(running, ", "), svc.Name, svc.Name))
+	}
+}
+
+// runningTag is the tag of the image a Terraform service's task definition runs in the
+// container of a name (or its only container).
+func runningTag(state *tfstate.State, service *tfstate.Resource, container string) string {
+	for _, r := range state.Resources {
+		if r.Type != "aws_ecs_task_definition" || r.String("arn") != service.String("task_definition") {
+			continue
+		}
+		var defs []struct{ Name, Image string }
+		if json.Unmarshal([]byte(r.String("container_definitions")), &defs) != nil {
+			return ""
+		}
+		for _, d := range defs {
+			if d.Name == container || len(defs) == 1 {
+				if i := strings.LastIndex(d.Image, ":"); i > strings.LastIndex(d.Image, "/") && !strings.Contains(d.Image, "@") {
+					return d.Image[i+1:]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// configSuggestion names, for a change on an adopted resource, the config value that keeps
+// what Terraform built: its names, its engine versions and sizes that cannot go back, and the
+// keys of its encryption, which only a replacement changes.
+func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tfstate.Resource) (string, string, bool) {
+	return func(r *offline.PlanResource, c adopt.Change, t *tfstate.Resource) (string, string, bool) {
+		attr := func(name string) (string, string, bool) { return "", t.String(name), t.String(name) != "" }
+		key := func(k string) func(string, string, bool) (string, string, bool) {
+			return func(_, v string, ok bool) (string, string, bool) { return k, v, ok }
+		}
+		switch r.Type + " " + c.Input {
+		case "aws:rds/instance:Instance identifier":
+			return key("dbIdentifier")(attr("identifier"))
+		case "aws:rds/instance:Instance instanceClass":
+			return key("dbInstanceClass")(attr("instance_class"))
+		case "aws:rds/instance:Instance engineVersion":
+			major, _, _ := strings.Cut(t.String("engine_version"), ".")
+			return "dbEngineVersion", major, major != ""
+		case "aws:rds/instance:Instance dbName":
+			return key("dbName")(attr("db_name"))
+		case "aws:rds/instance:Instance username":
+			return key("dbUsername")(attr("username"))
+		case "aws:rds/instance:Instance allocatedStorage":
+			// Storage only grows: keep Terraform's when it is larger.
+			if size := scalarInt(t.Attributes["allocated_storage"]); size > cfg.Database.AllocatedStorage {
+				return "dbAllocatedStorage", fmt.Sprint(size), true
+			}
+		case "aws:rds/instance:Instance kmsKeyId":
+			return key("dbKmsKey")(attr("kms_key_id"))
+		case "aws:elasticache/replicationGroup:ReplicationGroup kmsKeyId":
+			if k := t.String("kms_key_id"); k != "" {
+				return "redisKmsKey", k, true
+			}
+			return "redisKmsKey", awsOwnedKey, true
+		case "aws:elasticache/replicationGroup:ReplicationGroup engineVersion":
+			return key("redisEngineVersion")(attr("engine_version"))
+		case "aws:elasticache/replicationGroup:ReplicationGroup nodeType":
+			return key("redisNodeType")(attr("node_type"))
+		case "aws:s3/bucketV2:BucketV2 bucket":
+			return key(r.Name + "BucketName")(attr("bucket"))
+		case "aws:ecr/repository:Repository name":
+			return key(r.Name + "RepositoryName")(attr("name"))
+		case "aws:ecr/repository:Repository encryptionConfigurations.*.encryptionType",
+			"aws:ecr/repository:Repository encryptionConfigurations.*.kmsKey":
+			if c.From == "AES256" || c.From == "" {
+				return "ecrEncryption", "AES256", true
+			}
+		case "aws:ecs/cluster:Cluster name":
+			return key("clusterName")(attr("name"))
+		case "aws:ecs/service:Service name":
+			return key(r.Name + "ServiceName")(attr("name"))
+		case "aws:ec2/vpc:Vpc cidrBlock":
+			return key("vpcCidr")(attr("cidr_block"))
+		}
+		return "", "", false
+	}
+}
+
+// scalarInt is a Terraform number as an int.
+func scalarInt(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+// suggestSubnetLayout suggests the subnet CIDRs that keep Terraform's subnets, when its VPC is
+// adopted: the subnets of the database's and the cache's subnet groups are the isolated tier,
+// those that route to the internet gateway the public tier, and those the tasks run in the
+// private tier, each in the order of the stack's availability zones. A database that shares
+// its subnets with the tasks cannot be kept: the program keeps it in subnets that route
+// nowhere.
+func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, res *adopt.Result) {
+	var vpc *tfstate.Resource
+	var zones []string
+	for _, a := range res.Adopted {
+		if a.Resource.Type == "aws:ec2/vpc:Vpc" {
+			vpc = a.Terraform
+		}
+	}
+	for _, r := range plan.Resources {
+		if r.Type == "awsx:ec2:Vpc" {
+			for _, z := range r.Inputs["availabilityZoneNames"].([]any) {
+				zones = append(zones, z.(string))
+			}
+		}
+	}
+	if vpc == nil || len(zones) == 0 {
+		return
+	}
+	subnets := map[string]*tfstate.Resource{}
+	for _, r := range state.Resources {
+		if r.Type == "aws_subnet" && r.String("vpc_id") == vpc.String("id") {
+			subnets[r.String("id")] = r
+		}
+	}
+	tiers := map[string][]string{} // tier -> subnet ids
+	for _, a := range res.Adopted {
+		switch a.Resource.Type {
+		case "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup":
+			group := a.Terraform.String("db_subnet_group_name") + a.Terraform.String("subnet_group_name")
+			for _, r := range state.Resources {
+				if (r.Type == "aws_db_subnet_group" || r.Type == "aws_elasticache_subnet_group") && r.String("name") == group {
+					tiers["isolated"] = appendNew(tiers["isolated"], r.Strings("subnet_ids")...)
+				}
+			}
+		case "aws:ecs/service:Service":
+			for _, nc := range listOf(a.Terraform.Attributes["network_configuration"]) {
+				tiers["private"] = appendNew(tiers["private"], stringsOf(nc["subnets"])...)
+			}
+		case "aws:lb/loadBalancer:LoadBalancer":
+			tiers["public"] = appendNew(tiers["public"], a.Terraform.Strings("subnets")...)
+		}
+	}
+	for _, id := range tiers["isolated"] {
+		if slices.Contains(tiers["private"], id) || slices.Contains(tiers["public"], id) {
+			res.Refuse(fmt.Sprintf("the database or the cache shares subnet %s (%s) with the tasks or the load balancer: the "+
+				"program keeps them in isolated subnets that route nowhere, and RDS moves an instance to other subnets of "+
+				"the same VPC only by a restore from a snapshot. Move them first (README, \"Migrating from Terraform\")",
+				id, subnets[id].String("cidr_block")))
+			return
+		}
+	}
+	keys := map[string]string{"public": "publicSubnetCidrs", "private": "privateSubnetCidrs", "isolated": "isolatedSubnetCidrs"}
+	layout := map[string][]string{}
+	for _, tier := range []string{"public", "private", "isolated"} {
+		for _, zone := range zones {
+			var cidrs []string
+			for _, id := range tiers[tier] {
+				if s := subnets[id]; s != nil && s.String("availability_zone") == zone {
+					cidrs = append(cidrs, s.String("cidr_block"))
+				}
+			}
+			if len(cidrs) != 1 {
+				return // not one subnet of the tier per zone: no layout keeps them all
+			}
+			layout[tier] = append(layout[tier], cidrs[0])
+		}
+	}
+	current := cfg.SubnetCidrs
+	for _, tier := range []string{"public", "private", "isolated"} {
+		if !slices.Equal(current[tier], layout[tier]) || !sameLayout(current, layout) {
+			res.Suggest(adopt.Suggestion{Key: keys[tier], Value: "[" + quoteAll(layout[tier]) + "]",
+				Keeps: "the " + tier + " subnets " + strings.Join(layout[tier], ", ") + " of " + vpc.Address})
+		}
+	}
+}
+
+// sameLayout is true when a configured layout already is Terraform's.
+func sameLayout(a, b map[string][]string) bool {
+	for tier, cidrs := range b {
+		if !slices.Equal(a[tier], cidrs) {
+			return false
+		}
+	}
+	return true
+}
+
+func quoteAll(cidrs []string) string {
+	quoted := make([]string, len(cidrs))
+	for i, c := range cidrs {
+		quoted[i] = `"` + netip.MustParsePrefix(c).String() + `"`
+	}
+	return strings.Join(quoted, ",")
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, i := range items {
+		if !slices.Contains(list, i) {
+			list = append(list, i)
+		}
+	}
+	return list
+}
+
+func listOf(v any) []map[string]any {
+	var out []map[string]any
+	items, _ := v.([]any)
+	for _, item := range items {
+		if m, ok := item.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func stringsOf(v any) []string {
+	var out []string
+	items, _ := v.([]any)
+	for _, item := range items {
+		if s, ok := item.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writeNextSteps prints the runbook's commands with this stack's names filled in.
+func writeNextSteps(w io.Writer, stack string, paths []string, files []*adopt.ImportFile, res *adopt.Result) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("\nWrote %s: %d resources to import, with the components above them.", paths[0], len(res.Adopted))
+	if len(paths) > 1 {
+		p("Wrote %s: %d more, whose parents the targeted \"pulumi up\" below creates first.", paths[1], len(res.Later))
+	}
+	p("Next (README, \"Migrating from Terraform\"):")
+	step := 0
+	next := func(format string, args ...any) {
+		step++
+		p("  %d. "+format, append([]any{step}, args...)...)
+	}
+	providers := map[string]bool{}
+	for _, f := range files {
+		for _, urn := range f.NameTable {
+			if strings.Contains(urn, "::pulumi:providers:") {
+				providers[urn] = true
+			}
+		}
+	}
+	for _, urn := range sortedKeys(providers) {
+		next("pulumi up --stack %s --target '%s' --yes   # the provider the import uses", stack, urn)
+	}
+	next("pulumi import --stack %s --file %s --generate-code=false --yes", stack, paths[0])
+	if len(paths) > 1 {
+		var targets []string
+		for _, r := range res.Prerequisites {
+			targets = append(targets, "--target '"+r.URN+"'")
+		}
+		next("pulumi up --stack %s --yes %s", stack, strings.Join(targets, " "))
+		next("pulumi import --stack %s --file %s --generate-code=false --yes", stack, paths[1])
+	}
+	next("pulumi preview --stack %s --diff   # no replacement but those above", stack)
+	next("pulumi up --stack %s", stack)
+	next("terraform state rm \\")
+	removals := res.StateRemovals()
+	for i, a := range removals {
+		end := " \\"
+		if i == len(removals)-1 {
+			end = ""
+		}
+		p("       '%s'%s", a, end)
+	}
+}
+
+func invert(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}

@@ -1,0 +1,453 @@
+package adopt
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"coldchain/internal/offline"
+	"coldchain/internal/tfstate"
+)
+
+// resource is one of the program's planned resources as adopt sees it.
+type resource struct {
+	*offline.PlanResource
+	rule *rule
+	// leaves are its inputs flattened to paths ("loadBalancers.*.targetGroupArn").
+	leaves []leaf
+	// match is the Terraform instance it adopts, and how is how it was found.
+	match *tfstate.Resource
+	how   string
+}
+
+// leaf is one scalar of an input: a string, a float64, a bool or nil.
+type leaf struct {
+	path  string
+	value any
+}
+
+// ref is a planned value that is another resource's output (an id, an ARN, a generated name).
+type ref struct {
+	to  *resource
+	key string
+}
+
+// matcher pairs the program's resources with Terraform's instances.
+type matcher struct {
+	ours   []*resource
+	byURN  map[string]*resource
+	refs   map[string]ref
+	theirs []*tfstate.Resource
+	// taken maps each matched Terraform instance to the resource that adopts it.
+	taken map[*tfstate.Resource]*resource
+	// byValue finds Terraform instances by the values other instances refer to them by.
+	byValue map[string][]*tfstate.Resource
+	// inline are instances that are part of another one (a route table's inline route, a
+	// security group's inline rule); noID are those whose import id Terraform does not keep.
+	inline map[*tfstate.Resource]string
+	noID   map[*tfstate.Resource]bool
+}
+
+// notReferences are computed outputs that are not how other resources refer to one.
+var notReferences = map[string]bool{
+	"domain": true, "connectivityType": true, "revision": true, "status": true, "pendingConfirmation": true,
+	"engineVersionActual": true, "owner": true, "ownerId": true, "registryId": true,
+}
+
+// newMatcher indexes a plan's resources and a state's instances.
+func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfstate.Resource]string, noID map[*tfstate.Resource]bool) *matcher {
+	m := &matcher{byURN: map[string]*resource{}, refs: map[string]ref{}, theirs: theirs,
+		taken: map[*tfstate.Resource]*resource{}, byValue: map[string][]*tfstate.Resource{}, inline: inline, noID: noID}
+	for _, r := range plan.Resources {
+		res := &resource{PlanResource: r, rule: rules[r.Type]}
+		flatten("", r.Inputs, &res.leaves)
+		m.ours = append(m.ours, res)
+		m.byURN[r.URN] = res
+		if !r.Custom {
+			continue
+		}
+		// A resource's id refers to it unless the id is one of its own inputs (a bucket's
+		// name, a topic policy's topic): those are literal names, compared as they are.
+		echoes := map[string]bool{}
+		for _, l := range res.leaves {
+			echoes[scalar(l.value)] = true
+		}
+		if _, seen := m.refs[r.ID]; r.ID != "" && !echoes[r.ID] && !seen {
+			m.refs[r.ID] = ref{res, "id"}
+		}
+		for _, key := range sortedKeys(r.Outputs) {
+			s, ok := r.Outputs[key].(string)
+			if _, input := r.Inputs[key]; !ok || input || echoes[s] || notReferences[key] || s == offline.FakeAccountID || len(s) < 6 {
+				continue
+			}
+			if _, seen := m.refs[s]; !seen {
+				m.refs[s] = ref{res, key}
+			}
+		}
+	}
+	for _, t := range theirs {
+		for _, key := range []string{"id", "arn", "name", "bucket", "key_id", "arn_suffix", "identifier", "replication_group_id"} {
+			if v := t.String(key); v != "" && !slices.Contains(m.byValue[v], t) {
+				m.byValue[v] = append(m.byValue[v], t)
+			}
+		}
+	}
+	return m
+}
+
+// flatten turns a plain JSON value into leaves; list elements get the path element "*".
+func flatten(path string, v any, out *[]leaf) {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			flatten(joinPath(path, k), x[k], out)
+		}
+	case []any:
+		if len(x) == 0 {
+			*out = append(*out, leaf{path, nil})
+		}
+		for _, e := range x {
+			flatten(joinPath(path, "*"), e, out)
+		}
+	default:
+		*out = append(*out, leaf{path, x})
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// run matches until nothing more can be: first by identity and references, then, where that
+// finds nothing, the only resource of a type on each side, then a resource whose logical name
+// Terraform's name contains.
+func (m *matcher) run() {
+	for {
+		if m.pass(m.byEvidence) || m.pass(m.onlyOfType) || m.pass(m.byName) {
+			continue
+		}
+		return
+	}
+}
+
+// pass tries a way of matching on every unmatched resource, in plan order, and reports
+// whether it matched any.
+func (m *matcher) pass(try func(*resource) (*tfstate.Resource, string)) bool {
+	progress := false
+	for _, r := range m.ours {
+		if r.match != nil || r.rule == nil || !r.Custom {
+			continue
+		}
+		if t, how := try(r); t != nil {
+			r.match, r.how = t, how
+			m.taken[t] = r
+			progress = true
+		}
+	}
+	return progress
+}
+
+// candidates are the unmatched Terraform instances of a resource's type.
+func (m *matcher) candidates(r *resource) []*tfstate.Resource {
+	var out []*tfstate.Resource
+	for _, t := range m.theirs {
+		if m.taken[t] == nil && slices.Contains(r.rule.terraform, t.Type) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// byEvidence matches a resource with the one candidate that agrees with it on identity (the
+// names and numbers that tell resources apart) and on every reference between matched
+// resources, in both directions, when at least one of those says something.
+func (m *matcher) byEvidence(r *resource) (*tfstate.Resource, string) {
+	var found *tfstate.Resource
+	var how string
+	for _, t := range m.candidates(r) {
+		ok, evidence := m.agrees(r, t)
+		if !ok || evidence == "" {
+			continue
+		}
+		if found != nil {
+			return nil, "" // ambiguous: leave it to a later pass
+		}
+		found, how = t, evidence
+	}
+	return found, how
+}
+
+// agrees checks a candidate against a resource; evidence names what tied them, "" if nothing
+// did.
+func (m *matcher) agrees(r *resource, t *tfstate.Resource) (ok bool, evidence string) {
+	var tied []string
+	for _, path := range r.rule.identity {
+		ours, known := m.expected(r, path)
+		if !known || len(ours) == 0 {
+			continue
+		}
+		if !m.equalValues(r, path, ours, tfValues(t.Attributes, path, r.rule)) {
+			return false, ""
+		}
+		tied = append(tied, path)
+	}
+	for _, l := range r.leaves {
+		rf, isRef := m.refOf(l.value, r)
+		if !isRef || rf.to.match == nil {
+			continue
+		}
+		want := m.theirValue(rf)
+		if !slices.Contains(tfValues(t.Attributes, l.path, r.rule), want) {
+			return false, ""
+		}
+		tied = append(tied, l.path+" → "+rf.to.Name)
+	}
+	// Incoming: a matched resource that refers to this one must refer to the candidate.
+	for _, p := range m.ours {
+		if p.match == nil {
+			continue
+		}
+		for _, l := range p.leaves {
+			rf, isRef := m.refOf(l.value, p)
+			if !isRef || rf.to != r {
+				continue
+			}
+			vals := tfValues(p.match.Attributes, l.path, p.rule)
+			if len(vals) == 0 {
+				continue
+			}
+			if !m.refersTo(vals, t) {
+				if singular(vals) {
+					return false, ""
+				}
+				continue
+			}
+			tied = append(tied, p.Name+"."+l.path)
+		}
+	}
+	if r.rule.accept != nil && !r.rule.accept(m, r, t) {
+		return false, ""
+	}
+	if len(tied) == 0 {
+		return true, ""
+	}
+	return true, "by " + strings.Join(dedupe(tied), ", ")
+}
+
+// singular is true when a reference is to exactly one thing, so that a mismatch rules the
+// candidate out (a list of several may name it among others).
+func singular(vals []string) bool { return len(vals) == 1 }
+
+// refersTo is true when one of the values is the instance's id, ARN or name.
+func (m *matcher) refersTo(vals []string, t *tfstate.Resource) bool {
+	for _, v := range vals {
+		if slices.Contains(m.byValue[v], t) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyOfType matches the one resource of a type the program has with the one instance of the
+// type Terraform has, whatever their names: the differences are then changes, which name what
+// to set to keep what exists.
+func (m *matcher) onlyOfType(r *resource) (*tfstate.Resource, string) {
+	count := 0
+	for _, o := range m.ours {
+		if o.Type == r.Type && o.Custom {
+			count++
+		}
+	}
+	var all []*tfstate.Resource
+	for _, t := range m.theirs {
+		if slices.Contains(r.rule.terraform, t.Type) && m.inline[t] == "" {
+			all = append(all, t)
+		}
+	}
+	if count != 1 || len(all) != 1 || m.taken[all[0]] != nil {
+		return nil, ""
+	}
+	if ok, _ := m.agreesOnReferences(r, all[0]); !ok {
+		return nil, ""
+	}
+	return all[0], "the only " + r.rule.terraform[0] + " on either side"
+}
+
+// agreesOnReferences is agrees without identity: used where the names are expected to differ.
+func (m *matcher) agreesOnReferences(r *resource, t *tfstate.Resource) (bool, string) {
+	saved := r.rule.identity
+	r.rule.identity = nil
+	defer func() { r.rule.identity = saved }()
+	return m.agrees(r, t)
+}
+
+// nameToken splits names into their words.
+var nameToken = regexp.MustCompile(`[a-z0-9]+`)
+
+// byName matches a resource with the one candidate whose name or address contains every word
+// of the resource's logical name ("backend" in "coldchain-backend"), when no other unmatched
+// resource of the type would claim it.
+func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
+	words := nameToken.FindAllString(strings.ToLower(r.Name), -1)
+	claims := func(words []string, t *tfstate.Resource) bool {
+		have := nameToken.FindAllString(strings.ToLower(t.Address+" "+m.theirName(r, t)), -1)
+		for _, w := range words {
+			if !slices.Contains(have, w) {
+				return false
+			}
+		}
+		return len(words) > 0
+	}
+	var found *tfstate.Resource
+	for _, t := range m.candidates(r) {
+		if m.inline[t] != "" || !claims(words, t) {
+			continue
+		}
+		if ok, _ := m.agreesOnReferences(r, t); !ok {
+			continue
+		}
+		if found != nil {
+			return nil, ""
+		}
+		found = t
+	}
+	if found == nil {
+		return nil, ""
+	}
+	for _, o := range m.ours {
+		if o != r && o.Type == r.Type && o.match == nil && claims(nameToken.FindAllString(strings.ToLower(o.Name), -1), found) {
+			return nil, ""
+		}
+	}
+	return found, fmt.Sprintf("by its logical name (%q in %s)", r.Name, found.Address)
+}
+
+// theirName is what Terraform calls the instance in AWS: its first identity attribute.
+func (m *matcher) theirName(r *resource, t *tfstate.Resource) string {
+	if len(r.rule.identity) > 0 {
+		return strings.Join(tfValues(t.Attributes, r.rule.identity[0], r.rule), " ")
+	}
+	return t.String("name")
+}
+
+// refOf is the resource a planned value refers to, other than the resource itself.
+func (m *matcher) refOf(v any, self *resource) (ref, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return ref{}, false
+	}
+	rf, ok := m.refs[s]
+	if !ok || rf.to == self {
+		return ref{}, false
+	}
+	return rf, true
+}
+
+// theirValue is what a reference becomes once its target is adopted: the adopted instance's
+// attribute of the same meaning (its identifier rather than its id, where the program used
+// the identifier).
+func (m *matcher) theirValue(rf ref) string {
+	t := rf.to.match
+	key := rf.key
+	if key == "id" {
+		// Prefer an input the id echoes (an RDS identifier, a bucket name): Terraform keeps
+		// those under their own names, and its id may be something else.
+		for _, k := range sortedKeys(rf.to.Inputs) {
+			if rf.to.Inputs[k] == rf.to.ID && t.String(snake(k)) != "" {
+				return t.String(snake(k))
+			}
+		}
+		return t.String("id")
+	}
+	if v := t.String(snake(key)); v != "" {
+		return v
+	}
+	return t.String("id")
+}
+
+// expected are the values a resource's input has once its references are adopted; known is
+// false when one refers to a resource that is still to be created.
+func (m *matcher) expected(r *resource, path string) (vals []string, known bool) {
+	known = true
+	for _, l := range r.leaves {
+		if l.path != path {
+			continue
+		}
+		if rf, ok := m.refOf(l.value, r); ok {
+			if rf.to.match == nil {
+				known = false
+				continue
+			}
+			vals = append(vals, m.theirValue(rf))
+			continue
+		}
+		if l.value != nil {
+			vals = append(vals, scalar(l.value))
+		}
+	}
+	return vals, known
+}
+
+// equalValues compares an input's values with Terraform's, as sets, through the rule's own
+// notion of sameness where it has one.
+func (m *matcher) equalValues(r *resource, path string, ours, theirs []string) bool {
+	same := r.rule.same[topKey(path)]
+	if same == nil {
+		same = func(a, b string) bool { return a == b }
+	}
+	if len(ours) != len(theirs) {
+		return false
+	}
+	for _, o := range ours {
+		if !slices.ContainsFunc(theirs, func(t string) bool { return same(o, t) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameDefaultRoute accepts a route table whose route to 0.0.0.0/0 leads where the program's
+// does: to an internet gateway (public), a NAT gateway (private) or nowhere (isolated).
+func sameDefaultRoute(m *matcher, ours *resource, theirs *tfstate.Resource) bool {
+	want := "none"
+	for _, r := range m.ours {
+		if r.Type != "aws:ec2/route:Route" || r.Inputs["destinationCidrBlock"] != "0.0.0.0/0" {
+			continue
+		}
+		if rf, ok := m.refOf(r.Inputs["routeTableId"], r); ok && rf.to == ours {
+			want = routeKind(r.Inputs["gatewayId"], r.Inputs["natGatewayId"])
+		}
+	}
+	got := "none"
+	for _, t := range m.theirs {
+		if t.Type == "aws_route" && t.String("route_table_id") == theirs.String("id") && t.String("destination_cidr_block") == "0.0.0.0/0" {
+			got = routeKind(t.Attributes["gateway_id"], t.Attributes["nat_gateway_id"])
+		}
+	}
+	return want == got
+}
+
+// routeKind is where a route leads: "internet", "nat" or "none".
+func routeKind(gateway, nat any) string {
+	switch {
+	case scalar(gateway) != "":
+		return "internet"
+	case scalar(nat) != "":
+		return "nat"
+	}
+	return "none"
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

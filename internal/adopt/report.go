@@ -1,0 +1,102 @@
+package adopt
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteReport prints what the migration would do, for the person who runs it: what is
+// adopted and what "pulumi up" then changes on it, what is created, what stays Terraform's,
+// the config that keeps what exists, and what stops the migration.
+func (res *Result) WriteReport(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("Adopting Terraform state (Terraform %s, serial %d) into stack %s/%s",
+		orDash(res.state.TerraformVersion), res.state.Serial, res.plan.Project, res.plan.Stack)
+
+	p("\nAdopted: %d resources. \"pulumi import\" takes them over as the program declares them; the first", len(res.Adopted))
+	p("\"pulumi up\" then makes the changes listed under each (REPLACES: the resource is replaced).")
+	for _, a := range res.Adopted {
+		p("  %s  %s  <- %s  (import id %s; %s)", a.Resource.Type, a.Resource.Name, a.Terraform.Address, a.ImportID, a.How)
+		for _, c := range a.Changes {
+			line := fmt.Sprintf("      %s: %s -> %s", c.Input, orDash(c.From), orDash(c.To))
+			if c.Replaces {
+				line += "  REPLACES"
+				if a.Resource.DeleteBeforeReplace {
+					line += " (deleted before its replacement is created)"
+				}
+			}
+			if c.Note != "" {
+				line += "  (" + c.Note + ")"
+			}
+			p("%s", line)
+		}
+	}
+
+	p("\nTo be created: %d resources the program declares and Terraform does not have.", len(res.Created))
+	for _, r := range res.Created {
+		p("  %s  %s", r.Type, r.Name)
+	}
+
+	p("\nLeft to Terraform: %d resources Terraform has and the program does not. Once the stack runs,", len(res.Left))
+	p("destroy them with Terraform (README, \"Migrating from Terraform\").")
+	for _, t := range res.Left {
+		p("  %s", t.Address)
+	}
+
+	if len(res.Unmanaged) > 0 {
+		p("\nUnmanaged afterwards: %d routes and rules inside adopted route tables and security groups that", len(res.Unmanaged))
+		p("the program does not declare. They stay in AWS; remove them once the stack runs.")
+		for _, t := range res.Unmanaged {
+			p("  %s  %s", t.Address, describeInline(t.Attributes))
+		}
+	}
+
+	if len(res.Suggestions) > 0 {
+		p("\nConfig that keeps what exists:")
+		for _, s := range res.Suggestions {
+			p("  pulumi config set --stack %s %s %s   # keeps %s", res.plan.Stack, s.Key, shellQuote(s.Value), s.Keeps)
+		}
+	}
+
+	if len(res.Refusals) > 0 {
+		p("\nRefused: the migration must not go ahead as it is.")
+		for _, r := range res.Refusals {
+			p("  - %s", r)
+		}
+	}
+}
+
+// describeInline says what a route or rule allows.
+func describeInline(a map[string]any) string {
+	if dest := scalar(a["destination_cidr_block"]); dest != "" {
+		return "route " + dest + " via " + orDash(scalar(a["gateway_id"])+scalar(a["nat_gateway_id"]))
+	}
+	peer := scalar(a["cidr_ipv4"]) + scalar(a["referenced_security_group_id"])
+	ports := scalar(a["from_port"])
+	if to := scalar(a["to_port"]); to != ports {
+		ports += "-" + to
+	}
+	if ports == "" {
+		ports = "all ports"
+	}
+	return fmt.Sprintf("%s rule of %s: %s %s, %s", "security group", scalar(a["security_group_id"]),
+		orDash(scalar(a["ip_protocol"])), ports, orDash(peer))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shellQuote quotes a config value for a shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
