@@ -256,7 +256,7 @@ func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyAr
 			ScanOnPush: pulumi.Bool(true),
 		},
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{encryption},
-		ForceDelete: pulumi.Bool(args.ForceDestroy),
+		ForceDelete:              pulumi.Bool(args.ForceDestroy),
 	}, parent, pulumi.Protect(args.Protect),
 		// The name is typed by operators (docker push), so it is fixed; a replacement must free
 		// the name first.
