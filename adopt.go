@@ -264,8 +264,8 @@ func scalarInt(v any) int {
 
 // suggestSubnetLayout suggests the subnet CIDRs that keep Terraform's subnets, when its VPC is
 // adopted: the subnets of the database's and the cache's subnet groups are the isolated tier,
-// those that route to the internet gateway the public tier, and those the tasks run in the
-// private tier, each in the order of the stack's availability zones. A database that shares
+// those of the internet-facing load balancer the public tier, and those the ECS services run
+// in the private tier, each in the order of the stack's availability zones. A database that shares
 // its subnets with the tasks cannot be kept: the program keeps it in subnets that route
 // nowhere.
 func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, res *adopt.Result) {
@@ -292,22 +292,31 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 			subnets[r.String("id")] = r
 		}
 	}
+	// Tiers by what Terraform runs in the subnets, whether or not the stack adopts it yet.
 	tiers := map[string][]string{} // tier -> subnet ids
-	for _, a := range res.Adopted {
-		switch a.Resource.Type {
-		case "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup":
-			group := a.Terraform.String("db_subnet_group_name") + a.Terraform.String("subnet_group_name")
-			for _, r := range state.Resources {
-				if (r.Type == "aws_db_subnet_group" || r.Type == "aws_elasticache_subnet_group") && r.String("name") == group {
-					tiers["isolated"] = appendNew(tiers["isolated"], r.Strings("subnet_ids")...)
-				}
+	groups := map[string]bool{}
+	for _, r := range state.Resources {
+		switch r.Type {
+		case "aws_db_instance":
+			groups["aws_db_subnet_group "+r.String("db_subnet_group_name")] = true
+		case "aws_elasticache_replication_group":
+			groups["aws_elasticache_subnet_group "+r.String("subnet_group_name")] = true
+		}
+	}
+	for _, r := range state.Resources {
+		switch r.Type {
+		case "aws_db_subnet_group", "aws_elasticache_subnet_group":
+			if groups[r.Type+" "+r.String("name")] {
+				tiers["isolated"] = appendNew(tiers["isolated"], r.Strings("subnet_ids")...)
 			}
-		case "aws:ecs/service:Service":
-			for _, nc := range listOf(a.Terraform.Attributes["network_configuration"]) {
+		case "aws_ecs_service":
+			for _, nc := range listOf(r.Attributes["network_configuration"]) {
 				tiers["private"] = appendNew(tiers["private"], stringsOf(nc["subnets"])...)
 			}
-		case "aws:lb/loadBalancer:LoadBalancer":
-			tiers["public"] = appendNew(tiers["public"], a.Terraform.Strings("subnets")...)
+		case "aws_lb", "aws_alb":
+			if r.String("load_balancer_type") == "application" && r.Attributes["internal"] != true {
+				tiers["public"] = appendNew(tiers["public"], r.Strings("subnets")...)
+			}
 		}
 	}
 	for _, id := range tiers["isolated"] {
@@ -417,14 +426,14 @@ func writeNextSteps(w io.Writer, stack string, paths []string, files []*adopt.Im
 	for _, urn := range sortedKeys(providers) {
 		next("pulumi up --stack %s --target '%s' --yes   # the provider the import uses", stack, urn)
 	}
-	next("pulumi import --stack %s --file %s --generate-code=false --yes", stack, paths[0])
+	next("pulumi import --stack %s --file %s --generate-code=false --protect=false --yes", stack, paths[0])
 	if len(paths) > 1 {
 		var targets []string
 		for _, r := range res.Prerequisites {
 			targets = append(targets, "--target '"+r.URN+"'")
 		}
 		next("pulumi up --stack %s --yes %s", stack, strings.Join(targets, " "))
-		next("pulumi import --stack %s --file %s --generate-code=false --yes", stack, paths[1])
+		next("pulumi import --stack %s --file %s --generate-code=false --protect=false --yes", stack, paths[1])
 	}
 	next("pulumi preview --stack %s --diff   # no replacement but those above", stack)
 	next("pulumi up --stack %s", stack)

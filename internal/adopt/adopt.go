@@ -150,8 +150,8 @@ func checkPlacement(state *tfstate.State, opts Options) error {
 	p := state.Placement("aws")
 	for _, region := range sortedKeys(p.Regions) {
 		if region != opts.Region {
-			return fmt.Errorf("the Terraform state's resources are in %s (%s), the stack deploys into %s (aws:region): "+
-				"a state of another region is another estate", describeCounts(p.Regions), region, opts.Region)
+			return fmt.Errorf("the Terraform state's resources are in %s (resources by region: %s), the stack deploys into %s "+
+				"(aws:region): a state of another region is another estate", region, describeCounts(p.Regions), opts.Region)
 		}
 	}
 	if len(p.Accounts) == 0 {
@@ -163,8 +163,8 @@ func checkPlacement(state *tfstate.State, opts Options) error {
 	}
 	for _, account := range sortedKeys(p.Accounts) {
 		if !slices.Contains(opts.Accounts, account) {
-			return fmt.Errorf("the Terraform state's resources are in account %s (%s), the stack deploys into %s (allowedAccountIds)",
-				account, describeCounts(p.Accounts), strings.Join(opts.Accounts, ", "))
+			return fmt.Errorf("the Terraform state's resources are in account %s (resources by account: %s), the stack deploys "+
+				"into %s (allowedAccountIds)", account, describeCounts(p.Accounts), strings.Join(opts.Accounts, ", "))
 		}
 	}
 	return nil

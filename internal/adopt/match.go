@@ -252,10 +252,13 @@ func (m *matcher) refersTo(vals []string, t *tfstate.Resource) bool {
 	return false
 }
 
-// onlyOfType matches the one resource of a type the program has with the one instance of the
-// type Terraform has, whatever their names: the differences are then changes, which name what
-// to set to keep what exists.
+// onlyOfType matches the one resource of a type the program declares once (rule.single) with
+// the one instance of the type Terraform has, whatever their names: the differences are then
+// changes, which name what to set to keep what exists.
 func (m *matcher) onlyOfType(r *resource) (*tfstate.Resource, string) {
+	if !r.rule.single {
+		return nil, ""
+	}
 	count := 0
 	for _, o := range m.ours {
 		if o.Type == r.Type && o.Custom {

@@ -23,6 +23,9 @@ type rule struct {
 	// replaces are the inputs whose change replaces the resource: the Terraform provider's
 	// ForceNew attributes (or RequiresReplace) among the inputs the program sets.
 	replaces []string
+	// single marks the types the program declares once by design (one VPC, one database):
+	// where each side has exactly one, they are the same resource whatever their names.
+	single bool
 	// keep marks what a migration must never replace: stateful resources (data, images, keys,
 	// secrets) and the network they live in.
 	keep bool
@@ -73,7 +76,7 @@ func versionPrefix(ours, theirs string) bool {
 // RequiresReplace, and the CustomizeDiff functions that force a new resource).
 var rules = map[string]*rule{
 	// The network. A VPC and its subnets hold the database: replacing them would move it.
-	"aws:ec2/vpc:Vpc": {
+	"aws:ec2/vpc:Vpc": {single: true,
 		terraform: []string{"aws_vpc"}, identity: []string{"cidrBlock"}, importID: attr("id"),
 		replaces: []string{"cidrBlock"}, keep: true,
 	},
@@ -81,7 +84,7 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_subnet"}, identity: []string{"cidrBlock"}, importID: attr("id"),
 		replaces: []string{"availabilityZone", "cidrBlock", "vpcId"}, keep: true,
 	},
-	"aws:ec2/internetGateway:InternetGateway": {terraform: []string{"aws_internet_gateway"}, importID: attr("id")},
+	"aws:ec2/internetGateway:InternetGateway": {single: true, terraform: []string{"aws_internet_gateway"}, importID: attr("id")},
 	"aws:ec2/eip:Eip": {
 		terraform: []string{"aws_eip"}, importID: attr("id"), replaces: []string{"domain"},
 	},
@@ -125,7 +128,7 @@ var rules = map[string]*rule{
 	},
 
 	// Data: PostgreSQL, Redis, the buckets, the repositories, the keys and the secrets.
-	"aws:rds/instance:Instance": {
+	"aws:rds/instance:Instance": {single: true,
 		terraform: []string{"aws_db_instance"}, identity: []string{"identifier"}, importID: attr("identifier"),
 		replaces: []string{"availabilityZone", "dbName", "engine", "kmsKeyId", "storageEncrypted", "username"},
 		keep:     true, same: map[string]func(string, string) bool{"engineVersion": versionPrefix},
@@ -135,19 +138,19 @@ var rules = map[string]*rule{
 				"clients that still use the old one fail until they read the secret",
 		},
 	},
-	"aws:rds/subnetGroup:SubnetGroup": {
+	"aws:rds/subnetGroup:SubnetGroup": {single: true,
 		terraform: []string{"aws_db_subnet_group"}, importID: attr("name"), replaces: []string{"name"},
 	},
-	"aws:rds/parameterGroup:ParameterGroup": {
+	"aws:rds/parameterGroup:ParameterGroup": {single: true,
 		terraform: []string{"aws_db_parameter_group"}, importID: attr("name"),
 		replaces: []string{"description", "family", "name"},
 	},
-	"aws:elasticache/replicationGroup:ReplicationGroup": {
+	"aws:elasticache/replicationGroup:ReplicationGroup": {single: true,
 		terraform: []string{"aws_elasticache_replication_group"}, importID: attr("replication_group_id"),
 		replaces: []string{"atRestEncryptionEnabled", "kmsKeyId", "port", "replicationGroupId", "subnetGroupName"},
 		keep:     true, same: map[string]func(string, string) bool{"engineVersion": versionPrefix},
 	},
-	"aws:elasticache/subnetGroup:SubnetGroup": {
+	"aws:elasticache/subnetGroup:SubnetGroup": {single: true,
 		terraform: []string{"aws_elasticache_subnet_group"}, importID: attr("name"), replaces: []string{"name"},
 	},
 	"aws:s3/bucketV2:BucketV2": {
@@ -196,10 +199,10 @@ var rules = map[string]*rule{
 	},
 
 	// The services.
-	"aws:ecs/cluster:Cluster": {
+	"aws:ecs/cluster:Cluster": {single: true,
 		terraform: []string{"aws_ecs_cluster"}, identity: []string{"name"}, importID: attr("name"), replaces: []string{"name"},
 	},
-	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {
+	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {single: true,
 		terraform: []string{"aws_ecs_cluster_capacity_providers"}, identity: []string{"clusterName"},
 		importID: attr("cluster_name"), replaces: []string{"clusterName"},
 	},
@@ -217,7 +220,7 @@ var rules = map[string]*rule{
 		replaces: []string{"containerDefinitions", "cpu", "executionRoleArn", "family", "memory", "networkMode",
 			"requiresCompatibilities", "runtimePlatform", "taskRoleArn", "volumes"},
 	},
-	"aws:lb/loadBalancer:LoadBalancer": {
+	"aws:lb/loadBalancer:LoadBalancer": {single: true,
 		terraform: []string{"aws_lb", "aws_alb"}, importID: attr("arn"),
 		replaces: []string{"internal", "loadBalancerType", "name"},
 	},
