@@ -283,8 +283,8 @@ func TestAdoptRefusesAStateThatIsNotThisStacks(t *testing.T) {
 		"not JSON":            {notJSON, seedBase, "not a Terraform state file: not JSON"},
 		"format version 3":    {oldFormat, seedBase, "format version 3: only version 4"},
 		"no resources":        {empty, seedBase, "records no managed resource"},
-		"another region":      {otherRegion, seedBase, "resources are in eu-west-1 (resources by region: eu-west-1: 62), the stack deploys into ap-northeast-2"},
-		"another account":     {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=["444455556666"]`}, "in account 111122223333 (resources by account: 111122223333: 64), the stack deploys into 444455556666"},
+		"another region":      {otherRegion, seedBase, "resources are in eu-west-1 (resources by region: eu-west-1: 67), the stack deploys into ap-northeast-2"},
+		"another account":     {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=["444455556666"]`}, "in account 111122223333 (resources by account: 111122223333: 70), the stack deploys into 444455556666"},
 		"account not checked": {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example"}, "set allowedAccountIds to the account"},
 		"bad config":          {"testdata/adopt/seed.tfstate", append(slices.Clone(seedBase), "dbIdentifier=Prod_DB"), "dbIdentifier"},
 	} {
@@ -393,4 +393,18 @@ func TestAdoptUsage(t *testing.T) {
 	assert.Contains(t, stderr.String(), "--tfstate FILE is required")
 	assert.Equal(t, 0, command([]string{"adopt", "--help"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "usage: go run . adopt --tfstate FILE")
+}
+
+func TestAdoptKnowsEveryAWSTypeTheProgramCreates(t *testing.T) {
+	for _, p := range []*offline.Plan{
+		planOfFile(t, "production"), planOfFile(t, "production", "domainName=dispatch.example.com"), planOfFile(t, "staging"),
+	} {
+		for _, r := range p.Resources {
+			if !r.Custom || !strings.HasPrefix(r.Type, "aws:") {
+				continue // components, the providers, and random's values, which AWS does not hold
+			}
+			assert.Truef(t, adopt.Adoptable(r.Type) || r.Type == "aws:acm/certificateValidation:CertificateValidation",
+				"%s (%s) has no adoption rule: a Terraform estate's one would be left behind and the stack's created beside it", r.Type, r.Name)
+		}
+	}
 }

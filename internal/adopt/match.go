@@ -291,10 +291,15 @@ func (m *matcher) agreesOnReferences(r *resource, t *tfstate.Resource) (bool, st
 // nameToken splits names into their words.
 var nameToken = regexp.MustCompile(`[a-z0-9]+`)
 
-// byName matches a resource with the one candidate whose name or address contains every word
-// of the resource's logical name ("backend" in "coldchain-backend"), when no other unmatched
-// resource of the type would claim it.
+// byName matches a resource that must be kept (rule.keep) with the one candidate whose name
+// or address contains every word of the resource's logical name ("backend" in
+// "coldchain-backend"), when no other unmatched resource of the type would claim it.
 func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
+	if !r.rule.keep {
+		// Only what must be kept is worth pairing under another name: the report then names
+		// the config that keeps the name. Anything else of another name is another resource.
+		return nil, ""
+	}
 	words := nameToken.FindAllString(strings.ToLower(r.Name), -1)
 	claims := func(words []string, t *tfstate.Resource) bool {
 		have := nameToken.FindAllString(strings.ToLower(t.Address+" "+m.theirName(r, t)), -1)

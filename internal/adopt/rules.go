@@ -44,6 +44,9 @@ type rule struct {
 	accept func(m *matcher, ours *resource, theirs *tfstate.Resource) bool
 }
 
+// Adoptable is true for the pulumi-aws types adopt can pair with a Terraform instance.
+func Adoptable(typ string) bool { return rules[typ] != nil }
+
 // attr is the import id of a type imported by one of its Terraform attributes.
 func attr(name string) func(*tfstate.Resource) string {
 	return func(r *tfstate.Resource) string { return r.String(name) }
