@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -35,7 +35,8 @@ created, what stays Terraform's, and the config values that keep what exists. Wr
   --stack NAME                 the stack whose Pulumi.NAME.yaml is planned (default production)
   -c key=value                 override a config value (repeatable)
   --out FILE                   the import file (default pulumi-import-<stack>.json)
-  --security-group-rules FILE  "aws ec2 describe-security-group-rules --output json", for the
+  --security-group-rules FILE  "aws ec2 describe-security-group-rules --filters
+                               Name=group-id,Values=<the estate's groups> --output json", for the
                                rules Terraform keeps without their ids (inline rules)
 `
 
@@ -100,17 +101,49 @@ func adoptCommand(args []string, stdout, stderr io.Writer) int {
 		return fail("the migration is refused (above)")
 	}
 	files := res.ImportFiles()
-	paths := []string{*out}
-	if len(files) > 1 {
-		paths = append(paths, strings.TrimSuffix(*out, ".json")+"-2.json")
+	paths := []string{*out, strings.TrimSuffix(*out, ".json") + "-2.json"}
+	if err := writeImportFiles(paths, files); err != nil {
+		return fail("%v", err)
 	}
+	writeNextSteps(stdout, *stack, paths[:len(files)], files, res)
+	return 0
+}
+
+// writeImportFiles writes the import files all or none: each to a temporary file first, then
+// renamed into place; a second file left by an earlier run that needed one is removed.
+func writeImportFiles(paths []string, files []*adopt.ImportFile) error {
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}()
 	for i, f := range files {
-		if err := os.WriteFile(paths[i], f.JSON(), 0o644); err != nil {
-			return fail("writing %s: %v", paths[i], err)
+		tmp, err := os.CreateTemp(filepath.Dir(paths[i]), ".adopt-*.json")
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+		temps = append(temps, tmp.Name())
+		_, err = tmp.Write(f.JSON())
+		if closeErr := tmp.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
 		}
 	}
-	writeNextSteps(stdout, *stack, paths, files, res)
-	return 0
+	for i := range files {
+		if err := os.Rename(temps[i], paths[i]); err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+	}
+	temps = nil
+	if len(files) < len(paths) {
+		if err := os.Remove(paths[len(files)]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the stale %s: %w", paths[len(files)], err)
+		}
+	}
+	return nil
 }
 
 // readState reads and parses a Terraform state file.
@@ -132,7 +165,17 @@ func adoptStack(project, stack string, raw map[string]string, state *tfstate.Sta
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planStack(project, stack, raw)
+	// Plan in the estate's account, so that ARNs, policies and the names derived from the
+	// account are what AWS has (adopt checks the account is one the stack may deploy into).
+	var opts []offline.Option
+	if accounts := state.Placement("aws").Accounts; len(accounts) == 1 {
+		for account := range accounts {
+			if slices.Contains(cfg.AllowedAccountIDs, account) {
+				opts = append(opts, offline.InAccount(account))
+			}
+		}
+	}
+	plan, err := planStackIn(project, stack, raw, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +283,11 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 			return key(r.Name + "BucketName")(attr("bucket"))
 		case "aws:ecr/repository:Repository name":
 			return key(r.Name + "RepositoryName")(attr("name"))
-		case "aws:ecr/repository:Repository encryptionConfigurations.*.encryptionType",
-			"aws:ecr/repository:Repository encryptionConfigurations.*.kmsKey":
-			if c.From == "AES256" || c.From == "" {
-				return "ecrEncryption", "AES256", true
+		case "aws:ecr/repository:Repository encryptionConfigurations":
+			for _, e := range tfstate.Objects(t.Attributes["encryption_configuration"]) {
+				if e["encryption_type"] == "AES256" {
+					return "ecrEncryption", "AES256", true
+				}
 			}
 		case "aws:ecs/cluster:Cluster name":
 			return key("clusterName")(attr("name"))
@@ -310,8 +354,8 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 				tiers["isolated"] = appendNew(tiers["isolated"], r.Strings("subnet_ids")...)
 			}
 		case "aws_ecs_service":
-			for _, nc := range listOf(r.Attributes["network_configuration"]) {
-				tiers["private"] = appendNew(tiers["private"], stringsOf(nc["subnets"])...)
+			for _, nc := range tfstate.Objects(r.Attributes["network_configuration"]) {
+				tiers["private"] = appendNew(tiers["private"], tfstate.StringList(nc["subnets"])...)
 			}
 		case "aws_lb", "aws_alb":
 			if r.String("load_balancer_type") == "application" && r.Attributes["internal"] != true {
@@ -321,10 +365,14 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 	}
 	for _, id := range tiers["isolated"] {
 		if slices.Contains(tiers["private"], id) || slices.Contains(tiers["public"], id) {
+			cidr := "not in the state"
+			if s := subnets[id]; s != nil {
+				cidr = s.String("cidr_block")
+			}
 			res.Refuse(fmt.Sprintf("the database or the cache shares subnet %s (%s) with the tasks or the load balancer: the "+
 				"program keeps them in isolated subnets that route nowhere, and RDS moves an instance to other subnets of "+
 				"the same VPC only by a restore from a snapshot. Move them first (README, \"Migrating from Terraform\")",
-				id, subnets[id].String("cidr_block")))
+				id, cidr))
 			return
 		}
 	}
@@ -366,7 +414,7 @@ func sameLayout(a, b map[string][]string) bool {
 func quoteAll(cidrs []string) string {
 	quoted := make([]string, len(cidrs))
 	for i, c := range cidrs {
-		quoted[i] = `"` + netip.MustParsePrefix(c).String() + `"`
+		quoted[i] = `"` + c + `"`
 	}
 	return strings.Join(quoted, ",")
 }
@@ -378,28 +426,6 @@ func appendNew(list []string, items ...string) []string {
 		}
 	}
 	return list
-}
-
-func listOf(v any) []map[string]any {
-	var out []map[string]any
-	items, _ := v.([]any)
-	for _, item := range items {
-		if m, ok := item.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func stringsOf(v any) []string {
-	var out []string
-	items, _ := v.([]any)
-	for _, item := range items {
-		if s, ok := item.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // writeNextSteps prints the runbook's commands with this stack's names filled in.
@@ -437,8 +463,8 @@ func writeNextSteps(w io.Writer, stack string, paths []string, files []*adopt.Im
 	}
 	next("pulumi preview --stack %s --diff   # no replacement but those above", stack)
 	next("pulumi up --stack %s", stack)
-	next("terraform state rm \\")
 	removals := res.StateRemovals()
+	next("terraform state rm \\")
 	for i, a := range removals {
 		end := " \\"
 		if i == len(removals)-1 {
@@ -446,12 +472,4 @@ func writeNextSteps(w io.Writer, stack string, paths []string, files []*adopt.Im
 		}
 		p("       '%s'%s", a, end)
 	}
-}
-
-func invert(m map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
 }

@@ -149,8 +149,8 @@ func TestAdoptingTheSeedEstateWithTheSuggestedConfigWritesTheImportFiles(t *test
 	golden(t, "adopt/seed.report.txt", strings.ReplaceAll(run.stdout, filepath.Dir(run.out)+string(filepath.Separator), ""))
 
 	first, second := readImportFile(t, run.out), readImportFile(t, strings.TrimSuffix(run.out, ".json")+"-2.json")
-	golden(t, "adopt/seed.import.json", string(first.JSON()))
-	golden(t, "adopt/seed.import-2.json", string(second.JSON()))
+	golden(t, "adopt/seed.import.json", readText(t, run.out))
+	golden(t, "adopt/seed.import-2.json", readText(t, strings.TrimSuffix(run.out, ".json")+"-2.json"))
 
 	p := planOfStack(t, "production", with(mustLoad(t), append(slices.Clone(seedBase), seedKeeps...)...))
 	planned := map[string]bool{}
@@ -200,8 +200,8 @@ func TestAdoptingTheSeedEstateWithTheSuggestedConfigWritesTheImportFiles(t *test
 		later = append(later, spec.Name)
 	}
 	assert.Equal(t, []string{
-		"RouteTableAssociation network/vpc/vpc/vpc-isolated-2/vpc-isolated-2/vpc-isolated-2",
-		"RouteTableAssociation network/vpc/vpc/vpc-public-2/vpc-public-2/vpc-public-2",
+		"aws:ec2/routeTableAssociation:RouteTableAssociation network/vpc/vpc/vpc-isolated-2/vpc-isolated-2/vpc-isolated-2",
+		"aws:ec2/routeTableAssociation:RouteTableAssociation network/vpc/vpc/vpc-public-2/vpc-public-2/vpc-public-2",
 	}, later)
 	assert.Contains(t, run.stdout, "--target 'urn:pulumi:production::coldchain::coldchain:index:Network$awsx:ec2:Vpc$aws:ec2/vpc:Vpc$aws:ec2/subnet:Subnet$aws:ec2/routeTable:RouteTable::vpc-public-2'")
 
@@ -214,6 +214,13 @@ func TestAdoptingTheSeedEstateWithTheSuggestedConfigWritesTheImportFiles(t *test
 		assert.Contains(t, left, theirs)
 		assert.NotContains(t, run.stdout, "'"+theirs+"'", "not removed from Terraform's state")
 	}
+}
+
+func readText(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(data)
 }
 
 // readImportFile reads an import file adopt wrote.
@@ -281,7 +288,7 @@ func TestAdoptRefusesAStateThatIsNotThisStacks(t *testing.T) {
 	}{
 		"missing file":        {"testdata/adopt/no-such.tfstate", seedBase, "--tfstate: open testdata/adopt/no-such.tfstate"},
 		"not JSON":            {notJSON, seedBase, "not a Terraform state file: not JSON"},
-		"format version 3":    {oldFormat, seedBase, "format version 3: only version 4"},
+		"format version 3":    {oldFormat, seedBase, "state format version 3: only version 4"},
 		"no resources":        {empty, seedBase, "records no managed resource"},
 		"another region":      {otherRegion, seedBase, "resources are in eu-west-1 (resources by region: eu-west-1: 67), the stack deploys into ap-northeast-2"},
 		"another account":     {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=["444455556666"]`}, "in account 111122223333 (resources by account: 111122223333: 70), the stack deploys into 444455556666"},
@@ -296,17 +303,122 @@ func TestAdoptRefusesAStateThatIsNotThisStacks(t *testing.T) {
 	}
 }
 
-func TestAdoptRefusesToLeaveDataBehind(t *testing.T) {
+// extraResource adds a resource block of one instance to a state.
+func extraResource(state map[string]any, provider, typ, name string, attrs map[string]any) {
+	state["resources"] = append(state["resources"].([]any), map[string]any{"mode": "managed", "type": typ, "name": name,
+		"provider": provider, "instances": []any{map[string]any{"attributes": attrs}}})
+}
+
+const awsProvider = `provider["registry.terraform.io/hashicorp/aws"]`
+
+func TestAdoptRefusesToLeaveBehindWhatRetiringTerraformWouldDestroy(t *testing.T) {
+	for name, tc := range map[string]struct {
+		mutate func(map[string]any)
+		want   string
+	}{
+		"a bucket the stack does not declare": {func(state map[string]any) {
+			extraResource(state, awsProvider, "aws_s3_bucket", "archive", map[string]any{"id": "coldchain-prod-archive",
+				"bucket": "coldchain-prod-archive", "arn": "arn:aws:s3:::coldchain-prod-archive"})
+		}, "aws_s3_bucket.archive (aws_s3_bucket) matches nothing the stack declares: it may hold data or run something"},
+		"a type adopt does not know": {func(state map[string]any) {
+			extraResource(state, awsProvider, "aws_dynamodb_table", "sessions", map[string]any{"id": "sessions",
+				"arn": "arn:aws:dynamodb:ap-northeast-2:111122223333:table/sessions"})
+		}, "aws_dynamodb_table.sessions (aws_dynamodb_table) matches nothing the stack declares"},
+		"a replica in another region": {func(state map[string]any) {
+			extraResource(state, awsProvider+".us_east_1", "aws_s3_bucket", "replica", map[string]any{"id": "coldchain-prod-replica",
+				"bucket": "coldchain-prod-replica", "arn": "arn:aws:s3:::coldchain-prod-replica"})
+		}, "it belongs to another provider configuration (another region or account)"},
+		"a deposed object": {func(state map[string]any) {
+			for _, r := range stateResources(state) {
+				if r["type"] == "aws_s3_bucket" && r["name"] == "backups" {
+					old := map[string]any{"deposed": "00000001", "attributes": map[string]any{"id": "coldchain-prod-backups-old",
+						"bucket": "coldchain-prod-backups-old", "arn": "arn:aws:s3:::coldchain-prod-backups-old"}}
+					r["instances"] = append(r["instances"].([]any), old)
+				}
+			}
+		}, "aws_s3_bucket.backups (deposed object 00000001) (aws_s3_bucket) matches nothing"},
+		"subnets the data lives in": {func(state map[string]any) {
+			for _, id := range []string{"10.0.21.0/24", "10.0.22.0/24"} {
+				for _, r := range stateResources(state) {
+					for _, inst := range r["instances"].([]any) {
+						a := inst.(map[string]any)["attributes"].(map[string]any)
+						if a["cidr_block"] == id {
+							a["cidr_block"] = strings.Replace(id, ".2", ".3", 1) // not the stack's isolated subnets any more
+						}
+					}
+				}
+			}
+		}, "aws_subnet.database[0] (10.0.31.0/24) would be left to Terraform, but aws_elasticache_subnet_group.main, which the stack adopts"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := runAdopt(t, seedState(t, tc.mutate), append(slices.Clone(seedBase), seedKeeps...))
+			assertNothingWritten(t, run)
+			assert.Contains(t, run.stdout, tc.want)
+		})
+	}
+}
+
+func TestAdoptReadsAStateOfTerraform012(t *testing.T) {
+	// Terraform 0.12 wrote version 4 states with "provider.aws" for the provider.
 	path := seedState(t, func(state map[string]any) {
-		bucket := map[string]any{"mode": "managed", "type": "aws_s3_bucket", "name": "archive",
-			"provider": `provider["registry.terraform.io/hashicorp/aws"]`,
-			"instances": []any{map[string]any{"attributes": map[string]any{"id": "coldchain-prod-archive",
-				"bucket": "coldchain-prod-archive", "arn": "arn:aws:s3:::coldchain-prod-archive"}}}}
-		state["resources"] = append(state["resources"].([]any), bucket)
+		for _, r := range stateResources(state) {
+			r["provider"] = "provider.aws"
+		}
 	})
 	run := runAdopt(t, path, append(slices.Clone(seedBase), seedKeeps...))
+	assert.Equal(t, 0, run.code, "%s\n%s", run.stdout, run.stderr)
+	assert.Contains(t, run.stdout, "Adopted: 93 resources")
+}
+
+func TestAdoptReportsWhatItCannotKeep(t *testing.T) {
+	sets := append(slices.Clone(seedBase), seedKeeps...)
+	// A cache encrypted with a key of Terraform's: with ElastiCache's own key (redisKmsKey
+	// aws-owned) the program sets none, which replaces it.
+	path := seedState(t, func(state map[string]any) {
+		attributesOf(state, "aws_elasticache_replication_group", "main")["kms_key_id"] = "arn:aws:kms:ap-northeast-2:111122223333:key/0d6f2e4a-8b1c-4d3e-a5f6-7b8c9d0e1f2a"
+	})
+	run := runAdopt(t, path, sets)
 	assertNothingWritten(t, run)
-	assert.Contains(t, run.stdout, "aws_s3_bucket.archive matches nothing the stack declares (aws:s3/bucketV2:BucketV2): it holds data")
+	assert.Contains(t, run.stdout, "redis (aws_elasticache_replication_group.main) would be replaced: kmsKeyId changes from \"arn:aws:kms:")
+
+	// Parameters swapped between two names are two changed parameters, not the same set of
+	// names and values.
+	path = seedState(t, func(state map[string]any) {
+		attributesOf(state, "aws_db_parameter_group", "main")["parameter"] = []any{
+			map[string]any{"name": "log_min_duration_statement", "value": "1"}, map[string]any{"name": "rds.force_ssl", "value": "1000"}}
+	})
+	run = runAdopt(t, path, sets)
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stdout, "      parameters: 2 items -> 2 items, Terraform lacks {name=log_min_duration_statement value=1000}; {name=rds.force_ssl value=1}\n")
+
+	// Terraform keeps the cache's AUTH token in its state; the program's is another.
+	run = runAdopt(t, "testdata/adopt/seed.tfstate", sets)
+	assert.Contains(t, run.stdout, "      authToken: (Terraform's secret) -> (the program's secret)  (the program's generated token replaces Terraform's")
+}
+
+func TestAdoptWritesBothFilesOrNone(t *testing.T) {
+	sets := append(slices.Clone(seedBase), seedKeeps...)
+	run := runAdopt(t, "testdata/adopt/seed.tfstate", sets, "--out", filepath.Join(t.TempDir(), "no-such-dir", "import.json"))
+	assert.Equal(t, 1, run.code)
+	assert.Contains(t, run.stderr, "nothing written")
+
+	// A second file left by an earlier run goes when the new run needs none.
+	dir := t.TempDir()
+	out := filepath.Join(dir, "import.json")
+	stale := filepath.Join(dir, "import-2.json")
+	require.NoError(t, os.WriteFile(stale, []byte("{}"), 0o644))
+	oneFile := seedState(t, func(state map[string]any) {
+		// Each public and isolated subnet with its own route table: no shared table, no second file.
+		for _, r := range stateResources(state) {
+			if r["type"] == "aws_route_table_association" && (r["name"] == "public" || r["name"] == "database") {
+				r["instances"] = r["instances"].([]any)[:1]
+			}
+		}
+	})
+	run = runAdopt(t, oneFile, sets, "--out", out)
+	require.Equal(t, 0, run.code, run.stdout+run.stderr)
+	assert.FileExists(t, out)
+	assert.NoFileExists(t, stale)
 }
 
 func TestAdoptRefusesADatabaseThatSharesTheTasksSubnets(t *testing.T) {
@@ -358,6 +470,9 @@ func inlineRules(t *testing.T) (statePath, rulesPath string) {
 		}
 		state["resources"] = kept
 	})
+	// A rule of a group of something else in the account, which AWS lists as well.
+	rules = append(rules, rule{SecurityGroupRuleID: "sgr-0otherapp", GroupID: "sg-0otherapp", IPProtocol: "tcp",
+		FromPort: 22, ToPort: 22, CidrIpv4: "203.0.113.0/24"})
 	data, err := json.Marshal(map[string]any{"SecurityGroupRules": rules})
 	require.NoError(t, err)
 	rulesPath = filepath.Join(t.TempDir(), "rules.json")
@@ -385,6 +500,7 @@ func TestAdoptTakesTheIdsOfInlineRulesFromAWS(t *testing.T) {
 	assert.Contains(t, unmanaged, "aws_security_group.alb (egress rule 1)  security group rule of sg-")
 	assert.Contains(t, unmanaged, ": -1 all ports, 0.0.0.0/0")
 	assert.NotContains(t, run.stdout, "'aws_security_group.rds (ingress rule 1)'", "an inline rule goes with its group")
+	assert.NotContains(t, run.stdout, "sg-0otherapp", "another application's group is none of the stack's business")
 }
 
 func TestAdoptUsage(t *testing.T) {

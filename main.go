@@ -95,12 +95,17 @@ func deploy(ctx *pulumi.Context) error {
 // planStack is what "go run . plan" and the tests run: the same program as deploy, on the
 // offline engine (internal/offline), with what deploy refuses reported as warnings.
 func planStack(project, stack string, raw map[string]string) (*offline.Plan, error) {
+	return planStackIn(project, stack, raw)
+}
+
+// planStackIn is planStack with the engine's options: a real account, for adopt.
+func planStackIn(project, stack string, raw map[string]string, opts ...offline.Option) (*offline.Plan, error) {
 	cfg, err := loadConfig(project, stack, raw)
 	if err != nil {
 		return nil, err
 	}
 	var warnings []string
-	p, err := offline.Run(project, stack, raw, stackProgram(cfg, false, func(w string) { warnings = append(warnings, w) }))
+	p, err := offline.Run(project, stack, raw, stackProgram(cfg, false, func(w string) { warnings = append(warnings, w) }), opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ type Adoption struct {
 	// How says what tied the two.
 	How     string
 	Changes []Change
+	// Tags is the change of the tags the provider applies, nil when they stay; the report
+	// sums them up, since the stack's default tags change them on nearly everything.
+	Tags *Change
 }
 
 // Suggestion is a config value that keeps what exists.
@@ -108,7 +111,10 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 		}
 		detailed := m.changes(r)
 		a := &Adoption{Resource: r.PlanResource, Terraform: r.match, Inside: e.inline[r.match], How: r.how,
-			ImportID: r.rule.importID(r.match), Changes: summarizeLists(r, detailed)}
+			ImportID: r.rule.importID(r.match), Changes: detailed}
+		if c, changed := m.tagsChange(r); changed {
+			a.Tags = &c
+		}
 		res.Adopted = append(res.Adopted, a)
 		res.refuseReplacement(r, a)
 		if e.noID[r.match] {
@@ -131,16 +137,22 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 			continue
 		}
 		switch inside := e.inline[t]; {
-		case inside == "AWS" || (inside != "" && containerAdopted(m, inside)):
+		case inside != "" && containerAdopted(m, inside):
 			res.Unmanaged = append(res.Unmanaged, t)
 		case inside != "":
 			// Part of a resource that stays Terraform's: it goes with it.
 		default:
 			res.Left = append(res.Left, t)
-			res.refuseLeftData(t)
 		}
 	}
 	res.Left = append(res.Left, foreign...)
+	for _, t := range res.Left {
+		res.refuseToLeave(t, m)
+	}
+	if len(res.Adopted)+len(res.Later) == 0 {
+		res.Refuse("nothing in the Terraform state is the stack's: is it the state of this estate, " +
+			"and the stack's config (projectName, environment, vpcCidr) the estate's?")
+	}
 	return res, nil
 }
 
@@ -191,22 +203,86 @@ func (res *Result) refuseReplacement(r *resource, a *Adoption) {
 	}
 }
 
-// refuseLeftData refuses to leave stateful data behind: Terraform would destroy it with the
-// rest of its configuration.
-func (res *Result) refuseLeftData(t *tfstate.Resource) {
-	for typ, r := range rules {
-		if r.keep && slices.Contains(r.terraform, t.Type) && !hosting[typ] {
-			res.Refusals = append(res.Refusals, fmt.Sprintf("%s matches nothing the stack declares (%s): it holds data, "+
-				"and retiring Terraform would destroy it. Name it so the stack adopts it, or take it out of Terraform's "+
-				"state (terraform state rm) to keep it outside both", t.Address, typ))
-			return
-		}
-	}
+// safeToLeave are the Terraform types whose instances the stack may leave to Terraform, to be
+// destroyed with the rest of its configuration: what holds no data and runs nothing the
+// application needs once the stack's own replacement runs (alarms, permissions, rules,
+// routing, scaling). Anything else Terraform has and the stack does not stops the migration:
+// a table, a file system, a queue, a replica bucket in another region, a service the stack
+// does not run.
+var safeToLeave = map[string]bool{
+	"aws_cloudwatch_metric_alarm": true, "aws_cloudwatch_composite_alarm": true, "aws_cloudwatch_dashboard": true,
+	"aws_cloudwatch_log_metric_filter": true, "aws_cloudwatch_event_rule": true, "aws_cloudwatch_event_target": true,
+	"aws_sns_topic_subscription": true, "aws_sns_topic_policy": true,
+	"aws_iam_role": true, "aws_iam_role_policy": true, "aws_iam_role_policy_attachment": true, "aws_iam_policy": true,
+	"aws_iam_policy_attachment": true, "aws_iam_instance_profile": true,
+	"aws_security_group": true, "aws_security_group_rule": true, "aws_vpc_security_group_ingress_rule": true,
+	"aws_vpc_security_group_egress_rule": true, "aws_default_security_group": true,
+	"aws_route": true, "aws_route_table": true, "aws_route_table_association": true, "aws_nat_gateway": true, "aws_eip": true,
+	"aws_lb_listener": true, "aws_lb_listener_rule": true, "aws_lb_target_group": true, "aws_alb_listener": true,
+	"aws_alb_listener_rule": true, "aws_alb_target_group": true,
+	"aws_appautoscaling_target": true, "aws_appautoscaling_policy": true, "aws_ecs_task_definition": true,
+	"aws_ecr_lifecycle_policy": true, "aws_kms_alias": true, "aws_cloudwatch_log_group": true,
+	"aws_s3_bucket_policy": true, "aws_s3_bucket_public_access_block": true, "aws_s3_bucket_versioning": true,
+	"aws_s3_bucket_server_side_encryption_configuration": true, "aws_s3_bucket_lifecycle_configuration": true,
+	"aws_s3_bucket_logging": true, "aws_s3_bucket_ownership_controls": true, "aws_flow_log": true,
+	"aws_db_parameter_group": true, "aws_acm_certificate_validation": true,
 }
 
-// hosting are the types kept because of what they hold, not because they hold data: a
-// subnet Terraform has and the program does not is Terraform's to remove.
-var hosting = map[string]bool{"aws:ec2/vpc:Vpc": true, "aws:ec2/subnet:Subnet": true}
+// utilityProviders hold values, not infrastructure (random_password, null_resource).
+var utilityProviders = map[string]bool{"random": true, "null": true, "time": true, "tls": true, "local": true,
+	"archive": true, "external": true, "http": true, "template": true}
+
+// refuseToLeave refuses to leave to Terraform what its retirement must not destroy: data, a
+// service, anything not known to be safe, and a subnet or VPC that an adopted resource still
+// lives in.
+func (res *Result) refuseToLeave(t *tfstate.Resource, m *matcher) {
+	switch {
+	case utilityProviders[t.ProviderType()]:
+		return
+	case t.ProviderType() == "aws" && !t.Aliased() && safeToLeave[t.Type]:
+		return
+	case t.Type == "aws_subnet" || t.Type == "aws_vpc":
+		for _, r := range m.ours {
+			if id := t.String("id"); r.match != nil && id != "" && refersTo(r.match.Attributes, id) {
+				res.Refuse(fmt.Sprintf("%s (%s) would be left to Terraform, but %s, which the stack adopts as %s %s, "+
+					"lives in it: keep it (the config the report suggests keeps the subnets) or move %s first",
+					t.Address, t.String("cidr_block"), r.match.Address, r.Type, r.Name, r.match.Address))
+				return
+			}
+		}
+		return
+	}
+	why := "it may hold data or run something, and retiring Terraform would destroy it"
+	switch {
+	case t.ProviderType() != "aws":
+		why = "its provider (" + orDash(t.ProviderType()) + ") is not the stack's, and retiring Terraform would destroy it"
+	case t.Aliased():
+		why = "it belongs to another provider configuration (another region or account), and retiring Terraform would destroy it"
+	}
+	res.Refuse(fmt.Sprintf("%s (%s) matches nothing the stack declares: %s. Take it out of Terraform's state "+
+		"(terraform state rm) to keep it outside both, or keep Terraform for it", t.Address, t.Type, why))
+}
+
+// refersTo is true when an attribute anywhere in a Terraform instance has the value.
+func refersTo(v any, value string) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if refersTo(e, value) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if refersTo(e, value) {
+				return true
+			}
+		}
+	case string:
+		return x == value
+	}
+	return false
+}
 
 // stageAdoptions moves to a second import the adoptions whose parent in the program is to be
 // created ("pulumi import" can create a component parent, not a resource): an awsx route
@@ -257,10 +333,16 @@ func containerAdopted(m *matcher, address string) bool {
 
 func (res *Result) suggest(s Suggestion) {
 	for i, have := range res.Suggestions {
-		if have.Key == s.Key {
-			if have.Value == s.Value && !strings.Contains(have.Keeps, s.Keeps) {
-				res.Suggestions[i].Keeps += "; " + s.Keeps
-			}
+		switch {
+		case have.Key != s.Key:
+		case have.Value != s.Value:
+			res.Refuse(fmt.Sprintf("%s would have to be %s to keep %s, and %s to keep %s: one value cannot keep both",
+				s.Key, have.Value, have.Keeps, s.Value, s.Keeps))
+			return
+		case !strings.Contains(have.Keeps, s.Keeps):
+			res.Suggestions[i].Keeps += "; " + s.Keeps
+			return
+		default:
 			return
 		}
 	}
@@ -343,6 +425,8 @@ func (res *Result) importFile(adoptions, earlier []*Adoption) *ImportFile {
 			needed[p.URN] = !created[p.URN]
 		}
 	}
+	names := importNames(res.plan.Resources, byURN)
+	importName := func(r *offline.PlanResource, _ map[string]*offline.PlanResource) string { return names[r.URN] }
 	emitted := func(r *offline.PlanResource) bool {
 		_, isAdopted := adopted[r.URN]
 		return isAdopted || needed[r.URN] && !r.Custom
@@ -375,14 +459,26 @@ func (res *Result) importFile(adoptions, earlier []*Adoption) *ImportFile {
 	return f
 }
 
-// importName is a resource's name in the import file: its type and the logical names from
-// the top, unique where logical names repeat ("Subnet network/vpc/vpc/vpc-private-1").
-func importName(r *offline.PlanResource, byURN map[string]*offline.PlanResource) string {
-	path := []string{r.Name}
-	for p := byURN[r.Parent]; p != nil; p = byURN[p.Parent] {
-		path = append([]string{p.Name}, path...)
+// importNames are the resources' names in an import file, which parents refer to: the type and
+// the logical names from the top ("aws:ec2/subnet:Subnet network/vpc/vpc/vpc-private-1"), and
+// the URN itself for the rare two that this would not tell apart.
+func importNames(resources []*offline.PlanResource, byURN map[string]*offline.PlanResource) map[string]string {
+	names := map[string]string{}
+	count := map[string]int{}
+	for _, r := range resources {
+		path := []string{r.Name}
+		for p := byURN[r.Parent]; p != nil; p = byURN[p.Parent] {
+			path = append([]string{p.Name}, path...)
+		}
+		names[r.URN] = r.Type + " " + strings.Join(path, "/")
+		count[names[r.URN]]++
 	}
-	return typeName(r.Type) + " " + strings.Join(path, "/")
+	for urn, name := range names {
+		if count[name] > 1 {
+			names[urn] = urn
+		}
+	}
+	return names
 }
 
 // providerOf is the URN of a resource's explicit provider and its name in the name table.

@@ -120,9 +120,9 @@ func TestExpandMakesInlineRoutesAndRulesInstances(t *testing.T) {
 	fromApp = byAddress["aws_security_group.db (ingress rule 1)"]
 	assert.Equal(t, "sgr-app", fromApp.String("id"))
 	assert.False(t, e.noID[fromApp])
-	manual := byAddress["sgr-manual (in AWS, not in Terraform's state)"]
+	manual := byAddress["aws_security_group.db (sgr-manual, in AWS only)"]
 	require.NotNil(t, manual)
-	assert.Equal(t, "AWS", e.inline[manual])
+	assert.Equal(t, "aws_security_group.db", e.inline[manual], "goes with its group")
 }
 
 func TestParseAWSRulesRefusesAnotherFile(t *testing.T) {

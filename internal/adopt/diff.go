@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"coldchain/internal/offline"
+	"coldchain/internal/tfstate"
 )
 
 // Change is an input that "pulumi up" changes on an adopted resource: what Terraform left
@@ -24,12 +25,20 @@ type Change struct {
 }
 
 // changes are the inputs of an adopted resource whose planned value differs from Terraform's.
-// A reference to a resource that is still to be created is a change to that new resource.
+// A reference to a resource that is still to be created is a change to that new resource. A
+// list of objects (lifecycle rules, load balancers) is compared object by object, the tags as
+// the provider applies them (its default tags and the resource's own), a document (a policy)
+// as JSON.
 func (m *matcher) changes(r *resource) []Change {
 	var out []Change
 	var paths []string
+	lists := map[string]bool{}
 	for _, l := range r.leaves {
-		if !slices.Contains(paths, l.path) {
+		key := topKey(l.path)
+		if items, ok := r.Inputs[key].([]any); ok && len(items) > 0 && isObject(items[0]) {
+			lists[key] = true
+		}
+		if !slices.Contains(paths, l.path) && !lists[key] && key != "tags" {
 			paths = append(paths, l.path)
 		}
 	}
@@ -38,98 +47,174 @@ func (m *matcher) changes(r *resource) []Change {
 			paths = append(paths, key)
 		}
 	}
-	for _, path := range paths {
-		if slices.Contains(r.IgnoreChanges, topKey(path)) {
-			continue // the program leaves it as it is
+	add := func(c Change) {
+		if !slices.Contains(r.IgnoreChanges, topKey(c.Input)) { // the program leaves those as they are
+			c.Replaces, c.Note = m.replaces(r, c.Input), r.rule.notes[c.Input]
+			out = append(out, c)
 		}
-		var ours []string
-		secret := false
-		for _, l := range r.leaves {
-			if l.path != path {
+	}
+	for _, path := range paths {
+		ours, secret := m.planned(r, r.leaves, path)
+		theirs, found := tfLookup(r.match.Attributes, path, r.rule)
+		switch {
+		case secret && len(theirs) > 0 && theirs[0] != "":
+			// Terraform keeps its secrets in its state in the clear; the program's are
+			// generated, so they differ.
+			add(Change{Input: path, From: "(Terraform's secret)", To: "(the program's secret)"})
+		case secret:
+		case !found:
+			add(Change{Input: path, From: "(no Terraform attribute)", To: strings.Join(ours, ", ")})
+		case len(ours) == 1 && len(theirs) == 1 && isDocument(ours[0]) && isDocument(theirs[0]):
+			if where := documentDiff(ours[0], theirs[0]); where != "" {
+				add(Change{Input: path, From: "(a document)", To: "(a document that differs at " + where + ")"})
+			}
+		case !m.sameValues(r, path, ours, theirs):
+			add(Change{Input: path, From: strings.Join(theirs, ", "), To: strings.Join(ours, ", ")})
+		}
+	}
+	for _, key := range sortedKeys(lists) {
+		if c, changed := m.listChange(r, key); changed {
+			add(c)
+		}
+	}
+	return out
+}
+
+// planned are the values a resource's input has at a path once its references are adopted,
+// and whether it is a secret.
+func (m *matcher) planned(r *resource, leaves []leaf, path string) (vals []string, secret bool) {
+	for _, l := range leaves {
+		if l.path != path {
+			continue
+		}
+		switch rf, ok := m.refOf(l.value, r); {
+		case l.value == offline.SecretPlaceholder:
+			secret = true
+		case ok && rf.to.match == nil:
+			vals = append(vals, "(new "+typeName(rf.to.Type)+" "+rf.to.Name+")")
+		case ok:
+			vals = append(vals, m.theirValue(rf))
+		case l.value != nil:
+			vals = append(vals, m.translate(scalar(l.value)))
+		}
+	}
+	return vals, secret
+}
+
+// listChange compares an input that is a list of objects with Terraform's, object by object:
+// each of the program's must have a Terraform object equal on every value it sets.
+func (m *matcher) listChange(r *resource, key string) (Change, bool) {
+	items := r.Inputs[key].([]any)
+	var theirs []map[string]any
+	if k, ok := tfKey(r.match.Attributes, key, r.rule.renames); ok {
+		theirs = tfstate.Objects(r.match.Attributes[k])
+	}
+	used := make([]bool, len(theirs))
+	var missing []string
+	for _, item := range items {
+		var leaves []leaf
+		flatten("", item, &leaves)
+		found := false
+		for j, t := range theirs {
+			if used[j] || !m.sameObject(r, leaves, t) {
 				continue
 			}
-			if l.value == offline.SecretPlaceholder {
-				secret = true
-			}
-			if rf, ok := m.refOf(l.value, r); ok {
-				if rf.to.match == nil {
-					ours = append(ours, "(new "+typeName(rf.to.Type)+" "+rf.to.Name+")")
-				} else {
-					ours = append(ours, m.theirValue(rf))
-				}
-			} else if l.value != nil {
-				ours = append(ours, scalar(l.value))
-			}
+			used[j], found = true, true
+			break
 		}
-		if secret {
-			continue // not in the state in the clear: "pulumi up" sets it
-		}
-		theirs, found := tfLookup(r.match.Attributes, path, r.rule)
-		if found && m.sameValues(r, path, ours, theirs) {
-			continue
-		}
-		from := strings.Join(theirs, ", ")
 		if !found {
-			from = "(no Terraform attribute)"
+			missing = append(missing, m.describeObject(r, leaves))
 		}
-		to := strings.Join(ours, ", ")
-		if isDocument(to) || isDocument(from) {
-			from, to = "(a document)", "(another document)"
-		}
-		out = append(out, Change{Input: path, From: from, To: to, Replaces: m.replaces(r, path), Note: r.rule.notes[path]})
 	}
-	return out
+	if len(missing) == 0 && len(items) == len(theirs) {
+		return Change{}, false
+	}
+	to := itemCount(len(items))
+	if len(missing) > 0 {
+		to += ", Terraform lacks " + strings.Join(missing, "; ")
+	}
+	return Change{Input: key, From: itemCount(len(theirs)), To: to}, true
 }
 
-// summarizeLists turns the changes inside an input that is a list of objects (lifecycle rules,
-// log deliveries) into one change of the list: element by element, leaf values compared as
-// sets say little.
-func summarizeLists(r *resource, changes []Change) []Change {
-	var out []Change
-	done := map[string]bool{}
-	for _, c := range changes {
-		key := topKey(c.Input)
-		items, isList := r.Inputs[key].([]any)
-		if !isList || len(items) == 0 || !isObject(items[0]) {
-			out = append(out, c)
-			continue
+// sameObject is true when a Terraform object has every value the program sets in one.
+func (m *matcher) sameObject(r *resource, leaves []leaf, theirs map[string]any) bool {
+	var paths []string
+	for _, l := range leaves {
+		if !slices.Contains(paths, l.path) {
+			paths = append(paths, l.path)
 		}
-		if done[key] {
-			if c.Replaces {
-				for i := range out {
-					if out[i].Input == key {
-						out[i].Replaces = true
-					}
-				}
+	}
+	for _, path := range paths {
+		ours, _ := m.planned(r, leaves, path)
+		got, found := tfLookup(theirs, path, nil)
+		if !found || !m.sameValues(r, path, ours, got) {
+			return false
+		}
+	}
+	return true
+}
+
+// describeObject writes one of the program's objects briefly: "{encryptionType=KMS ...}".
+func (m *matcher) describeObject(r *resource, leaves []leaf) string {
+	var parts []string
+	for _, l := range leaves {
+		vals, _ := m.planned(r, []leaf{l}, l.path)
+		parts = append(parts, l.path+"="+strings.Join(vals, ","))
+	}
+	s := "{" + strings.Join(parts, " ") + "}"
+	if len(s) > 160 {
+		s = s[:156] + "...}"
+	}
+	return s
+}
+
+// tagsChange compares the tags the provider puts on a resource (its default tags, then the
+// resource's own) with the ones Terraform's provider did (tags_all).
+func (m *matcher) tagsChange(r *resource) (Change, bool) {
+	all, taggable := r.match.Attributes["tags_all"].(map[string]any)
+	if !taggable || slices.Contains(r.IgnoreChanges, "tags") {
+		return Change{}, false
+	}
+	want := map[string]string{}
+	if p := m.byURN[providerURN(r.Provider)]; p != nil {
+		if d, ok := p.Inputs["defaultTags"].(map[string]any); ok {
+			for k, v := range mapOf(d["tags"]) {
+				want[k] = scalar(v)
 			}
-			continue
 		}
-		done[key] = true
-		theirs := 0
-		if k, ok := tfKey(r.match.Attributes, key, r.rule.renames); ok {
-			list, _ := r.match.Attributes[k].([]any)
-			theirs = len(list)
-		}
-		to := itemCount(len(items))
-		if theirs == len(items) {
-			to += ", changed"
-		}
-		out = append(out, Change{Input: key, From: itemCount(theirs), To: to, Replaces: c.Replaces})
 	}
-	return out
+	for k, v := range mapOf(r.Inputs["tags"]) {
+		want[k] = m.translate(scalar(v))
+	}
+	have := map[string]string{}
+	for k, v := range all {
+		have[k] = scalar(v)
+	}
+	if reflect.DeepEqual(want, have) {
+		return Change{}, false
+	}
+	return Change{Input: "tags", From: describeTags(have), To: describeTags(want)}, true
 }
 
-// items_ counts the items of a list: "1 item", "3 items".
-func itemCount(n int) string {
-	if n == 1 {
-		return "1 item"
+func describeTags(tags map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(tags) {
+		parts = append(parts, k+"="+tags[k])
 	}
-	return strconv.Itoa(n) + " items"
+	return strings.Join(parts, " ")
 }
 
-func isObject(v any) bool {
-	_, ok := v.(map[string]any)
-	return ok
+func mapOf(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// providerURN is the URN of a provider reference ("<urn>::<id>").
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i >= 0 {
+		return ref[:i]
+	}
+	return ref
 }
 
 // replaces is true when a change of the input replaces the resource.
@@ -137,12 +222,10 @@ func (m *matcher) replaces(r *resource, path string) bool {
 	return slices.Contains(r.rule.replaces, path) || slices.Contains(r.rule.replaces, topKey(path))
 }
 
-// sameValues compares an input with Terraform's value: as sets, documents as JSON, an unset
-// Terraform attribute as the zero value, and through the rule's notion of sameness.
+// sameValues compares an input with Terraform's: as sets, an unset Terraform attribute as the
+// zero value, and through the rule's notion of sameness.
 func (m *matcher) sameValues(r *resource, path string, ours, theirs []string) bool {
-	if len(ours) == 1 && len(theirs) == 1 && isDocument(ours[0]) && isDocument(theirs[0]) {
-		return sameDocument(ours[0], theirs[0])
-	}
+	theirs = slices.DeleteFunc(slices.Clone(theirs), func(v string) bool { return v == "" }) // Terraform's unset strings
 	if len(theirs) == 0 {
 		for _, o := range ours {
 			if o != "" && o != "false" && o != "0" {
@@ -161,10 +244,99 @@ func isDocument(s string) bool {
 	return (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && json.Valid([]byte(s))
 }
 
-// sameDocument compares two JSON documents as values.
-func sameDocument(a, b string) bool {
-	var x, y any
-	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+// documentDiff is where two JSON documents first differ ("Statement[1].Action"), "" when they
+// are the same. Policies are compared as IAM reads them: a single action, resource or
+// principal is the list of one, and the order of statements and of those lists does not
+// matter.
+func documentDiff(ours, theirs string) string {
+	var a, b any
+	if json.Unmarshal([]byte(ours), &a) != nil || json.Unmarshal([]byte(theirs), &b) != nil {
+		return "the top"
+	}
+	return firstDifference("", canonical("", a), canonical("", b))
+}
+
+// policyLists are the policy elements that take a string or a list of them.
+var policyLists = map[string]bool{"Action": true, "NotAction": true, "Resource": true, "NotResource": true,
+	"AWS": true, "Service": true, "Federated": true, "Statement": true}
+
+// canonical is a JSON value in the form documentDiff compares.
+func canonical(key string, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = canonical(k, e)
+		}
+		if key == "Statement" {
+			return canonical(key, []any{out})
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = canonical("", e)
+		}
+		if policyLists[key] {
+			sort.Slice(out, func(i, j int) bool { return jsonText(out[i]) < jsonText(out[j]) })
+		}
+		return out
+	case string:
+		if policyLists[key] && key != "Statement" {
+			return []any{x}
+		}
+	}
+	return v
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// firstDifference is the path of the first place two canonical values differ.
+func firstDifference(path string, a, b any) string {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return orTop(path)
+		}
+		keys := sortedKeys(x)
+		for _, k := range sortedKeys(y) {
+			if _, has := x[k]; !has {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			if d := firstDifference(joinPath(path, k), x[k], y[k]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return orTop(path)
+		}
+		for i := range x {
+			if d := firstDifference(path+"["+strconv.Itoa(i)+"]", x[i], y[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(a, b) {
+		return orTop(path)
+	}
+	return ""
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the top"
+	}
+	return path
 }
 
 // tfValues are Terraform's values at an input's path (see tfLookup).
@@ -302,4 +474,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// itemCount counts the items of a list: "1 item", "3 items".
+func itemCount(n int) string {
+	if n == 1 {
+		return "1 item"
+	}
+	return strconv.Itoa(n) + " items"
+}
+
+func isObject(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
 }

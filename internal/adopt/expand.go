@@ -3,7 +3,6 @@ package adopt
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"coldchain/internal/tfstate"
@@ -95,7 +94,7 @@ func expand(state []*tfstate.Resource, aws *AWSRules) *expanded {
 		switch r.Type {
 		case "aws_route_table":
 			add(r, "", false)
-			for i, entry := range list(r.Attributes["route"]) {
+			for i, entry := range tfstate.Objects(r.Attributes["route"]) {
 				dest := scalar(entry["cidr_block"])
 				if dest == "" || routes[r.String("id")+"_"+dest] {
 					continue
@@ -111,7 +110,7 @@ func expand(state []*tfstate.Resource, aws *AWSRules) *expanded {
 		case "aws_security_group":
 			add(r, "", false)
 			for _, dir := range []string{"ingress", "egress"} {
-				for i, entry := range list(r.Attributes[dir]) {
+				for i, entry := range tfstate.Objects(r.Attributes[dir]) {
 					for _, rule := range splitRule(r, dir, entry) {
 						if rules[ruleKey(rule)] {
 							continue
@@ -133,18 +132,29 @@ func expand(state []*tfstate.Resource, aws *AWSRules) *expanded {
 		}
 	}
 	// Rules Terraform wrote inline or as aws_security_group_rule have no id in the state.
+	groups := map[string]*tfstate.Resource{}
+	for _, r := range state {
+		if r.Type == "aws_security_group" || r.Type == "aws_default_security_group" {
+			groups[r.String("id")] = r
+		}
+	}
 	ids := map[string]string{}
 	if aws != nil {
 		for _, a := range aws.SecurityGroupRules {
+			group := groups[a.GroupID]
+			if group == nil {
+				continue // a group of something else in the account
+			}
 			rule := awsRule(a.GroupID, a.IsEgress, a.IPProtocol, a.FromPort, a.ToPort, a.CidrIpv4, a.ReferencedGroupInfo, a.Description)
 			rule.Attributes["id"] = a.SecurityGroupRuleID
 			ids[ruleKey(rule)] = a.SecurityGroupRuleID
 			if !rules[ruleKey(rule)] {
-				// A rule in AWS that Terraform does not know: it exists all the same.
-				rule.Address = fmt.Sprintf("%s (in AWS, not in Terraform's state)", a.SecurityGroupRuleID)
-				rule.Provider = `provider["registry.terraform.io/hashicorp/aws"]`
+				// A rule of a Terraform group that Terraform does not know (added by hand): it
+				// exists all the same, and goes with its group.
+				rule.Address = fmt.Sprintf("%s (%s, in AWS only)", group.Address, a.SecurityGroupRuleID)
+				rule.Provider = group.Provider
 				rules[ruleKey(rule)] = true
-				add(rule, "AWS", false)
+				add(rule, group.Address, false)
 			}
 		}
 	}
@@ -173,12 +183,12 @@ func splitRule(owner *tfstate.Resource, dir string, attrs map[string]any) []*tfs
 		}
 		return a
 	}
-	for _, cidr := range strs(attrs["cidr_blocks"]) {
+	for _, cidr := range tfstate.StringList(attrs["cidr_blocks"]) {
 		a := base()
 		a["cidr_ipv4"] = cidr
 		out = append(out, &tfstate.Resource{Type: ruleTypes[dir], Provider: owner.Provider, Attributes: a})
 	}
-	peers := strs(attrs["security_groups"])
+	peers := tfstate.StringList(attrs["security_groups"])
 	if sg := scalar(attrs["source_security_group_id"]); sg != "" {
 		peers = append(peers, sg)
 	}
@@ -234,28 +244,4 @@ func protocol(p string) string {
 		return "-1"
 	}
 	return strings.ToLower(p)
-}
-
-// list is a Terraform list of objects.
-func list(v any) []map[string]any {
-	var out []map[string]any
-	items, _ := v.([]any)
-	for _, item := range items {
-		if m, ok := item.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// strs is a Terraform list or set of strings.
-func strs(v any) []string {
-	var out []string
-	items, _ := v.([]any)
-	for _, item := range items {
-		if s, ok := item.(string); ok && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
 	"coldchain/internal/offline"
@@ -41,6 +42,9 @@ type matcher struct {
 	theirs []*tfstate.Resource
 	// taken maps each matched Terraform instance to the resource that adopts it.
 	taken map[*tfstate.Resource]*resource
+	// refValues are the keys of refs, longest first, so that a value that contains another
+	// (an ARN and its suffix) is replaced whole.
+	refValues []string
 	// byValue finds Terraform instances by the values other instances refer to them by.
 	byValue map[string][]*tfstate.Resource
 	// inline are instances that are part of another one (a route table's inline route, a
@@ -78,7 +82,7 @@ func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfst
 		}
 		for _, key := range sortedKeys(r.Outputs) {
 			s, ok := r.Outputs[key].(string)
-			if _, input := r.Inputs[key]; !ok || input || echoes[s] || notReferences[key] || s == offline.FakeAccountID || len(s) < 6 {
+			if _, input := r.Inputs[key]; !ok || input || echoes[s] || notReferences[key] || accountID.MatchString(s) || len(s) < 6 {
 				continue
 			}
 			if _, seen := m.refs[s]; !seen {
@@ -86,6 +90,15 @@ func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfst
 			}
 		}
 	}
+	for v := range m.refs {
+		m.refValues = append(m.refValues, v)
+	}
+	sort.Slice(m.refValues, func(i, j int) bool {
+		if len(m.refValues[i]) != len(m.refValues[j]) {
+			return len(m.refValues[i]) > len(m.refValues[j])
+		}
+		return m.refValues[i] < m.refValues[j]
+	})
 	for _, t := range theirs {
 		for _, key := range []string{"id", "arn", "name", "bucket", "key_id", "arn_suffix", "identifier", "replication_group_id"} {
 			if v := t.String(key); v != "" && !slices.Contains(m.byValue[v], t) {
@@ -169,7 +182,7 @@ func (m *matcher) byEvidence(r *resource) (*tfstate.Resource, string) {
 	var found *tfstate.Resource
 	var how string
 	for _, t := range m.candidates(r) {
-		ok, evidence := m.agrees(r, t)
+		ok, evidence := m.agrees(r, t, true)
 		if !ok || evidence == "" {
 			continue
 		}
@@ -181,11 +194,24 @@ func (m *matcher) byEvidence(r *resource) (*tfstate.Resource, string) {
 	return found, how
 }
 
-// agrees checks a candidate against a resource; evidence names what tied them, "" if nothing
-// did.
-func (m *matcher) agrees(r *resource, t *tfstate.Resource) (ok bool, evidence string) {
+// agrees checks a candidate against a resource, on identity unless told not to (where names
+// are expected to differ); evidence names what tied them, "" if nothing did.
+func (m *matcher) agrees(r *resource, t *tfstate.Resource, identity bool) (ok bool, evidence string) {
 	var tied []string
+	for _, path := range append(slices.Clone(r.rule.needs), r.rule.within...) {
+		for _, l := range r.leaves {
+			if l.path != path {
+				continue
+			}
+			if rf, isRef := m.refOf(l.value, r); isRef && rf.to.match == nil {
+				return false, "" // not yet: what places it is not paired
+			}
+		}
+	}
 	for _, path := range r.rule.identity {
+		if !identity {
+			break
+		}
 		ours, known := m.expected(r, path)
 		if !known || len(ours) == 0 {
 			continue
@@ -204,7 +230,9 @@ func (m *matcher) agrees(r *resource, t *tfstate.Resource) (ok bool, evidence st
 		if !slices.Contains(tfValues(t.Attributes, l.path, r.rule), want) {
 			return false, ""
 		}
-		tied = append(tied, l.path+" → "+rf.to.Name)
+		if !slices.Contains(r.rule.within, l.path) {
+			tied = append(tied, l.path+" → "+rf.to.Name)
+		}
 	}
 	// Incoming: a matched resource that refers to this one must refer to the candidate.
 	for _, p := range m.ours {
@@ -274,26 +302,21 @@ func (m *matcher) onlyOfType(r *resource) (*tfstate.Resource, string) {
 	if count != 1 || len(all) != 1 || m.taken[all[0]] != nil {
 		return nil, ""
 	}
-	if ok, _ := m.agreesOnReferences(r, all[0]); !ok {
+	if ok, _ := m.agrees(r, all[0], false); !ok {
 		return nil, ""
 	}
 	return all[0], "the only " + r.rule.terraform[0] + " on either side"
 }
 
-// agreesOnReferences is agrees without identity: used where the names are expected to differ.
-func (m *matcher) agreesOnReferences(r *resource, t *tfstate.Resource) (bool, string) {
-	saved := r.rule.identity
-	r.rule.identity = nil
-	defer func() { r.rule.identity = saved }()
-	return m.agrees(r, t)
-}
+// accountID is an account id, which outputs (an owner) repeat but nothing refers to by it.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // nameToken splits names into their words.
 var nameToken = regexp.MustCompile(`[a-z0-9]+`)
 
-// byName matches a resource that must be kept (rule.keep) with the one candidate whose name
-// or address contains every word of the resource's logical name ("backend" in
-// "coldchain-backend"), when no other unmatched resource of the type would claim it.
+// byName matches a resource that must be kept (rule.keep) with the one candidate whose name in
+// AWS contains every word of the resource's logical name ("backend" in "coldchain-backend"),
+// when no other unmatched resource of the type would claim it.
 func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
 	if !r.rule.keep {
 		// Only what must be kept is worth pairing under another name: the report then names
@@ -302,7 +325,7 @@ func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
 	}
 	words := nameToken.FindAllString(strings.ToLower(r.Name), -1)
 	claims := func(words []string, t *tfstate.Resource) bool {
-		have := nameToken.FindAllString(strings.ToLower(t.Address+" "+m.theirName(r, t)), -1)
+		have := nameToken.FindAllString(strings.ToLower(m.theirName(r, t)), -1)
 		for _, w := range words {
 			if !slices.Contains(have, w) {
 				return false
@@ -315,7 +338,7 @@ func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
 		if m.inline[t] != "" || !claims(words, t) {
 			continue
 		}
-		if ok, _ := m.agreesOnReferences(r, t); !ok {
+		if ok, _ := m.agrees(r, t, false); !ok {
 			continue
 		}
 		if found != nil {
@@ -331,7 +354,7 @@ func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
 			return nil, ""
 		}
 	}
-	return found, fmt.Sprintf("by its logical name (%q in %s)", r.Name, found.Address)
+	return found, fmt.Sprintf("by its logical name (%q in %q)", r.Name, m.theirName(r, found))
 }
 
 // theirName is what Terraform calls the instance in AWS: its first identity attribute.
@@ -356,23 +379,13 @@ func (m *matcher) refOf(v any, self *resource) (ref, bool) {
 }
 
 // theirValue is what a reference becomes once its target is adopted: the adopted instance's
-// attribute of the same meaning (its identifier rather than its id, where the program used
-// the identifier).
+// attribute of the same meaning (its id, or its ARN, or the output the reference is).
 func (m *matcher) theirValue(rf ref) string {
 	t := rf.to.match
-	key := rf.key
-	if key == "id" {
-		// Prefer an input the id echoes (an RDS identifier, a bucket name): Terraform keeps
-		// those under their own names, and its id may be something else.
-		for _, k := range sortedKeys(rf.to.Inputs) {
-			if rf.to.Inputs[k] == rf.to.ID && t.String(snake(k)) != "" {
-				return t.String(snake(k))
-			}
+	if rf.key != "id" {
+		if v := t.String(snake(rf.key)); v != "" {
+			return v
 		}
-		return t.String("id")
-	}
-	if v := t.String(snake(key)); v != "" {
-		return v
 	}
 	return t.String("id")
 }
@@ -394,10 +407,25 @@ func (m *matcher) expected(r *resource, path string) (vals []string, known bool)
 			continue
 		}
 		if l.value != nil {
-			vals = append(vals, scalar(l.value))
+			vals = append(vals, m.translate(scalar(l.value)))
 		}
 	}
 	return vals, known
+}
+
+// translate replaces, inside a planned string, the outputs of adopted resources with what
+// they are in AWS: a metric label made of two ARN suffixes, an ARN in a policy document.
+// Outputs of resources still to be created stay as the plan has them.
+func (m *matcher) translate(s string) string {
+	if len(s) < 6 {
+		return s
+	}
+	for _, v := range m.refValues {
+		if rf := m.refs[v]; rf.to.match != nil && strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, m.theirValue(rf))
+		}
+	}
+	return s
 }
 
 // equalValues compares an input's values with Terraform's, as sets, through the rule's own

@@ -3,6 +3,7 @@ package adopt
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -14,10 +15,14 @@ func (res *Result) WriteReport(w io.Writer) {
 	p("Adopting Terraform state (Terraform %s, serial %d) into stack %s/%s",
 		orDash(res.state.TerraformVersion), res.state.Serial, res.plan.Project, res.plan.Stack)
 
-	p("\nAdopted: %d resources. \"pulumi import\" takes them over as the program declares them; the first", len(res.Adopted))
+	p("\nAdopted: %d resources. \"pulumi import\" takes them over as the program declares them; the first", len(res.Adopted)+len(res.Later))
 	p("\"pulumi up\" then makes the changes listed under each (REPLACES: the resource is replaced).")
-	for _, a := range res.Adopted {
-		p("  %s  %s  <- %s  (import id %s; %s)", a.Resource.Type, a.Resource.Name, a.Terraform.Address, a.ImportID, a.How)
+	for _, a := range append(append([]*Adoption{}, res.Adopted...), res.Later...) {
+		second := ""
+		if slices.Contains(res.Later, a) {
+			second = "; in the second import, once its parent exists"
+		}
+		p("  %s  %s  <- %s  (import id %s; %s%s)", a.Resource.Type, a.Resource.Name, a.Terraform.Address, a.ImportID, a.How, second)
 		for _, c := range a.Changes {
 			line := fmt.Sprintf("      %s: %s -> %s", c.Input, orDash(c.From), orDash(c.To))
 			if c.Replaces {
@@ -33,9 +38,15 @@ func (res *Result) WriteReport(w io.Writer) {
 		}
 	}
 
+	res.writeTags(p)
+
 	p("\nTo be created: %d resources the program declares and Terraform does not have.", len(res.Created))
 	for _, r := range res.Created {
-		p("  %s  %s", r.Type, r.Name)
+		first := ""
+		if slices.Contains(res.Prerequisites, r) {
+			first = "  (first, by a targeted \"pulumi up\" between the two imports)"
+		}
+		p("  %s  %s%s", r.Type, r.Name, first)
 	}
 
 	p("\nLeft to Terraform: %d resources Terraform has and the program does not. Once the stack runs,", len(res.Left))
@@ -99,4 +110,31 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeTags sums up the tag changes: the stack's default tags replace Terraform's on every
+// adopted resource that has tags, in place.
+func (res *Result) writeTags(p func(string, ...any)) {
+	var changed []*Adoption
+	removed := map[string]bool{}
+	for _, a := range append(append([]*Adoption{}, res.Adopted...), res.Later...) {
+		if a.Tags == nil {
+			continue
+		}
+		changed = append(changed, a)
+		for _, kv := range strings.Fields(a.Tags.From) {
+			key, _, _ := strings.Cut(kv, "=")
+			if !strings.Contains(" "+a.Tags.To, " "+key+"=") {
+				removed[key] = true
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	p("\nTags: the first \"pulumi up\" sets the stack's tags on %d adopted resources in place (the provider's", len(changed))
+	p("default tags and each resource's own); Terraform's tags the stack does not set go: %s.", strings.Join(sortedKeys(removed), ", "))
+	for _, a := range changed {
+		p("  %s  %s: %s -> %s", a.Resource.Type, a.Resource.Name, orDash(a.Tags.From), a.Tags.To)
+	}
 }

@@ -17,6 +17,13 @@ type rule struct {
 	// Terraform instance whose attributes differ there is another resource. Paths are
 	// dot-separated input names, "*" for every element of a list.
 	identity []string
+	// needs are the references that place the resource (a rule's security group, a route's
+	// table): it is paired only once what they refer to is, and with an instance that refers
+	// to the same. A port alone does not tell one group's rule from another's.
+	needs []string
+	// within are the references that place the resource without telling it apart (the VPC of
+	// a security group or a route table): required like needs, but no evidence by themselves.
+	within []string
 	// importID is the id "pulumi import" takes for the type, from the "Import" section of the
 	// type's pulumi-aws documentation, built from the Terraform instance.
 	importID func(r *tfstate.Resource) string
@@ -79,59 +86,74 @@ func versionPrefix(ours, theirs string) bool {
 // RequiresReplace, and the CustomizeDiff functions that force a new resource).
 var rules = map[string]*rule{
 	// The network. A VPC and its subnets hold the database: replacing them would move it.
-	"aws:ec2/vpc:Vpc": {single: true,
+	"aws:ec2/vpc:Vpc": {
+		single:    true,
 		terraform: []string{"aws_vpc"}, identity: []string{"cidrBlock"}, importID: attr("id"),
 		replaces: []string{"cidrBlock"}, keep: true,
 	},
 	"aws:ec2/subnet:Subnet": {
+		needs:     []string{"vpcId"},
 		terraform: []string{"aws_subnet"}, identity: []string{"cidrBlock"}, importID: attr("id"),
 		replaces: []string{"availabilityZone", "cidrBlock", "vpcId"}, keep: true,
 	},
-	"aws:ec2/internetGateway:InternetGateway": {single: true, terraform: []string{"aws_internet_gateway"}, importID: attr("id")},
+	"aws:ec2/internetGateway:InternetGateway": {
+		needs: []string{"vpcId"}, single: true,
+		terraform: []string{"aws_internet_gateway"}, importID: attr("id"),
+	},
 	"aws:ec2/eip:Eip": {
 		terraform: []string{"aws_eip"}, importID: attr("id"), replaces: []string{"domain"},
 	},
 	"aws:ec2/natGateway:NatGateway": {
+		needs:     []string{"subnetId"},
 		terraform: []string{"aws_nat_gateway"}, importID: attr("id"),
 		replaces: []string{"allocationId", "subnetId"},
 	},
 	"aws:ec2/routeTable:RouteTable": {
+		within:    []string{"vpcId"},
 		terraform: []string{"aws_route_table"}, importID: attr("id"), replaces: []string{"vpcId"},
 		accept: sameDefaultRoute,
 	},
 	"aws:ec2/routeTableAssociation:RouteTableAssociation": {
+		needs:     []string{"subnetId"},
 		terraform: []string{"aws_route_table_association"}, importID: join("/", "subnet_id", "route_table_id"),
 		replaces: []string{"subnetId"},
 	},
 	"aws:ec2/route:Route": {
+		needs:     []string{"routeTableId"},
 		terraform: []string{"aws_route"}, identity: []string{"destinationCidrBlock"},
 		importID: join("_", "route_table_id", "destination_cidr_block"),
 		replaces: []string{"destinationCidrBlock", "routeTableId"},
 	},
 	"aws:ec2/securityGroup:SecurityGroup": {
+		within:    []string{"vpcId"},
 		terraform: []string{"aws_security_group"}, importID: attr("id"),
 		replaces: []string{"description", "name", "vpcId"},
 	},
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {
+		needs:     []string{"vpcId"},
 		terraform: []string{"aws_default_security_group"}, importID: attr("id"), replaces: []string{"vpcId"},
 	},
 	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+		needs:     []string{"securityGroupId"},
 		terraform: []string{"aws_vpc_security_group_ingress_rule"},
 		identity:  []string{"ipProtocol", "fromPort", "toPort", "cidrIpv4"}, importID: attr("id"),
 		replaces: []string{"securityGroupId"},
 	},
 	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+		needs:     []string{"securityGroupId"},
 		terraform: []string{"aws_vpc_security_group_egress_rule"},
 		identity:  []string{"ipProtocol", "fromPort", "toPort", "cidrIpv4"}, importID: attr("id"),
 		replaces: []string{"securityGroupId"},
 	},
 	"aws:ec2/flowLog:FlowLog": {
+		needs:     []string{"vpcId"},
 		terraform: []string{"aws_flow_log"}, importID: attr("id"),
 		replaces: []string{"iamRoleArn", "logDestination", "logDestinationType", "trafficType", "vpcId"},
 	},
 
 	// Data: PostgreSQL, Redis, the buckets, the repositories, the keys and the secrets.
-	"aws:rds/instance:Instance": {single: true,
+	"aws:rds/instance:Instance": {
+		single:    true,
 		terraform: []string{"aws_db_instance"}, identity: []string{"identifier"}, importID: attr("identifier"),
 		replaces: []string{"availabilityZone", "dbName", "engine", "kmsKeyId", "storageEncrypted", "username"},
 		keep:     true, same: map[string]func(string, string) bool{"engineVersion": versionPrefix},
@@ -141,19 +163,28 @@ var rules = map[string]*rule{
 				"clients that still use the old one fail until they read the secret",
 		},
 	},
-	"aws:rds/subnetGroup:SubnetGroup": {single: true,
+	"aws:rds/subnetGroup:SubnetGroup": {
+		single:    true,
 		terraform: []string{"aws_db_subnet_group"}, importID: attr("name"), replaces: []string{"name"},
 	},
-	"aws:rds/parameterGroup:ParameterGroup": {single: true,
+	"aws:rds/parameterGroup:ParameterGroup": {
+		single:    true,
 		terraform: []string{"aws_db_parameter_group"}, importID: attr("name"),
 		replaces: []string{"description", "family", "name"},
 	},
-	"aws:elasticache/replicationGroup:ReplicationGroup": {single: true,
+	"aws:elasticache/replicationGroup:ReplicationGroup": {
+		single:    true,
 		terraform: []string{"aws_elasticache_replication_group"}, importID: attr("replication_group_id"),
 		replaces: []string{"atRestEncryptionEnabled", "kmsKeyId", "port", "replicationGroupId", "subnetGroupName"},
 		keep:     true, same: map[string]func(string, string) bool{"engineVersion": versionPrefix},
+		// With ElastiCache's own key the program sets no kmsKeyId, which replaces a cache
+		// Terraform created with a key of its own.
+		unset: []string{"kmsKeyId"},
+		notes: map[string]string{"authToken": "the program's generated token replaces Terraform's: ElastiCache " +
+			"rotates it in place, and clients must read the new one from Secrets Manager"},
 	},
-	"aws:elasticache/subnetGroup:SubnetGroup": {single: true,
+	"aws:elasticache/subnetGroup:SubnetGroup": {
+		single:    true,
 		terraform: []string{"aws_elasticache_subnet_group"}, importID: attr("name"), replaces: []string{"name"},
 	},
 	"aws:s3/bucketV2:BucketV2": {
@@ -197,15 +228,18 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_secretsmanager_secret"}, importID: attr("arn"), replaces: []string{"name"}, keep: true,
 	},
 	"aws:secretsmanager/secretVersion:SecretVersion": {
+		needs:     []string{"secretId"},
 		terraform: []string{"aws_secretsmanager_secret_version"}, importID: join("|", "secret_id", "version_id"),
 		replaces: []string{"secretId", "secretString"},
 	},
 
 	// The services.
-	"aws:ecs/cluster:Cluster": {single: true,
+	"aws:ecs/cluster:Cluster": {
+		single:    true,
 		terraform: []string{"aws_ecs_cluster"}, identity: []string{"name"}, importID: attr("name"), replaces: []string{"name"},
 	},
-	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {single: true,
+	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {
+		single:    true,
 		terraform: []string{"aws_ecs_cluster_capacity_providers"}, identity: []string{"clusterName"},
 		importID: attr("cluster_name"), replaces: []string{"clusterName"},
 	},
@@ -223,7 +257,8 @@ var rules = map[string]*rule{
 		replaces: []string{"containerDefinitions", "cpu", "executionRoleArn", "family", "memory", "networkMode",
 			"requiresCompatibilities", "runtimePlatform", "taskRoleArn", "volumes"},
 	},
-	"aws:lb/loadBalancer:LoadBalancer": {single: true,
+	"aws:lb/loadBalancer:LoadBalancer": {
+		single:    true,
 		terraform: []string{"aws_lb", "aws_alb"}, importID: attr("arn"),
 		replaces: []string{"internal", "loadBalancerType", "name"},
 	},
@@ -232,10 +267,12 @@ var rules = map[string]*rule{
 		replaces: []string{"name", "port", "protocol", "targetType", "vpcId"},
 	},
 	"aws:lb/listener:Listener": {
+		needs:     []string{"loadBalancerArn"},
 		terraform: []string{"aws_lb_listener", "aws_alb_listener"}, identity: []string{"port"}, importID: attr("arn"),
 		replaces: []string{"loadBalancerArn"},
 	},
 	"aws:lb/listenerRule:ListenerRule": {
+		needs:     []string{"listenerArn"},
 		terraform: []string{"aws_lb_listener_rule", "aws_alb_listener_rule"}, identity: []string{"priority"},
 		importID: attr("arn"), replaces: []string{"listenerArn"},
 	},
@@ -264,6 +301,7 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_iam_role"}, importID: attr("name"), replaces: []string{"name"},
 	},
 	"aws:iam/rolePolicy:RolePolicy": {
+		needs:     []string{"role"},
 		terraform: []string{"aws_iam_role_policy"}, importID: join(":", "role", "name"), replaces: []string{"name", "role"},
 	},
 	"aws:cloudwatch/logGroup:LogGroup": {
@@ -282,6 +320,7 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_cloudwatch_event_rule"}, importID: attr("id"), replaces: []string{"name"},
 	},
 	"aws:cloudwatch/eventTarget:EventTarget": {
+		needs:     []string{"rule"},
 		terraform: []string{"aws_cloudwatch_event_target"}, importID: join("/", "rule", "target_id"),
 		replaces: []string{"rule", "targetId"},
 	},
@@ -295,6 +334,7 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_sns_topic_policy"}, identity: []string{"arn"}, importID: attr("arn"), replaces: []string{"arn"},
 	},
 	"aws:sns/topicSubscription:TopicSubscription": {
+		needs:     []string{"topic"},
 		terraform: []string{"aws_sns_topic_subscription"}, identity: []string{"protocol", "endpoint"},
 		importID: attr("arn"), replaces: []string{"endpoint", "protocol", "topic"},
 		renames: map[string]string{"topic": "topic_arn"},

@@ -74,14 +74,24 @@ type PlanResource struct {
 // a stack file (see LoadStackConfig).
 const SecretPlaceholder = "[secret]"
 
-// FakeAccountID is the account every offline plan deploys into.
+// FakeAccountID is the account an offline plan deploys into unless told another.
 const FakeAccountID = "123456789012"
+
+// An Option changes how Run plans.
+type Option func(*engine)
+
+// InAccount plans in a real account instead of the fake one, so that the ARNs and the names
+// derived from the account are the ones AWS will have (to compare a plan with what exists).
+func InAccount(id string) Option { return func(e *engine) { e.accountID = id } }
 
 // Run runs program offline, as the given project and stack, with the raw config (keys with
 // their namespace, as the Pulumi CLI passes them), and returns everything it registered and the
 // stack outputs. On error the plan holds what was registered before it.
-func Run(project, stack string, raw map[string]string, program pulumi.RunFunc) (*Plan, error) {
-	e := &engine{project: project, stack: stack}
+func Run(project, stack string, raw map[string]string, program pulumi.RunFunc, opts ...Option) (*Plan, error) {
+	e := &engine{project: project, stack: stack, accountID: FakeAccountID}
+	for _, o := range opts {
+		o(e)
+	}
 	outputs := map[string]any{}
 	var outputsMu sync.Mutex
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
@@ -128,8 +138,9 @@ func withConfig(raw map[string]string) pulumi.RunOption {
 // engine records registrations and computes deterministic outputs for them.
 type engine struct {
 	project, stack string
-	// region is the region of the first AWS provider the program registers.
-	region string
+	// region is the region of the first AWS provider the program registers; accountID the
+	// account the plan deploys into.
+	region, accountID string
 
 	mu        sync.Mutex
 	resources []*PlanResource
@@ -276,7 +287,7 @@ func (e *engine) account() account {
 	case strings.HasPrefix(region, "us-gov-"):
 		partition = "aws-us-gov"
 	}
-	return account{id: FakeAccountID, partition: partition, region: region, dnsSuffix: suffix}
+	return account{id: e.accountID, partition: partition, region: region, dnsSuffix: suffix}
 }
 
 // account is the fake account a plan deploys into, in the program's region.

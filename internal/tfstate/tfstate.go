@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,21 +39,62 @@ type Resource struct {
 	Attributes map[string]any
 }
 
+// provider splits the provider configuration's address into the provider's type and alias:
+// `provider["registry.terraform.io/hashicorp/aws"].east` (Terraform 0.13 and later) and
+// `provider.aws.east` (0.12), either after a module path.
+func (r *Resource) provider() (typ, alias string) {
+	p := r.Provider
+	if open := strings.Index(p, `provider["`); open >= 0 {
+		rest := p[open+len(`provider["`):]
+		end := strings.Index(rest, `"]`)
+		if end < 0 {
+			return "", ""
+		}
+		source := rest[:end]
+		return source[strings.LastIndex(source, "/")+1:], strings.TrimPrefix(rest[end+2:], ".")
+	}
+	if i := strings.Index(p, "provider."); i >= 0 {
+		typ, alias, _ = strings.Cut(p[i+len("provider."):], ".")
+		return typ, alias
+	}
+	return "", ""
+}
+
 // Aliased is true for a resource of an aliased provider configuration (another region or
 // account, usually).
 func (r *Resource) Aliased() bool {
-	i := strings.LastIndex(r.Provider, "]")
-	return i >= 0 && strings.HasPrefix(r.Provider[i+1:], ".")
+	_, alias := r.provider()
+	return alias != ""
 }
 
 // ProviderType is the provider's type, "aws" for registry.terraform.io/hashicorp/aws.
 func (r *Resource) ProviderType() string {
-	open, close := strings.Index(r.Provider, `["`), strings.Index(r.Provider, `"]`)
-	if open < 0 || close < open {
-		return ""
+	typ, _ := r.provider()
+	return typ
+}
+
+// Objects is a Terraform list of objects (a block's elements).
+func Objects(v any) []map[string]any {
+	var out []map[string]any
+	items, _ := v.([]any)
+	for _, item := range items {
+		if m, ok := item.(map[string]any); ok {
+			out = append(out, m)
+		}
 	}
-	source := r.Provider[open+2 : close]
-	return source[strings.LastIndex(source, "/")+1:]
+	return out
+}
+
+// StringList is a Terraform list or set of strings, without repeats.
+func StringList(v any) []string {
+	var out []string
+	items, _ := v.([]any)
+	for _, item := range items {
+		if s, ok := item.(string); ok && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // String is the attribute's value if it is a string, else "".
@@ -62,16 +104,7 @@ func (r *Resource) String(name string) string {
 }
 
 // Strings is the attribute's value if it is a list or set of strings, else nil.
-func (r *Resource) Strings(name string) []string {
-	list, _ := r.Attributes[name].([]any)
-	var out []string
-	for _, v := range list {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func (r *Resource) Strings(name string) []string { return StringList(r.Attributes[name]) }
 
 // file is the part of the state file this package reads.
 type file struct {
@@ -86,7 +119,10 @@ type file struct {
 		Name      string `json:"name"`
 		Provider  string `json:"provider"`
 		Instances []struct {
-			IndexKey   any            `json:"index_key"`
+			IndexKey any `json:"index_key"`
+			// Deposed names an object that a create-before-destroy replacement left behind,
+			// which the next apply destroys; it still exists.
+			Deposed    string         `json:"deposed"`
 			Attributes map[string]any `json:"attributes"`
 			// AttributesFlat is the format of version 3, which version 4 files no longer use.
 			AttributesFlat map[string]string `json:"attributes_flat"`
@@ -99,13 +135,17 @@ type file struct {
 func Parse(data []byte) (*State, error) {
 	var f file
 	if err := json.Unmarshal(data, &f); err != nil {
+		var wrongType *json.UnmarshalTypeError
+		if errors.As(err, &wrongType) {
+			return nil, fmt.Errorf("not a Terraform state file: %q is a JSON %s where the format has another type", wrongType.Field, wrongType.Value)
+		}
 		return nil, fmt.Errorf("not a Terraform state file: not JSON (%v)", err)
 	}
 	if f.Version == nil {
 		return nil, errors.New(`not a Terraform state file: no "version"`)
 	}
 	if *f.Version != FormatVersion {
-		return nil, fmt.Errorf("Terraform state format version %d: only version %d (Terraform 0.12 and later) is read; "+
+		return nil, fmt.Errorf("state format version %d: only version %d (Terraform 0.12 and later) is read; "+
 			"pull the state with a current Terraform (terraform state pull)", *f.Version, FormatVersion)
 	}
 	s := &State{TerraformVersion: f.TerraformVersion, Serial: f.Serial, Lineage: f.Lineage}
@@ -117,8 +157,12 @@ func Parse(data []byte) (*State, error) {
 			if inst.Attributes == nil && inst.AttributesFlat != nil {
 				return nil, fmt.Errorf("%s: flat attributes of an old state format; pull the state with a current Terraform", address(r.Module, r.Type, r.Name, inst.IndexKey))
 			}
+			addr := address(r.Module, r.Type, r.Name, inst.IndexKey)
+			if inst.Deposed != "" {
+				addr += " (deposed object " + inst.Deposed + ")"
+			}
 			s.Resources = append(s.Resources, &Resource{
-				Address:    address(r.Module, r.Type, r.Name, inst.IndexKey),
+				Address:    addr,
 				Type:       r.Type,
 				Provider:   r.Provider,
 				Attributes: inst.Attributes,

@@ -68,7 +68,7 @@ func TestParseRefusesWhatIsNotAVersion4StateWithResources(t *testing.T) {
 	for name, tc := range map[string]struct{ data, want string }{
 		"not JSON":          {`version = 4`, "not JSON"},
 		"no version":        {`{"resources": []}`, `no "version"`},
-		"version 3":         {`{"version": 3, "resources": []}`, "format version 3: only version 4"},
+		"version 3":         {`{"version": 3, "resources": []}`, "state format version 3: only version 4"},
 		"nothing managed":   {`{"version": 4, "resources": []}`, "records no managed resource"},
 		"only data sources": {`{"version": 4, "resources": [{"mode": "data", "type": "aws_region", "name": "x", "instances": [{"attributes": {}}]}]}`, "no managed resource"},
 		"flat attributes": {`{"version": 4, "resources": [{"mode": "managed", "type": "aws_vpc", "name": "x",
@@ -80,4 +80,39 @@ func TestParseRefusesWhatIsNotAVersion4StateWithResources(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestProvidersOfEveryStateWriterAreRead(t *testing.T) {
+	for provider, want := range map[string]struct {
+		typ     string
+		aliased bool
+	}{
+		`provider["registry.terraform.io/hashicorp/aws"]`:             {"aws", false},
+		`provider["registry.terraform.io/hashicorp/aws"].replica`:     {"aws", true},
+		`module.edge.provider["registry.terraform.io/hashicorp/aws"]`: {"aws", false},
+		"provider.aws":                {"aws", false}, // Terraform 0.12
+		"provider.aws.replica":        {"aws", true},
+		"module.edge.provider.random": {"random", false},
+		"":                            {"", false},
+	} {
+		r := &Resource{Provider: provider}
+		assert.Equal(t, want.typ, r.ProviderType(), provider)
+		assert.Equal(t, want.aliased, r.Aliased(), provider)
+	}
+}
+
+func TestDeposedObjectsAreKeptUnderTheirOwnAddress(t *testing.T) {
+	s, err := Parse([]byte(`{"version": 4, "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": "b",
+		"provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+		"instances": [{"attributes": {"id": "new"}}, {"deposed": "00000001", "attributes": {"id": "old"}}]}]}`))
+	require.NoError(t, err)
+	require.Len(t, s.Resources, 2)
+	assert.Equal(t, "aws_s3_bucket.b (deposed object 00000001)", s.Resources[1].Address)
+	assert.Equal(t, "old", s.Resources[1].String("id"))
+}
+
+func TestParseNamesTheFieldOfTheWrongType(t *testing.T) {
+	_, err := Parse([]byte(`{"version": 4, "resources": {"aws_vpc": {}}}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"resources" is a JSON object where the format has another type`)
 }
