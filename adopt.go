@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -43,120 +39,69 @@ created, what stays Terraform's, and the config values that keep what exists. Wr
 // adoptCommand runs adopt and returns the exit status: 0 with the import file written, 1 for
 // bad input or a refused migration, 2 for bad usage.
 func adoptCommand(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("adopt", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	statePath := flags.String("tfstate", "", "")
-	stack := flags.String("stack", "production", "")
-	out := flags.String("out", "", "")
-	rulesPath := flags.String("security-group-rules", "", "")
-	var sets offline.Overrides
-	flags.Var(&sets, "c", "")
-	flags.Usage = func() { fmt.Fprint(stderr, adoptUsage) }
-	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	flags := offline.NewStackFlags("adopt", adoptUsage, stderr)
+	statePath := flags.String("tfstate", "", "the Terraform state")
+	out := flags.String("out", "", "the import file")
+	rulesPath := flags.String("security-group-rules", "", "AWS's list of the security group rules")
+	if code, ok := flags.Parse(args); !ok {
+		return code
 	}
 	if flags.NArg() > 0 || *statePath == "" {
 		fmt.Fprintln(stderr, "adopt: --tfstate FILE is required, and nothing else")
 		flags.Usage()
 		return 2
 	}
+	stack := flags.Stack
 	if *out == "" {
-		*out = "pulumi-import-" + *stack + ".json"
+		*out = "pulumi-import-" + stack + ".json"
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "adopt: "+format+"; nothing written\n", args...)
 		return 1
 	}
 
-	state, err := readState(*statePath)
+	state, err := readInput("--tfstate", *statePath, tfstate.Parse)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var rules *adopt.AWSRules
 	if *rulesPath != "" {
-		data, err := os.ReadFile(*rulesPath)
-		if err != nil {
-			return fail("--security-group-rules: %v", err)
-		}
-		if rules, err = adopt.ParseAWSRules(data); err != nil {
-			return fail("--security-group-rules %s: %v", *rulesPath, err)
+		if rules, err = readInput("--security-group-rules", *rulesPath, adopt.ParseAWSRules); err != nil {
+			return fail("%v", err)
 		}
 	}
-	project, err := offline.ReadProjectName(".")
+	project, raw, err := flags.Config(".")
 	if err != nil {
 		return fail("%v", err)
 	}
-	raw, err := offline.StackConfig(".", project, *stack, sets)
+	res, err := adoptStack(project, stack, raw, state, rules)
 	if err != nil {
-		return fail("%v", err)
-	}
-	res, err := adoptStack(project, *stack, raw, state, rules)
-	if err != nil {
-		return fail("stack %s: %v", *stack, err)
+		return fail("stack %s: %v", stack, err)
 	}
 	res.WriteReport(stdout)
 	if !res.OK() {
 		return fail("the migration is refused (above)")
 	}
 	files := res.ImportFiles()
-	paths := []string{*out, strings.TrimSuffix(*out, ".json") + "-2.json"}
-	if err := writeImportFiles(paths, files); err != nil {
+	paths, err := adopt.WriteImportFiles(*out, files)
+	if err != nil {
 		return fail("%v", err)
 	}
-	writeNextSteps(stdout, *stack, paths[:len(files)], files, res)
+	writeNextSteps(stdout, stack, paths, files, res)
 	return 0
 }
 
-// writeImportFiles writes the import files all or none: each to a temporary file first, then
-// renamed into place; a second file left by an earlier run that needed one is removed.
-func writeImportFiles(paths []string, files []*adopt.ImportFile) error {
-	var temps []string
-	defer func() {
-		for _, t := range temps {
-			os.Remove(t)
-		}
-	}()
-	for i, f := range files {
-		tmp, err := os.CreateTemp(filepath.Dir(paths[i]), ".adopt-*.json")
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", paths[i], err)
-		}
-		temps = append(temps, tmp.Name())
-		_, err = tmp.Write(f.JSON())
-		if closeErr := tmp.Close(); err == nil {
-			err = closeErr
-		}
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", paths[i], err)
-		}
-	}
-	for i := range files {
-		if err := os.Rename(temps[i], paths[i]); err != nil {
-			return fmt.Errorf("writing %s: %w", paths[i], err)
-		}
-	}
-	temps = nil
-	if len(files) < len(paths) {
-		if err := os.Remove(paths[len(files)]); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("removing the stale %s: %w", paths[len(files)], err)
-		}
-	}
-	return nil
-}
-
-// readState reads and parses a Terraform state file.
-func readState(path string) (*tfstate.State, error) {
+// readInput reads the file a flag names and parses it; errors name the flag and the file.
+func readInput[T any](flag, path string, parse func([]byte) (T, error)) (T, error) {
+	var v T
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--tfstate: %w", err)
+		return v, fmt.Errorf("%s: %w", flag, err)
 	}
-	state, err := tfstate.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("--tfstate %s: %w", path, err)
+	if v, err = parse(data); err != nil {
+		return v, fmt.Errorf("%s %s: %w", flag, path, err)
 	}
-	return state, nil
+	return v, nil
 }
 
 // adoptStack plans the stack and pairs the plan with the state.
@@ -228,7 +173,7 @@ func runningTag(state *tfstate.State, service *tfstate.Resource, container strin
 			continue
 		}
 		var defs []struct{ Name, Image string }
-		if json.Unmarshal([]byte(r.String("container_definitions")), &defs) != nil {
+		if r.Decode("container_definitions", &defs) != nil {
 			return ""
 		}
 		for _, d := range defs {

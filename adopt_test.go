@@ -225,11 +225,8 @@ func readText(t *testing.T, path string) string {
 
 // readImportFile reads an import file adopt wrote.
 func readImportFile(t *testing.T, path string) *adopt.ImportFile {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
 	var f adopt.ImportFile
-	require.NoError(t, json.Unmarshal(data, &f))
+	require.NoError(t, json.Unmarshal([]byte(readText(t, path)), &f), path)
 	return &f
 }
 

@@ -130,10 +130,7 @@ func newFinalSnapshotSuffix(ctx *pulumi.Context, finalSnapshot bool, child pulum
 
 func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pulumi.ResourceOption) error {
 	c := args.Settings
-	subnets, err := rds.NewSubnetGroup(ctx, "postgres", &rds.SubnetGroupArgs{
-		Description: pulumi.String("Isolated subnets of " + args.Prefix),
-		SubnetIds:   args.SubnetIDs,
-	}, child)
+	subnets, err := rds.NewSubnetGroup(ctx, "postgres", &rds.SubnetGroupArgs{Description: args.subnetsDescription(), SubnetIds: args.SubnetIDs}, child)
 	if err != nil {
 		return fmt.Errorf("creating database subnet group: %w", err)
 	}
@@ -265,10 +262,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 	}
 	d.RedisAuthSecretArn = secret.Arn
 
-	subnets, err := elasticache.NewSubnetGroup(ctx, "redis", &elasticache.SubnetGroupArgs{
-		Description: pulumi.String("Isolated subnets of " + args.Prefix),
-		SubnetIds:   args.SubnetIDs,
-	}, child)
+	subnets, err := elasticache.NewSubnetGroup(ctx, "redis", &elasticache.SubnetGroupArgs{Description: args.subnetsDescription(), SubnetIds: args.SubnetIDs}, child)
 	if err != nil {
 		return fmt.Errorf("creating Redis subnet group: %w", err)
 	}
@@ -366,4 +360,9 @@ func storageKey(configured string, dataKey pulumi.StringInput) pulumi.StringPtrI
 		return nil
 	}
 	return pulumi.String(configured)
+}
+
+// subnetsDescription describes the subnet groups of the database and the cache.
+func (a *DatabaseArgs) subnetsDescription() pulumi.String {
+	return pulumi.String("Isolated subnets of " + a.Prefix)
 }

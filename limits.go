@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -71,14 +72,7 @@ func validFargatePair(cpu, memory int) bool {
 	return false
 }
 
-func fargateCPUs() []int {
-	cpus := make([]int, 0, len(fargateMemory))
-	for cpu := range fargateMemory {
-		cpus = append(cpus, cpu)
-	}
-	sort.Ints(cpus)
-	return cpus
-}
+func fargateCPUs() []int { return slices.Sorted(maps.Keys(fargateMemory)) }
 
 func fargateMemoryRange(cpu int) string {
 	m := fargateMemory[cpu]

@@ -9,7 +9,11 @@ package adopt
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -160,7 +164,7 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 // stack deploys into.
 func checkPlacement(state *tfstate.State, opts Options) error {
 	p := state.Placement("aws")
-	for _, region := range sortedKeys(p.Regions) {
+	for _, region := range slices.Sorted(maps.Keys(p.Regions)) {
 		if region != opts.Region {
 			return fmt.Errorf("the Terraform state's resources are in %s (resources by region: %s), the stack deploys into %s "+
 				"(aws:region): a state of another region is another estate", region, describeCounts(p.Regions), opts.Region)
@@ -171,9 +175,9 @@ func checkPlacement(state *tfstate.State, opts Options) error {
 	}
 	if len(opts.Accounts) == 0 {
 		return fmt.Errorf("the Terraform state's resources are in account %s: set allowedAccountIds to the account the stack "+
-			"deploys into, so that adopt can check it is the same", strings.Join(sortedKeys(p.Accounts), ", "))
+			"deploys into, so that adopt can check it is the same", strings.Join(slices.Sorted(maps.Keys(p.Accounts)), ", "))
 	}
-	for _, account := range sortedKeys(p.Accounts) {
+	for _, account := range slices.Sorted(maps.Keys(p.Accounts)) {
 		if !slices.Contains(opts.Accounts, account) {
 			return fmt.Errorf("the Terraform state's resources are in account %s (resources by account: %s), the stack deploys "+
 				"into %s (allowedAccountIds)", account, describeCounts(p.Accounts), strings.Join(opts.Accounts, ", "))
@@ -184,7 +188,7 @@ func checkPlacement(state *tfstate.State, opts Options) error {
 
 func describeCounts(counts map[string]int) string {
 	var parts []string
-	for _, k := range sortedKeys(counts) {
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s: %d", k, counts[k]))
 	}
 	return strings.Join(parts, ", ")
@@ -500,4 +504,50 @@ func (f *ImportFile) JSON() []byte {
 		panic(err) // strings and booleans only
 	}
 	return append(b, '\n')
+}
+
+// WriteImportFiles writes the import files to out and, for a second one, to out with "-2"
+// before ".json", all or none: each to a temporary file first, then renamed into place; a
+// second file left by an earlier run that needed one is removed. It returns the paths written.
+func WriteImportFiles(out string, files []*ImportFile) ([]string, error) {
+	paths := []string{out, strings.TrimSuffix(out, ".json") + "-2.json"}
+	if err := writeAll(paths, files); err != nil {
+		return nil, err
+	}
+	return paths[:len(files)], nil
+}
+
+func writeAll(paths []string, files []*ImportFile) error {
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}()
+	for i, f := range files {
+		tmp, err := os.CreateTemp(filepath.Dir(paths[i]), ".adopt-*.json")
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+		temps = append(temps, tmp.Name())
+		_, err = tmp.Write(f.JSON())
+		if closeErr := tmp.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+	}
+	for i := range files {
+		if err := os.Rename(temps[i], paths[i]); err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+	}
+	temps = nil
+	if len(files) < len(paths) {
+		if err := os.Remove(paths[len(files)]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the stale %s: %w", paths[len(files)], err)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package adopt
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -72,7 +73,7 @@ func (m *matcher) changes(r *resource) []Change {
 			add(Change{Input: path, From: strings.Join(theirs, ", "), To: strings.Join(ours, ", ")})
 		}
 	}
-	for _, key := range sortedKeys(lists) {
+	for _, key := range slices.Sorted(maps.Keys(lists)) {
 		if c, changed := m.listChange(r, key); changed {
 			add(c)
 		}
@@ -198,7 +199,7 @@ func (m *matcher) tagsChange(r *resource) (Change, bool) {
 
 func describeTags(tags map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		parts = append(parts, k+"="+tags[k])
 	}
 	return strings.Join(parts, " ")
@@ -302,8 +303,8 @@ func firstDifference(path string, a, b any) string {
 		if !ok {
 			return orTop(path)
 		}
-		keys := sortedKeys(x)
-		for _, k := range sortedKeys(y) {
+		keys := slices.Sorted(maps.Keys(x))
+		for _, k := range slices.Sorted(maps.Keys(y)) {
 			if _, has := x[k]; !has {
 				keys = append(keys, k)
 			}
@@ -466,15 +467,6 @@ func topKey(path string) string {
 
 // typeName is the last part of a type token: "Instance" for "aws:rds/instance:Instance".
 func typeName(typ string) string { return typ[strings.LastIndex(typ, ":")+1:] }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // itemCount counts the items of a list: "1 item", "3 items".
 func itemCount(n int) string {

@@ -2,6 +2,7 @@ package adopt
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -80,7 +81,7 @@ func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfst
 		if _, seen := m.refs[r.ID]; r.ID != "" && !echoes[r.ID] && !seen {
 			m.refs[r.ID] = ref{res, "id"}
 		}
-		for _, key := range sortedKeys(r.Outputs) {
+		for _, key := range slices.Sorted(maps.Keys(r.Outputs)) {
 			s, ok := r.Outputs[key].(string)
 			if _, input := r.Inputs[key]; !ok || input || echoes[s] || notReferences[key] || accountID.MatchString(s) || len(s) < 6 {
 				continue
@@ -113,7 +114,7 @@ func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfst
 func flatten(path string, v any, out *[]leaf) {
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			flatten(joinPath(path, k), x[k], out)
 		}
 	case []any:

@@ -3,6 +3,7 @@ package adopt
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -133,7 +134,7 @@ func (res *Result) writeTags(p func(string, ...any)) {
 		return
 	}
 	p("\nTags: the first \"pulumi up\" sets the stack's tags on %d adopted resources in place (the provider's", len(changed))
-	p("default tags and each resource's own); Terraform's tags the stack does not set go: %s.", strings.Join(sortedKeys(removed), ", "))
+	p("default tags and each resource's own); Terraform's tags the stack does not set go: %s.", strings.Join(slices.Sorted(maps.Keys(removed)), ", "))
 	for _, a := range changed {
 		p("  %s  %s: %s -> %s", a.Resource.Type, a.Resource.Name, orDash(a.Tags.From), a.Tags.To)
 	}

@@ -127,6 +127,44 @@ func StackConfig(dir, project, stack string, sets Overrides) (map[string]string,
 	return raw, nil
 }
 
+// StackFlags are the flags of a command that runs a program on a stack: --stack and the -c
+// overrides, besides the command's own.
+type StackFlags struct {
+	*flag.FlagSet
+	Stack string
+	Sets  Overrides
+}
+
+// NewStackFlags starts the flags of a command; usage is printed on misuse.
+func NewStackFlags(command, usage string, stderr io.Writer) *StackFlags {
+	f := &StackFlags{FlagSet: flag.NewFlagSet(command, flag.ContinueOnError)}
+	f.SetOutput(stderr)
+	f.StringVar(&f.Stack, "stack", "production", "the stack whose Pulumi.<stack>.yaml is used")
+	f.Var(&f.Sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
+	f.Usage = func() { fmt.Fprint(stderr, usage) }
+	return f
+}
+
+// Parse parses the arguments; when it returns false, the command exits with code: 0 after
+// -help, 2 for a misuse (already reported).
+func (f *StackFlags) Parse(args []string) (code int, ok bool) {
+	if err := f.FlagSet.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0, false
+	} else if err != nil {
+		return 2, false
+	}
+	return 0, true
+}
+
+// Config is the project's name and the stack's config with the overrides, read in dir.
+func (f *StackFlags) Config(dir string) (project string, raw map[string]string, err error) {
+	if project, err = ReadProjectName(dir); err != nil {
+		return "", nil, err
+	}
+	raw, err = StackConfig(dir, project, f.Stack, f.Sets)
+	return project, raw, err
+}
+
 // PlanFunc plans a stack of the program from its raw config.
 type PlanFunc func(project, stack string, raw map[string]string) (*Plan, error)
 
@@ -142,43 +180,31 @@ type InputError interface {
 // result. usage is printed on misuse. It returns the process exit status: 0 for a plan, 1 for
 // bad config or a failed run, 2 for bad usage.
 func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFunc) int {
-	flags := flag.NewFlagSet("plan", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	stack := flags.String("stack", "production", "the stack whose Pulumi.<stack>.yaml is planned")
+	flags := NewStackFlags("plan", usage, stderr)
 	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
-	var sets Overrides
-	flags.Var(&sets, "c", "override a config value, key=value (repeatable; bare keys get the project's namespace)")
-	flags.Usage = func() { fmt.Fprint(stderr, usage) }
-	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	if code, ok := flags.Parse(args); !ok {
+		return code
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "plan: unexpected argument %q\n", flags.Arg(0))
 		flags.Usage()
 		return 2
 	}
-
-	project, err := ReadProjectName(".")
-	if err != nil {
-		fmt.Fprintln(stderr, "plan:", err)
-		return 1
-	}
-	raw, err := StackConfig(".", project, *stack, sets)
+	project, raw, err := flags.Config(".")
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1
 	}
 
-	p, err := plan(project, *stack, raw)
+	stack := flags.Stack
+	p, err := plan(project, stack, raw)
 	var input InputError
 	switch {
 	case errors.As(err, &input):
-		fmt.Fprintf(stderr, "stack %s: %s\n", *stack, input.Error())
+		fmt.Fprintf(stderr, "stack %s: %s\n", stack, input.Error())
 		return 1
 	case err != nil:
-		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", *stack, strings.TrimSpace(err.Error()))
+		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", stack, strings.TrimSpace(err.Error()))
 		return 1
 	}
 	if *asJSON {

@@ -97,6 +97,11 @@ func StringList(v any) []string {
 	return out
 }
 
+// Decode reads an attribute that holds a JSON document (a policy, container definitions).
+func (r *Resource) Decode(name string, into any) error {
+	return json.Unmarshal([]byte(r.String(name)), into)
+}
+
 // String is the attribute's value if it is a string, else "".
 func (r *Resource) String(name string) string {
 	s, _ := r.Attributes[name].(string)
