@@ -392,6 +392,7 @@ type ImportSpec struct {
 	Provider    string `json:"provider,omitempty"`
 	Component   bool   `json:"component,omitempty"`
 	Remote      bool   `json:"remote,omitempty"`
+	Version     string `json:"version,omitempty"`
 }
 
 // ImportFiles are the files that import the adopted resources as the program declares them:
@@ -451,6 +452,9 @@ func (res *Result) importFile(adoptions, earlier []*Adoption) *ImportFile {
 		}
 		if a == nil {
 			spec.Component, spec.Remote = true, r.Remote
+			if r.Remote {
+				spec.Version = r.Version // the component's provider plugin, as the program asks for it
+			}
 		} else {
 			spec.ID = a.ImportID
 			if urn, name := providerOf(r, byURN); urn != "" {

@@ -64,6 +64,9 @@ type PlanResource struct {
 	// CustomTimeouts are the create, update and delete timeouts the program set, where it set
 	// any (added to the original shape).
 	CustomTimeouts map[string]string `json:"customTimeouts,omitempty"`
+	// Version is the version of the package the program asked for the resource (the
+	// provider plugin's), where it asked (added to the original shape).
+	Version string `json:"version,omitempty"`
 	// ModeledBy is set on the children of a remote component that the engine derived from the
 	// component's source code (awsxvpc.go), since mocks see only the component: the
 	// component's type token (added to the original shape).
@@ -224,6 +227,7 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 		Name:                args.Name,
 		Custom:              rpc.GetCustom(),
 		Remote:              rpc.GetRemote(),
+		Version:             rpc.GetVersion(),
 		Parent:              rpc.GetParent(),
 		Provider:            provider,
 		Protect:             rpc.GetProtect(),
