@@ -221,7 +221,11 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 			}
 			return "redisKmsKey", awsOwnedKey, true
 		case "aws:elasticache/replicationGroup:ReplicationGroup engineVersion":
-			return key("redisEngineVersion")(attr("engine_version"))
+			// An upgrade happens in place; only a downgrade, which replaces the cache, needs
+			// Terraform's version kept (and only that engine has it).
+			if t.String("engine") == cfg.Database.RedisEngine && adopt.VersionLater(t.String("engine_version"), cfg.Database.RedisEngineVersion) {
+				return key("redisEngineVersion")(attr("engine_version"))
+			}
 		case "aws:elasticache/replicationGroup:ReplicationGroup nodeType":
 			return key("redisNodeType")(attr("node_type"))
 		case "aws:s3/bucketV2:BucketV2 bucket":

@@ -30,6 +30,9 @@ type Config struct {
 	NatGateways string
 	// FlowLogRetentionDays (flowLogRetentionDays, default 90) keeps VPC flow logs.
 	FlowLogRetentionDays int
+	// S3GatewayEndpoint (s3GatewayEndpoint, default true) routes the private subnets' S3
+	// traffic through a free gateway endpoint instead of the NAT gateways.
+	S3GatewayEndpoint bool
 	// SubnetCidrs (publicSubnetCidrs, privateSubnetCidrs, isolatedSubnetCidrs; all three or
 	// none) replaces the computed subnet layout (subnets.go) with given subnets, one per zone
 	// in zone order, by tier: to keep the subnets of an adopted Terraform VPC.
@@ -73,6 +76,9 @@ type Config struct {
 
 	// ClusterName (clusterName, default the prefix) names the ECS cluster.
 	ClusterName string
+	// ContainerInsights (containerInsights, default true) collects the cluster's, services' and
+	// tasks' metrics (Security Hub ECS.12); it is billed as custom metrics.
+	ContainerInsights bool
 	// Services are the application's ECS services, in order; each is keyed by its name.
 	Services []ServiceConfig
 	// Routing configures the load balancer in front of them.
@@ -115,8 +121,11 @@ type DatabaseConfig struct {
 	// encrypts them all.
 	FinalSnapshot bool
 
-	RedisNodeType              string // redisNodeType, default "cache.t3.medium"
-	RedisEngineVersion         string // redisEngineVersion, default "7.1"
+	RedisNodeType string // redisNodeType, default "cache.t3.medium"
+	// RedisEngine (redisEngine, default "redis") is Redis OSS or "valkey", its open-source fork,
+	// which ElastiCache prices about 20% lower per node and runs with the same TLS and AUTH.
+	RedisEngine                string
+	RedisEngineVersion         string // redisEngineVersion, default "7.1" (Redis OSS) or "8.0" (Valkey)
 	RedisNodes                 int    // redisNodes, default 2 (a primary and a replica)
 	RedisMultiAZ               bool   // redisMultiAz, default true
 	RedisAutomaticFailover     bool   // redisAutomaticFailover, default true
@@ -289,6 +298,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 	projectName := r.str("projectName", "coldchain")
 	environment := r.str("environment", stack)
 	prefix := projectName + "-" + environment
+	redisEngine := r.str("redisEngine", "redis")
 	c := &Config{
 		ProjectName:       projectName,
 		Environment:       environment,
@@ -301,6 +311,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		NatGateways:          r.str("natGateways", natOnePerAz),
 		FlowLogRetentionDays: r.integer("flowLogRetentionDays", 90),
 		SubnetCidrs:          r.subnetCidrs(),
+		S3GatewayEndpoint:    r.boolean("s3GatewayEndpoint", true),
 
 		AlarmEmail: r.str("alarmEmail", ""),
 
@@ -333,7 +344,8 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			RedisKmsKey:         r.str("redisKmsKey", ""),
 
 			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
-			RedisEngineVersion:         r.str("redisEngineVersion", "7.1"),
+			RedisEngine:                redisEngine,
+			RedisEngineVersion:         r.str("redisEngineVersion", defaultCacheVersions[redisEngine]),
 			RedisNodes:                 r.integer("redisNodes", 2),
 			RedisMultiAZ:               r.boolean("redisMultiAz", true),
 			RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
@@ -350,7 +362,8 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
 		EcrEncryption:         r.str("ecrEncryption", "KMS"),
 
-		ClusterName: r.str("clusterName", prefix),
+		ClusterName:       r.str("clusterName", prefix),
+		ContainerInsights: r.boolean("containerInsights", true),
 
 		Services: []ServiceConfig{
 			r.service(ServiceConfig{

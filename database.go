@@ -291,7 +291,7 @@ func (d *Database) newRedis(ctx *pulumi.Context, args *DatabaseArgs, child pulum
 
 	group, err := elasticache.NewReplicationGroup(ctx, "redis", &elasticache.ReplicationGroupArgs{
 		Description:               pulumi.String("Cache of " + args.Prefix),
-		Engine:                    pulumi.String("redis"),
+		Engine:                    pulumi.String(c.RedisEngine),
 		EngineVersion:             pulumi.String(c.RedisEngineVersion),
 		NodeType:                  pulumi.String(c.RedisNodeType),
 		NumCacheClusters:          pulumi.Int(c.RedisNodes),

@@ -215,3 +215,20 @@ func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
 	assert.NotContains(t, staging.Outputs, "databaseFinalSnapshotName")
 	assert.True(t, staging.One(t, dbType, "postgres").Flag("deleteAutomatedBackups"), "without a final snapshot nothing of the database outlives it")
 }
+
+func TestTheCacheRunsValkeyWhenAskedWithTheSameProtection(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "redisEngine=valkey"))
+	cache := p.One(t, redisType, "redis")
+	assert.Equal(t, "valkey", cache.In("engine"))
+	assert.Equal(t, "8.0", cache.In("engineVersion"), "Valkey's default version")
+	assert.True(t, cache.Flag("transitEncryptionEnabled"))
+	assert.True(t, cache.Flag("atRestEncryptionEnabled"))
+	assert.Equal(t, offline.SecretPlaceholder, cache.In("authToken"))
+	assert.Equal(t, "redis", p.One(t, redisType, "redis").Name, "the logical name stays")
+	assert.Equal(t, "7.2", planOf(t, with(minimalConfig(), "redisEngine=valkey", "redisEngineVersion=7.2")).One(t, redisType, "redis").In("engineVersion"))
+
+	// Graviton classes are accepted for both stores.
+	p = planOf(t, with(minimalConfig(), "dbInstanceClass=db.t4g.medium", "redisNodeType=cache.t4g.medium"))
+	assert.Equal(t, "db.t4g.medium", p.One(t, dbType, "postgres").In("instanceClass"))
+	assert.Equal(t, "cache.t4g.medium", p.One(t, redisType, "redis").In("nodeType"))
+}

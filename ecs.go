@@ -18,8 +18,9 @@ type ServicesArgs struct {
 	Environment string
 	// Services are the services, each with its role, sizes, port, image tag and secrets.
 	Services []ServiceConfig
-	// ClusterName names the ECS cluster.
-	ClusterName string
+	// ClusterName names the ECS cluster; ContainerInsights turns on its Container Insights.
+	ClusterName       string
+	ContainerInsights bool
 	// Routing is the load balancer's TLS, domain, draining and health-check grace.
 	Routing RoutingConfig
 	// CPUArchitecture and FargateSpot choose the tasks' CPU and capacity.
@@ -116,7 +117,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	s.LogGroups["exec"] = execLogs.Name
 	cluster, err := ecs.NewCluster(ctx, "cluster", &ecs.ClusterArgs{
 		Name:     pulumi.String(args.ClusterName),
-		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled")}},
+		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String(enabled(args.ContainerInsights))}},
 		Configuration: &ecs.ClusterConfigurationArgs{
 			// Every ECS Exec session (the database migrations run through it) is logged.
 			ExecuteCommandConfiguration: &ecs.ClusterConfigurationExecuteCommandConfigurationArgs{
@@ -472,4 +473,12 @@ func executionStatements(spec *serviceSpec, logGroupArn pulumi.StringOutput) []s
 			statement{Sid: "ReadParameters", Actions: []string{"ssm:GetParameters"}, Resources: spec.parameterArns})
 	}
 	return statements
+}
+
+// enabled is a switch as ECS writes it.
+func enabled(on bool) string {
+	if on {
+		return "enabled"
+	}
+	return "disabled"
 }

@@ -496,3 +496,9 @@ func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
 	assert.Nil(t, half.Find(serviceType, "frontend"))
 	assert.Nil(t, half.Find(alarmType, "alb-5xx"), "the load balancer's default route (the frontend) has no target yet")
 }
+
+func TestContainerInsightsFollowsConfig(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), "containerInsights=false"))
+	assert.Equal(t, []any{map[string]any{"name": "containerInsights", "value": "disabled"}},
+		p.One(t, "aws:ecs/cluster:Cluster", "cluster").List("settings"))
+}

@@ -97,6 +97,8 @@ var stagingDifferences = []string{
 	`aws:ecr/repository:Repository backend protect: true -> false`,
 	`aws:ecr/repository:Repository frontend forceDelete: false -> true`,
 	`aws:ecr/repository:Repository frontend protect: true -> false`,
+	// containerInsights
+	`aws:ecs/cluster:Cluster cluster settings: [{"name":"containerInsights","value":"enabled"}] -> [{"name":"containerInsights","value":"disabled"}]`,
 	// fargateSpot
 	`aws:ecs/clusterCapacityProviders:ClusterCapacityProviders cluster defaultCapacityProviderStrategies: [{"capacityProvider":"FARGATE","weight":1}] -> [{"capacityProvider":"FARGATE_SPOT","weight":1}]`,
 	`aws:ecs/service:Service backend capacityProviderStrategies: [{"capacityProvider":"FARGATE","weight":1}] -> [{"capacityProvider":"FARGATE_SPOT","weight":1}]`,

@@ -93,7 +93,6 @@ var postgresFamilies = map[string]string{
 
 var (
 	pgIdentifier        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
-	redisVersionPattern = regexp.MustCompile(`^(6\.2|7\.0|7\.1)$`)
 	dailyWindowPattern  = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$`)
 	weeklyWindowPattern = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])$`)
 )
@@ -118,6 +117,15 @@ func isReservedWord(s string) bool {
 	}
 	return false
 }
+
+// cacheVersions are the engine versions ElastiCache runs, by engine: Redis OSS 6.2 to 7.1, and
+// Valkey 7.2 and 8 (the parameter group family, "redis7" or "valkey8", follows the version; the
+// program uses the engine's default group of that family). defaultCacheVersions is each
+// engine's default.
+var (
+	cacheVersions        = map[string][]string{"redis": {"6.2", "7.0", "7.1"}, "valkey": {"7.2", "8.0", "8.1"}}
+	defaultCacheVersions = map[string]string{"redis": "7.1", "valkey": "8.0"}
+)
 
 // isSmallInstance is true for the burstable micro and small classes, which Performance
 // Insights does not support.

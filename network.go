@@ -21,6 +21,9 @@ type NetworkArgs struct {
 	CidrBlock string
 	// SubnetCidrs, when not nil, are the subnets of each tier instead of the computed layout.
 	SubnetCidrs map[string][]string
+	// S3GatewayEndpoint routes the private subnets' traffic to S3 (image layers from ECR, the
+	// buckets) through a gateway endpoint instead of the NAT gateways.
+	S3GatewayEndpoint bool
 	// AvailabilityZones are the two zones the subnets are spread over.
 	AvailabilityZones []string
 	// NatGateways is awsx's NAT gateway strategy: "OnePerAz" (default) or "Single".
@@ -120,6 +123,12 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	n.PublicSubnetIDs = v.PublicSubnetIds
 	n.PrivateSubnetIDs = v.PrivateSubnetIds
 	n.IsolatedSubnetIDs = v.IsolatedSubnetIds
+
+	if args.S3GatewayEndpoint {
+		if err := newS3GatewayEndpoint(ctx, args, v, n); err != nil {
+			return nil, err
+		}
+	}
 
 	// Adopting the default security group with no rules removes the allow-all rules AWS gives
 	// it, so nothing launched without an explicit group can talk (Security Hub EC2.2).
@@ -322,4 +331,34 @@ func newFlowLogs(ctx *pulumi.Context, args *NetworkArgs, vpcID pulumi.StringInpu
 		return pulumi.StringOutput{}, fmt.Errorf("creating flow log: %w", err)
 	}
 	return group.Name, nil
+}
+
+// newS3GatewayEndpoint creates the S3 gateway endpoint of the private subnets. A gateway
+// endpoint is free, and S3 traffic through it skips the NAT gateways, which charge for every
+// gigabyte: the image layers ECR serves come from S3, so every task start is such traffic.
+// awsx creates the subnets' route tables inside its component; each private subnet's is found
+// by the subnet, once the component's outputs (and so all its children) exist.
+func newS3GatewayEndpoint(ctx *pulumi.Context, args *NetworkArgs, v *awsxec2.Vpc, n *Network) error {
+	child := pulumi.Parent(n)
+	var tables pulumi.StringArray
+	for i := range args.AvailabilityZones {
+		table := ec2.LookupRouteTableOutput(ctx, ec2.LookupRouteTableOutputArgs{
+			SubnetId: v.PrivateSubnetIds.Index(pulumi.Int(i)),
+		}, child)
+		tables = append(tables, table.RouteTableId())
+	}
+	service := "com.amazonaws." + args.Account.Region + ".s3"
+	if args.Account.Partition == "aws-cn" {
+		service = "cn." + service
+	}
+	if _, err := ec2.NewVpcEndpoint(ctx, "s3", &ec2.VpcEndpointArgs{
+		VpcId:           v.VpcId,
+		ServiceName:     pulumi.String(service),
+		VpcEndpointType: pulumi.String("Gateway"),
+		RouteTableIds:   tables,
+		Tags:            pulumi.StringMap{"Name": pulumi.String(args.Prefix + "-s3")},
+	}, child); err != nil {
+		return fmt.Errorf("creating the S3 gateway endpoint: %w", err)
+	}
+	return nil
 }

@@ -250,3 +250,45 @@ func TestModeledResourcesAreMarkedInJSONAndTree(t *testing.T) {
 	assert.Contains(t, out, "+ aws:ec2/subnet:Subnet  vpc-private-1  (10.0.0.0/18 in ap-northeast-2a)  [modeled from awsx:ec2:Vpc]")
 	assert.Contains(t, out, "+ aws:ec2/route:Route  vpc-private-2  (0.0.0.0/0 to NatGateway vpc-2)")
 }
+
+func TestS3TrafficOfThePrivateSubnetsSkipsTheNatGateways(t *testing.T) {
+	p := planOf(t, minimalConfig())
+	endpoint := p.One(t, "aws:ec2/vpcEndpoint:VpcEndpoint", "s3")
+	assert.Equal(t, "Gateway", endpoint.In("vpcEndpointType"), "a gateway endpoint, which is free")
+	assert.Equal(t, "com.amazonaws.ap-northeast-2.s3", endpoint.In("serviceName"))
+	assert.Equal(t, p.One(t, "aws:ec2/vpc:Vpc", "vpc").ID, endpoint.In("vpcId"))
+	// Exactly the private subnets' route tables: the tasks pull their image layers from S3;
+	// the isolated subnets reach nothing, and the public ones have the internet gateway.
+	var private []string
+	for _, a := range p.All("aws:ec2/routeTableAssociation:RouteTableAssociation") {
+		if strings.HasPrefix(a.Name, "vpc-private-") {
+			private = append(private, a.In("routeTableId"))
+		}
+	}
+	require.Len(t, private, 2)
+	assert.ElementsMatch(t, private, endpoint.List("routeTableIds"))
+
+	p = planOf(t, with(minimalConfig(), "s3GatewayEndpoint=false"))
+	assert.Empty(t, p.All("aws:ec2/vpcEndpoint:VpcEndpoint"))
+}
+
+func TestAnExplicitSubnetLayoutIsHandedToAwsxAsIs(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), `publicSubnetCidrs=["10.0.1.0/24","10.0.2.0/24"]`,
+		`privateSubnetCidrs=["10.0.32.0/20","10.0.48.0/20"]`, `isolatedSubnetCidrs=["10.0.21.0/24","10.0.22.0/28"]`))
+	cidrs := map[string]string{}
+	for _, s := range p.All(subnetType) {
+		cidrs[s.Name] = s.In("cidrBlock") + " " + s.In("availabilityZone")
+	}
+	assert.Equal(t, map[string]string{
+		"vpc-public-1": "10.0.1.0/24 ap-northeast-2a", "vpc-public-2": "10.0.2.0/24 ap-northeast-2b",
+		"vpc-private-1": "10.0.32.0/20 ap-northeast-2a", "vpc-private-2": "10.0.48.0/20 ap-northeast-2b",
+		"vpc-isolated-1": "10.0.21.0/24 ap-northeast-2a", "vpc-isolated-2": "10.0.22.0/28 ap-northeast-2b",
+	}, cidrs)
+	// awsx takes a cidrMask only when it matches every block of the spec.
+	masks := map[string]any{}
+	for _, spec := range p.One(t, "awsx:ec2:Vpc", "vpc").List("subnetSpecs") {
+		m := spec.(map[string]any)
+		masks[m["name"].(string)] = m["cidrMask"]
+	}
+	assert.Equal(t, map[string]any{"public": float64(24), "private": float64(20), "isolated": nil}, masks)
+}

@@ -112,8 +112,12 @@ func (p *problems) validateData(c *Config) {
 		p.add("dbPerformanceInsights", "true", "false for "+d.InstanceClass+" (Performance Insights needs a class larger than small)")
 	}
 
-	p.check(redisVersionPattern.MatchString(d.RedisEngineVersion), "redisEngineVersion", d.RedisEngineVersion,
-		"a Redis OSS version from 6.2 to 7.1, such as 7.1")
+	if versions, ok := cacheVersions[d.RedisEngine]; !ok {
+		p.add("redisEngine", d.RedisEngine, "redis (Redis OSS) or valkey")
+	} else {
+		p.check(slices.Contains(versions, d.RedisEngineVersion), "redisEngineVersion", d.RedisEngineVersion,
+			"a version of "+d.RedisEngine+" ElastiCache runs: "+strings.Join(versions, ", "))
+	}
 	p.checkInt("redisNodes", d.RedisNodes, 1, 6)
 	switch {
 	case d.RedisMultiAZ && !d.RedisAutomaticFailover:

@@ -228,7 +228,7 @@ var safeToLeave = map[string]bool{
 	"aws_ecr_lifecycle_policy": true, "aws_kms_alias": true, "aws_cloudwatch_log_group": true,
 	"aws_s3_bucket_policy": true, "aws_s3_bucket_public_access_block": true, "aws_s3_bucket_versioning": true,
 	"aws_s3_bucket_server_side_encryption_configuration": true, "aws_s3_bucket_lifecycle_configuration": true,
-	"aws_s3_bucket_logging": true, "aws_s3_bucket_ownership_controls": true, "aws_flow_log": true,
+	"aws_s3_bucket_logging": true, "aws_s3_bucket_ownership_controls": true, "aws_flow_log": true, "aws_vpc_endpoint": true,
 	"aws_db_parameter_group": true, "aws_acm_certificate_validation": true,
 }
 

@@ -51,6 +51,9 @@ func (m *matcher) changes(r *resource) []Change {
 	add := func(c Change) {
 		if !slices.Contains(r.IgnoreChanges, topKey(c.Input)) { // the program leaves those as they are
 			c.Replaces, c.Note = m.replaces(r, c.Input), r.rule.notes[c.Input]
+			if when := r.rule.replacesWhen[c.Input]; when != nil {
+				c.Replaces = when(c.From, c.To)
+			}
 			out = append(out, c)
 		}
 	}

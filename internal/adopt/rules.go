@@ -1,6 +1,7 @@
 package adopt
 
 import (
+	"strconv"
 	"strings"
 
 	"coldchain/internal/tfstate"
@@ -41,6 +42,9 @@ type rule struct {
 	// same says, per input, when a Terraform value means what the program's value does
 	// though it is written differently.
 	same map[string]func(ours, theirs string) bool
+	// replacesWhen are inputs whose change replaces the resource only in some cases (the
+	// provider's CustomizeDiff): given Terraform's value and the program's.
+	replacesWhen map[string]func(from, to string) bool
 	// unset are inputs the program leaves unset that change the resource when Terraform set
 	// them (a service's launch type, which the program's capacity providers replace).
 	unset []string
@@ -145,6 +149,11 @@ var rules = map[string]*rule{
 		identity:  []string{"ipProtocol", "fromPort", "toPort", "cidrIpv4"}, importID: attr("id"),
 		replaces: []string{"securityGroupId"},
 	},
+	"aws:ec2/vpcEndpoint:VpcEndpoint": {
+		within:    []string{"vpcId"},
+		terraform: []string{"aws_vpc_endpoint"}, identity: []string{"serviceName", "vpcEndpointType"}, importID: attr("id"),
+		replaces: []string{"serviceName", "vpcEndpointType", "vpcId"},
+	},
 	"aws:ec2/flowLog:FlowLog": {
 		needs:     []string{"vpcId"},
 		terraform: []string{"aws_flow_log"}, importID: attr("id"),
@@ -180,6 +189,12 @@ var rules = map[string]*rule{
 		// With ElastiCache's own key the program sets no kmsKeyId, which replaces a cache
 		// Terraform created with a key of its own.
 		unset: []string{"kmsKeyId"},
+		// The provider replaces a group on an engine change but Redis OSS to Valkey (an
+		// upgrade ElastiCache does in place), and on a downgrade of the engine version.
+		replacesWhen: map[string]func(string, string) bool{
+			"engine":        func(from, to string) bool { return !(from == "redis" && to == "valkey") },
+			"engineVersion": func(from, to string) bool { return VersionLater(from, to) },
+		},
 		notes: map[string]string{"authToken": "the program's generated token replaces Terraform's: ElastiCache " +
 			"rotates it in place, and clients must read the new one from Secrets Manager"},
 	},
@@ -339,6 +354,24 @@ var rules = map[string]*rule{
 		importID: attr("arn"), replaces: []string{"endpoint", "protocol", "topic"},
 		renames: map[string]string{"topic": "topic_arn"},
 	},
+}
+
+// VersionLater is true when version a is later than b ("7.1" after "7.0", "8.0" after "7.2").
+func VersionLater(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return false
 }
 
 // sameDNSName is true for two spellings of one DNS name (Route 53 keeps no trailing dot).

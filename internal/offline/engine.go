@@ -327,6 +327,16 @@ func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			ids = append(ids, fmt.Sprintf("%s-az%d", regionCode(acct.region), i+1))
 		}
 		out = map[string]any{"id": acct.region, "names": names, "zoneIds": ids}
+	case "aws:ec2/getRouteTable:getRouteTable":
+		// The route table associated with a subnet, as EC2 answers it from the associations
+		// registered so far.
+		subnet, _ := args.Args["subnetId"].V.(string)
+		table := e.associatedTable(subnet)
+		if table == nil {
+			return nil, fmt.Errorf("offline engine: no route table is associated with subnet %q", subnet)
+		}
+		out = map[string]any{"id": table.ID, "routeTableId": table.ID, "vpcId": table.Inputs["vpcId"], "subnetId": subnet,
+			"ownerId": acct.id, "arn": table.Outputs["arn"]}
 	case "aws:route53/getZone:getZone":
 		name, _ := args.Args["name"].V.(string)
 		zoneID := "Z" + strings.ToUpper(hashHex("zone", name)[:20])
@@ -339,6 +349,23 @@ func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return nil, fmt.Errorf("offline engine: no fake answer for invoke %s", args.Token)
 	}
 	return resource.NewPropertyMapFromMap(out), nil
+}
+
+// associatedTable is the route table an association ties to a subnet, nil without one.
+func (e *engine) associatedTable(subnetID string) *PlanResource {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.resources {
+		if a.Type != "aws:ec2/routeTableAssociation:RouteTableAssociation" || a.Inputs["subnetId"] != subnetID {
+			continue
+		}
+		for _, t := range e.resources {
+			if t.Type == "aws:ec2/routeTable:RouteTable" && t.ID == a.Inputs["routeTableId"] {
+				return t
+			}
+		}
+	}
+	return nil
 }
 
 // regionCode is the short form of a region used in AZ ids and cache endpoints:

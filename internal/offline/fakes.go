@@ -45,6 +45,7 @@ var ec2Owned = map[string]struct{ idPrefix, arnType string }{
 	"aws:ec2/internetGateway:InternetGateway": {"igw", "internet-gateway"},
 	"aws:ec2/subnet:Subnet":                   {"subnet", "subnet"},
 	"aws:ec2/routeTable:RouteTable":           {"rtb", "route-table"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":         {"vpce", "vpc-endpoint"},
 }
 
 // fakeState answers a registration with what AWS would compute for it: an id, an ARN, the
