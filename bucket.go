@@ -32,6 +32,9 @@ type bucket struct {
 	name, arn pulumi.StringOutput
 	// ready is the bucket's name, resolved once its policy is in place.
 	ready pulumi.StringOutput
+	// versioning turns versioning on, nil for a bucket that is not versioned: replication
+	// waits for it.
+	versioning pulumi.Resource
 }
 
 // newBucket creates a bucket with every public access block, owner-enforced object ownership
@@ -89,8 +92,9 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 	}
 
 	var lifecycleDeps []pulumi.Resource
+	var versioning pulumi.Resource
 	if spec.versioned {
-		versioning, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
+		v, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
 			Bucket:                  b.ID(),
 			VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
 		}, parent)
@@ -98,7 +102,8 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 			return fail("versioning", err)
 		}
 		// Rules on noncurrent versions only take effect on a versioned bucket.
-		lifecycleDeps = append(lifecycleDeps, versioning)
+		versioning = v
+		lifecycleDeps = append(lifecycleDeps, v)
 	}
 	rules := s3.BucketLifecycleConfigurationV2RuleArray{}
 	for _, r := range append(spec.lifecycle, abortUploadsRule()) {
@@ -130,7 +135,7 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 			return fail("access logging", err)
 		}
 	}
-	return &bucket{name: b.Bucket, arn: b.Arn, ready: policy.Bucket}, nil
+	return &bucket{name: b.Bucket, arn: b.Arn, ready: policy.Bucket, versioning: versioning}, nil
 }
 
 // denyInsecureTransport denies every request to the bucket that is not sent over TLS

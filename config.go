@@ -23,6 +23,9 @@ type Config struct {
 	AllowedAccountIDs []string
 	// Tags (tags, optional) are added to the default tags of every resource.
 	Tags map[string]string
+	// DrRegion (drRegion, optional) is the disaster-recovery region: the database's backups,
+	// the data buckets, the images and the secrets get copies there (dr.go).
+	DrRegion string
 
 	// VpcCidr (vpcCidr, default "10.0.0.0/16") is the VPC's IPv4 range.
 	VpcCidr string
@@ -116,6 +119,10 @@ type DatabaseConfig struct {
 	// ElastiCache's own key. Only a new instance changes its key: these keep adopted ones.
 	KmsKey      string
 	RedisKmsKey string
+	// RestoreFrom (dbRestoreFrom, default "") is the ARN of automated backups, a DR region's
+	// copy of another stack's, that a new database is restored from at their latest restorable
+	// time (see README's "Disaster recovery"); unset, the database starts empty.
+	RestoreFrom string
 	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
 	// they are deleted, keeps the database's automated backups, and keeps the data key that
 	// encrypts them all.
@@ -306,6 +313,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		Profile:           r.str("aws:profile", ""),
 		AllowedAccountIDs: r.list("allowedAccountIds", nil),
 		Tags:              r.strMap("tags"),
+		DrRegion:          r.str("drRegion", ""),
 
 		VpcCidr:              r.str("vpcCidr", "10.0.0.0/16"),
 		NatGateways:          r.str("natGateways", natOnePerAz),
@@ -342,6 +350,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			FinalSnapshot:       r.boolean("finalSnapshot", true),
 			KmsKey:              r.str("dbKmsKey", ""),
 			RedisKmsKey:         r.str("redisKmsKey", ""),
+			RestoreFrom:         r.str("dbRestoreFrom", ""),
 
 			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
 			RedisEngine:                redisEngine,

@@ -33,6 +33,10 @@ type DatabaseArgs struct {
 	RedisSecurityGroupID    pulumi.StringInput
 	// KeyArn is the customer-managed key for storage, snapshots, secrets and insights.
 	KeyArn pulumi.StringInput
+	// Copies, when set, replicates the database's automated backups into the
+	// disaster-recovery region. The AUTH token is not copied: a cache rebuilt there gets its
+	// own.
+	Copies *RegionCopies
 }
 
 // DataTier is what the services need to reach the data tier.
@@ -184,8 +188,12 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		StorageType:         pulumi.String("gp3"),
 		StorageEncrypted:    pulumi.Bool(true),
 		KmsKeyId:            storageKey(c.KmsKey, args.KeyArn),
-		DbName:              pulumi.String(c.Name),
-		Username:            pulumi.String(c.Username),
+		// A database restored in the DR region from the copy of another's backups; RDS
+		// restores their latest restorable time, and only a new instance is restored.
+		RestoreToPointInTime: restoreFrom(c.RestoreFrom),
+		// A restored database keeps its source's name.
+		DbName:   databaseName(c),
+		Username: pulumi.String(c.Username),
 		// RDS generates the password and keeps it in Secrets Manager, encrypted with our key:
 		// it is never in config, in the program or in the Pulumi state.
 		ManageMasterUserPassword: pulumi.Bool(true),
@@ -221,6 +229,18 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return fmt.Errorf("creating database: %w", err)
+	}
+	if copies := args.Copies; copies != nil {
+		// The automated backups, point-in-time recovery included, copied into the DR region
+		// for as long as this region keeps them, and encrypted there with its key: a restore
+		// there does not need this region.
+		if _, err := rds.NewInstanceAutomatedBackupsReplication(ctx, "postgres-backups", &rds.InstanceAutomatedBackupsReplicationArgs{
+			SourceDbInstanceArn: db.Arn,
+			KmsKeyId:            copies.KeyArn,
+			RetentionPeriod:     pulumi.Int(c.BackupRetentionDays),
+		}, child, pulumi.Provider(copies.Provider)); err != nil {
+			return fmt.Errorf("replicating the database's backups to %s: %w", copies.Region, err)
+		}
 	}
 	d.Address = db.Address
 	d.Port = db.Port
@@ -349,6 +369,25 @@ func optionalInt(on bool, v int) pulumi.IntPtrInput {
 // awsOwnedKey (redisKmsKey) encrypts the cache with ElastiCache's own key instead of a
 // customer-managed one: what a cache created without kmsKeyId has, and keeps.
 const awsOwnedKey = "aws-owned"
+
+// databaseName is the application's database of a new instance; none for a restored one.
+func databaseName(c DatabaseConfig) pulumi.StringPtrInput {
+	if c.RestoreFrom != "" {
+		return nil
+	}
+	return pulumi.String(c.Name)
+}
+
+// restoreFrom is the restore of a new database from automated backups, nil without them.
+func restoreFrom(backupsArn string) *rds.InstanceRestoreToPointInTimeArgs {
+	if backupsArn == "" {
+		return nil
+	}
+	return &rds.InstanceRestoreToPointInTimeArgs{
+		SourceDbInstanceAutomatedBackupsArn: pulumi.String(backupsArn),
+		UseLatestRestorableTime:             pulumi.Bool(true),
+	}
+}
 
 // storageKey is the key that encrypts a data store: the data key, unless config names the key
 // an adopted store already has (only a new store changes its key), or ElastiCache's own.

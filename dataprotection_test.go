@@ -3,9 +3,13 @@ package main
 import (
 	"coldchain/internal/offline"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // stateful lists the resources whose loss loses data, by type and logical name.
@@ -28,6 +32,9 @@ var dataProtectionRules = []guardRule{
 	{"DATA-04", "restorable backups",
 		"Every snapshot or backup that outlives a destroy stays restorable: the key that encrypts it is kept by the destroy too.",
 		checkRetainedDataStaysReadable},
+	{"DATA-05", "regional disaster recovery",
+		"With drRegion, everything the stack cannot rebuild has a copy in the DR region, encrypted with a key there: the database's automated backups, the data buckets, the image repositories and the secrets the team fills. The cache, rebuilt from the database, and generated secrets are not copied.",
+		checkCopiesInTheDRRegion},
 }
 
 func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
@@ -70,7 +77,165 @@ func checkRetainedDataStaysReadable(p *offline.Plan) []string {
 			keptBy(r, "the final snapshot")
 		}
 	}
+	for _, r := range p.All(backupsCopyType) {
+		for _, db := range p.All(dbType) {
+			if db.Outputs["arn"] == r.Inputs["sourceDbInstanceArn"] && !db.Flag("deleteAutomatedBackups") {
+				keptBy(r, "the replicated automated backups")
+			}
+		}
+	}
 	return v
+}
+
+const backupsCopyType = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+
+// checkCopiesInTheDRRegion finds, in a plan with a provider for another region than the
+// stack's, each store the stack cannot rebuild that has no copy there.
+func checkCopiesInTheDRRegion(p *offline.Plan) []string {
+	home := p.Find("pulumi:providers:aws", "aws")
+	if home == nil {
+		return []string{"no provider for the stack's region"}
+	}
+	region := map[string]string{}
+	for _, provider := range p.All("pulumi:providers:aws") {
+		if provider != home {
+			region[provider.URN+"::"+provider.ID] = provider.In("region")
+		}
+	}
+	if len(region) == 0 {
+		return nil // no DR region
+	}
+	elsewhere := func(r *offline.PlanResource) bool {
+		return region[r.Provider] != "" && region[r.Provider] != home.In("region")
+	}
+	keys := map[any]bool{}
+	for _, k := range p.All(kmsKeyType) {
+		keys[k.Outputs["arn"]] = elsewhere(k)
+	}
+	var v []string
+	for _, db := range p.All(dbType) {
+		copied := false
+		for _, c := range p.All(backupsCopyType) {
+			copied = copied || (c.Inputs["sourceDbInstanceArn"] == db.Outputs["arn"] && elsewhere(c) && keys[c.Inputs["kmsKeyId"]] &&
+				c.Num("retentionPeriod") >= db.Num("backupRetentionPeriod"))
+		}
+		if !copied {
+			v = append(v, db.Name+": no copy of the automated backups, for as long as they are kept, in the DR region with a key there")
+		}
+	}
+	replicaBuckets := map[any]bool{}
+	for _, b := range p.All(bucketType) {
+		if elsewhere(b) {
+			replicaBuckets[b.Outputs["arn"]] = true
+		}
+	}
+	logs := map[string]bool{}
+	for _, l := range p.All("aws:s3/bucketLoggingV2:BucketLoggingV2") {
+		logs[l.In("targetBucket")] = true
+	}
+	for _, b := range p.All(bucketType) {
+		if elsewhere(b) || logs[b.In("bucket")] { // access logs are not data
+			continue
+		}
+		copied := false
+		for _, c := range p.All("aws:s3/bucketReplicationConfig:BucketReplicationConfig") {
+			if c.In("bucket") != b.In("bucket") {
+				continue
+			}
+			for _, rule := range c.List("rules") {
+				rule := rule.(map[string]any)
+				destination, _ := rule["destination"].(map[string]any)
+				encryption, _ := destination["encryptionConfiguration"].(map[string]any)
+				criteria, _ := rule["sourceSelectionCriteria"].(map[string]any)
+				copied = copied || (rule["status"] == "Enabled" && replicaBuckets[destination["bucket"]] &&
+					keys[encryption["replicaKmsKeyId"]] && criteria["sseKmsEncryptedObjects"] != nil)
+			}
+		}
+		if !copied {
+			v = append(v, b.Name+": no replication of its KMS-encrypted objects to a bucket in the DR region with a key there")
+		}
+	}
+	replicaRepos := map[string]bool{}
+	for _, r := range p.All(repoType) {
+		if elsewhere(r) && keys[r.List("encryptionConfigurations")[0].(map[string]any)["kmsKey"]] {
+			replicaRepos[r.In("name")] = true
+		}
+	}
+	for _, r := range p.All(repoType) {
+		if elsewhere(r) {
+			continue
+		}
+		replicated := false
+		for _, c := range p.All("aws:ecr/replicationConfiguration:ReplicationConfiguration") {
+			for _, rule := range c.Obj("replicationConfiguration")["rules"].([]any) {
+				rule := rule.(map[string]any)
+				toDR, covers := false, false
+				for _, d := range rule["destinations"].([]any) {
+					toDR = toDR || slices.Contains(slices.Collect(maps.Values(region)), d.(map[string]any)["region"].(string))
+				}
+				for _, f := range rule["repositoryFilters"].([]any) {
+					covers = covers || strings.HasPrefix(r.In("name"), f.(map[string]any)["filter"].(string))
+				}
+				replicated = replicated || (toDR && covers)
+			}
+		}
+		if !replicated || !replicaRepos[r.In("name")] {
+			v = append(v, r.Name+": its images are not replicated into a repository of the DR region encrypted with a key there")
+		}
+	}
+	generated := map[string]bool{}
+	for _, version := range p.All("aws:secretsmanager/secretVersion:SecretVersion") {
+		generated[version.In("secretId")] = true
+	}
+	for _, s := range p.All(secretType) {
+		if generated[s.Outputs["arn"].(string)] || generated[s.ID] {
+			continue
+		}
+		copied := false
+		for _, replica := range s.List("replicas") {
+			replica := replica.(map[string]any)
+			copied = copied || (slices.Contains(slices.Collect(maps.Values(region)), replica["region"].(string)) && keys[replica["kmsKeyId"]])
+		}
+		if !copied {
+			v = append(v, s.Name+": a secret the team fills has no replica in the DR region with a key there")
+		}
+	}
+	return v
+}
+
+func TestDRRuleCatchesEveryStoreWithoutACopy(t *testing.T) {
+	base := planOfVariation(t, variations[0])
+	require.Empty(t, checkCopiesInTheDRRegion(base))
+	for name, break_ := range map[string]func(p *offline.Plan){
+		"backups not copied": func(p *offline.Plan) { p.Resources = without(p.Resources, backupsCopyType, "postgres-backups") },
+		"backups copied for less long": func(p *offline.Plan) {
+			p.One(t, backupsCopyType, "postgres-backups").Inputs["retentionPeriod"] = 1.0
+		},
+		"backups copied with the home key": func(p *offline.Plan) {
+			p.One(t, backupsCopyType, "postgres-backups").Inputs["kmsKeyId"] = p.One(t, kmsKeyType, "data").Outputs["arn"]
+		},
+		"a bucket not replicated": func(p *offline.Plan) {
+			p.Resources = without(p.Resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "uploads")
+		},
+		"KMS-encrypted objects skipped": func(p *offline.Plan) {
+			rule := p.One(t, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backups").List("rules")[0].(map[string]any)
+			delete(rule, "sourceSelectionCriteria")
+		},
+		"a repository without a replica": func(p *offline.Plan) { p.Resources = without(p.Resources, repoType, "frontend-dr") },
+		"images not replicated": func(p *offline.Plan) {
+			p.Resources = without(p.Resources, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "images")
+		},
+		"a team's secret not replicated": func(p *offline.Plan) { p.One(t, secretType, "backend-api-key").Inputs["replicas"] = []any{} },
+	} {
+		broken := clonePlan(t, base)
+		break_(broken)
+		assert.NotEmptyf(t, checkCopiesInTheDRRegion(broken), "DATA-05 does not notice: %s", name)
+	}
+}
+
+// without is a plan's resources less one.
+func without(resources []*offline.PlanResource, typ, name string) []*offline.PlanResource {
+	return slices.DeleteFunc(resources, func(r *offline.PlanResource) bool { return r.Type == typ && r.Name == name })
 }
 
 // protectedPlans are the plans in which data must be protected: the production stack file and

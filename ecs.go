@@ -50,6 +50,8 @@ type ServicesArgs struct {
 	UploadsBucketArn  pulumi.StringInput
 	// KeyArn decrypts the secrets and the uploads.
 	KeyArn pulumi.StringInput
+	// Copies, when set, replicates the secrets the program declares into the DR region.
+	Copies *RegionCopies
 	// Repositories hold the services' images, by service.
 	Repositories map[string]Repository
 	// DataTier is the database and the cache, as the data-tier services reach them.

@@ -485,7 +485,8 @@ func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
 		assert.NotContains(t, p.Outputs, name)
 	}
 	// What the first release needs is there: the repositories, the routing, the secrets.
-	assert.Len(t, p.All(repoType), 2)
+	assert.NotNil(t, p.Find(repoType, "backend"))
+	assert.NotNil(t, p.Find(repoType, "frontend"))
 	assert.Len(t, p.All(tgType), 2)
 	assert.NotNil(t, p.Find(secretType, "backend-api-key"))
 	assert.Contains(t, strings.Join(p.Warnings, "\n"), "backend is not deployed: backendImageTag is unset")

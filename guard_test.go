@@ -35,7 +35,9 @@ var variations = []variation{
 	{"production with a domain", "production", []string{"domainName=dispatch.example.com"}, false},
 	{"production with its own certificate", "production", []string{ownCertificate}, false},
 	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}, false},
-	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu"}, false},
+	// The longest names leave no room for a DR replica's region suffix (badinput_test.go).
+	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu", "drRegion="}, false},
+	{"long names with DR", "production", []string{"projectName=abcdefghijkl", "environment=production-eu"}, false},
 	{"another region", "production", []string{"aws:region=eu-central-1"}, false},
 	{"a new region", "production", []string{"aws:region=ap-southeast-7"}, false},
 	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}, false},
@@ -98,7 +100,7 @@ var securityPolicy = []guardRule{
 		"Every alarm has alarm and OK actions to the alarm topic.",
 		checkAlarmActions},
 	{"SEC-08", "tagging",
-		"Every AWS resource is created through the explicit provider whose default tags are Project, Environment and ManagedBy.",
+		"Every AWS resource is created through an explicit provider (the stack's region's or the DR region's) whose default tags are Project, Environment and ManagedBy.",
 		checkDefaultTags},
 	{"SEC-09", "ECR.1",
 		"Every repository scans images on push.",
@@ -536,23 +538,23 @@ func checkAlarmActions(p *offline.Plan) []string {
 
 func checkDefaultTags(p *offline.Plan) []string {
 	var v []string
-	var provider *offline.PlanResource
-	for _, r := range p.All("pulumi:providers:aws") {
-		provider = r
-	}
-	if provider == nil {
-		return []string{"no explicit AWS provider"}
-	}
-	tags, _ := provider.Obj("defaultTags")["tags"].(map[string]any)
-	for _, key := range []string{"Project", "Environment", "ManagedBy"} {
-		if tags[key] == nil || tags[key] == "" {
-			v = append(v, "the provider's default tags lack "+key)
+	// The explicit providers: the stack's region's and, with drRegion, the DR region's.
+	explicit := map[string]bool{}
+	for _, provider := range p.All("pulumi:providers:aws") {
+		explicit[provider.URN+"::"+provider.ID] = true
+		tags, _ := provider.Obj("defaultTags")["tags"].(map[string]any)
+		for _, key := range []string{"Project", "Environment", "ManagedBy"} {
+			if tags[key] == nil || tags[key] == "" {
+				v = append(v, "the default tags of provider "+provider.Name+" lack "+key)
+			}
 		}
 	}
-	ref := provider.URN + "::" + provider.ID
+	if len(explicit) == 0 {
+		return []string{"no explicit AWS provider"}
+	}
 	for _, r := range p.Resources {
-		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:")) && r.Provider != ref {
-			v = append(v, r.Type+" "+r.Name+": not created through the explicit provider")
+		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:")) && !explicit[r.Provider] {
+			v = append(v, r.Type+" "+r.Name+": not created through an explicit provider")
 		}
 	}
 	for _, s := range p.All(serviceType) {

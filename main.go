@@ -132,18 +132,58 @@ func stackProgram(cfg *Config, strict bool, warn func(string)) pulumi.RunFunc {
 	}
 }
 
-// newStack wires the areas in the order data flows through them (config, network, storage and
-// database, the alarm topic, services, autoscaling and alarms) and exports the stack outputs.
-// The alarm topic comes before the services because their deployment alarms notify it.
-func newStack(ctx *pulumi.Context, cfg *Config) error {
-	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:            pulumi.String(cfg.Region),
+// newProvider is an explicit AWS provider for a region: the stack's own or the DR region,
+// with the same account guard and default tags.
+func newProvider(ctx *pulumi.Context, name string, cfg *Config, region string) (*aws.Provider, error) {
+	provider, err := aws.NewProvider(ctx, name, &aws.ProviderArgs{
+		Region:            pulumi.String(region),
 		Profile:           optionalString(cfg.Profile),
 		AllowedAccountIds: optionalStrings(cfg.AllowedAccountIDs),
 		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags())},
 	})
 	if err != nil {
-		return fmt.Errorf("creating AWS provider: %w", err)
+		return nil, fmt.Errorf("creating AWS provider for %s: %w", region, err)
+	}
+	return provider, nil
+}
+
+// newDisasterRecovery creates the DR region's provider and copies when drRegion is set, and
+// returns what the database and the services need to copy their stores there.
+func newDisasterRecovery(ctx *pulumi.Context, cfg *Config, account awsAccount, storage *Storage, storageArgs *StorageArgs,
+	inArea pulumi.ResourceOption) (*RegionCopies, *DisasterRecovery, error) {
+	if cfg.DrRegion == "" {
+		return nil, nil, nil
+	}
+	provider, err := newProvider(ctx, "aws-dr", cfg, cfg.DrRegion)
+	if err != nil {
+		return nil, nil, err
+	}
+	dr, err := NewDisasterRecovery(ctx, "dr", &DisasterRecoveryArgs{
+		Account:               account,
+		Region:                cfg.DrRegion,
+		Provider:              provider,
+		Prefix:                cfg.Prefix(),
+		Protect:               cfg.Protect,
+		RetainKey:             storageArgs.RetainKey,
+		ForceDestroy:          cfg.ForceDestroy,
+		KeyDeletionWindowDays: cfg.KMSDeletionWindowDays,
+		Buckets:               storage.DataBuckets,
+		SourceKeyArn:          storage.KeyArn,
+		Registry:              storageArgs,
+	}, inArea)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &RegionCopies{Region: cfg.DrRegion, Provider: provider, KeyArn: dr.KeyArn}, dr, nil
+}
+
+// newStack wires the areas in the order data flows through them (config, network, storage and
+// database, the alarm topic, services, autoscaling and alarms) and exports the stack outputs.
+// The alarm topic comes before the services because their deployment alarms notify it.
+func newStack(ctx *pulumi.Context, cfg *Config) error {
+	provider, err := newProvider(ctx, "aws", cfg, cfg.Region)
+	if err != nil {
+		return err
 	}
 	account, zones, err := lookupAccount(ctx, cfg, provider)
 	if err != nil {
@@ -170,7 +210,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	for _, svc := range cfg.Services {
 		repositories[svc.Name] = RepositorySpec{Name: svc.RepositoryName, ReleasedTag: svc.ImageTag}
 	}
-	storage, err := NewStorage(ctx, "storage", &StorageArgs{
+	registry := &StorageArgs{
 		Account:                         account,
 		Prefix:                          cfg.Prefix(),
 		UploadsBucket:                   cfg.UploadsBucketName,
@@ -187,7 +227,13 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		EcrImageTagMutability:           cfg.EcrImageTagMutability,
 		Repositories:                    repositories,
 		EcrEncryption:                   cfg.EcrEncryption,
-	}, inArea)
+	}
+	storage, err := NewStorage(ctx, "storage", registry, inArea)
+	if err != nil {
+		return err
+	}
+
+	copies, dr, err := newDisasterRecovery(ctx, cfg, account, storage, registry, inArea)
 	if err != nil {
 		return err
 	}
@@ -203,6 +249,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		DatabaseSecurityGroupID: network.DatabaseSecurityGroupID,
 		RedisSecurityGroupID:    network.RedisSecurityGroupID,
 		KeyArn:                  storage.KeyArn,
+		Copies:                  copies,
 	}, inArea)
 	if err != nil {
 		return err
@@ -243,6 +290,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		UploadsBucketName:  storage.UploadsBucketName,
 		UploadsBucketArn:   storage.UploadsBucketArn,
 		KeyArn:             storage.KeyArn,
+		Copies:             copies,
 		Repositories:       storage.Repositories,
 		DataTier:           database.DataTier,
 	}, inArea)
@@ -278,6 +326,12 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	exportOutputs(ctx, cfg, network, storage, database, services, alarmTopic, alarms)
+	if dr != nil {
+		// Where the copies are, for the restore runbook.
+		ctx.Export("drRegion", pulumi.String(cfg.DrRegion))
+		ctx.Export("drKeyArn", dr.KeyArn)
+		ctx.Export("drBucketNames", pulumi.ToStringMapOutput(dr.BucketNames))
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"coldchain/internal/offline"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -49,16 +50,45 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 
 func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
 	p := planOfFile(t, "production")
-	provider := p.One(t, "pulumi:providers:aws", "aws")
-	ref := provider.URN + "::" + provider.ID
-	assert.Equal(t, map[string]any{"tags": map[string]any{
+	tags := map[string]any{"tags": map[string]any{
 		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
-	}}, provider.Obj("defaultTags"))
+	}}
+	home, dr := p.One(t, "pulumi:providers:aws", "aws"), p.One(t, "pulumi:providers:aws", "aws-dr")
+	assert.Equal(t, tags, home.Obj("defaultTags"))
+	assert.Equal(t, tags, dr.Obj("defaultTags"), "the DR region's resources carry the same tags")
+	assert.Equal(t, "ap-northeast-2", home.In("region"))
+	assert.Equal(t, "ap-northeast-1", dr.In("region"))
+	assert.Equal(t, home.Inputs["allowedAccountIds"], dr.Inputs["allowedAccountIds"], "both providers guard the account")
+
+	// Only the copies live in the DR region; everything else is in the stack's region.
+	var inDR []string
 	for _, r := range p.Resources {
-		if strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:") {
-			assert.Equalf(t, ref, r.Provider, "%s %s does not use the explicit provider", r.Type, r.Name)
+		if !strings.HasPrefix(r.Type, "aws:") && !strings.HasPrefix(r.Type, "awsx:") {
+			continue
+		}
+		switch r.Provider {
+		case dr.URN + "::" + dr.ID:
+			inDR = append(inDR, r.Type+" "+r.Name)
+		default:
+			assert.Equalf(t, home.URN+"::"+home.ID, r.Provider, "%s %s does not use an explicit provider", r.Type, r.Name)
 		}
 	}
+	slices.Sort(inDR)
+	var want []string
+	for _, purpose := range []string{"backups", "uploads"} {
+		for _, typ := range []string{bucketType, "aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+			"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+			"aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"} {
+			want = append(want, typ+" "+purpose+"-dr")
+		}
+	}
+	for _, service := range []string{"backend", "frontend"} {
+		want = append(want, repoType+" "+service+"-dr", "aws:ecr/lifecyclePolicy:LifecyclePolicy "+service+"-dr")
+	}
+	want = append(want, kmsKeyType+" dr-data", "aws:kms/alias:Alias dr-data",
+		"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication postgres-backups")
+	slices.Sort(want)
+	assert.Equal(t, want, inDR)
 }
 
 func TestTagsConfigReachesTheProviderWithoutOverridingOurs(t *testing.T) {

@@ -36,6 +36,7 @@ func newManagedSecrets(ctx *pulumi.Context, args *ServicesArgs, cfg ServiceConfi
 				"aws secretsmanager put-secret-value; the " + cfg.Name + " is redeployed to read it."),
 			KmsKeyId:             args.KeyArn,
 			RecoveryWindowInDays: pulumi.Int(args.SecretRecoveryDays),
+			Replicas:             args.Copies.secretReplicas(),
 		}, parent, pulumi.Protect(args.Protect))
 		if err != nil {
 			return nil, fmt.Errorf("declaring %s secret %s: %w", cfg.Name, variable, err)

@@ -72,6 +72,18 @@ type Storage struct {
 
 	// Repositories are the services' image repositories, by service.
 	Repositories map[string]Repository
+	// DataBuckets are the buckets that hold data (uploads, backups), for their copies.
+	DataBuckets []DataBucket
+}
+
+// DataBucket is a bucket that holds data: its purpose, its name, its ARN, the versioning its
+// replication needs and its lifecycle rules, which S3 does not replicate: a replica applies
+// them itself.
+type DataBucket struct {
+	Purpose, Name string
+	Arn           pulumi.StringOutput
+	Versioning    pulumi.Resource
+	Lifecycle     []s3.BucketLifecycleConfigurationV2RuleArgs
 }
 
 // Where the logs bucket receives each kind of log.
@@ -135,15 +147,21 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	// The uploads and backups buckets hold data: versioned, encrypted with the key, logged,
 	// and protected.
 	dataBucket := func(purpose, configured string, rules ...s3.BucketLifecycleConfigurationV2RuleArgs) (*bucket, error) {
-		return newBucket(ctx, purpose, &bucketSpec{
-			name:         bucketName(configured, args.Prefix, purpose, args.Account.AccountID),
+		name := bucketName(configured, args.Prefix, purpose, args.Account.AccountID)
+		lifecycle := append([]s3.BucketLifecycleConfigurationV2RuleArgs{expireOldVersionsRule(args.NoncurrentVersionExpirationDays)}, rules...)
+		b, err := newBucket(ctx, purpose, &bucketSpec{
+			name:         name,
 			keyArn:       key.Arn,
 			versioned:    true,
 			protect:      args.Protect,
 			forceDestroy: args.ForceDestroy,
 			logTo:        logs.ready,
-			lifecycle:    append([]s3.BucketLifecycleConfigurationV2RuleArgs{expireOldVersionsRule(args.NoncurrentVersionExpirationDays)}, rules...),
+			lifecycle:    lifecycle,
 		}, child)
+		if err == nil {
+			s.DataBuckets = append(s.DataBuckets, DataBucket{Purpose: purpose, Name: name, Arn: b.arn, Versioning: b.versioning, Lifecycle: lifecycle})
+		}
+		return b, err
 	}
 	uploads, err := dataBucket("uploads", args.UploadsBucket)
 	if err != nil {
@@ -158,7 +176,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 
 	s.Repositories = map[string]Repository{}
 	for _, service := range sortedKeys(args.Repositories) {
-		r, err := newRepository(ctx, service, args, key.Arn, child)
+		r, err := newRepository(ctx, service, args.Repositories[service], args, key.Arn, false, child)
 		if err != nil {
 			return nil, err
 		}
@@ -242,37 +260,40 @@ func s3AccessLogDelivery(account awsAccount, bucket string, sources ...string) s
 	}
 }
 
-// newRepository creates a service's ECR repository that scans on push, is encrypted (with the
-// data key unless configured otherwise), and keeps only the last images.
-func newRepository(ctx *pulumi.Context, service string, args *StorageArgs, keyArn pulumi.StringInput, parent pulumi.ResourceOption) (*ecr.Repository, error) {
+// newRepository creates an ECR repository that scans on push, is encrypted with keyArn (or
+// with S3-managed keys when args.EcrEncryption is AES256 and kmsOnly is false), and keeps
+// only the last images and the deployed one. name is the logical name: the service's, or the
+// service's with "-dr" for its replica in the DR region.
+func newRepository(ctx *pulumi.Context, name string, spec RepositorySpec, args *StorageArgs, keyArn pulumi.StringInput,
+	kmsOnly bool, opts ...pulumi.ResourceOption) (*ecr.Repository, error) {
 	encryption := &ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: keyArn}
-	if args.EcrEncryption == "AES256" {
+	if args.EcrEncryption == "AES256" && !kmsOnly {
 		encryption = &ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("AES256")}
 	}
-	repo, err := ecr.NewRepository(ctx, service, &ecr.RepositoryArgs{
-		Name:               pulumi.String(args.Repositories[service].Name),
+	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
+		Name:               pulumi.String(spec.Name),
 		ImageTagMutability: pulumi.String(args.EcrImageTagMutability),
 		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
 			ScanOnPush: pulumi.Bool(true),
 		},
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{encryption},
 		ForceDelete:              pulumi.Bool(args.ForceDestroy),
-	}, parent, pulumi.Protect(args.Protect),
+	}, append(opts, pulumi.Protect(args.Protect),
 		// The name is typed by operators (docker push), so it is fixed; a replacement must free
 		// the name first.
-		pulumi.DeleteBeforeReplace(true))
+		pulumi.DeleteBeforeReplace(true))...)
 	if err != nil {
-		return nil, fmt.Errorf("creating %s repository: %w", service, err)
+		return nil, fmt.Errorf("creating %s repository: %w", name, err)
 	}
-	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, args.Repositories[service].ReleasedTag)
+	policy, err := ecrLifecyclePolicy(args.EcrMaxImages, spec.ReleasedTag)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ecr.NewLifecyclePolicy(ctx, service, &ecr.LifecyclePolicyArgs{
+	if _, err := ecr.NewLifecyclePolicy(ctx, name, &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name,
 		Policy:     pulumi.String(policy),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("creating %s repository lifecycle policy: %w", service, err)
+	}, opts...); err != nil {
+		return nil, fmt.Errorf("creating %s repository lifecycle policy: %w", name, err)
 	}
 	return repo, nil
 }

@@ -33,6 +33,7 @@ func (c *Config) validate() []Problem {
 		p.check(accountPattern.MatchString(id), "allowedAccountIds", id, "12-digit AWS account ids")
 	}
 	p.checkTags(c.Tags)
+	p.checkDrRegion(c)
 
 	if p.checkVpcCidr(c.VpcCidr) {
 		if c.SubnetCidrs == nil {
@@ -139,6 +140,7 @@ func (p *problems) validateData(c *Config) {
 		"1 to 63 lowercase letters, digits and hyphens, starting with a letter, without two hyphens in a row or one at the end")
 	p.checkStorageKey("dbKmsKey", d.KmsKey, c.Region, false)
 	p.checkStorageKey("redisKmsKey", d.RedisKmsKey, c.Region, true)
+	p.checkRestoreFrom(c)
 	p.check(c.EcrEncryption == "KMS" || c.EcrEncryption == "AES256", "ecrEncryption", c.EcrEncryption,
 		"KMS (the data key) or AES256 (S3-managed keys, for repositories adopted with them)")
 	p.check(ecsNamePattern.MatchString(c.ClusterName), "clusterName", c.ClusterName,
@@ -299,6 +301,43 @@ func (p *problems) checkSubnetCapacity(cidr string, zones int, maxTasks ...int) 
 	}
 }
 
+// checkDrRegion checks the disaster-recovery region: a region name, another region than the
+// stack's, of the same partition, and one whose bucket replicas' names ("<bucket>-<region>")
+// fit S3's 63 characters.
+func (p *problems) checkDrRegion(c *Config) {
+	dr := c.DrRegion
+	if dr == "" {
+		return
+	}
+	partition := func(region string) string {
+		switch {
+		case strings.HasPrefix(region, "cn-"):
+			return "aws-cn"
+		case strings.HasPrefix(region, "us-gov-"):
+			return "aws-us-gov"
+		}
+		return "aws"
+	}
+	switch {
+	case !regionPattern.MatchString(dr):
+		p.add("drRegion", dr, "an AWS region name such as ap-northeast-1, or unset for no copies in another region")
+	case dr == c.Region:
+		p.add("drRegion", dr, "another region than aws:region ("+c.Region+"): copies in the same region survive nothing it does not")
+	case partition(dr) != partition(c.Region):
+		p.add("drRegion", dr, "a region of the partition of aws:region ("+partition(c.Region)+"): replication does not cross partitions")
+	default:
+		for _, b := range []struct{ key, configured, purpose string }{
+			{"uploadsBucketName", c.UploadsBucketName, "uploads"}, {"backupsBucketName", c.BackupsBucketName, "backups"},
+		} {
+			name := bucketName(b.configured, c.Prefix(), b.purpose, strings.Repeat("0", 12))
+			if replica := replicaName(name, dr); len(replica) > 63 {
+				p.add("drRegion", dr, fmt.Sprintf("a region whose replica of the %s bucket, %q, fits S3's 63 characters "+
+					"(it has %d; shorten %s or the prefix)", b.purpose, replica, len(replica), b.key))
+			}
+		}
+	}
+}
+
 // checkSubnetCidrs checks an explicit subnet layout: all three tiers, one subnet per zone,
 // each a network of /16 to /28 inside the VPC, no two overlapping, public subnets a load
 // balancer fits in and private subnets that hold the tasks at maximum scale.
@@ -366,6 +405,25 @@ func (p *problems) checkSubnetCidrs(vpcCidr string, layout map[string][]string, 
 
 // checkStorageKey checks the key configured for a data store: unset (the data key), a KMS key
 // ARN of the stack's region, or, where awsOwned, ElastiCache's own key.
+// automatedBackupsArnPattern is the ARN of an instance's automated backups:
+// arn:aws:rds:<region>:<account>:auto-backup:ab-<id>.
+var automatedBackupsArnPattern = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$`)
+
+// checkRestoreFrom checks the automated backups a new database is restored from: their ARN, of
+// this region, and the key that encrypts them, which the restored database keeps (RDS restores
+// to a point in time under the backups' own key) and config must name, or the next update
+// would replace the database to change its key.
+func (p *problems) checkRestoreFrom(c *Config) {
+	from := c.Database.RestoreFrom
+	if from == "" {
+		return
+	}
+	m := automatedBackupsArnPattern.FindStringSubmatch(from)
+	p.check(m != nil && m[1] == c.Region, "dbRestoreFrom", from,
+		"unset, or the ARN of automated backups in "+c.Region+" (arn:aws:rds:"+c.Region+":<account>:auto-backup:ab-<id>, from aws rds describe-db-instance-automated-backups)")
+	p.check(c.Database.KmsKey != "", "dbKmsKey", "", "with dbRestoreFrom, the ARN of the key that encrypts the backups (the drKeyArn output of the stack they come from): the restored database keeps it")
+}
+
 func (p *problems) checkStorageKey(key, value, region string, awsOwned bool) {
 	if value == "" || awsOwned && value == awsOwnedKey {
 		return

@@ -66,8 +66,10 @@ type Result struct {
 	// them, after a "pulumi up" that targets the Prerequisites creates their parents.
 	Later         []*Adoption
 	Prerequisites []*offline.PlanResource
-	// Created are the plan's resources that Terraform does not have.
-	Created []*offline.PlanResource
+	// Created are the plan's resources that Terraform does not have; Elsewhere names the
+	// region of those created in another region than the stack's.
+	Created   []*offline.PlanResource
+	Elsewhere map[*offline.PlanResource]string
 	// Left are Terraform's instances the plan does not have: they stay Terraform's.
 	Left []*tfstate.Resource
 	// Unmanaged are routes and rules inside adopted route tables and security groups that
@@ -101,16 +103,19 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 		}
 	}
 	e := expand(own, opts.Rules)
-	m := newMatcher(plan, e.all, e.inline, e.noID)
+	m := newMatcher(plan, opts.Region, e.all, e.inline, e.noID)
 	m.run()
 
-	res := &Result{plan: plan, state: state}
+	res := &Result{plan: plan, state: state, Elsewhere: map[*offline.PlanResource]string{}}
 	for _, r := range m.ours {
 		if !r.Custom {
 			continue
 		}
 		if r.match == nil {
 			res.Created = append(res.Created, r.PlanResource)
+			if r.elsewhere != "" {
+				res.Elsewhere[r.PlanResource] = r.elsewhere
+			}
 			continue
 		}
 		detailed := m.changes(r)
@@ -229,6 +234,7 @@ var safeToLeave = map[string]bool{
 	"aws_s3_bucket_policy": true, "aws_s3_bucket_public_access_block": true, "aws_s3_bucket_versioning": true,
 	"aws_s3_bucket_server_side_encryption_configuration": true, "aws_s3_bucket_lifecycle_configuration": true,
 	"aws_s3_bucket_logging": true, "aws_s3_bucket_ownership_controls": true, "aws_flow_log": true, "aws_vpc_endpoint": true,
+	"aws_s3_bucket_replication_configuration": true, "aws_ecr_replication_configuration": true,
 	"aws_db_parameter_group": true, "aws_acm_certificate_validation": true,
 }
 

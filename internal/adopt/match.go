@@ -21,6 +21,10 @@ type resource struct {
 	// match is the Terraform instance it adopts, and how is how it was found.
 	match *tfstate.Resource
 	how   string
+	// elsewhere is the region of a resource its provider creates in another region than the
+	// stack's (the DR region's copies): a Terraform state is of one region, so it is never
+	// adopted, though its name may be a Terraform resource's (a repository's replica).
+	elsewhere string
 }
 
 // leaf is one scalar of an input: a string, a float64, a bool or nil.
@@ -61,7 +65,7 @@ var notReferences = map[string]bool{
 }
 
 // newMatcher indexes a plan's resources and a state's instances.
-func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfstate.Resource]string, noID map[*tfstate.Resource]bool) *matcher {
+func newMatcher(plan *offline.Plan, region string, theirs []*tfstate.Resource, inline map[*tfstate.Resource]string, noID map[*tfstate.Resource]bool) *matcher {
 	m := &matcher{byURN: map[string]*resource{}, refs: map[string]ref{}, theirs: theirs,
 		taken: map[*tfstate.Resource]*resource{}, byValue: map[string][]*tfstate.Resource{}, inline: inline, noID: noID}
 	for _, r := range plan.Resources {
@@ -89,6 +93,11 @@ func newMatcher(plan *offline.Plan, theirs []*tfstate.Resource, inline map[*tfst
 			if _, seen := m.refs[s]; !seen {
 				m.refs[s] = ref{res, key}
 			}
+		}
+	}
+	for _, r := range m.ours {
+		if where := regionOf(r.PlanResource, m.byURN); where != "" && where != region {
+			r.elsewhere = where
 		}
 	}
 	for v := range m.refs {
@@ -165,8 +174,21 @@ func (m *matcher) pass(try func(*resource) (*tfstate.Resource, string)) bool {
 	return progress
 }
 
+// regionOf is the region a resource's explicit provider creates it in, "" when the provider
+// does not say.
+func regionOf(r *offline.PlanResource, byURN map[string]*resource) string {
+	if p := byURN[providerURN(r.Provider)]; p != nil && r.Provider != "" {
+		region, _ := p.Inputs["region"].(string)
+		return region
+	}
+	return ""
+}
+
 // candidates are the unmatched Terraform instances of a resource's type.
 func (m *matcher) candidates(r *resource) []*tfstate.Resource {
+	if r.elsewhere != "" {
+		return nil
+	}
 	var out []*tfstate.Resource
 	for _, t := range m.theirs {
 		if m.taken[t] == nil && slices.Contains(r.rule.terraform, t.Type) {

@@ -47,6 +47,9 @@ func (res *Result) WriteReport(w io.Writer) {
 		if slices.Contains(res.Prerequisites, r) {
 			first = "  (first, by a targeted \"pulumi up\" between the two imports)"
 		}
+		if region := res.Elsewhere[r]; region != "" {
+			first = "  (in " + region + ")"
+		}
 		p("  %s  %s%s", r.Type, r.Name, first)
 	}
 

@@ -232,6 +232,19 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_ecr_repository"}, identity: []string{"name"}, importID: attr("name"),
 		replaces: []string{"encryptionConfigurations", "name"}, keep: true,
 	},
+	"aws:ecr/replicationConfiguration:ReplicationConfiguration": {
+		single:    true,
+		terraform: []string{"aws_ecr_replication_configuration"}, importID: attr("registry_id"),
+	},
+	"aws:s3/bucketReplicationConfig:BucketReplicationConfig": {
+		terraform: []string{"aws_s3_bucket_replication_configuration"}, identity: []string{"bucket"}, importID: attr("bucket"),
+		replaces: []string{"bucket"},
+	},
+	"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": {
+		needs:     []string{"sourceDbInstanceArn"},
+		terraform: []string{"aws_db_instance_automated_backups_replication"}, importID: attr("id"),
+		replaces: []string{"kmsKeyId", "preSignedUrl", "retentionPeriod", "sourceDbInstanceArn"},
+	},
 	"aws:ecr/lifecyclePolicy:LifecyclePolicy": {
 		terraform: []string{"aws_ecr_lifecycle_policy"}, identity: []string{"repository"}, importID: attr("repository"), replaces: []string{"policy", "repository"},
 	},

@@ -141,9 +141,12 @@ func withConfig(raw map[string]string) pulumi.RunOption {
 // engine records registrations and computes deterministic outputs for them.
 type engine struct {
 	project, stack string
-	// region is the region of the first AWS provider the program registers; accountID the
-	// account the plan deploys into.
+	// region is the region of the first AWS provider the program registers, the region of
+	// resources without an explicit provider; regions are every AWS provider's, by URN, for
+	// the resources that name one (a second region's). accountID is the account the plan
+	// deploys into.
 	region, accountID string
+	regions           map[string]string
 
 	mu        sync.Mutex
 	resources []*PlanResource
@@ -172,7 +175,7 @@ type modelContext struct {
 func (m *modelContext) register(typ, name, parent string, inputs map[string]any, deps ...*PlanResource) *PlanResource {
 	urn := m.e.urn(parent, typ, name)
 	props := resource.NewPropertyMapFromMap(inputs)
-	id, outputs := fakeState(m.e.account(), typ, name, urn, props)
+	id, outputs := fakeState(m.e.accountOf(m.component.Provider), typ, name, urn, props)
 	var depURNs []string
 	for _, d := range deps {
 		depURNs = append(depURNs, d.URN)
@@ -204,12 +207,22 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 	urn := e.urn(rpc.GetParent(), args.TypeToken, args.Name)
 	if args.TypeToken == "pulumi:providers:aws" {
 		e.mu.Lock()
-		if region, ok := args.Inputs["region"]; ok && region.IsString() && e.region == "" {
-			e.region = region.StringValue()
+		if region, ok := args.Inputs["region"]; ok && region.IsString() {
+			if e.region == "" {
+				e.region = region.StringValue()
+			}
+			if e.regions == nil {
+				e.regions = map[string]string{}
+			}
+			e.regions[urn] = region.StringValue()
 		}
 		e.mu.Unlock()
 	}
-	id, outputs := fakeState(e.account(), args.TypeToken, args.Name, urn, args.Inputs)
+	provider := rpc.GetProvider()
+	if provider == "" && rpc.GetRemote() {
+		provider = rpc.GetProviders()["aws"]
+	}
+	id, outputs := fakeState(e.accountOf(provider), args.TypeToken, args.Name, urn, args.Inputs)
 	// The provider's schema marks these outputs secret; the engine does the same here.
 	for _, key := range rpc.GetAdditionalSecretOutputs() {
 		if v, ok := outputs[resource.PropertyKey(key)]; ok && !v.IsSecret() {
@@ -217,10 +230,6 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 		}
 	}
 
-	provider := rpc.GetProvider()
-	if provider == "" && rpc.GetRemote() {
-		provider = rpc.GetProviders()["aws"]
-	}
 	r := &PlanResource{
 		URN:                 urn,
 		Type:                args.TypeToken,
@@ -277,9 +286,16 @@ func (e *engine) urn(parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(e.stack), tokens.PackageName(e.project), parentType, tokens.Type(typ), name))
 }
 
-func (e *engine) account() account {
+// accountOf is the account in the region of a provider reference ("<urn>::<id>"), the
+// program's first region for none.
+func (e *engine) accountOf(providerRef string) account {
 	e.mu.Lock()
 	region := e.region
+	if i := strings.LastIndex(providerRef, "::"); i >= 0 {
+		if r, ok := e.regions[providerRef[:i]]; ok {
+			region = r
+		}
+	}
 	e.mu.Unlock()
 	if region == "" {
 		region = "us-east-1" // the provider's own default, for a program without a region
@@ -309,7 +325,7 @@ func (a account) arn(service, resource string) string {
 
 // Call answers the invokes the program makes, as AWS would for the fake account.
 func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	acct := e.account()
+	acct := e.accountOf(args.Provider)
 	var out map[string]any
 	switch args.Token {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
