@@ -31,6 +31,8 @@ type AlarmsArgs struct {
 	// where its slow log goes.
 	RedisMemberClusters []pulumi.StringOutput
 	RedisLogGroup       pulumi.StringInput
+	// Firewall is the load balancer's web ACL, nil without one.
+	Firewall *Firewall
 }
 
 // AlarmTopicArgs configures where the alarms go.
@@ -326,6 +328,14 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 					"and the evictions on the dashboard; scale redisNodeType if needed.", n, t.RedisMemoryPercent)},
 		)
 	}
+	if m.wafBlocked != nil {
+		specs = append(specs, alarmSpec{id: "waf-blocked", metric: *m.wafBlocked,
+			comparison: "GreaterThanThreshold", threshold: float64(t.WafBlockedPer5Minutes), evaluationPeriods: 1,
+			missing: "notBreaching",
+			description: pulumi.Sprintf("The firewall blocked more than %d requests in 5 minutes: an attack, a client over "+
+				"wafRateLimit, or a managed rule blocking legitimate traffic. Read which rule blocked what in its logs "+
+				"(aws logs tail aws-waf-logs-%s --filter-pattern BLOCK).", t.WafBlockedPer5Minutes, args.Prefix)})
+	}
 	return specs
 }
 
@@ -385,6 +395,8 @@ type metrics struct {
 	dbCPU, dbFreeStorage, dbConnections                     metric
 	dbReadIOPS, dbWriteIOPS, dbReadLatency, dbWriteLatency  metric
 	redisCPU, redisMemory, redisEvictions, redisConnections []metric
+	// wafBlocked and wafAllowed are the web ACL's verdicts on every request, when it has one.
+	wafBlocked, wafAllowed *metric
 }
 
 func newMetrics(args *AlarmsArgs) *metrics {
@@ -428,6 +440,12 @@ func newMetrics(args *AlarmsArgs) *metrics {
 		m.redisEvictions = append(m.redisEvictions, metric{n + " evictions", "AWS/ElastiCache", "Evictions", "Sum", 300, node})
 		m.redisConnections = append(m.redisConnections, metric{n + " connections", "AWS/ElastiCache", "CurrConnections", "Maximum", 300, node})
 	}
+	if args.Firewall != nil {
+		// Rule "ALL" is the web ACL's total over its rules, per region.
+		acl := []dimension{{"WebACL", args.Firewall.WebACLName}, {"Region", pulumi.String(args.Account.Region)}, {"Rule", pulumi.String("ALL")}}
+		m.wafBlocked = &metric{"blocked requests", "AWS/WAFV2", "BlockedRequests", "Sum", rateWindowSeconds, acl}
+		m.wafAllowed = &metric{"allowed requests", "AWS/WAFV2", "AllowedRequests", "Sum", rateWindowSeconds, acl}
+	}
 	return m
 }
 
@@ -457,7 +475,7 @@ type widget struct {
 // dashboardWidgets are the seed's key metrics: ECS CPU and memory; ALB requests, latency and
 // errors; RDS connections, IOPS and latency; Redis evictions and connections.
 func dashboardWidgets(m *metrics, names []string) []widget {
-	return []widget{
+	widgets := []widget{
 		{"ECS CPU utilization (%)", ofServices(m.serviceCPU, names)},
 		{"ECS memory utilization (%)", ofServices(m.serviceMemory, names)},
 		{"ALB requests", append([]metric{m.albRequests}, ofServices(m.targetRequests, names)...)},
@@ -472,6 +490,10 @@ func dashboardWidgets(m *metrics, names []string) []widget {
 		{"Redis connections", m.redisConnections},
 		{"Redis CPU and memory (%)", append(append([]metric{}, m.redisCPU...), m.redisMemory...)},
 	}
+	if m.wafBlocked != nil {
+		widgets = append(widgets, widget{"Firewall requests", []metric{*m.wafAllowed, *m.wafBlocked}})
+	}
+	return widgets
 }
 
 // ofServices are the metrics of the named services that have one, in order.

@@ -82,6 +82,8 @@ type Config struct {
 	// ContainerInsights (containerInsights, default true) collects the cluster's, services' and
 	// tasks' metrics (Security Hub ECS.12); it is billed as custom metrics.
 	ContainerInsights bool
+	// Firewall is the web application firewall in front of the load balancer.
+	Firewall FirewallConfig
 	// Services are the application's ECS services, in order; each is keyed by its name.
 	Services []ServiceConfig
 	// Routing configures the load balancer in front of them.
@@ -163,6 +165,16 @@ type RoutingConfig struct {
 	HealthCheckGracePeriodSeconds int
 }
 
+// FirewallConfig is the web ACL of the load balancer.
+type FirewallConfig struct {
+	// Enabled (waf, default false; production true) puts AWS WAF in front of the load
+	// balancer: AWS's managed rules and a rate limit per client IP.
+	Enabled bool
+	// RateLimit (wafRateLimit, default 2000) is how many requests one client IP may send in 5
+	// minutes before its next ones are blocked.
+	RateLimit int
+}
+
 // AlarmThresholds are the thresholds of the alarms (keys "alarm<Name>").
 type AlarmThresholds struct {
 	MinHealthyTargets     int     // alarmMinHealthyTargets, default 1: fewer healthy targets alarm
@@ -175,6 +187,7 @@ type AlarmThresholds struct {
 	ServiceCPUPercent     int     // alarmServiceCpuPercent, default 90: a service near its CPU limit
 	ServiceMemoryPercent  int     // alarmServiceMemoryPercent, default 90
 	ResponseTimeP95Second float64 // alarmResponseTimeP95Seconds, default 2: slow target responses
+	WafBlockedPer5Minutes int     // alarmWafBlockedPer5Minutes, default 100: more blocked requests alarm
 }
 
 // ServiceConfig is one ECS service. Its role is fixed by the program (the fields before
@@ -373,6 +386,10 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 
 		ClusterName:       r.str("clusterName", prefix),
 		ContainerInsights: r.boolean("containerInsights", true),
+		Firewall: FirewallConfig{
+			Enabled:   r.boolean("waf", false),
+			RateLimit: r.integer("wafRateLimit", 2000),
+		},
 
 		Services: []ServiceConfig{
 			r.service(ServiceConfig{
@@ -418,6 +435,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			ServiceCPUPercent:     r.integer("alarmServiceCpuPercent", 90),
 			ServiceMemoryPercent:  r.integer("alarmServiceMemoryPercent", 90),
 			ResponseTimeP95Second: r.number("alarmResponseTimeP95Seconds", 2),
+			WafBlockedPer5Minutes: r.integer("alarmWafBlockedPer5Minutes", 100),
 		},
 	}
 	return c, r

@@ -68,6 +68,8 @@ var nameRules = map[string][]nameRule{
 	scalingPolicyType:                    {{"name", 255, anyName, nil}},
 	"aws:cloudwatch/eventRule:EventRule": {{"name", 64, regexp.MustCompile(`^[.\-_A-Za-z0-9]+$`), nil}},
 	"aws:sfn/stateMachine:StateMachine":  {{"name", 80, regexp.MustCompile(`^[A-Za-z0-9_-]+$`), nil}},
+	// WAFV2 API, CreateWebACL: Name, 1 to 128 of [\w-].
+	"aws:wafv2/webAcl:WebAcl": {{"name", 128, regexp.MustCompile(`^[\w-]+$`), nil}},
 }
 
 func refuse(bad bool, why string) string {

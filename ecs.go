@@ -65,7 +65,9 @@ type Services struct {
 	// URL is where users reach the application; AlbDNSName the load balancer's own name.
 	URL        pulumi.StringOutput
 	AlbDNSName pulumi.StringOutput
-	// AlbArnSuffix is the LoadBalancer dimension of the load balancer's metrics.
+	// AlbArn is the load balancer's ARN, for its web ACL; AlbArnSuffix the LoadBalancer
+	// dimension of its metrics.
+	AlbArn       pulumi.StringOutput
 	AlbArnSuffix pulumi.StringOutput
 	ClusterName  pulumi.StringOutput
 	// Refs are the services, in the order of ServicesArgs.Services.
@@ -107,7 +109,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	s.URL, s.AlbDNSName, s.AlbArnSuffix = front.url, front.dnsName, front.arnSuffix
+	s.URL, s.AlbDNSName, s.AlbArn, s.AlbArnSuffix = front.url, front.dnsName, front.arn, front.arnSuffix
 
 	execLogs, err := cloudwatch.NewLogGroup(ctx, "exec", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/ecs/" + args.Prefix + "/exec"),

@@ -72,6 +72,13 @@ func planDifferences(a, b *offline.Plan, bEnv, aEnv string) []string {
 // stagingDifferences is README's "Environments" table as the plan shows it: every line is a
 // config value of Pulumi.staging.yaml, none an "if staging" in code.
 var stagingDifferences = []string{
+	// waf: staging has no firewall
+	`aws:cloudwatch/logGroup:LogGroup waf: only in production`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm waf-blocked: only in production`,
+	`aws:wafv2/webAcl:WebAcl waf: only in production`,
+	`aws:wafv2/webAclAssociation:WebAclAssociation waf: only in production`,
+	`aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration waf: only in production`,
+	`coldchain:index:Firewall firewall: only in production`,
 	// drRegion: staging keeps no copies in another region
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy backend-dr: only in production`,
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy frontend-dr: only in production`,

@@ -114,6 +114,9 @@ var securityPolicy = []guardRule{
 	{"SEC-12", "ELB.4, ELB.5, KMS.4",
 		"The load balancer drops invalid headers and writes access logs; every customer-managed key rotates.",
 		checkLoadBalancerAndKeys},
+	{"SEC-13", "ELB.16, WAF.11, WAF.12",
+		"With waf (production), every load balancer is behind a web ACL, which logs to an aws-waf-logs- log group with retention and publishes metrics for itself and every rule.",
+		checkFirewall},
 }
 
 func TestSecurityPolicyHoldsForEveryStackAndVariation(t *testing.T) {
@@ -169,6 +172,12 @@ func TestGuardRulesCatchViolations(t *testing.T) {
 			p.One(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg").Inputs["ingress"] = []any{map[string]any{"fromPort": 0.0}}
 		}},
 		{"SEC-12", func(p *offline.Plan) { p.One(t, kmsKeyType, "data").Inputs["enableKeyRotation"] = false }},
+		{"SEC-13", func(p *offline.Plan) { p.Resources = without(p.Resources, aclAssocType, "waf") }},
+		{"SEC-13", func(p *offline.Plan) { p.Resources = without(p.Resources, aclLoggingType, "waf") }},
+		{"SEC-13", func(p *offline.Plan) {
+			rule := p.One(t, webACLType, "waf").List("rules")[2].(map[string]any)
+			rule["visibilityConfig"].(map[string]any)["cloudwatchMetricsEnabled"] = false
+		}},
 	} {
 		broken := clonePlan(t, base)
 		tc.break_(broken)
@@ -560,6 +569,52 @@ func checkDefaultTags(p *offline.Plan) []string {
 	for _, s := range p.All(serviceType) {
 		if s.In("propagateTags") != "SERVICE" {
 			v = append(v, s.Name+": tasks do not inherit the service's tags")
+		}
+	}
+	return v
+}
+
+func checkFirewall(p *offline.Plan) []string {
+	acls := p.All(webACLType)
+	if len(acls) == 0 {
+		return nil // waf is off
+	}
+	var v []string
+	guarded := map[any]bool{}
+	for _, a := range p.All(aclAssocType) {
+		guarded[a.Inputs["resourceArn"]] = true
+	}
+	for _, alb := range p.All(albType) {
+		if !guarded[alb.Outputs["arn"]] {
+			v = append(v, alb.Name+": no web ACL")
+		}
+	}
+	logGroups := map[any]*offline.PlanResource{}
+	for _, g := range p.All(logGroupType) {
+		logGroups[g.Outputs["arn"]] = g
+	}
+	for _, acl := range acls {
+		logged := false
+		for _, l := range p.All(aclLoggingType) {
+			if l.Inputs["resourceArn"] != acl.Outputs["arn"] {
+				continue
+			}
+			for _, d := range l.List("logDestinationConfigs") {
+				g := logGroups[d]
+				logged = logged || (g != nil && strings.HasPrefix(g.In("name"), "aws-waf-logs-") && g.Num("retentionInDays") > 0)
+			}
+		}
+		if !logged {
+			v = append(v, acl.Name+": no logs to an aws-waf-logs- log group with retention")
+		}
+		configs := []any{acl.Obj("visibilityConfig")}
+		for _, r := range acl.List("rules") {
+			configs = append(configs, r.(map[string]any)["visibilityConfig"])
+		}
+		for _, c := range configs {
+			if c, _ := c.(map[string]any); c["cloudwatchMetricsEnabled"] != true {
+				v = append(v, fmt.Sprintf("%s: a rule without metrics (%v)", acl.Name, c["metricName"]))
+			}
 		}
 	}
 	return v

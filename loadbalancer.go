@@ -36,6 +36,7 @@ const (
 
 // frontDoor is what the services and the alarms need of the load balancer.
 type frontDoor struct {
+	arn       pulumi.StringOutput
 	arnSuffix pulumi.StringOutput
 	dnsName   pulumi.StringOutput
 	url       pulumi.StringOutput
@@ -67,7 +68,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 	if err != nil {
 		return nil, fmt.Errorf("creating load balancer: %w", err)
 	}
-	f := &frontDoor{arnSuffix: alb.ArnSuffix, dnsName: alb.DnsName, targetGroups: map[string]*lb.TargetGroup{}}
+	f := &frontDoor{arn: alb.Arn, arnSuffix: alb.ArnSuffix, dnsName: alb.DnsName, targetGroups: map[string]*lb.TargetGroup{}}
 
 	for _, svc := range args.Services {
 		tg, err := lb.NewTargetGroup(ctx, svc.Name, &lb.TargetGroupArgs{

@@ -308,6 +308,11 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	firewall, err := newFirewall(ctx, cfg, services, inArea)
+	if err != nil {
+		return err
+	}
+
 	alarms, err := NewAlarms(ctx, "alarms", &AlarmsArgs{
 		Account:             account,
 		Prefix:              cfg.Prefix(),
@@ -320,12 +325,13 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		DBInstanceID:        database.InstanceID,
 		RedisMemberClusters: database.RedisMemberClusters,
 		RedisLogGroup:       database.LogGroups["redis"],
+		Firewall:            firewall,
 	}, inArea)
 	if err != nil {
 		return err
 	}
 
-	exportOutputs(ctx, cfg, network, storage, database, services, alarmTopic, alarms)
+	exportOutputs(ctx, cfg, network, storage, database, services, firewall, alarmTopic, alarms)
 	if dr != nil {
 		// Where the copies are, for the restore runbook.
 		ctx.Export("drRegion", pulumi.String(cfg.DrRegion))
@@ -333,6 +339,19 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		ctx.Export("drBucketNames", pulumi.ToStringMapOutput(dr.BucketNames))
 	}
 	return nil
+}
+
+// newFirewall puts the web ACL in front of the load balancer when waf is set; nil without.
+func newFirewall(ctx *pulumi.Context, cfg *Config, services *Services, inArea pulumi.ResourceOption) (*Firewall, error) {
+	if !cfg.Firewall.Enabled {
+		return nil, nil
+	}
+	return NewFirewall(ctx, "firewall", &FirewallArgs{
+		Prefix:           cfg.Prefix(),
+		LoadBalancerArn:  services.AlbArn,
+		RateLimit:        cfg.Firewall.RateLimit,
+		LogRetentionDays: cfg.LogRetentionDays,
+	}, inArea)
 }
 
 // networkServices are what the network needs of the services.
@@ -363,7 +382,7 @@ func scaledServices(services []ServiceConfig, refs []ServiceRef) []ScaledService
 // exportOutputs exports the stack outputs: what the runbook reads, and the Terraform setup's
 // outputs under their new names.
 func exportOutputs(ctx *pulumi.Context, cfg *Config, network *Network, storage *Storage, database *Database,
-	services *Services, alarmTopic *AlarmTopic, alarms *Alarms) {
+	services *Services, firewall *Firewall, alarmTopic *AlarmTopic, alarms *Alarms) {
 	ctx.Export("applicationUrl", services.URL)
 	ctx.Export("albDnsName", services.AlbDNSName)
 	ctx.Export("ecsClusterName", services.ClusterName)
@@ -407,6 +426,10 @@ func exportOutputs(ctx *pulumi.Context, cfg *Config, network *Network, storage *
 		for k, v := range m {
 			logGroups[k] = v
 		}
+	}
+	if firewall != nil {
+		logGroups["waf"] = firewall.LogGroupName
+		ctx.Export("webAclName", firewall.WebACLName)
 	}
 	ctx.Export("logGroups", logGroups)
 	ctx.Export("alarmTopicArn", alarmTopic.TopicArn)

@@ -633,6 +633,9 @@ func (p *problems) validateAlarms(c *Config) {
 	p.checkInt("alarmRedisMemoryPercent", a.RedisMemoryPercent, 1, 99)
 	p.checkInt("alarmServiceCpuPercent", a.ServiceCPUPercent, 1, 99)
 	p.checkInt("alarmServiceMemoryPercent", a.ServiceMemoryPercent, 1, 99)
+	p.checkInt("alarmWafBlockedPer5Minutes", a.WafBlockedPer5Minutes, 1, 1000000000)
+	// AWS WAF's bounds of a rate-based rule's limit, per evaluation window.
+	p.checkInt("wafRateLimit", c.Firewall.RateLimit, 10, 2000000000)
 	if a.ResponseTimeP95Second <= 0 || a.ResponseTimeP95Second > 60 {
 		p.add("alarmResponseTimeP95Seconds", strconv.FormatFloat(a.ResponseTimeP95Second, 'f', -1, 64),
 			"a number of seconds above 0 and at most 60 (the load balancer's idle timeout)")

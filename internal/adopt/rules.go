@@ -340,6 +340,22 @@ var rules = map[string]*rule{
 		terraform: []string{"aws_cloudwatch_metric_alarm"}, identity: []string{"name"}, importID: attr("alarm_name"),
 		replaces: []string{"name"}, renames: map[string]string{"name": "alarm_name"},
 	},
+	// The firewall. A web ACL imports by id, name and scope (Terraform's import format; the
+	// pulumi-aws doc comment of this type has no Import section).
+	"aws:wafv2/webAcl:WebAcl": {
+		terraform: []string{"aws_wafv2_web_acl"}, identity: []string{"name", "scope"},
+		importID: join("/", "id", "name", "scope"), replaces: []string{"name", "scope"},
+	},
+	"aws:wafv2/webAclAssociation:WebAclAssociation": {
+		needs:     []string{"resourceArn", "webAclArn"},
+		terraform: []string{"aws_wafv2_web_acl_association"}, importID: join(",", "web_acl_arn", "resource_arn"),
+		replaces: []string{"resourceArn", "webAclArn"},
+	},
+	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": {
+		needs:     []string{"resourceArn"},
+		terraform: []string{"aws_wafv2_web_acl_logging_configuration"}, importID: attr("resource_arn"),
+		replaces: []string{"resourceArn"},
+	},
 	"aws:cloudwatch/dashboard:Dashboard": {
 		terraform: []string{"aws_cloudwatch_dashboard"}, identity: []string{"dashboardName"},
 		importID: attr("dashboard_name"), replaces: []string{"dashboardName"},

@@ -258,6 +258,13 @@ func fakeState(acct account, typ, name, urn string, inputs resource.PropertyMap)
 		set("arn", acct.arn("states", "stateMachine:"+id))
 		id = acct.arn("states", "stateMachine:"+id)
 		set("status", "ACTIVE")
+	case "aws:wafv2/webAcl:WebAcl":
+		id = uuid(h)
+		set("arn", acct.arn("wafv2", strings.ToLower(get("scope"))+"/webacl/"+get("name")+"/"+id))
+	case "aws:wafv2/webAclAssociation:WebAclAssociation":
+		id = get("webAclArn") + "," + get("resourceArn")
+	case "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
+		id = get("resourceArn")
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = get("dashboardName")
 		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", acct.partition, acct.id, id))

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// FirewallArgs configures the web application firewall in front of the load balancer.
+type FirewallArgs struct {
+	Prefix string
+	// LoadBalancerArn is the load balancer the web ACL guards.
+	LoadBalancerArn pulumi.StringInput
+	// RateLimit is how many requests one client IP may send in rateWindowSeconds before the
+	// next ones are blocked.
+	RateLimit int
+	// LogRetentionDays keeps the firewall's logs.
+	LogRetentionDays int
+}
+
+// Firewall is the web ACL on the load balancer, and where it logs.
+type Firewall struct {
+	pulumi.ResourceState
+
+	// WebACLName is the WebACL dimension of its metrics.
+	WebACLName   pulumi.StringOutput
+	LogGroupName pulumi.StringOutput
+}
+
+// rateWindowSeconds is the window the rate-based rule counts a client's requests over: AWS
+// WAF's default, and the period of the blocked-requests alarm.
+const rateWindowSeconds = 300
+
+// managedRuleGroup is one of AWS's managed rule groups, and the capacity (WCU) AWS documents
+// for it: a web ACL's rules together may use 1,500 WCUs at the base price.
+type managedRuleGroup struct {
+	name string
+	wcu  int
+	// count are rules of the group that only count what they match: the rule name and why.
+	count map[string]string
+}
+
+// managedRuleGroups are evaluated in this order, cheapest verdict first: requests from
+// addresses AWS knows as malicious are blocked before any rule inspects them.
+var managedRuleGroups = []managedRuleGroup{
+	{name: "AWSManagedRulesAmazonIpReputationList", wcu: 25},
+	{name: "AWSManagedRulesCommonRuleSet", wcu: 700, count: map[string]string{
+		// An application load balancer lets WAF inspect the first 8 KB of a body, and this
+		// rule blocks every longer one: the dispatch API's requests (and its uploads) may be
+		// longer. The other rules still inspect the first 8 KB.
+		"SizeRestrictions_BODY": "bodies over 8 KB are legitimate here",
+	}},
+	{name: "AWSManagedRulesKnownBadInputsRuleSet", wcu: 200},
+	{name: "AWSManagedRulesSQLiRuleSet", wcu: 200},
+}
+
+// rateRuleWCU is the capacity of a rate-based rule without a scope-down statement.
+const rateRuleWCU = 2
+
+// NewFirewall creates the web ACL (AWS's managed rule groups, then a rate limit per client
+// IP), associates it with the load balancer, and sends its logs to a log group.
+func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...pulumi.ResourceOption) (*Firewall, error) {
+	f := &Firewall{}
+	if err := ctx.RegisterComponentResource("coldchain:index:Firewall", name, f, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(f)
+
+	visibility := func(metric string) *wafv2.WebAclRuleVisibilityConfigArgs {
+		return &wafv2.WebAclRuleVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true),
+			MetricName:               pulumi.String(metric),
+			SampledRequestsEnabled:   pulumi.Bool(true),
+		}
+	}
+	var rules wafv2.WebAclRuleArray
+	for i, group := range managedRuleGroups {
+		var overrides wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArray
+		for _, rule := range sortedKeys(group.count) {
+			overrides = append(overrides, &wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs{
+				Name: pulumi.String(rule),
+				ActionToUse: &wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs{
+					Count: &wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs{},
+				},
+			})
+		}
+		rules = append(rules, &wafv2.WebAclRuleArgs{
+			Name:     pulumi.String(group.name),
+			Priority: pulumi.Int(i),
+			// The group's own actions apply (block, mostly).
+			OverrideAction: &wafv2.WebAclRuleOverrideActionArgs{None: &wafv2.WebAclRuleOverrideActionNoneArgs{}},
+			Statement: &wafv2.WebAclRuleStatementArgs{
+				ManagedRuleGroupStatement: &wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs{
+					VendorName:          pulumi.String("AWS"),
+					Name:                pulumi.String(group.name),
+					RuleActionOverrides: overrides,
+				},
+			},
+			VisibilityConfig: visibility(group.name),
+		})
+	}
+	rules = append(rules, &wafv2.WebAclRuleArgs{
+		Name:     pulumi.String("rate-limit-per-ip"),
+		Priority: pulumi.Int(len(managedRuleGroups)),
+		Action:   &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}},
+		Statement: &wafv2.WebAclRuleStatementArgs{
+			RateBasedStatement: &wafv2.WebAclRuleStatementRateBasedStatementArgs{
+				// The client's address as the load balancer sees it: a header such as
+				// X-Forwarded-For is the client's to forge.
+				AggregateKeyType:    pulumi.String("IP"),
+				Limit:               pulumi.Int(args.RateLimit),
+				EvaluationWindowSec: pulumi.Int(rateWindowSeconds),
+			},
+		},
+		VisibilityConfig: visibility("rate-limit-per-ip"),
+	})
+	acl, err := wafv2.NewWebAcl(ctx, "waf", &wafv2.WebAclArgs{
+		Name:          pulumi.String(args.Prefix),
+		Description:   pulumi.String("Guards the load balancer of " + args.Prefix),
+		Scope:         pulumi.String("REGIONAL"),
+		DefaultAction: &wafv2.WebAclDefaultActionArgs{Allow: &wafv2.WebAclDefaultActionAllowArgs{}},
+		Rules:         rules,
+		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true),
+			MetricName:               pulumi.String(args.Prefix),
+			SampledRequestsEnabled:   pulumi.Bool(true),
+		},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("creating web ACL: %w", err)
+	}
+	f.WebACLName = acl.Name
+
+	if _, err := wafv2.NewWebAclAssociation(ctx, "waf", &wafv2.WebAclAssociationArgs{
+		ResourceArn: args.LoadBalancerArn,
+		WebAclArn:   acl.Arn,
+	}, child); err != nil {
+		return nil, fmt.Errorf("associating the web ACL with the load balancer: %w", err)
+	}
+
+	// AWS WAF writes only to log groups whose name starts with aws-waf-logs-.
+	logs, err := cloudwatch.NewLogGroup(ctx, "waf", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("aws-waf-logs-" + args.Prefix),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("creating the web ACL's log group: %w", err)
+	}
+	f.LogGroupName = logs.Name
+	var redacted wafv2.WebAclLoggingConfigurationRedactedFieldArray
+	// Credentials and sessions stay out of the logs.
+	for _, header := range []string{"authorization", "cookie"} {
+		redacted = append(redacted, &wafv2.WebAclLoggingConfigurationRedactedFieldArgs{
+			SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
+		})
+	}
+	if _, err := wafv2.NewWebAclLoggingConfiguration(ctx, "waf", &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
+		RedactedFields:        redacted,
+	}, child); err != nil {
+		return nil, fmt.Errorf("sending the web ACL's logs to %s: %w", "aws-waf-logs-"+args.Prefix, err)
+	}
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{"webAclName": f.WebACLName, "logGroupName": f.LogGroupName})
+}
+
+// firewallCapacity is the WCUs the web ACL's rules use, as AWS documents them.
+func firewallCapacity() int {
+	total := rateRuleWCU
+	for _, g := range managedRuleGroups {
+		total += g.wcu
+	}
+	return total
+}
