@@ -122,7 +122,7 @@ func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
 	var topicPolicy parsedPolicy
 	p.One(t, "aws:sns/topicPolicy:TopicPolicy", "alarms").Doc(t, "policy", &topicPolicy)
 	require.Len(t, topicPolicy.Statement, 2)
-	publish := topicPolicy.bySid(t, "AccountAlarmsPublish")
+	publish := bySid(t, topicPolicy, "AccountAlarmsPublish")
 	assert.Equal(t, []string{"sns:Publish"}, strs(publish.Action))
 	assert.Equal(t, []string{topic.Outputs["arn"].(string)}, strs(publish.Resource))
 	assert.Equal(t, "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:*", publish.Condition["ArnLike"]["aws:SourceArn"])

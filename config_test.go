@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"coldchain/internal/offline"
 	"errors"
 	"regexp"
@@ -128,7 +129,7 @@ func TestFargatePairs(t *testing.T) {
 		{16384, 32768, true}, {16384, 122880, true}, {16384, 36864, false},
 		{3000, 6144, false},
 	} {
-		assert.Equalf(t, tc.ok, validFargatePair(tc.cpu, tc.memory), "cpu %d memory %d", tc.cpu, tc.memory)
+		assert.Equalf(t, tc.ok, limits.ValidFargatePair(tc.cpu, tc.memory), "cpu %d memory %d", tc.cpu, tc.memory)
 	}
 }
 
@@ -147,7 +148,7 @@ func TestBucketNameRules(t *testing.T) {
 		"sthree-bucket":         false,
 		"bucket--ol-s3":         false,
 	} {
-		assert.Equalf(t, ok, bucketNameProblem(name) == "", "bucket name %q: problem %q", name, bucketNameProblem(name))
+		assert.Equalf(t, ok, limits.BucketNameProblem(name) == "", "bucket name %q: problem %q", name, limits.BucketNameProblem(name))
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -146,7 +147,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		})
 	}
 	params, err := rds.NewParameterGroup(ctx, "postgres", &rds.ParameterGroupArgs{
-		Family:      pulumi.String(postgresFamilies[c.EngineVersion]),
+		Family:      pulumi.String(limits.PostgresFamilies[c.EngineVersion]),
 		Description: pulumi.String("PostgreSQL " + c.EngineVersion + " with TLS forced"),
 		Parameters:  parameters,
 		// The description only documents the group, and changing it replaces the group: an

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"coldchain/internal/offline"
 	"testing"
 
@@ -65,7 +66,7 @@ func TestNoDatabasePasswordInConfigOrState(t *testing.T) {
 }
 
 func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
-	for version, family := range postgresFamilies {
+	for version, family := range limits.PostgresFamilies {
 		p := planOf(t, with(minimalConfig(), "dbEngineVersion="+version))
 		db := p.One(t, dbType, "postgres")
 		params := p.One(t, "aws:rds/parameterGroup:ParameterGroup", "postgres")

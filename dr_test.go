@@ -28,7 +28,7 @@ func TestTheDRKeyIsInTheDRRegionRotatesAndIsKeptWithTheCopies(t *testing.T) {
 	var policy parsedPolicy
 	key.Doc(t, "policy", &policy)
 	// Used only through the data services of the DR region, where the copies are.
-	via := policy.bySid(t, "UseThroughDataServices").Condition["StringEquals"]["kms:ViaService"]
+	via := bySid(t, policy, "UseThroughDataServices").Condition["StringEquals"]["kms:ViaService"]
 	assert.Contains(t, via, "s3.ap-northeast-1.amazonaws.com")
 	assert.Contains(t, via, "rds.ap-northeast-1.amazonaws.com")
 	assert.Contains(t, via, "secretsmanager.ap-northeast-1.amazonaws.com")
@@ -92,18 +92,18 @@ func TestTheReplicationRoleMayOnlyReplicateTheDataBuckets(t *testing.T) {
 	var policy parsedPolicy
 	p.One(t, replicationPolicy, "replication").Doc(t, "policy", &policy)
 	require.Len(t, policy.Statement, 5, "no statement beyond the five replication needs")
-	read := policy.bySid(t, "ReadReplicationConfiguration")
+	read := bySid(t, policy, "ReadReplicationConfiguration")
 	assert.ElementsMatch(t, sources, strs(read.Resource))
-	assert.ElementsMatch(t, sourceObjects, strs(policy.bySid(t, "ReadSourceVersions").Resource))
-	write := policy.bySid(t, "WriteReplicas")
+	assert.ElementsMatch(t, sourceObjects, strs(bySid(t, policy, "ReadSourceVersions").Resource))
+	write := bySid(t, policy, "WriteReplicas")
 	assert.ElementsMatch(t, []string{"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"}, strs(write.Action))
 	assert.ElementsMatch(t, replicaObjects, strs(write.Resource), "writes the replicas only, never the sources")
 
-	decrypt := policy.bySid(t, "DecryptSources")
+	decrypt := bySid(t, policy, "DecryptSources")
 	assert.Equal(t, []string{"kms:Decrypt"}, strs(decrypt.Action))
 	assert.Equal(t, []string{p.One(t, kmsKeyType, "data").Outputs["arn"].(string)}, strs(decrypt.Resource))
 	assert.Equal(t, "s3.ap-northeast-2.amazonaws.com", decrypt.Condition["StringEquals"]["kms:ViaService"])
-	encrypt := policy.bySid(t, "EncryptReplicas")
+	encrypt := bySid(t, policy, "EncryptReplicas")
 	assert.Equal(t, []string{p.One(t, kmsKeyType, "dr-data").Outputs["arn"].(string)}, strs(encrypt.Resource))
 	assert.Equal(t, "s3.ap-northeast-1.amazonaws.com", encrypt.Condition["StringEquals"]["kms:ViaService"])
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/guard"
 	"coldchain/internal/offline"
 	"encoding/json"
 	"strings"
@@ -248,15 +249,6 @@ func policyOf(t *testing.T, p *offline.Plan, name string) parsedPolicy {
 	return policy
 }
 
-// unscopedAllowed are the actions whose APIs take no resource, so "*" is the narrowest.
-var unscopedAllowed = map[string]bool{
-	"ecr:GetAuthorizationToken":        true,
-	"ssmmessages:CreateControlChannel": true,
-	"ssmmessages:CreateDataChannel":    true,
-	"ssmmessages:OpenControlChannel":   true,
-	"ssmmessages:OpenDataChannel":      true,
-}
-
 func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 	p := planOfFile(t, "production")
 	policy := policyOf(t, p, "backend-execution")
@@ -265,7 +257,7 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 		assert.Equal(t, "Allow", s.Effect)
 		for _, a := range strs(s.Action) {
 			assert.NotContainsf(t, a, "*", "statement %s allows wildcard action %s", s.Sid, a)
-			if !unscopedAllowed[a] {
+			if !guard.UnscopedAllowed[a] {
 				assert.NotContainsf(t, strs(s.Resource), "*", "statement %s: %s on every resource", s.Sid, a)
 			}
 		}
@@ -296,7 +288,7 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 	resources := map[string][]string{}
 	for _, s := range policyOf(t, p, "backend-task").Statement {
 		for _, a := range strs(s.Action) {
-			if !unscopedAllowed[a] {
+			if !guard.UnscopedAllowed[a] {
 				assert.NotContainsf(t, strs(s.Resource), "*", "%s on every resource", a)
 			}
 			resources[a] = strs(s.Resource)
@@ -315,7 +307,7 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 		var trust parsedPolicy
 		p.One(t, roleType, name).Doc(t, "assumeRolePolicy", &trust)
 		require.Len(t, trust.Statement, 1)
-		s := trust.bySid(t, "AssumedByEcsTasks")
+		s := bySid(t, trust, "AssumedByEcsTasks")
 		assert.Equal(t, map[string]any{"Service": "ecs-tasks.amazonaws.com"}, s.Principal, name)
 		assert.Equal(t, "123456789012", s.Condition["StringEquals"]["aws:SourceAccount"], name)
 		assert.Equal(t, "arn:aws:ecs:ap-northeast-2:123456789012:*", s.Condition["ArnLike"]["aws:SourceArn"], name)

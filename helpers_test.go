@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/guard"
 	"coldchain/internal/offline"
 	"flag"
 	"os"
@@ -16,36 +17,40 @@ import (
 
 const project = "coldchain"
 
-// The resource types the tests look up, by their token.
+// The resource types the tests look up, by their token (package guard lists them).
 const (
-	alarmType          = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	scalableTargetType = "aws:appautoscaling/target:Target"
-	scalingPolicyType  = "aws:appautoscaling/policy:Policy"
-	dbType             = "aws:rds/instance:Instance"
-	redisType          = "aws:elasticache/replicationGroup:ReplicationGroup"
-	logGroupType       = "aws:cloudwatch/logGroup:LogGroup"
-	secretType         = "aws:secretsmanager/secret:Secret"
-	kmsKeyType         = "aws:kms/key:Key"
-	randomPassType     = "random:index/randomPassword:RandomPassword"
-	albType            = "aws:lb/loadBalancer:LoadBalancer"
-	tgType             = "aws:lb/targetGroup:TargetGroup"
-	listenerType       = "aws:lb/listener:Listener"
-	ruleType           = "aws:lb/listenerRule:ListenerRule"
-	serviceType        = "aws:ecs/service:Service"
-	taskDefType        = "aws:ecs/taskDefinition:TaskDefinition"
-	roleType           = "aws:iam/role:Role"
-	rolePolicy         = "aws:iam/rolePolicy:RolePolicy"
-	recordType         = "aws:route53/record:Record"
-	certType           = "aws:acm/certificate:Certificate"
-	certValidType      = "aws:acm/certificateValidation:CertificateValidation"
-	sgType             = "aws:ec2/securityGroup:SecurityGroup"
-	ingressType        = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	egressType         = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	subnetType         = "aws:ec2/subnet:Subnet"
-	routeType          = "aws:ec2/route:Route"
-	natType            = "aws:ec2/natGateway:NatGateway"
-	bucketType         = "aws:s3/bucketV2:BucketV2"
-	repoType           = "aws:ecr/repository:Repository"
+	alarmType          = guard.AlarmType
+	scalableTargetType = guard.ScalableTargetType
+	scalingPolicyType  = guard.ScalingPolicyType
+	dbType             = guard.DbType
+	redisType          = guard.RedisType
+	logGroupType       = guard.LogGroupType
+	secretType         = guard.SecretType
+	kmsKeyType         = guard.KmsKeyType
+	randomPassType     = guard.RandomPassType
+	albType            = guard.AlbType
+	tgType             = guard.TgType
+	listenerType       = guard.ListenerType
+	ruleType           = guard.RuleType
+	serviceType        = guard.ServiceType
+	taskDefType        = guard.TaskDefType
+	roleType           = guard.RoleType
+	rolePolicy         = guard.RolePolicy
+	recordType         = guard.RecordType
+	certType           = guard.CertType
+	certValidType      = guard.CertValidType
+	sgType             = guard.SgType
+	ingressType        = guard.IngressType
+	egressType         = guard.EgressType
+	subnetType         = guard.SubnetType
+	routeType          = guard.RouteType
+	natType            = guard.NatType
+	bucketType         = guard.BucketType
+	repoType           = guard.RepoType
+	backupsCopyType    = guard.BackupsCopyType
+	webACLType         = guard.WebACLType
+	aclAssocType       = guard.AclAssocType
+	aclLoggingType     = guard.AclLoggingType
 )
 
 // releaseTag is the image tag the tests release: a stack plans its services once their
@@ -105,24 +110,20 @@ func planOfShippedFile(t testing.TB, stack string, sets ...string) *offline.Plan
 	return planOfStack(t, stack, with(raw, sets...))
 }
 
-// parsedPolicy is a policy document as AWS reads it; Action, Resource and Principal may be a
-// string or a list, so they stay untyped.
-type parsedPolicy struct {
-	Version   string
-	Statement []parsedStatement
+// brokenPlan is a plan broken on purpose, the way a guard rule guards against.
+type brokenPlan struct {
+	rule   string
+	break_ func(p *offline.Plan)
 }
 
-type parsedStatement struct {
-	Sid       string
-	Effect    string
-	Principal any
-	Action    any
-	Resource  any
-	Condition map[string]map[string]any
-}
+// parsedPolicy is a policy document as AWS reads it (package guard's type, which the rules read
+// too); strs turns its string-or-list fields into a list.
+type parsedPolicy = guard.PolicyDocument
 
-// bySid returns the statement with an id, failing the test when there is none.
-func (d parsedPolicy) bySid(t testing.TB, sid string) parsedStatement {
+var strs = guard.Strs
+
+// bySid returns the statement of a policy with an id, failing the test when there is none.
+func bySid(t testing.TB, d parsedPolicy, sid string) guard.Statement {
 	t.Helper()
 	for _, s := range d.Statement {
 		if s.Sid == sid {
@@ -130,22 +131,7 @@ func (d parsedPolicy) bySid(t testing.TB, sid string) parsedStatement {
 		}
 	}
 	t.Fatalf("the policy has no statement %q", sid)
-	return parsedStatement{}
-}
-
-// strs turns a policy's string-or-list field into a list.
-func strs(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			out = append(out, e.(string))
-		}
-		return out
-	}
-	return nil
+	return guard.Statement{}
 }
 
 // readmeSection returns the text of a README section, from its heading to the next "## ".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
@@ -8,9 +9,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
-
-// tlsPolicy accepts TLS 1.3 and 1.2 with forward-secret ciphers only.
-const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 // firstRulePriority is the priority of the rule that routes the first service's paths (the
 // backend's); each next service's rule takes the next number. Priorities follow the services'
@@ -113,7 +111,7 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(443),
 			Protocol:        pulumi.String("HTTPS"),
-			SslPolicy:       pulumi.String(tlsPolicy),
+			SslPolicy:       pulumi.String(limits.TLSPolicy),
 			CertificateArn:  certificate,
 			DefaultActions:  forwardDefault,
 		}, parent)

@@ -137,8 +137,8 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 	var trust parsedPolicy
 	role.Doc(t, "assumeRolePolicy", &trust)
 	require.Len(t, trust.Statement, 1)
-	assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, trust.bySid(t, "AssumedByVpcFlowLogs").Principal)
-	assert.Equal(t, "123456789012", trust.bySid(t, "AssumedByVpcFlowLogs").Condition["StringEquals"]["aws:SourceAccount"],
+	assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, bySid(t, trust, "AssumedByVpcFlowLogs").Principal)
+	assert.Equal(t, "123456789012", bySid(t, trust, "AssumedByVpcFlowLogs").Condition["StringEquals"]["aws:SourceAccount"],
 		"the trust is limited to this account")
 
 	// What the VPC Flow Logs guide asks for, each action on this group only, except

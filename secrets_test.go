@@ -142,8 +142,8 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 	var machinePolicy, eventsPolicy parsedPolicy
 	p.One(t, rolePolicy, "backend-redeploy").Doc(t, "policy", &machinePolicy)
 	p.One(t, rolePolicy, "backend-secret-changed").Doc(t, "policy", &eventsPolicy)
-	assert.Equal(t, []string{"ecs:UpdateService"}, strs(machinePolicy.bySid(t, "RollTheService").Action))
-	assert.Equal(t, []string{p.One(t, serviceType, "backend").ID}, strs(machinePolicy.bySid(t, "RollTheService").Resource))
-	assert.Equal(t, []string{"states:StartExecution"}, strs(eventsPolicy.bySid(t, "StartTheRedeploy").Action))
-	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(eventsPolicy.bySid(t, "StartTheRedeploy").Resource))
+	assert.Equal(t, []string{"ecs:UpdateService"}, strs(bySid(t, machinePolicy, "RollTheService").Action))
+	assert.Equal(t, []string{p.One(t, serviceType, "backend").ID}, strs(bySid(t, machinePolicy, "RollTheService").Resource))
+	assert.Equal(t, []string{"states:StartExecution"}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Action))
+	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Resource))
 }

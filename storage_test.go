@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"coldchain/internal/offline"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
 			}
 		}
 	}
-	use := policy.bySid(t, "UseThroughDataServices")
+	use := bySid(t, policy, "UseThroughDataServices")
 	assert.Equal(t, "123456789012", use.Condition["StringEquals"]["kms:CallerAccount"])
 	assert.ElementsMatch(t, []any{
 		"s3.ap-northeast-2.amazonaws.com", "rds.ap-northeast-2.amazonaws.com",
@@ -68,7 +69,7 @@ func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing
 
 		var policy parsedPolicy
 		p.One(t, "aws:s3/bucketPolicy:BucketPolicy", name).Doc(t, "policy", &policy)
-		deny := policy.bySid(t, "DenyInsecureTransport")
+		deny := bySid(t, policy, "DenyInsecureTransport")
 		assert.Equal(t, "Deny", deny.Effect)
 		assert.Equal(t, "*", deny.Principal)
 		assert.Equal(t, []string{"s3:*"}, strs(deny.Action))
@@ -137,13 +138,13 @@ func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	alb := policy.bySid(t, "AllowLoadBalancerAccessLogs")
+	alb := bySid(t, policy, "AllowLoadBalancerAccessLogs")
 	// ap-northeast-2 delivers from the ELB account of the region.
 	assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::600734575887:root"}, alb.Principal)
 	assert.Equal(t, []string{"s3:PutObject"}, strs(alb.Action))
 	assert.Equal(t, []string{"arn:aws:s3:::coldchain-production-logs-123456789012/alb/AWSLogs/123456789012/*"}, strs(alb.Resource))
 
-	access := policy.bySid(t, "AllowS3ServerAccessLogs")
+	access := bySid(t, policy, "AllowS3ServerAccessLogs")
 	assert.Equal(t, map[string]any{"Service": "logging.s3.amazonaws.com"}, access.Principal)
 	assert.Equal(t, "123456789012", access.Condition["StringEquals"]["aws:SourceAccount"])
 	assert.ElementsMatch(t, []any{
@@ -156,7 +157,7 @@ func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "aws:region=ap-southeast-7"))
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, policy.bySid(t, "AllowLoadBalancerAccessLogs").Principal)
+	assert.Equal(t, map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, bySid(t, policy, "AllowLoadBalancerAccessLogs").Principal)
 }
 
 func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
@@ -172,7 +173,7 @@ func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
 		for _, name := range bucketNames {
 			bucket := p.One(t, bucketType, name).In("bucket")
 			assert.Equal(t, tc.prefix+"-"+name+"-123456789012", bucket)
-			assert.Emptyf(t, bucketNameProblem(bucket), "derived name %q breaks S3's rules", bucket)
+			assert.Emptyf(t, limits.BucketNameProblem(bucket), "derived name %q breaks S3's rules", bucket)
 		}
 	}
 }
@@ -184,7 +185,7 @@ func TestConfiguredBucketNamesAreUsed(t *testing.T) {
 	assert.Equal(t, "acme-dispatch-uploads", p.Outputs["uploadsBucketName"])
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
-	assert.Contains(t, policy.bySid(t, "AllowS3ServerAccessLogs").Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
+	assert.Contains(t, bySid(t, policy, "AllowS3ServerAccessLogs").Condition["ArnLike"]["aws:SourceArn"], "arn:aws:s3:::acme-dispatch-uploads")
 }
 
 func TestBeforeTheFirstReleaseNoTagIsKept(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/limits"
 	"fmt"
 	"net/netip"
 	pathpkg "path"
@@ -70,7 +71,7 @@ func (c *Config) validate() []Problem {
 		if b.value == "" {
 			continue
 		}
-		if why := bucketNameProblem(b.value); why != "" {
+		if why := limits.BucketNameProblem(b.value); why != "" {
 			p.add(b.key, b.value, "a valid S3 bucket name, or unset to derive one: "+why)
 		}
 		if other, taken := usedBy[b.value]; taken {
@@ -93,8 +94,8 @@ func (p *problems) validateData(c *Config) {
 		p.checkInt("secretRecoveryDays", c.SecretRecoveryDays, 7, 30)
 	}
 
-	if _, ok := postgresFamilies[d.EngineVersion]; !ok {
-		p.add("dbEngineVersion", d.EngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(postgresFamilies), ", "))
+	if _, ok := limits.PostgresFamilies[d.EngineVersion]; !ok {
+		p.add("dbEngineVersion", d.EngineVersion, "a PostgreSQL major version RDS supports: "+strings.Join(sortedKeys(limits.PostgresFamilies), ", "))
 	}
 	p.check(pgIdentifier.MatchString(d.Name) && !isReservedWord(d.Name), "dbName", d.Name,
 		"1 to 63 letters, digits and underscores, starting with a letter, and not a reserved word")
@@ -252,19 +253,19 @@ func (p *problems) checkInt(key string, value, lo, hi int) {
 // checkRetention accepts only the retention periods CloudWatch Logs offers; "never expire" is
 // not offered, because unbounded log storage is a cost nobody chose.
 func (p *problems) checkRetention(key string, days int) {
-	if !slices.Contains(logRetentionDays, days) {
-		p.add(key, strconv.Itoa(days), "one of the CloudWatch Logs retention periods "+joinInts(logRetentionDays))
+	if !slices.Contains(limits.LogRetentionDays, days) {
+		p.add(key, strconv.Itoa(days), "one of the CloudWatch Logs retention periods "+limits.JoinInts(limits.LogRetentionDays))
 	}
 }
 
 func (p *problems) checkFargate(cpuKey, memoryKey string, cpu, memory int) {
-	if _, ok := fargateMemory[cpu]; !ok {
-		p.add(cpuKey, strconv.Itoa(cpu), "a Fargate CPU size: "+joinInts(fargateCPUs()))
+	if !slices.Contains(limits.FargateCPUs(), cpu) {
+		p.add(cpuKey, strconv.Itoa(cpu), "a Fargate CPU size: "+limits.JoinInts(limits.FargateCPUs()))
 		return
 	}
-	if !validFargatePair(cpu, memory) {
+	if !limits.ValidFargatePair(cpu, memory) {
 		p.add(memoryKey, strconv.Itoa(memory), fmt.Sprintf("a Fargate memory size for %d CPU units: %s",
-			cpu, fargateMemoryRange(cpu)))
+			cpu, limits.FargateMemoryRange(cpu)))
 	}
 }
 
@@ -508,9 +509,6 @@ const (
 
 var natStrategies = []string{natOnePerAz, natSingle}
 
-// logRetentionDays are the retention periods CloudWatch Logs accepts (PutRetentionPolicy).
-var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
 // validateServices checks the keys of every service, "<name><Key>".
 func (p *problems) validateServices(c *Config) {
 	for _, svc := range c.Services {
@@ -645,21 +643,7 @@ func (p *problems) validateAlarms(c *Config) {
 // checkWindows checks a daily backup (or snapshot) window and a weekly maintenance window:
 // their AWS formats, a minimum length, and that they do not overlap, which AWS rejects.
 func (p *problems) checkWindows(dailyKey, daily, weeklyKey, weekly string, minMinutes int) {
-	days, okDaily := parseDailyWindow(daily)
-	week, okWeekly := parseWeeklyWindow(weekly)
-	if !okDaily || days[0].length < minMinutes {
-		p.add(dailyKey, daily, fmt.Sprintf("a daily UTC window hh24:mi-hh24:mi of at least %d minutes, such as 17:00-18:00", minMinutes))
-	}
-	if !okWeekly || week.length < minMinutes {
-		p.add(weeklyKey, weekly, fmt.Sprintf("a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least %d minutes, such as sun:18:30-sun:19:30", minMinutes))
-	}
-	if !okDaily || !okWeekly {
-		return
-	}
-	for _, d := range days {
-		if d.overlaps(week) {
-			p.add(weeklyKey, weekly, fmt.Sprintf("a window that does not overlap %s (%s)", dailyKey, daily))
-			return
-		}
+	for _, w := range limits.CheckWindows(dailyKey, daily, weeklyKey, weekly, minMinutes) {
+		p.add(w.Key, w.Value, w.Allowed)
 	}
 }

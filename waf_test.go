@@ -9,12 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	webACLType     = "aws:wafv2/webAcl:WebAcl"
-	aclAssocType   = "aws:wafv2/webAclAssociation:WebAclAssociation"
-	aclLoggingType = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
-)
-
 // wafMetricName is AWS WAF's rule for a metric name (VisibilityConfig.MetricName): 1 to 128
 // letters, digits, hyphens and underscores, and not a name WAF reserves.
 var wafMetricName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures what users feel most: the warm edit-and-build and edit-and-test loops. Run it after a
-# first build (which takes two to three minutes); it touches main.go, times the build and the
+# first build (which takes about five minutes); it touches main.go, times the build and the
 # tests, and restores main.go. Pass "cold" to also time a build with an empty build cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,11 +4,12 @@
 // and returns the plan: what "pulumi up" would create on an empty stack. A remote component
 // registers only itself under mocks; for the awsx VPC the engine registers the children awsx
 // would, derived from awsx's own source (awsxvpc.go), and marks them ModeledBy. cli.go reads
-// Pulumi.<stack>.yaml as the CLI passes it and prints a plan as a tree or as JSON; plan.go reads
-// a plan for tests. The package knows AWS and Pulumi, and nothing of any one program.
+// Pulumi.<stack>.yaml as the CLI passes it and prints a plan as a tree or as JSON. The plan's
+// types are package plan's. The package knows AWS and Pulumi, and nothing of any one program.
 package offline
 
 import (
+	"coldchain/internal/plan"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -22,60 +23,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Plan is what the program would create on an empty stack. Its JSON form is a contract read by
-// tooling and reviewers: fields may be added, never renamed or removed.
-type Plan struct {
-	Project   string          `json:"project"`
-	Stack     string          `json:"stack"`
-	Resources []*PlanResource `json:"resources"`
-	Outputs   map[string]any  `json:"outputs"`
-	// Warnings are what "pulumi up" would warn about (added to the original shape).
-	Warnings []string `json:"warnings"`
-}
-
-// PlanResource is one registration as the engine saw it.
-type PlanResource struct {
-	// URN, Type and Name identify the resource as Pulumi does: Name is the logical name.
-	URN  string `json:"urn"`
-	Type string `json:"type"`
-	Name string `json:"name"`
-	// Custom is true for a provider's resource, false for a component; Remote is true for a
-	// component whose children its own provider creates (see ModeledBy).
-	Custom bool `json:"custom"`
-	Remote bool `json:"remote"`
-	// Parent is the parent's URN, "" at the top; Provider is the explicit provider reference,
-	// "" for the default provider.
-	Parent   string `json:"parent"`
-	Provider string `json:"provider"`
-	// Protect, RetainOnDelete, DeleteBeforeReplace and IgnoreChanges are the lifecycle options
-	// the program set.
-	Protect             bool     `json:"protect"`
-	RetainOnDelete      bool     `json:"retainOnDelete"`
-	DeleteBeforeReplace bool     `json:"deleteBeforeReplace"`
-	IgnoreChanges       []string `json:"ignoreChanges"`
-	// DependsOn is every URN the resource waits for, explicitly or through its inputs.
-	DependsOn []string `json:"dependsOn"`
-	// Inputs are as the provider would receive them; Outputs as AWS would answer, faked
-	// deterministically where only AWS knows.
-	Inputs  map[string]any `json:"inputs"`
-	Outputs map[string]any `json:"outputs"`
-	// ID is the fake physical id the engine answered with.
-	ID string `json:"id"`
-	// CustomTimeouts are the create, update and delete timeouts the program set, where it set
-	// any (added to the original shape).
-	CustomTimeouts map[string]string `json:"customTimeouts,omitempty"`
-	// Version is the version of the package the program asked for the resource (the
-	// provider plugin's), where it asked (added to the original shape).
-	Version string `json:"version,omitempty"`
-	// ModeledBy is set on the children of a remote component that the engine derived from the
-	// component's source code (awsxvpc.go), since mocks see only the component: the
-	// component's type token (added to the original shape).
-	ModeledBy string `json:"modeledBy,omitempty"`
-}
+// Plan and PlanResource are the plan's types (package plan), which the guard rules read too.
+type (
+	Plan         = plan.Plan
+	PlanResource = plan.PlanResource
+	Fataler      = plan.Fataler
+)
 
 // SecretPlaceholder stands for every secret value in the plan, and for each encrypted value of
 // a stack file (see LoadStackConfig).
-const SecretPlaceholder = "[secret]"
+const SecretPlaceholder = plan.SecretPlaceholder
 
 // FakeAccountID is the account an offline plan deploys into unless told another.
 const FakeAccountID = "123456789012"
@@ -439,7 +396,7 @@ func (e *engine) plan(outputs map[string]any) *Plan {
 		}
 	}
 	walk("")
-	return &Plan{Project: e.project, Stack: e.stack, Resources: ordered, Outputs: outputs}
+	return &Plan{Project: e.project, Stack: e.stack, Account: e.accountID, Resources: ordered, Outputs: outputs}
 }
 
 // siblingLess puts providers first, then components, then custom resources, each by type and

@@ -176,7 +176,9 @@ func fakeState(acct account, typ, name, urn string, inputs resource.PropertyMap)
 		}
 		set("memberClusters", members)
 	case "aws:secretsmanager/secret:Secret":
+		// The provider's id of a secret is its ARN.
 		set("arn", acct.arn("secretsmanager", "secret:"+id+"-"+h[:6]))
+		id = get("arn")
 	case "aws:secretsmanager/secretVersion:SecretVersion":
 		version := uuid(hashHex(stackless(urn), "version"))
 		id = get("secretId") + "|" + version
