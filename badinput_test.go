@@ -109,6 +109,7 @@ var badConfigs = []struct {
 	{name: "DR region in another partition", sets: []string{"drRegion=cn-north-1"}, keys: []string{"drRegion"}},
 	{name: "restore from a malformed ARN", sets: []string{"dbRestoreFrom=ab-4xmrf2dwbvtm3pvsvbqmwbbsk4", "dbKmsKey=arn:aws:kms:ap-northeast-2:123456789012:key/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"}, keys: []string{"dbRestoreFrom"}},
 	{name: "restore from another region's backups", sets: []string{"dbRestoreFrom=arn:aws:rds:ap-northeast-1:123456789012:auto-backup:ab-4xmrf2dwbvtm3pvsvbqmwbbsk4", "dbKmsKey=arn:aws:kms:ap-northeast-2:123456789012:key/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"}, keys: []string{"dbRestoreFrom"}},
+	{name: "take over no domain", sets: []string{"takeOverDomain=true"}, keys: []string{"takeOverDomain"}},
 	{name: "restore without the backups' key", sets: []string{"dbRestoreFrom=arn:aws:rds:ap-northeast-2:123456789012:auto-backup:ab-4xmrf2dwbvtm3pvsvbqmwbbsk4"}, keys: []string{"dbKmsKey"}},
 	{name: "DR replica name too long", sets: []string{"drRegion=ap-southeast-7", "uploadsBucketName=coldchain-production-uploads-with-a-very-long-name"}, keys: []string{"drRegion"}},
 	{name: "cache engine memcached", sets: []string{"redisEngine=memcached"}, keys: []string{"redisEngine"}},

@@ -153,6 +153,9 @@ type RoutingConfig struct {
 	// default the zone named after the domain's parent ("example.com" for "app.example.com").
 	HostedZoneID   string
 	HostedZoneName string
+	// TakeOverDomain (takeOverDomain, default false) lets the domain's alias record replace one
+	// that exists: a stack restored in the DR region taking over production's name.
+	TakeOverDomain bool
 	// AllowPlainHTTP (allowPlainHttp, default false) lets a protected stack serve plain HTTP,
 	// without domainName or certificateArn; "pulumi up" refuses that by default.
 	AllowPlainHTTP bool
@@ -414,6 +417,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			CertificateArn:                r.str("certificateArn", ""),
 			HostedZoneID:                  r.str("hostedZoneId", ""),
 			HostedZoneName:                r.str("hostedZoneName", ""),
+			TakeOverDomain:                r.boolean("takeOverDomain", false),
 			AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
 			AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
 			DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),

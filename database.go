@@ -227,7 +227,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	}, child, pulumi.Protect(args.Protect), pulumi.DependsOn(logGroups),
 		// The identifier is fixed (see the log groups above), so a replacement must delete the
 		// old instance first; protection and deletion protection stop that in production.
-		pulumi.DeleteBeforeReplace(true))
+		pulumi.DeleteBeforeReplace(true), pulumi.Timeouts(restoreTimeouts(c.RestoreFrom)))
 	if err != nil {
 		return fmt.Errorf("creating database: %w", err)
 	}
@@ -377,6 +377,16 @@ func databaseName(c DatabaseConfig) pulumi.StringPtrInput {
 		return nil
 	}
 	return pulumi.String(c.Name)
+}
+
+// restoreTimeouts gives a restore the hours AWS says it may take: the provider's default 40
+// minutes would end the create while RDS goes on restoring, and leave an instance the stack
+// does not know, which the next "pulumi up" could not create again.
+func restoreTimeouts(backupsArn string) *pulumi.CustomTimeouts {
+	if backupsArn == "" {
+		return nil
+	}
+	return &pulumi.CustomTimeouts{Create: "4h"}
 }
 
 // restoreFrom is the restore of a new database from automated backups, nil without them.

@@ -195,6 +195,16 @@ func TestADRStackRestoresTheDatabaseFromTheCopiedBackupsUnderTheirKey(t *testing
 	assert.Equal(t, map[string]any{"sourceDbInstanceAutomatedBackupsArn": backups, "useLatestRestorableTime": true}, db.Obj("restoreToPointInTime"))
 	assert.Equal(t, drKey, db.In("kmsKeyId"), "RDS restores under the backups' key; config names it so no update replaces the database")
 	assert.True(t, db.Flag("manageMasterUserPassword"), "the restored database gets a master password of its own, in its own region")
+	assert.Equal(t, map[string]string{"create": "4h"}, db.CustomTimeouts, "a restore may take hours, beyond the provider's 40 minutes")
 
-	assert.Nil(t, planOf(t, minimalConfig()).One(t, dbType, "postgres").Inputs["restoreToPointInTime"], "a new stack's database starts empty")
+	fresh := planOf(t, minimalConfig()).One(t, dbType, "postgres")
+	assert.Nil(t, fresh.Inputs["restoreToPointInTime"], "a new stack's database starts empty")
+	assert.Empty(t, fresh.CustomTimeouts)
+}
+
+func TestADRStackTakesOverTheDomainOnlyWhenTold(t *testing.T) {
+	const domain = "domainName=dispatch.example.com"
+	assert.False(t, planOf(t, with(minimalConfig(), domain)).One(t, recordType, "alias").Flag("allowOverwrite"),
+		"a record that exists is not the stack's to change")
+	assert.True(t, planOf(t, with(minimalConfig(), domain, "takeOverDomain=true")).One(t, recordType, "alias").Flag("allowOverwrite"))
 }

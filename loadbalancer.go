@@ -177,6 +177,9 @@ func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Reso
 			ZoneId: pulumi.String(zoneID),
 			Name:   pulumi.String(c.DomainName),
 			Type:   pulumi.String("A"),
+			// A DR stack takes over the name of the stack it replaces; otherwise a record
+			// that exists is not this stack's to change, and the create fails.
+			AllowOverwrite: pulumi.Bool(c.TakeOverDomain),
 			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
 				Name: alb.DnsName, ZoneId: alb.ZoneId, EvaluateTargetHealth: pulumi.Bool(true),
 			}},

@@ -120,7 +120,13 @@ func analyzerView(t testing.TB, p *offline.Plan, preview bool) []policyx.Analyze
 		a := policyx.AnalyzerResource{Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Properties: props,
 			Dependencies: r.DependsOn, PropertyDependencies: propertyDeps,
 			Options: pulumi.ResourceOptions{Protect: r.Protect, IgnoreChanges: r.IgnoreChanges, DeleteBeforeReplace: r.DeleteBeforeReplace}}
-		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+		if r.Remote {
+			// A remote component is constructed by its own package's provider (the awsx
+			// VPC by awsx's default one), whatever provider its children get.
+			pkg, _, _ := strings.Cut(r.Type, ":")
+			a.Provider = policyx.AnalyzerProviderResource{Type: "pulumi:providers:" + pkg, Name: "default",
+				URN: "urn:pulumi:" + p.Stack + "::" + p.Project + "::pulumi:providers:" + pkg + "::default"}
+		} else if i := strings.LastIndex(r.Provider, "::"); i > 0 {
 			providerURN := r.Provider[:i]
 			provider := p.ByURN(providerURN)
 			require.NotNil(t, provider, "%s's provider %s", r.Name, providerURN)
@@ -270,7 +276,8 @@ func TestPolicyPackFolderIsAGoPackWithValidConfig(t *testing.T) {
 	assert.Equal(t, "go", manifest.Runtime)
 	assert.NotEmpty(t, manifest.Description)
 
-	// The CLI refuses a config file naming a policy the pack does not have.
+	// The CLI accepts a config file naming a policy the pack does not have, and the entry does
+	// nothing: a renamed rule would silently lose its level.
 	pack, err := guard.Pack()
 	require.NoError(t, err)
 	var names []string
@@ -290,4 +297,9 @@ func TestPolicyPackFolderIsAGoPackWithValidConfig(t *testing.T) {
 		assert.Containsf(t, string(flow), "policyPacks: policypack\n", "%s does not run the pack", f)
 		assert.Containsf(t, string(flow), "policypack/staging.json", "%s does not give staging its config", f)
 	}
+	// The action's "up" skips the CLI's preview: the deployment previews with the pack first.
+	up, err := os.ReadFile(".github/workflows/up.yml")
+	require.NoError(t, err)
+	preview := strings.Index(string(up), "command: preview\n          stack-name: ${{ vars.PULUMI_ORG }}/${{ inputs.stack }}\n          policyPacks: policypack")
+	assert.True(t, preview >= 0 && preview < strings.Index(string(up), "command: up"), "up.yml does not preview with the pack before its up")
 }

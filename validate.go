@@ -56,6 +56,9 @@ func (c *Config) validate() []Problem {
 		p.check(isDomainName(c.Routing.DomainName), "domainName", c.Routing.DomainName,
 			"a fully qualified lowercase domain name such as app.example.com, or unset for HTTP only")
 	}
+	if c.Routing.TakeOverDomain && c.Routing.DomainName == "" {
+		p.add("takeOverDomain", "true", "false without domainName: there is no record to take over")
+	}
 	if c.AlarmEmail == "" {
 		p.add("alarmEmail", "", "an e-mail address that receives the alarms (required)")
 	} else {

@@ -94,6 +94,8 @@ func nameOf(r *plan.PlanResource, property string) (string, bool) {
 	return s, ok
 }
 
+// Constraints are the AWS rules: what AWS accepts, which the provider checks only when it
+// deploys and mocks never do.
 var Constraints = []Rule{
 	{"AWS-01", "names", "Every physical name fits its type's AWS length and character rules, autonamed ones included.",
 		checkNames},

@@ -15,6 +15,8 @@ var stateful = []struct{ typ, name string }{
 	{SecretType, "redis-auth"},
 }
 
+// DataProtection are the DATA rules: what protects the stack's data from a destroy, a
+// mistake and the loss of a region.
 var DataProtection = []Rule{
 	{"DATA-01", "RDS.8, ELB.6, data protection",
 		"In production (and by default) every stateful resource is protected against pulumi destroy, and the database and load balancer have deletion protection.",

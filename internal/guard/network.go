@@ -7,10 +7,9 @@ import (
 	"slices"
 )
 
-// The network rules check the VPC as awsx builds it: the children the offline engine models
-// from awsx's source (awsxvpc.go), not the component's inputs. Each rule is fed a plan broken
-// the way it guards against.
-
+// Network are the NET rules. They check the VPC as awsx builds it: its children (which the
+// offline engine models from awsx's source, awsxvpc.go, and a real stack has), not the
+// component's inputs.
 var Network = []Rule{
 	{"NET-01", "isolation of the data tier",
 		"Isolated subnets (database, cache) have no route out of the VPC and map no public IP.",

@@ -44,7 +44,7 @@ func Pack() (policyx.PolicyPack, error) {
 		}
 		policies = append(policies, policyx.NewStackValidationPolicy(rule.ID, policyx.StackValidationPolicyArgs{
 			Description:      fmt.Sprintf("%s (%s)", rule.Text, rule.Control),
-			EnforcementLevel: cmp.Or(Levels[rule.ID], policyx.EnforcementLevelMandatory),
+			EnforcementLevel: level(rule.ID),
 			ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
 				for _, violation := range checkSafely(rule, stackPlan(args.Resources)) {
 					args.Manager.ReportViolation(violation, "")
@@ -54,6 +54,15 @@ func Pack() (policyx.PolicyPack, error) {
 		}))
 	}
 	return policyx.NewPolicyPack(PackName, semver.MustParse(PackVersion), policyx.EnforcementLevelMandatory, policies)
+}
+
+// level is a rule's enforcement level (EnforcementLevelAdvisory is the zero value, so a missing
+// entry cannot simply default).
+func level(id string) policyx.EnforcementLevel {
+	if l, ok := Levels[id]; ok {
+		return l
+	}
+	return policyx.EnforcementLevelMandatory
 }
 
 // checkSafely runs a rule; a rule that cannot read the stack (a value of a shape it did not
@@ -103,10 +112,11 @@ func stackPlan(resources []policyx.AnalyzerResource) *plan.Plan {
 func FromAnalyzer(resources []policyx.AnalyzerResource) *plan.Plan {
 	p := &plan.Plan{}
 	byURN := map[string]*plan.PlanResource{}
+	providerOf := map[*plan.PlanResource]string{} // the URN of an explicit provider
 	for _, a := range resources {
 		project, stack := urnProjectStack(a.URN)
 		p.Project, p.Stack = cmp.Or(p.Project, project), cmp.Or(p.Stack, stack)
-		provider := a.Type == "pulumi:providers:"+strings.TrimPrefix(a.Type, "pulumi:providers:")
+		provider := strings.HasPrefix(a.Type, "pulumi:providers:")
 		props := map[string]any{}
 		for key, v := range a.Properties.All {
 			if value, ok := plainValue(v, unknownSource(a, key), provider); ok {
@@ -117,9 +127,11 @@ func FromAnalyzer(resources []policyx.AnalyzerResource) *plan.Plan {
 			p.Outputs = props
 			continue
 		}
+		_, module, _ := strings.Cut(a.Type, ":")
+		module, _, _ = strings.Cut(module, ":")
 		r := &plan.PlanResource{
 			URN: a.URN, Type: a.Type, Name: a.Name, Parent: a.Parent,
-			Custom:              provider || strings.Contains(strings.Split(a.Type+"::", ":")[1], "/"),
+			Custom:              provider || strings.Contains(module, "/"),
 			Protect:             a.Options.Protect,
 			DeleteBeforeReplace: a.Options.DeleteBeforeReplace,
 			IgnoreChanges:       a.Options.IgnoreChanges,
@@ -129,19 +141,18 @@ func FromAnalyzer(resources []policyx.AnalyzerResource) *plan.Plan {
 			ID:                  plan.UnknownPrefix + a.URN,
 		}
 		if a.Provider.URN != "" && !strings.HasPrefix(a.Provider.Name, "default") {
-			r.Provider = a.Provider.URN + "::" + plan.UnknownPrefix + a.Provider.URN
+			providerOf[r] = a.Provider.URN
 		}
 		p.Resources = append(p.Resources, r)
 		byURN[r.URN] = r
 	}
 	inferIDs(resources, byURN)
-	for _, r := range p.Resources {
-		if r.Provider != "" {
-			urn, _, _ := strings.Cut(r.Provider, "::"+plan.UnknownPrefix)
-			if provider := byURN[urn]; provider != nil {
-				r.Provider = urn + "::" + provider.ID
-			}
+	for r, urn := range providerOf {
+		id := plan.UnknownPrefix + urn
+		if provider := byURN[urn]; provider != nil {
+			id = provider.ID
 		}
+		r.Provider = urn + "::" + id
 	}
 	p.Account = accountOf(p)
 	return p

@@ -157,3 +157,10 @@ func TestARuleThatCannotReadTheStackFailsClosed(t *testing.T) {
 		assert.NoError(t, policy.(policyx.StackValidationPolicy).Validate(context.Background(), policyx.StackValidationArgs{Manager: panics{}}))
 	}
 }
+
+func TestAnAdvisoryLevelStaysAdvisory(t *testing.T) {
+	Levels["SEC-09"] = policyx.EnforcementLevelAdvisory // the zero value of the type
+	defer delete(Levels, "SEC-09")
+	assert.Equal(t, policyx.EnforcementLevelAdvisory, level("SEC-09"))
+	assert.Equal(t, policyx.EnforcementLevelMandatory, level("SEC-01"))
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 )
 
+// Security are the SEC rules: encryption, TLS, exposure, least privilege, secrets, logs,
+// alarms, tagging, containers, the VPC's hygiene, the load balancer and keys, the firewall.
 var Security = []Rule{
 	{"SEC-01", "RDS.3, ElastiCache.4, S3.17, SNS.1, ECR.3, SecretsManager",
 		"Every store of data is encrypted at rest: the database, the cache, every bucket, the alarm topic, every secret and repository; with a customer-managed key wherever the service allows.",
@@ -420,7 +422,9 @@ func checkDefaultTags(p *plan.Plan) []string {
 		return []string{"no explicit AWS provider"}
 	}
 	for _, r := range p.Resources {
-		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "awsx:")) && !explicit[r.Provider] {
+		// Components hold no AWS resource of their own: the awsx VPC's provider may be awsx's
+		// default, while its children are created through the provider it is given.
+		if r.Custom && strings.HasPrefix(r.Type, "aws:") && !explicit[r.Provider] {
 			v = append(v, r.Type+" "+r.Name+": not created through an explicit provider")
 		}
 	}
