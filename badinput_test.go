@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"coldchain/internal/guard"
 	"coldchain/internal/offline"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -167,6 +169,14 @@ const asProgram = "COLDCHAIN_TEST_AS_PROGRAM"
 func TestMain(m *testing.M) {
 	if os.Getenv(asProgram) == "1" {
 		main()
+		os.Exit(0)
+	}
+	if os.Getenv(asPolicyPack) == "1" {
+		// The policy pack's main (policypack/main.go), for TestPolicyPackAnswersTheEngine.
+		if err := guard.Serve(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,19 +20,21 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// TestPolicyPackBinaryAnswersTheEngine builds policypack/ as the Pulumi CLI does (go build in
-// the folder), starts it, and talks to it as the engine does, over gRPC and in the engine's
-// order: Handshake, ConfigureStack, GetAnalyzerInfo, Configure, AnalyzeStack. The resources go
-// over the wire as the engine marshals them, unknowns and secrets included, so this runs the
-// SDK's own server and its conversions, not only the rules.
-func TestPolicyPackBinaryAnswersTheEngine(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "policypack")
-	out, err := exec.Command("go", "build", "-o", bin, "./policypack").CombinedOutput()
-	require.NoError(t, err, "go build ./policypack: %s", out)
+// asPolicyPack makes the test binary serve the policy pack, as policypack/main.go does (both
+// call guard.Serve), so that the test need not build and link another binary; .ci/run builds
+// policypack/ itself.
+const asPolicyPack = "COLDCHAIN_TEST_AS_POLICY_PACK"
 
+// TestPolicyPackAnswersTheEngine starts the policy pack's server and talks to it as the engine
+// does, over gRPC and in the engine's order: Handshake, ConfigureStack, GetAnalyzerInfo,
+// Configure, AnalyzeStack. The resources go over the wire as the engine marshals them,
+// unknowns and secrets included, so this runs the SDK's own server and its conversions, not
+// only the rules.
+func TestPolicyPackAnswersTheEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	server := exec.CommandContext(ctx, bin)
+	server := exec.CommandContext(ctx, os.Args[0])
+	server.Env = append(os.Environ(), asPolicyPack+"=1")
 	stdout, err := server.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, server.Start())
@@ -43,7 +46,8 @@ func TestPolicyPackBinaryAnswersTheEngine(t *testing.T) {
 	defer conn.Close()
 	analyzer := pulumirpc.NewAnalyzerClient(conn)
 
-	root := filepath.Dir(bin)
+	root, err := filepath.Abs("policypack")
+	require.NoError(t, err)
 	_, err = analyzer.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &root, ProgramDirectory: &root})
 	require.NoError(t, err)
 	_, err = analyzer.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{Stack: "production", Project: project, DryRun: true})

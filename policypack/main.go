@@ -8,13 +8,10 @@ import (
 	"coldchain/internal/guard"
 	"fmt"
 	"os"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
 func main() {
-	if err := policyx.Main(func(*pulumi.Context) (policyx.PolicyPack, error) { return guard.Pack() }); err != nil {
+	if err := guard.Serve(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

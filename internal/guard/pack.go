@@ -15,6 +15,7 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
@@ -63,6 +64,12 @@ func level(id string) policyx.EnforcementLevel {
 		return l
 	}
 	return policyx.EnforcementLevelMandatory
+}
+
+// Serve serves the pack to the Pulumi engine as an analyzer plugin: it prints the port it
+// listens on and answers until the engine stops it. It is the policy pack's main (policypack/).
+func Serve() error {
+	return policyx.Main(func(*pulumi.Context) (policyx.PolicyPack, error) { return Pack() })
 }
 
 // checkSafely runs a rule; a rule that cannot read the stack (a value of a shape it did not
