@@ -61,7 +61,7 @@ func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts 
 	if err := ctx.RegisterComponentResource("coldchain:index:AlarmTopic", name, a, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(a)
+	child := pulumi.Composite(pulumi.Parent(a), movedFromAlarms(ctx))
 
 	// An AWS-managed SNS key cannot be used by CloudWatch, which then drops the notifications
 	// silently; this key lets CloudWatch encrypt what it publishes.
@@ -100,6 +100,16 @@ func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts 
 		return nil, err
 	}
 	return a, nil
+}
+
+// movedFromAlarms keeps the URN a resource had under the Alarms component, which created the
+// alarm topic, its key, policy and subscription, and the services' deployment alarms until
+// they moved out (the services notify the topic, so it comes before them). Without it, a stack
+// deployed before the move would replace the topic, whose e-mail subscription the on-call
+// must confirm again (alarms go nowhere until then), and schedule its key for deletion.
+func movedFromAlarms(ctx *pulumi.Context) pulumi.ResourceOption {
+	former := fmt.Sprintf("urn:pulumi:%s::%s::coldchain:index:Alarms::alarms", ctx.Stack(), ctx.Project())
+	return pulumi.Aliases([]pulumi.Alias{{ParentURN: pulumi.URN(former)}})
 }
 
 // Alarms is the alarms that watch the running stack, and the dashboard.
@@ -208,10 +218,10 @@ type alarmSpec struct {
 }
 
 // createAlarms makes the alarms of specs, in order.
-func createAlarms(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, specs []alarmSpec, parent pulumi.ResourceOption) ([]*cloudwatch.MetricAlarm, error) {
+func createAlarms(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, specs []alarmSpec, opts ...pulumi.ResourceOption) ([]*cloudwatch.MetricAlarm, error) {
 	var out []*cloudwatch.MetricAlarm
 	for _, spec := range specs {
-		alarm, err := spec.create(ctx, prefix, topicArn, parent)
+		alarm, err := spec.create(ctx, prefix, topicArn, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +231,7 @@ func createAlarms(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInpu
 }
 
 // create makes the alarm, with alarm and OK actions to the topic.
-func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, parent pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
+func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.StringInput, opts ...pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
 	dims := pulumi.StringMap{}
 	for _, d := range s.metric.dimensions {
 		dims[d.name] = d.value
@@ -248,10 +258,10 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 	} else {
 		args.Statistic = pulumi.String(s.metric.stat)
 	}
-	opts := []pulumi.ResourceOption{parent,
+	opts = append(opts,
 		// PutMetricAlarm overwrites an alarm of the same name, so a replacement created first
 		// would be deleted with the old one.
-		pulumi.DeleteBeforeReplace(true)}
+		pulumi.DeleteBeforeReplace(true))
 	if s.after != nil {
 		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{s.after}))
 	}

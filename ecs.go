@@ -381,7 +381,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	// service, and ECS rolls a deployment back when one fires.
 	deploymentAlarms := deploymentAlarmSpecs(name, args.Prefix, logs.Name,
 		newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), args.Alarms)
-	alarms, err := createAlarms(ctx, args.Prefix, args.AlarmTopicArn, deploymentAlarms, parent)
+	alarms, err := createAlarms(ctx, args.Prefix, args.AlarmTopicArn, deploymentAlarms, parent, movedFromAlarms(ctx))
 	if err != nil {
 		return nil, err
 	}

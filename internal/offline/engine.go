@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Plan and PlanResource are the plan's types (package plan), which the guard rules read too.
@@ -188,25 +189,27 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 	}
 
 	r := &PlanResource{
-		URN:                 urn,
-		Type:                args.TypeToken,
-		Name:                args.Name,
-		Custom:              rpc.GetCustom(),
-		Remote:              rpc.GetRemote(),
-		Version:             rpc.GetVersion(),
-		Parent:              rpc.GetParent(),
-		Provider:            provider,
-		Protect:             rpc.GetProtect(),
-		RetainOnDelete:      rpc.GetRetainOnDelete(),
-		DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
-		IgnoreChanges:       sortedUnique(rpc.GetIgnoreChanges()),
-		DependsOn:           sortedUnique(rpc.GetDependencies()),
-		Inputs:              plainMap(args.Inputs),
-		Outputs:             plainMap(outputs),
-		ID:                  id,
-		CustomTimeouts:      customTimeouts(rpc.GetCustomTimeouts().GetCreate(), rpc.GetCustomTimeouts().GetUpdate(), rpc.GetCustomTimeouts().GetDelete()),
+		URN:                        urn,
+		Type:                       args.TypeToken,
+		Name:                       args.Name,
+		Custom:                     rpc.GetCustom(),
+		Remote:                     rpc.GetRemote(),
+		Version:                    rpc.GetVersion(),
+		Parent:                     rpc.GetParent(),
+		Provider:                   provider,
+		Protect:                    rpc.GetProtect(),
+		RetainOnDelete:             rpc.GetRetainOnDelete(),
+		DeleteBeforeReplace:        rpc.GetDeleteBeforeReplace(),
+		DeleteBeforeReplaceDefined: rpc.GetDeleteBeforeReplaceDefined(),
+		IgnoreChanges:              sortedUnique(rpc.GetIgnoreChanges()),
+		DependsOn:                  sortedUnique(rpc.GetDependencies()),
+		Inputs:                     plainMap(args.Inputs),
+		Outputs:                    plainMap(outputs),
+		ID:                         id,
+		CustomTimeouts:             customTimeouts(rpc.GetCustomTimeouts().GetCreate(), rpc.GetCustomTimeouts().GetUpdate(), rpc.GetCustomTimeouts().GetDelete()),
 	}
 	e.mu.Lock()
+	r.Aliases = e.aliasURNs(rpc.GetAliases(), rpc.GetParent(), args.TypeToken, args.Name)
 	e.resources = append(e.resources, r)
 	e.mu.Unlock()
 	if model, ok := remoteModels[args.TypeToken]; ok && r.Remote {
@@ -236,11 +239,66 @@ func customTimeouts(create, update, delete string) map[string]string {
 
 // urn is the URN the engine gives a resource: the parent's type is part of it.
 func (e *engine) urn(parent, typ, name string) string {
+	return newURN(e.stack, e.project, parent, typ, name)
+}
+
+// newURN is the URN of a resource of a stack and project under a parent.
+func newURN(stack, project, parent, typ, name string) string {
 	parentType := tokens.Type("")
 	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
 		parentType = p.QualifiedType()
 	}
-	return string(resource.NewURN(tokens.QName(e.stack), tokens.PackageName(e.project), parentType, tokens.Type(typ), name))
+	return string(resource.NewURN(tokens.QName(stack), tokens.PackageName(project), parentType, tokens.Type(typ), name))
+}
+
+// aliasURNs are the URNs a resource answers to besides its own, as the Pulumi engine derives
+// them: each alias (a URN, or a spec whose unset parts default to the resource's own name,
+// type, stack, project and parent), and, for each alias of the parent, the URN the resource
+// had under it. The caller holds e.mu.
+func (e *engine) aliasURNs(aliases []*pulumirpc.Alias, parent, typ, name string) []string {
+	var out []string
+	for _, a := range aliases {
+		if urn := a.GetUrn(); urn != "" {
+			out = append(out, urn)
+			continue
+		}
+		spec := a.GetSpec()
+		if spec == nil {
+			continue
+		}
+		aliasName, aliasType, aliasParent := name, typ, parent
+		if spec.GetName() != "" {
+			aliasName = spec.GetName()
+		}
+		if spec.GetType() != "" {
+			aliasType = spec.GetType()
+		}
+		switch {
+		case spec.GetParentUrn() != "":
+			aliasParent = spec.GetParentUrn()
+		case spec.GetNoParent():
+			aliasParent = ""
+		}
+		stack, project := e.stack, e.project
+		if spec.GetStack() != "" {
+			stack = spec.GetStack()
+		}
+		if spec.GetProject() != "" {
+			project = spec.GetProject()
+		}
+		out = append(out, newURN(stack, project, aliasParent, aliasType, aliasName))
+	}
+	for _, r := range e.resources {
+		if r.URN == parent {
+			for _, parentAlias := range r.Aliases {
+				out = append(out, e.urn(parentAlias, typ, name))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return sortedUnique(out)
 }
 
 // accountOf is the account in the region of a provider reference ("<urn>::<id>"), the

@@ -28,3 +28,48 @@ func TestEveryExportIsInThePlan(t *testing.T) {
 		assert.Equal(t, SecretPlaceholder, p.Outputs["secret"])
 	}
 }
+
+// component is a component resource for the engine's tests.
+type component struct{ pulumi.ResourceState }
+
+// TestAliasesAreTheURNsPulumiDerives gives resources the aliases a refactoring leaves
+// (another parent, no parent, a renamed type, a whole URN) and expects the URNs Pulumi's engine
+// would answer to, children of an aliased component included, as in Pulumi's own alias docs.
+func TestAliasesAreTheURNsPulumiDerives(t *testing.T) {
+	p, err := Run("proj", "dev", nil, func(ctx *pulumi.Context) error {
+		parent := &component{}
+		if err := ctx.RegisterComponentResource("my:index:Area", "area", parent,
+			pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("my:index:OldArea")}})); err != nil {
+			return err
+		}
+		child := &component{}
+		if err := ctx.RegisterComponentResource("my:index:Part", "part", child, pulumi.Parent(parent),
+			pulumi.Aliases([]pulumi.Alias{
+				{ParentURN: pulumi.URN("urn:pulumi:dev::proj::my:index:Other::other")},
+				{NoParent: pulumi.Bool(true), Name: pulumi.String("old-part")},
+				{URN: pulumi.URN("urn:pulumi:dev::proj::my:index:Legacy::legacy")},
+			})); err != nil {
+			return err
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	var area, part *PlanResource
+	for _, r := range p.Resources {
+		switch r.Name {
+		case "area":
+			area = r
+		case "part":
+			part = r
+		}
+	}
+	require.NotNil(t, area)
+	require.NotNil(t, part)
+	assert.Equal(t, []string{"urn:pulumi:dev::proj::my:index:OldArea::area"}, area.Aliases)
+	assert.Equal(t, []string{
+		"urn:pulumi:dev::proj::my:index:Legacy::legacy",
+		"urn:pulumi:dev::proj::my:index:OldArea$my:index:Part::part",
+		"urn:pulumi:dev::proj::my:index:Other$my:index:Part::part",
+		"urn:pulumi:dev::proj::my:index:Part::old-part",
+	}, part.Aliases)
+}

@@ -41,6 +41,14 @@ type PlanResource struct {
 	RetainOnDelete      bool     `json:"retainOnDelete"`
 	DeleteBeforeReplace bool     `json:"deleteBeforeReplace"`
 	IgnoreChanges       []string `json:"ignoreChanges"`
+	// DeleteBeforeReplaceDefined is true when the program set DeleteBeforeReplace, true or
+	// false: the engine then follows it; otherwise the provider decides (added to the original
+	// shape).
+	DeleteBeforeReplaceDefined bool `json:"deleteBeforeReplaceDefined,omitempty"`
+	// Aliases are the URNs the resource had before (pulumi.Aliases, and those it inherits from
+	// an aliased parent): a stack that holds one of them updates that resource instead of
+	// replacing it (added to the original shape).
+	Aliases []string `json:"aliases,omitempty"`
 	// DependsOn is every URN the resource waits for, explicitly or through its inputs.
 	DependsOn []string `json:"dependsOn"`
 	// Inputs are as the provider would receive them; Outputs as AWS would answer, faked
