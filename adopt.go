@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"coldchain/internal/adopt"
+	"coldchain/internal/schema"
 	"coldchain/internal/offline"
 	"coldchain/internal/tfstate"
 )
@@ -223,7 +224,7 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 		case "aws:elasticache/replicationGroup:ReplicationGroup engineVersion":
 			// An upgrade happens in place; only a downgrade, which replaces the cache, needs
 			// Terraform's version kept (and only that engine has it).
-			if t.String("engine") == cfg.Database.RedisEngine && adopt.VersionLater(t.String("engine_version"), cfg.Database.RedisEngineVersion) {
+			if t.String("engine") == cfg.Database.RedisEngine && schema.VersionLater(t.String("engine_version"), cfg.Database.RedisEngineVersion) {
 				return key("redisEngineVersion")(attr("engine_version"))
 			}
 		case "aws:elasticache/replicationGroup:ReplicationGroup nodeType":

@@ -201,7 +201,7 @@ func describeCounts(counts map[string]int) string {
 
 // refuseReplacement refuses a migration that would replace what must be kept.
 func (res *Result) refuseReplacement(r *resource, a *Adoption) {
-	if !r.rule.keep {
+	if !r.schema.Keep {
 		return
 	}
 	for _, c := range a.Changes {

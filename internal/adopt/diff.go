@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"coldchain/internal/offline"
+	"coldchain/internal/schema"
 	"coldchain/internal/tfstate"
 )
 
@@ -50,10 +51,7 @@ func (m *matcher) changes(r *resource) []Change {
 	}
 	add := func(c Change) {
 		if !slices.Contains(r.IgnoreChanges, topKey(c.Input)) { // the program leaves those as they are
-			c.Replaces, c.Note = m.replaces(r, c.Input), r.rule.notes[c.Input]
-			if when := r.rule.replacesWhen[c.Input]; when != nil {
-				c.Replaces = when(c.From, c.To)
-			}
+			c.Replaces, c.Note = m.replaces(r, c), r.rule.notes[c.Input]
 			out = append(out, c)
 		}
 	}
@@ -221,9 +219,9 @@ func providerURN(ref string) string {
 	return ref
 }
 
-// replaces is true when a change of the input replaces the resource.
-func (m *matcher) replaces(r *resource, path string) bool {
-	return slices.Contains(r.rule.replaces, path) || slices.Contains(r.rule.replaces, topKey(path))
+// replaces is true when the change replaces the resource, as the schema table says.
+func (m *matcher) replaces(r *resource, c Change) bool {
+	return r.schema.Decides(c.Input, schema.Change{From: c.From, To: c.To, After: r.Inputs})
 }
 
 // sameValues compares an input with Terraform's: as sets, an unset Terraform attribute as the

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"coldchain/internal/offline"
+	"coldchain/internal/schema"
 	"coldchain/internal/tfstate"
 )
 
@@ -16,6 +17,9 @@ import (
 type resource struct {
 	*offline.PlanResource
 	rule *rule
+	// schema is what a change of the type does (which inputs replace it, whether it must be
+	// kept); never nil.
+	schema *schema.Type
 	// leaves are its inputs flattened to paths ("loadBalancers.*.targetGroupArn").
 	leaves []leaf
 	// match is the Terraform instance it adopts, and how is how it was found.
@@ -69,7 +73,7 @@ func newMatcher(plan *offline.Plan, region string, theirs []*tfstate.Resource, i
 	m := &matcher{byURN: map[string]*resource{}, refs: map[string]ref{}, theirs: theirs,
 		taken: map[*tfstate.Resource]*resource{}, byValue: map[string][]*tfstate.Resource{}, inline: inline, noID: noID}
 	for _, r := range plan.Resources {
-		res := &resource{PlanResource: r, rule: rules[r.Type]}
+		res := &resource{PlanResource: r, rule: rules[r.Type], schema: typeSchema(r.Type)}
 		flatten("", r.Inputs, &res.leaves)
 		m.ours = append(m.ours, res)
 		m.byURN[r.URN] = res
@@ -337,11 +341,11 @@ var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 // nameToken splits names into their words.
 var nameToken = regexp.MustCompile(`[a-z0-9]+`)
 
-// byName matches a resource that must be kept (rule.keep) with the one candidate whose name in
+// byName matches a resource that must be kept (schema Keep) with the one candidate whose name in
 // AWS contains every word of the resource's logical name ("backend" in "coldchain-backend"),
 // when no other unmatched resource of the type would claim it.
 func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
-	if !r.rule.keep {
+	if !r.schema.Keep {
 		// Only what must be kept is worth pairing under another name: the report then names
 		// the config that keeps the name. Anything else of another name is another resource.
 		return nil, ""
