@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"coldchain/internal/adopt"
-	"coldchain/internal/schema"
 	"coldchain/internal/offline"
+	"coldchain/internal/schema"
 	"coldchain/internal/tfstate"
 )
 
@@ -121,7 +121,7 @@ func adoptStack(project, stack string, raw map[string]string, state *tfstate.Sta
 			}
 		}
 	}
-	plan, err := planStackIn(project, stack, raw, opts...)
+	plan, err := planStack(project, stack, raw, opts...)
 	if err != nil {
 		return nil, err
 	}

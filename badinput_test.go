@@ -255,7 +255,7 @@ func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
 		code, out, _ := run(help...)
 		assert.Equalf(t, 0, code, "%v", help)
 		assert.Containsf(t, out, `"pulumi preview" and "pulumi up" run it`, "%v", help)
-		assert.Containsf(t, out, "go run . plan [--stack NAME] [--json] [-c key=value ...]", "%v", help)
+		assert.Containsf(t, out, "go run . plan [--stack NAME] [--json] [--against BEFORE.json] [-c key=value ...]", "%v", help)
 	}
 	code, out, errOut := run()
 	assert.Equal(t, 2, code, "no command outside a Pulumi run is misuse")

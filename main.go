@@ -42,10 +42,12 @@ const usage = `coldchain: the AWS infrastructure of the Cold Chain Dispatch Syst
 "pulumi preview" and "pulumi up" run it, in this directory, for the selected stack
 (Pulumi.<stack>.yaml holds its config). Without Pulumi or AWS credentials:
 
-  go run . plan [--stack NAME] [--json] [-c key=value ...]
+  go run . plan [--stack NAME] [--json] [--against BEFORE.json] [-c key=value ...]
       print every resource "pulumi up" would create on an empty stack, offline
         --stack NAME    the stack whose Pulumi.NAME.yaml is planned (default production)
         --json          print the plan as JSON instead of a tree
+        --against FILE  print instead what "pulumi up" would change in a stack that holds FILE:
+                        an earlier plan --json, or "pulumi stack export" (README, "Changing a stack")
         -c key=value    override a config value (repeatable; bare keys get the project's namespace)
   go run . adopt --tfstate FILE [--stack NAME] [-c key=value ...] [--out FILE]
       adopt what a Terraform state manages: report, and the file "pulumi import" takes
@@ -93,13 +95,9 @@ func deploy(ctx *pulumi.Context) error {
 }
 
 // planStack is what "go run . plan" and the tests run: the same program as deploy, on the
-// offline engine (internal/offline), with what deploy refuses reported as warnings.
-func planStack(project, stack string, raw map[string]string) (*offline.Plan, error) {
-	return planStackIn(project, stack, raw)
-}
-
-// planStackIn is planStack with the engine's options: a real account, for adopt.
-func planStackIn(project, stack string, raw map[string]string, opts ...offline.Option) (*offline.Plan, error) {
+// offline engine (internal/offline), with what deploy refuses reported as warnings. The
+// engine's options plan in a real account (adopt, plan --against a stack export).
+func planStack(project, stack string, raw map[string]string, opts ...offline.Option) (*offline.Plan, error) {
 	cfg, err := loadConfig(project, stack, raw)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"coldchain/internal/change"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -165,8 +167,8 @@ func (f *StackFlags) Config(dir string) (project string, raw map[string]string, 
 	return project, raw, err
 }
 
-// PlanFunc plans a stack of the program from its raw config.
-type PlanFunc func(project, stack string, raw map[string]string) (*Plan, error)
+// PlanFunc plans a stack of the program from its raw config, with the engine's options.
+type PlanFunc func(project, stack string, raw map[string]string, opts ...Option) (*Plan, error)
 
 // An InputError is a program's refusal of its config: the plan command prints it as it is, as
 // the program's answer to what the user gave it.
@@ -175,13 +177,16 @@ type InputError interface {
 	InputError()
 }
 
-// Command is "plan [--stack NAME] [--json] [-c key=value ...]" of a program in the current
-// directory: it reads the stack's file, applies the overrides, plans with plan and prints the
-// result. usage is printed on misuse. It returns the process exit status: 0 for a plan, 1 for
-// bad config or a failed run, 2 for bad usage.
+// Command is "plan [--stack NAME] [--json] [--against BEFORE.json] [-c key=value ...]" of a
+// program in the current directory: it reads the stack's file, applies the overrides, plans
+// with plan and prints the result: the plan, or with --against what "pulumi up" would change in
+// a stack that holds BEFORE (an earlier plan's JSON, or "pulumi stack export"). usage is printed
+// on misuse. It returns the process exit status: 0 for a plan, 1 for bad config or a failed
+// run, 2 for bad usage.
 func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFunc) int {
 	flags := NewStackFlags("plan", usage, stderr)
 	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
+	against := flags.String("against", "", "print what pulumi up would change in a stack that holds this plan JSON or stack export")
 	if code, ok := flags.Parse(args); !ok {
 		return code
 	}
@@ -197,7 +202,19 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 	}
 
 	stack := flags.Stack
-	p, err := plan(project, stack, raw)
+	var before *Plan
+	var opts []Option
+	if *against != "" {
+		if before, err = change.Load(*against); err != nil {
+			fmt.Fprintln(stderr, "plan --against:", err)
+			return 1
+		}
+		if before.Account != "" {
+			// A stack export holds the real account's ARNs and names: plan in it.
+			opts = append(opts, InAccount(before.Account))
+		}
+	}
+	p, err := plan(project, stack, raw, opts...)
 	var input InputError
 	switch {
 	case errors.As(err, &input):
@@ -206,6 +223,21 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 	case err != nil:
 		fmt.Fprintf(stderr, "plan of stack %s failed: %s\n", stack, strings.TrimSpace(err.Error()))
 		return 1
+	}
+	if before != nil {
+		preview := change.Compute(before, p)
+		if *asJSON {
+			if err := writeJSON(stdout, preview); err != nil {
+				fmt.Fprintln(stderr, "plan:", err)
+				return 1
+			}
+			return 0
+		}
+		preview.Write(stdout, *against)
+		for _, warning := range p.Warnings {
+			fmt.Fprintln(stdout, "\nwarning: "+warning)
+		}
+		return 0
 	}
 	if *asJSON {
 		if err := WriteJSON(stdout, p); err != nil {
@@ -219,10 +251,13 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 }
 
 // WriteJSON writes the plan as indented JSON, the shape tooling reads.
-func WriteJSON(w io.Writer, p *Plan) error {
+func WriteJSON(w io.Writer, p *Plan) error { return writeJSON(w, p) }
+
+// writeJSON writes a value as indented JSON.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(p)
+	return enc.Encode(v)
 }
 
 // PrintTree prints the plan as the indented tree "pulumi preview" shows, with the options that

@@ -36,6 +36,8 @@ type Type struct {
 	// Deferred are the inputs whose change AWS applies at the next maintenance window unless
 	// the resource's applyImmediately is true.
 	Deferred []string
+	// DeferredWhen are inputs AWS defers only in some cases, decided from the change.
+	DeferredWhen map[string]func(c Change) bool
 	// Keep marks what holds data or what data lives in: replacing or deleting it loses
 	// something a stack cannot rebuild (data, images, keys, secrets, their copies).
 	Keep bool
@@ -99,6 +101,15 @@ func (t *Type) Decides(input string, c Change) bool {
 		return when(c)
 	}
 	return t.ReplacedBy(input)
+}
+
+// Defers is true when AWS applies the change of an input at the next maintenance window
+// (unless the resource applies changes immediately).
+func (t *Type) Defers(input string, c Change) bool {
+	if when := t.DeferredWhen[input]; when != nil {
+		return when(c)
+	}
+	return slices.Contains(t.Deferred, input)
 }
 
 // topKey is the input a path starts with.

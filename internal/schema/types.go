@@ -2,6 +2,10 @@ package schema
 
 // types is the table, by pulumi type token.
 var types = map[string]*Type{
+	// An explicit AWS provider in another region manages other resources: pulumi-aws replaces
+	// the provider, and with it every resource it manages, when its region changes.
+	"pulumi:providers:aws": {Replaces: []string{"region"}},
+
 	// The network. A VPC and its subnets hold the database: replacing them moves it.
 	"aws:ec2/vpc:Vpc": {Replaces: []string{"cidrBlock", "instanceTenancy"}, Keep: true},
 	"aws:ec2/subnet:Subnet": {
@@ -18,9 +22,13 @@ var types = map[string]*Type{
 	"aws:ec2/securityGroup:SecurityGroup": {
 		Replaces: []string{"description", "name", "namePrefix", "vpcId"}, Autonamed: "name",
 	},
-	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":         {Replaces: []string{"vpcId"}, OnePer: "vpcId"},
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {Replaces: []string{"securityGroupId"}},
-	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   {Replaces: []string{"securityGroupId"}},
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {Replaces: []string{"vpcId"}, OnePer: "vpcId"},
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+		Replaces: []string{"securityGroupId"}, ReplacesWhen: ruleSourceKind,
+	},
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+		Replaces: []string{"securityGroupId"}, ReplacesWhen: ruleSourceKind,
+	},
 	"aws:ec2/vpcEndpoint:VpcEndpoint": {
 		Replaces: []string{"serviceName", "vpcEndpointType", "vpcId"},
 	},
@@ -38,6 +46,11 @@ var types = map[string]*Type{
 		// created first unless the program says otherwise.
 		Deferred: []string{"allocatedStorage", "caCertIdentifier", "dbSubnetGroupName", "engineVersion",
 			"iamDatabaseAuthenticationEnabled", "instanceClass", "iops", "multiAz", "storageThroughput", "storageType"},
+		// A retention changed to or from 0 turns automated backups off or on: AWS waits for the
+		// window (and restarts the instance); between other values it applies at once.
+		DeferredWhen: map[string]func(Change) bool{
+			"backupRetentionPeriod": func(c Change) bool { return str(c.From) == "0" || str(c.To) == "0" },
+		},
 		Keep: true,
 		Notes: map[string]string{
 			"identifier": "renames the instance in place: its endpoint changes",
@@ -70,6 +83,8 @@ var types = map[string]*Type{
 		ReplacesWhen: map[string]func(Change) bool{
 			"engine":        func(c Change) bool { return !(str(c.From) == "redis" && str(c.To) == "valkey") },
 			"engineVersion": func(c Change) bool { return VersionLater(str(c.From), str(c.To)) },
+			// In place from engine version 7.0.5 on, which every version the program allows is.
+			"transitEncryptionEnabled": func(c Change) bool { return VersionLater("7.0.5", str(c.After["engineVersion"])) },
 		},
 		Autonamed: "replicationGroupId",
 		Deferred:  []string{"engineVersion", "nodeType"},
@@ -147,6 +162,12 @@ var types = map[string]*Type{
 	},
 	"aws:lb/loadBalancer:LoadBalancer": {
 		Replaces: []string{"internal", "loadBalancerType", "name", "namePrefix"}, Autonamed: "name",
+		// The provider's CustomizeDiff replaces a network load balancer on some changes of its
+		// subnets and security groups; an application load balancer changes them in place.
+		ReplacesWhen: map[string]func(Change) bool{
+			"subnets":        networkLoadBalancer,
+			"securityGroups": networkLoadBalancer,
+		},
 	},
 	"aws:lb/targetGroup:TargetGroup": {
 		Replaces:  []string{"name", "namePrefix", "port", "protocol", "protocolVersion", "targetType", "vpcId"},
@@ -162,7 +183,8 @@ var types = map[string]*Type{
 		Replaces: []string{"certificateArn", "validationRecordFqdns"},
 	},
 	"aws:route53/record:Record": {
-		Replaces: []string{"allowOverwrite", "name", "type", "zoneId"},
+		// A new type is an update: one change batch deletes the old record and creates the new.
+		Replaces: []string{"name", "zoneId"},
 		Notes:    map[string]string{"aliases": "the record points elsewhere as soon as Route 53 applies it"},
 	},
 	"aws:appautoscaling/target:Target": {
@@ -202,7 +224,7 @@ var types = map[string]*Type{
 		Replaces: []string{"resourceArn", "webAclArn"}, OnePer: "resourceArn",
 	},
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": {
-		Replaces: []string{"resourceArn"}, OnePer: "resourceArn",
+		Replaces: []string{"logDestinationConfigs", "resourceArn"}, OnePer: "resourceArn",
 	},
 
 	// pulumi-random: every input replaces, as its schema marks them.
@@ -212,3 +234,17 @@ var types = map[string]*Type{
 			"number", "numeric", "overrideSpecial", "special", "upper"},
 	},
 }
+
+// ruleSourceKind replaces a security group rule only when its source changes kind (a CIDR
+// range, a prefix list, another group): a new value of the same kind is changed in place
+// (the provider's ModifyPlan).
+var ruleSourceKind = map[string]func(Change) bool{
+	"cidrIpv4":                  sourceKindChanges,
+	"cidrIpv6":                  sourceKindChanges,
+	"prefixListId":              sourceKindChanges,
+	"referencedSecurityGroupId": sourceKindChanges,
+}
+
+func sourceKindChanges(c Change) bool { return empty(c.From) != empty(c.To) }
+
+func networkLoadBalancer(c Change) bool { return str(c.After["loadBalancerType"]) == "network" }
