@@ -85,7 +85,7 @@ func NewAlarmTopic(ctx *pulumi.Context, name string, args *AlarmTopicArgs, opts 
 	if _, err := sns.NewTopicPolicy(ctx, "alarms", &sns.TopicPolicyArgs{
 		Arn:    topic.Arn,
 		Policy: alarmTopicPolicy(args.Account, topic.Arn),
-	}, child); err != nil {
+	}, child, oncePerParent); err != nil {
 		return nil, fmt.Errorf("creating alarm topic policy: %w", err)
 	}
 	if _, err := sns.NewTopicSubscription(ctx, "alarms-email", &sns.TopicSubscriptionArgs{
@@ -144,7 +144,9 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 	dashboard, err := cloudwatch.NewDashboard(ctx, "dashboard", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(args.Prefix),
 		DashboardBody: body,
-	}, child)
+		// PutDashboard overwrites a dashboard of the same name, so a replacement created first
+		// would be deleted with the old one.
+	}, child, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, fmt.Errorf("creating dashboard: %w", err)
 	}

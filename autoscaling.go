@@ -59,7 +59,7 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 			ResourceId:        scalableResourceID(args.ClusterName, svc.ServiceName),
 			MinCapacity:       pulumi.Int(cfg.MinTasks),
 			MaxCapacity:       pulumi.Int(cfg.MaxTasks),
-		}, child)
+		}, child, oncePerParent)
 		if err != nil {
 			return nil, fmt.Errorf("creating %s scalable target: %w", svc.Key, err)
 		}

@@ -51,6 +51,8 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 	fail := func(what string, err error) (*bucket, error) {
 		return nil, fmt.Errorf("creating %s bucket %s: %w", name, what, err)
 	}
+	// Each of the bucket's configurations exists once for it.
+	config := pulumi.Composite(parent, oncePerParent)
 
 	block, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
 		Bucket:                b.ID(),
@@ -58,14 +60,14 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 		BlockPublicPolicy:     pulumi.Bool(true),
 		IgnorePublicAcls:      pulumi.Bool(true),
 		RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
+	}, config)
 	if err != nil {
 		return fail("public access block", err)
 	}
 	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
 		Bucket: b.ID(),
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
+	}, config); err != nil {
 		return fail("ownership controls", err)
 	}
 
@@ -87,7 +89,7 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 				BucketKeyEnabled: pulumi.Bool(spec.keyArn != nil),
 			},
 		},
-	}, parent); err != nil {
+	}, config); err != nil {
 		return fail("encryption", err)
 	}
 
@@ -97,7 +99,7 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 		v, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
 			Bucket:                  b.ID(),
 			VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-		}, parent)
+		}, config)
 		if err != nil {
 			return fail("versioning", err)
 		}
@@ -112,7 +114,7 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: b.ID(),
 		Rules:  rules,
-	}, parent, pulumi.DependsOn(lifecycleDeps)); err != nil {
+	}, config, pulumi.DependsOn(lifecycleDeps)); err != nil {
 		return fail("lifecycle", err)
 	}
 
@@ -121,7 +123,7 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 		Bucket: b.ID(),
 		Policy: policyJSON(statements...),
 		// S3 rejects a policy written while the public access block is still being applied.
-	}, parent, pulumi.DependsOn([]pulumi.Resource{block}))
+	}, config, pulumi.DependsOn([]pulumi.Resource{block}))
 	if err != nil {
 		return fail("policy", err)
 	}
@@ -131,12 +133,19 @@ func newBucket(ctx *pulumi.Context, name string, spec *bucketSpec, parent pulumi
 			Bucket:       b.ID(),
 			TargetBucket: spec.logTo,
 			TargetPrefix: pulumi.String(s3AccessLogPrefix + "/" + name + "/"),
-		}, parent); err != nil {
+		}, config); err != nil {
 			return fail("access logging", err)
 		}
 	}
 	return &bucket{name: b.Bucket, arn: b.Arn, ready: policy.Bucket, versioning: versioning}, nil
 }
+
+// oncePerParent is the option of a resource that exists once for its parent (a bucket's
+// policy or lifecycle, a repository's lifecycle policy, a service's scalable target, the load
+// balancer's web ACL association): AWS keys its create and its delete by the parent, so a
+// replacement created first would be removed by the delete of the old one, or collide with
+// it. The old one is deleted first (internal/schema lists these types: OnePer).
+var oncePerParent = pulumi.DeleteBeforeReplace(true)
 
 // denyInsecureTransport denies every request to the bucket that is not sent over TLS
 // (Security Hub S3.5).

@@ -26,6 +26,9 @@ type Config struct {
 	// DrRegion (drRegion, optional) is the disaster-recovery region: the database's backups,
 	// the data buckets, the images and the secrets get copies there (dr.go).
 	DrRegion string
+	// AccountSettings are the settings that exist once per account and region, which one
+	// stack of the account owns (accountsettings.go).
+	AccountSettings AccountSettingsConfig
 
 	// VpcCidr (vpcCidr, default "10.0.0.0/16") is the VPC's IPv4 range.
 	VpcCidr string
@@ -330,6 +333,10 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		AllowedAccountIDs: r.list("allowedAccountIds", nil),
 		Tags:              r.strMap("tags"),
 		DrRegion:          r.str("drRegion", ""),
+		AccountSettings: AccountSettingsConfig{
+			Owner:                  r.boolean("accountSettingsOwner", false),
+			ReplicatedRepositories: r.listMap("accountReplicatedRepositories"),
+		},
 
 		VpcCidr:              r.str("vpcCidr", "10.0.0.0/16"),
 		NatGateways:          r.str("natGateways", natOnePerAz),

@@ -172,6 +172,20 @@ func (r *configReader) strMap(key string) map[string]string {
 	return m
 }
 
+// listMap accepts a JSON object of lists of strings (what a YAML map of lists becomes).
+func (r *configReader) listMap(key string) map[string][]string {
+	v, ok := r.lookup(key)
+	if !ok {
+		return map[string][]string{}
+	}
+	m := map[string][]string{}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		r.fail(key, v, "a map of strings to lists of strings")
+		return map[string][]string{}
+	}
+	return m
+}
+
 // providerKeyHints point aws: keys the explicit provider does not read to the project's keys
 // that do the same.
 var providerKeyHints = map[string]string{

@@ -163,10 +163,13 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	identifier := c.Identifier
 	var logGroups []pulumi.Resource
 	for _, export := range postgresLogExports {
+		// Their names follow the identifier, so renaming the instance replaces them; a
+		// protected stack keeps the old group, and its history, until its retention ends
+		// (README, "Changing a stack").
 		group, err := cloudwatch.NewLogGroup(ctx, "postgres-"+export, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.Sprintf("/aws/rds/instance/%s/%s", identifier, export),
 			RetentionInDays: pulumi.Int(args.LogRetentionDays),
-		}, child)
+		}, child, pulumi.RetainOnDelete(args.Protect))
 		if err != nil {
 			return fmt.Errorf("creating database %s log group: %w", export, err)
 		}
@@ -235,11 +238,17 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 		// The automated backups, point-in-time recovery included, copied into the DR region
 		// for as long as this region keeps them, and encrypted there with its key: a restore
 		// there does not need this region.
+		// Every input replaces the replication. Its delete stops the replication of the source
+		// instance, so a replacement created first would be stopped by the delete of the old
+		// one, leaving no copy while the state says there is one: deleted first. Protected
+		// like the database, so that a change of the retention, of the database's identity or
+		// of the DR region stops "pulumi up" instead of silently restarting the copy (README,
+		// "Changing a stack").
 		if _, err := rds.NewInstanceAutomatedBackupsReplication(ctx, "postgres-backups", &rds.InstanceAutomatedBackupsReplicationArgs{
 			SourceDbInstanceArn: db.Arn,
 			KmsKeyId:            copies.KeyArn,
 			RetentionPeriod:     pulumi.Int(c.BackupRetentionDays),
-		}, child, pulumi.Provider(copies.Provider)); err != nil {
+		}, child, pulumi.Provider(copies.Provider), oncePerParent, pulumi.Protect(args.Protect)); err != nil {
 			return fmt.Errorf("replicating the database's backups to %s: %w", copies.Region, err)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
@@ -13,8 +12,8 @@ import (
 // This file is the disaster-recovery region: copies, in a second region, of what the stack
 // cannot rebuild. The database's automated backups (database.go) and the secrets the team
 // fills (redeploy.go) are copied by their own areas, with the key made here; this area makes
-// the key, the replicas of the data buckets and of the image repositories, and the
-// replication that fills them. Not copied: the cache, which holds what the backend computes
+// the key, the replicas of the data buckets and of the image repositories, and the buckets'
+// replication (the images' is an account setting, accountsettings.go). Not copied: the cache, which holds what the backend computes
 // again (a copy, an ElastiCache global datastore, would need larger node types than the stack
 // runs and double the cache's cost for data a cold cache rebuilds) and its AUTH token, which a
 // cache rebuilt in the DR region gets anew; the access logs; and the database's master
@@ -53,6 +52,9 @@ type DisasterRecovery struct {
 	KeyArn pulumi.StringOutput
 	// BucketNames are the replicas, by purpose ("uploads").
 	BucketNames map[string]pulumi.StringOutput
+	// replicaRepositories are the image repositories' replicas, which the registry's
+	// replication waits for.
+	replicaRepositories []pulumi.Resource
 }
 
 // RegionCopies is what an area needs to copy its stores into the DR region; nil without one.
@@ -99,10 +101,8 @@ func NewDisasterRecovery(ctx *pulumi.Context, name string, args *DisasterRecover
 	if err := d.replicateBuckets(ctx, args, key.Arn, child, there); err != nil {
 		return nil, err
 	}
-	if len(args.Registry.Repositories) > 0 {
-		if err := replicateImages(ctx, args, key.Arn, child, there); err != nil {
-			return nil, err
-		}
+	if err := d.replicateImages(ctx, args, key.Arn, there); err != nil {
+		return nil, err
 	}
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"keyArn": d.KeyArn})
 }
@@ -184,7 +184,11 @@ func (d *DisasterRecovery) replicateBuckets(ctx *pulumi.Context, args *DisasterR
 				},
 			}},
 			// Replication needs versioning on both buckets, and a role that may act.
-		}, child, pulumi.DependsOn(append([]pulumi.Resource{b.Versioning, replica.versioning}, role.after()...))); err != nil {
+			// One per bucket: deleted first, so that a replacement is not removed by the delete of
+			// the old one. Protected like the buckets: a change of a bucket's name or of the DR
+			// region stops "pulumi up" instead of silently ending the copy.
+		}, child, oncePerParent, pulumi.Protect(args.Protect),
+			pulumi.DependsOn(append([]pulumi.Resource{b.Versioning, replica.versioning}, role.after()...))); err != nil {
 			return fmt.Errorf("creating the replication of the %s bucket: %w", b.Purpose, err)
 		}
 	}
@@ -206,45 +210,20 @@ func viaS3(account awsAccount, buckets []string) map[string]map[string]any {
 	}
 }
 
-// replicateImages creates each repository's replica in the DR region and makes the registry
-// copy every image pushed to the stack's repositories into it. The replicas are declared here
-// rather than left to ECR, which would create them with AES-256 encryption, mutable tags and
-// no lifecycle policy: these are encrypted with the DR key, immutable, protected, and expire
-// images by the source's rules, never the deployed one. A registry has one replication
-// configuration per region: this one replaces any other the account had in this region.
-func replicateImages(ctx *pulumi.Context, args *DisasterRecoveryArgs, drKeyArn pulumi.StringInput, child, there pulumi.ResourceOption) error {
-	var filters ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArray
-	var replicas []pulumi.Resource
+// replicateImages creates each repository's replica in the DR region. The replicas are
+// declared here rather than left to ECR, which would create them with AES-256 encryption,
+// mutable tags and no lifecycle policy: these are encrypted with the DR key, immutable,
+// protected, and expire images by the source's rules, never the deployed one. The registry's
+// replication that fills them is an account setting (accountsettings.go): one per account and
+// region, declared by the stack that owns the account's settings.
+func (d *DisasterRecovery) replicateImages(ctx *pulumi.Context, args *DisasterRecoveryArgs, drKeyArn pulumi.StringInput, there pulumi.ResourceOption) error {
 	for _, service := range sortedKeys(args.Registry.Repositories) {
 		spec := args.Registry.Repositories[service]
 		replica, err := newRepository(ctx, service+"-dr", spec, args.Registry, drKeyArn, true, there)
 		if err != nil {
 			return err
 		}
-		replicas = append(replicas, replica)
-		// ECR filters by prefix only: a repository of the account whose name starts with this
-		// one's is replicated too.
-		filters = append(filters, &ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs{
-			Filter: pulumi.String(spec.Name), FilterType: pulumi.String("PREFIX_MATCH"),
-		})
-	}
-	_, err := ecr.NewReplicationConfiguration(ctx, "images", &ecr.ReplicationConfigurationArgs{
-		ReplicationConfiguration: &ecr.ReplicationConfigurationReplicationConfigurationArgs{
-			Rules: ecr.ReplicationConfigurationReplicationConfigurationRuleArray{
-				&ecr.ReplicationConfigurationReplicationConfigurationRuleArgs{
-					Destinations: ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArray{
-						&ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs{
-							Region: pulumi.String(args.Region), RegistryId: pulumi.String(args.Account.AccountID),
-						},
-					},
-					RepositoryFilters: filters,
-				},
-			},
-		},
-		// The replicas exist before the first image is copied, or ECR would create them itself.
-	}, child, pulumi.DependsOn(replicas))
-	if err != nil {
-		return fmt.Errorf("creating the replication of the images: %w", err)
+		d.replicaRepositories = append(d.replicaRepositories, replica)
 	}
 	return nil
 }

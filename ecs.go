@@ -131,8 +131,10 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 				},
 			},
 		},
-		// The cluster's name is typed by operators; a replacement must free it first.
-	}, child, pulumi.DeleteBeforeReplace(true))
+		// Only a new name replaces the cluster, so the new one never collides with the old:
+		// created first, the services move into it before the old one goes (deleted first,
+		// the engine would delete both services with it, both tiers down).
+	}, child, pulumi.DeleteBeforeReplace(false))
 	if err != nil {
 		return nil, fmt.Errorf("creating ECS cluster: %w", err)
 	}
@@ -143,7 +145,7 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		DefaultCapacityProviderStrategies: ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArray{
 			&ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(args.FargateSpot)), Weight: pulumi.Int(1)},
 		},
-	}, child)
+	}, child, oncePerParent)
 	if err != nil {
 		return nil, fmt.Errorf("setting the cluster's capacity providers: %w", err)
 	}
@@ -419,12 +421,21 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		EnableExecuteCommand:            pulumi.Bool(cfg.Exec),
 		PropagateTags:                   pulumi.String("SERVICE"),
 		EnableEcsManagedTags:            pulumi.Bool(true),
+		// With it, a change of the capacity provider strategy (fargateSpot) is a rolling
+		// deployment instead of a replacement of the service (the provider's
+		// capacityProviderStrategyCustomizeDiff); every other update of the service rolls its
+		// tasks too, behind the circuit breaker.
+		ForceNewDeployment: pulumi.Bool(true),
 	}, parent, pulumi.DependsOn(append(append([]pulumi.Resource{}, spec.after...), policies...)),
 		// Autoscaling owns the desired count once the service exists; applying the config value
 		// again on every deployment would undo a scale-out in the middle of a peak.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
-		// The service's name is typed by operators; a replacement must free it first.
-		pulumi.DeleteBeforeReplace(true),
+		// Only a new name or cluster replaces the service (the strategy changes in place, see
+		// ForceNewDeployment), and ECS allows one name per cluster: the new service starts,
+		// registers with the same target group and takes traffic before the old one is
+		// deleted. The bridge would delete first, since the name is set; both services
+		// deleted first would take both tiers down at once.
+		pulumi.DeleteBeforeReplace(false),
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout, Update: timeout}))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s service: %w", name, err)

@@ -79,10 +79,14 @@ var stagingDifferences = []string{
 	`aws:wafv2/webAclAssociation:WebAclAssociation waf: only in production`,
 	`aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration waf: only in production`,
 	`coldchain:index:Firewall firewall: only in production`,
+	// accountSettingsOwner: production owns the account's settings (the registry's replication
+	// of the images to the DR region, the log policy WAF delivers through)
+	`aws:cloudwatch/logResourcePolicy:LogResourcePolicy waf-logs: only in production`,
+	`aws:ecr/replicationConfiguration:ReplicationConfiguration images: only in production`,
+	`coldchain:index:AccountSettings account: only in production`,
 	// drRegion: staging keeps no copies in another region
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy backend-dr: only in production`,
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy frontend-dr: only in production`,
-	`aws:ecr/replicationConfiguration:ReplicationConfiguration images: only in production`,
 	`aws:ecr/repository:Repository backend-dr: only in production`,
 	`aws:ecr/repository:Repository frontend-dr: only in production`,
 	`aws:iam/role:Role replication: only in production`,
@@ -130,6 +134,9 @@ var stagingDifferences = []string{
 	`aws:cloudwatch/metricAlarm:MetricAlarm db-free-storage alarmDescription: differs`,
 	`aws:cloudwatch/metricAlarm:MetricAlarm db-free-storage threshold: 10737418240 -> 5368709120`,
 	// protect, forceDestroy
+	`aws:cloudwatch/logGroup:LogGroup postgres-postgresql retainOnDelete: true -> false`,
+	`aws:cloudwatch/logGroup:LogGroup postgres-upgrade retainOnDelete: true -> false`,
+	`aws:s3/bucketV2:BucketV2 logs protect: true -> false`,
 	`aws:ecr/repository:Repository backend forceDelete: false -> true`,
 	`aws:ecr/repository:Repository backend protect: true -> false`,
 	`aws:ecr/repository:Repository frontend forceDelete: false -> true`,

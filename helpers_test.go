@@ -3,6 +3,7 @@ package main
 import (
 	"coldchain/internal/guard"
 	"coldchain/internal/offline"
+	"coldchain/internal/schema"
 	"flag"
 	"os"
 	"path/filepath"
@@ -159,4 +160,18 @@ func golden(t *testing.T, name, got string) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "run the test with -update to create the golden file")
 	require.Equalf(t, string(want), got, "%s differs from what the test sees", path)
+}
+
+// schemaOf is the schema table's entry of a type.
+func schemaOf(typ string) (*schema.Type, bool) { return schema.Lookup(typ) }
+
+// mapValues are a map's values.
+func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
 }

@@ -235,6 +235,10 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	settings, err := newAccountSettings(ctx, cfg, account, dr, inArea)
+	if err != nil {
+		return err
+	}
 
 	database, err := NewDatabase(ctx, "database", &DatabaseArgs{
 		Prefix:                  cfg.Prefix(),
@@ -306,7 +310,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
-	firewall, err := newFirewall(ctx, cfg, services, inArea)
+	firewall, err := newFirewall(ctx, cfg, services, settings, inArea)
 	if err != nil {
 		return err
 	}
@@ -340,15 +344,20 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 }
 
 // newFirewall puts the web ACL in front of the load balancer when waf is set; nil without.
-func newFirewall(ctx *pulumi.Context, cfg *Config, services *Services, inArea pulumi.ResourceOption) (*Firewall, error) {
+func newFirewall(ctx *pulumi.Context, cfg *Config, services *Services, settings *AccountSettings, inArea pulumi.ResourceOption) (*Firewall, error) {
 	if !cfg.Firewall.Enabled {
 		return nil, nil
+	}
+	var logPolicy pulumi.Resource
+	if settings != nil {
+		logPolicy = settings.WafLogPolicy
 	}
 	return NewFirewall(ctx, "firewall", &FirewallArgs{
 		Prefix:           cfg.Prefix(),
 		LoadBalancerArn:  services.AlbArn,
 		RateLimit:        cfg.Firewall.RateLimit,
 		LogRetentionDays: cfg.LogRetentionDays,
+		LogPolicy:        logPolicy,
 	}, inArea)
 }
 

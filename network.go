@@ -134,7 +134,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	// it, so nothing launched without an explicit group can talk (Security Hub EC2.2).
 	if _, err := ec2.NewDefaultSecurityGroup(ctx, "default-sg", &ec2.DefaultSecurityGroupArgs{
 		VpcId: v.VpcId,
-	}, child); err != nil {
+	}, child, oncePerParent); err != nil {
 		return nil, fmt.Errorf("emptying the default security group: %w", err)
 	}
 

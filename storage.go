@@ -125,6 +125,10 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	logs, err := newBucket(ctx, "logs", &bucketSpec{
 		name:         logsName,
 		forceDestroy: args.ForceDestroy,
+		// The access logs are the record of who read and wrote the data: a renamed logs
+		// bucket would be replaced, its logs deleted with it. Protected like the data, so
+		// that "pulumi up" stops instead (README, "Changing a stack": copy, switch, retire).
+		protect: args.Protect,
 		// Versioned like the data buckets (Security Hub S3.14 flags any bucket that is not):
 		// a log overwritten or deleted by mistake, or by an intruder covering tracks, stays
 		// recoverable until its old version expires.
@@ -276,10 +280,12 @@ func newRepository(ctx *pulumi.Context, name string, spec RepositorySpec, args *
 	if err != nil {
 		return nil, err
 	}
+	// Every release changes the policy (it names the deployed tag), and a change replaces it:
+	// deleted first (pulumi-aws's default for the type too), as it exists once per repository.
 	if _, err := ecr.NewLifecyclePolicy(ctx, name, &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name,
 		Policy:     pulumi.String(policy),
-	}, opts...); err != nil {
+	}, append(opts, oncePerParent)...); err != nil {
 		return nil, fmt.Errorf("creating %s repository lifecycle policy: %w", name, err)
 	}
 	return repo, nil

@@ -35,6 +35,7 @@ func (c *Config) validate() []Problem {
 	}
 	p.checkTags(c.Tags)
 	p.checkDrRegion(c)
+	p.checkAccountSettings(c)
 
 	if p.checkVpcCidr(c.VpcCidr) {
 		if c.SubnetCidrs == nil {
@@ -191,7 +192,7 @@ func (c *Config) warnings() []string {
 				"(scripts/release.sh; README, First deployment).")
 		}
 	}
-	return w
+	return append(w, c.accountSettingsWarnings()...)
 }
 
 // isPlaceholderDomain is true for the names reserved for examples and tests (RFC 2606, 6761).

@@ -18,6 +18,9 @@ type FirewallArgs struct {
 	RateLimit int
 	// LogRetentionDays keeps the firewall's logs.
 	LogRetentionDays int
+	// LogPolicy is the account's log policy that lets WAF deliver to the log group, when this
+	// stack owns it (accountsettings.go); nil when another stack of the account does.
+	LogPolicy pulumi.Resource
 }
 
 // Firewall is the web ACL on the load balancer, and where it logs.
@@ -136,7 +139,7 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 	if _, err := wafv2.NewWebAclAssociation(ctx, "waf", &wafv2.WebAclAssociationArgs{
 		ResourceArn: args.LoadBalancerArn,
 		WebAclArn:   acl.Arn,
-	}, child); err != nil {
+	}, child, oncePerParent); err != nil {
 		return nil, fmt.Errorf("associating the web ACL with the load balancer: %w", err)
 	}
 
@@ -160,10 +163,20 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
 		RedactedFields:        redacted,
-	}, child); err != nil {
+		// With the account's log policy in place WAF finds its access granted, and edits no
+		// policy of its own.
+	}, child, oncePerParent, pulumi.DependsOn(optionalResources(args.LogPolicy))); err != nil {
 		return nil, fmt.Errorf("sending the web ACL's logs to %s: %w", "aws-waf-logs-"+args.Prefix, err)
 	}
 	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{"webAclName": f.WebACLName, "logGroupName": f.LogGroupName})
+}
+
+// optionalResources is a list of the resource, empty for nil.
+func optionalResources(r pulumi.Resource) []pulumi.Resource {
+	if r == nil {
+		return nil
+	}
+	return []pulumi.Resource{r}
 }
 
 // firewallCapacity is the WCUs the web ACL's rules use, as AWS documents them.

@@ -219,9 +219,18 @@ func providerURN(ref string) string {
 	return ref
 }
 
-// replaces is true when the change replaces the resource, as the schema table says.
+// replaces is true when the change replaces the resource, as the schema table says, given
+// Terraform's value and the program's where the input is a whole attribute (a list, which a
+// CustomizeDiff may judge by its length), else the change's text.
 func (m *matcher) replaces(r *resource, c Change) bool {
-	return r.schema.Decides(c.Input, schema.Change{From: c.From, To: c.To, After: r.Inputs})
+	var from, to any = c.From, c.To
+	if k, ok := tfKey(r.match.Attributes, c.Input, r.rule.renames); ok {
+		from = r.match.Attributes[k]
+	}
+	if v, ok := r.Inputs[c.Input]; ok {
+		to = v
+	}
+	return r.schema.Decides(c.Input, schema.Change{From: from, To: to, After: r.Inputs})
 }
 
 // sameValues compares an input with Terraform's: as sets, an unset Terraform attribute as the

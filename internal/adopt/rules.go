@@ -245,6 +245,9 @@ var rules = map[string]*rule{
 		// strategy only by replacement (the provider's ForceNew on launch_type, and on
 		// capacity_provider_strategy when either side has none).
 		unset: []string{"launchType"},
+		notes: map[string]string{"launchType": "ECS moves a service from a launch type to a capacity provider " +
+			"strategy in place: do it before the first up (README, \"Migrating from Terraform\"), or the up replaces " +
+			"the service, creating the new one first, which ECS refuses while the old one of the same name runs"},
 	},
 	"aws:ecs/taskDefinition:TaskDefinition": {
 		terraform: []string{"aws_ecs_task_definition"}, identity: []string{"family"}, importID: attr("arn"),
@@ -292,6 +295,10 @@ var rules = map[string]*rule{
 	},
 	"aws:cloudwatch/logGroup:LogGroup": {
 		terraform: []string{"aws_cloudwatch_log_group"}, identity: []string{"name"}, importID: attr("name"),
+	},
+	"aws:cloudwatch/logResourcePolicy:LogResourcePolicy": {
+		terraform: []string{"aws_cloudwatch_log_resource_policy"}, identity: []string{"policyName"},
+		importID: attr("policy_name"),
 	},
 	"aws:cloudwatch/metricAlarm:MetricAlarm": {
 		terraform: []string{"aws_cloudwatch_metric_alarm"}, identity: []string{"name"}, importID: attr("alarm_name"), renames: map[string]string{"name": "alarm_name"},

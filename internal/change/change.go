@@ -87,11 +87,12 @@ type PropertyDiff struct {
 // Compute is what "pulumi up" does to a stack that holds before when the program plans after.
 func Compute(before, after *plan.Plan) *Preview {
 	c := &computation{
-		before:  map[string]*plan.PlanResource{},
-		matched: map[string]bool{},
-		unknown: map[string][]string{},
-		subst:   map[string][][2]string{},
-		steps:   map[string]*Step{},
+		deployed: before.Deployed,
+		before:   map[string]*plan.PlanResource{},
+		matched:  map[string]bool{},
+		unknown:  map[string][]string{},
+		subst:    map[string][][2]string{},
+		steps:    map[string]*Step{},
 	}
 	for _, r := range before.Resources {
 		c.before[r.URN] = r
@@ -121,8 +122,10 @@ func Compute(before, after *plan.Plan) *Preview {
 // computation is the state of one Compute: the resources the stack holds, by URN, and what
 // the steps so far have decided about values that later resources read.
 type computation struct {
-	before  map[string]*plan.PlanResource
-	matched map[string]bool
+	// deployed is true when the stack's values are AWS's (a stack export), not the engine's.
+	deployed bool
+	before   map[string]*plan.PlanResource
+	matched  map[string]bool
 	// unknown are, by the URN of a created or replaced resource, the values AWS assigns it
 	// anew (its id, ARN, generated name), unknown until the update.
 	unknown map[string][]string
@@ -228,8 +231,14 @@ func (c *computation) providerReplaced(a, b *plan.PlanResource) bool {
 }
 
 // keepOutputs records that the resource keeps the values the stack holds for what AWS
-// assigned it: later resources that read them read those.
+// assigned it: later resources that read them read those. Between two plans of the engine,
+// whose made-up values derive from the URN, only a resource that moved (an alias) has other
+// ones; a value computed from an input that changed (an ARN that holds a renamed identifier)
+// changes in AWS too, and later resources see it change.
 func (c *computation) keepOutputs(a, b *plan.PlanResource) {
+	if !c.deployed && a.URN == b.URN {
+		return
+	}
 	var pairs [][2]string
 	if a.ID != "" && b.ID != "" && a.ID != b.ID {
 		pairs = append(pairs, [2]string{a.ID, b.ID})

@@ -74,7 +74,7 @@ func fromStackExport(data []byte, path string) (*plan.Plan, error) {
 	if export.Version != 3 {
 		return nil, fmt.Errorf("%s is a stack export of version %d; this reads version 3 (pulumi stack export)", path, export.Version)
 	}
-	p := &plan.Plan{}
+	p := &plan.Plan{Deployed: true}
 	for _, r := range export.Deployment.Resources {
 		if r.Delete || r.PendingReplacement {
 			continue // the remains of an interrupted replacement, deleted by the next update

@@ -204,3 +204,10 @@ func JoinInts(values []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// The registry replication's limits: rules in the configuration and repository filters in a
+// rule (ECR's PutReplicationConfiguration, as the provider's schema enforces them).
+const (
+	EcrReplicationRules   = 10
+	EcrReplicationFilters = 100
+)

@@ -19,6 +19,9 @@ type Plan struct {
 	Outputs   map[string]any  `json:"outputs"`
 	// Warnings are what "pulumi up" would warn about (added to the original shape).
 	Warnings []string `json:"warnings"`
+	// Deployed is true for a plan read from a deployed stack ("pulumi stack export"): its ids
+	// and ARNs are AWS's, not the offline engine's (added to the original shape).
+	Deployed bool `json:"deployed,omitempty"`
 }
 
 // PlanResource is one registration as the engine saw it.

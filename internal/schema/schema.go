@@ -41,6 +41,10 @@ type Type struct {
 	// Keep marks what holds data or what data lives in: replacing or deleting it loses
 	// something a stack cannot rebuild (data, images, keys, secrets, their copies).
 	Keep bool
+	// Identity are the inputs that together name a resource in AWS when it is not its
+	// autonamed property alone (an ECS service: its cluster and name): a replacement that
+	// keeps them all must delete the old resource first.
+	Identity []string
 	// OnePer is the input naming the one thing the resource exists once for (a bucket's
 	// lifecycle, a repository's lifecycle policy): a replacement created first would be undone
 	// by the delete of the old one, which AWS keys by that same thing. "" for none.

@@ -51,7 +51,7 @@ var types = map[string]*Type{
 		DeferredWhen: map[string]func(Change) bool{
 			"backupRetentionPeriod": func(c Change) bool { return str(c.From) == "0" || str(c.To) == "0" },
 		},
-		Keep: true,
+		Identity: []string{"identifier"}, Keep: true,
 		Notes: map[string]string{
 			"identifier": "renames the instance in place: its endpoint changes",
 			"manageMasterUserPassword": "RDS sets a new master password that it keeps in Secrets Manager: " +
@@ -152,7 +152,7 @@ var types = map[string]*Type{
 				return !force || empty(c.From) || empty(c.To)
 			},
 		},
-		Autonamed: "name",
+		Autonamed: "name", Identity: []string{"cluster", "name"},
 	},
 	"aws:ecs/taskDefinition:TaskDefinition": {
 		Replaces: []string{"containerDefinitions", "cpu", "ephemeralStorage", "executionRoleArn", "family",
@@ -184,23 +184,29 @@ var types = map[string]*Type{
 	},
 	"aws:route53/record:Record": {
 		// A new type is an update: one change batch deletes the old record and creates the new.
-		Replaces: []string{"name", "zoneId"},
-		Notes:    map[string]string{"aliases": "the record points elsewhere as soon as Route 53 applies it"},
+		Replaces: []string{"name", "zoneId"}, Identity: []string{"zoneId", "name", "type"},
+		Notes: map[string]string{"aliases": "the record points elsewhere as soon as Route 53 applies it"},
 	},
 	"aws:appautoscaling/target:Target": {
-		Replaces: []string{"resourceId", "scalableDimension", "serviceNamespace"}, OnePer: "resourceId",
+		Replaces: []string{"resourceId", "scalableDimension", "serviceNamespace"},
+		Identity: []string{"resourceId", "scalableDimension"},
 	},
 	"aws:appautoscaling/policy:Policy": {
 		Replaces: []string{"name", "resourceId", "scalableDimension", "serviceNamespace"}, Autonamed: "name",
+		Identity: []string{"resourceId", "scalableDimension", "name"},
 	},
-	"aws:iam/role:Role":             {Replaces: []string{"name", "namePrefix", "path"}, Autonamed: "name"},
-	"aws:iam/rolePolicy:RolePolicy": {Replaces: []string{"name", "namePrefix", "role"}, Autonamed: "name"},
+	"aws:iam/role:Role": {Replaces: []string{"name", "namePrefix", "path"}, Autonamed: "name"},
+	"aws:iam/rolePolicy:RolePolicy": {
+		Replaces: []string{"name", "namePrefix", "role"}, Autonamed: "name", Identity: []string{"role", "name"},
+	},
 	"aws:cloudwatch/logGroup:LogGroup": {
 		Replaces: []string{"logGroupClass", "name", "namePrefix"}, Autonamed: "name",
 	},
-	"aws:cloudwatch/logResourcePolicy:LogResourcePolicy": {Replaces: []string{"policyName"}, AccountWide: true},
-	"aws:cloudwatch/metricAlarm:MetricAlarm":             {Replaces: []string{"name"}, Autonamed: "name"},
-	"aws:cloudwatch/dashboard:Dashboard":                 {Replaces: []string{"dashboardName"}},
+	"aws:cloudwatch/logResourcePolicy:LogResourcePolicy": {
+		Replaces: []string{"policyName"}, Identity: []string{"policyName"}, AccountWide: true,
+	},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": {Replaces: []string{"name"}, Autonamed: "name"},
+	"aws:cloudwatch/dashboard:Dashboard":     {Replaces: []string{"dashboardName"}, Identity: []string{"dashboardName"}},
 	"aws:cloudwatch/eventRule:EventRule": {
 		Replaces: []string{"eventBusName", "name", "namePrefix"}, Autonamed: "name",
 	},
