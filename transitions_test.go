@@ -310,7 +310,7 @@ func TestNoTransitionLosesDataOrTakesTheServiceDown(t *testing.T) {
 			if s.Keep && !s.Protected && !s.RetainOnDelete && r.stack == "production" && !network[s.Type] {
 				t.Errorf("%s: %s %s is %sd unprotected (%s)", name, s.Type, s.Name, s.Op, strings.Join(s.ReplaceReasons, ", "))
 			}
-			if s.Protected || (s.Keep && r.stack == "production") {
+			if s.Protected || (s.Keep && !s.RetainOnDelete && r.stack == "production") {
 				dangerous = true
 			}
 			if s.Op == change.OpReplace && !s.DeleteBeforeReplace {

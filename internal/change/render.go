@@ -123,6 +123,9 @@ func (s *Step) Describe() string {
 			parts = append(parts, "replaced: the new one created first")
 		}
 		parts = append(parts, "because of "+strings.Join(s.ReplaceReasons, ", "))
+		if s.RetainOnDelete {
+			parts = append(parts, "the old one kept in AWS, forgotten by the stack")
+		}
 	case OpDelete:
 		parts = append(parts, "deleted")
 		if s.RetainOnDelete {
