@@ -265,3 +265,57 @@ func TestTheTreeSaysWhatAChangeDoes(t *testing.T) {
 	assert.Contains(t, out.String(), "-/+ aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication  postgres-backups")
 	assert.Contains(t, out.String(), "retentionPeriod: 7 -> 14  forces replacement")
 }
+
+// TestAStackExportOfTheSamePlanChangesNothing writes the released production plan as
+// "pulumi stack export" writes a stack (version 3, the stack resource first, secrets as the
+// engine's secret objects, the provider's defaults listed in __defaults) and previews the same
+// config against it: every resource is the same.
+func TestAStackExportOfTheSamePlanChangesNothing(t *testing.T) {
+	p := planOfFile(t, "production")
+	secret := map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:AAAA"}
+	var encode func(v any) any
+	encode = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := map[string]any{}
+			for k, e := range x {
+				out[k] = encode(e)
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				out[i] = encode(e)
+			}
+			return out
+		case string:
+			if x == offline.SecretPlaceholder {
+				return secret
+			}
+		}
+		return v
+	}
+	stackURN := "urn:pulumi:production::coldchain::pulumi:pulumi:Stack::coldchain-production"
+	resources := []map[string]any{{"urn": stackURN, "custom": false, "type": "pulumi:pulumi:Stack"}}
+	for _, r := range p.Resources {
+		inputs := encode(r.Inputs).(map[string]any)
+		inputs["__defaults"] = []any{"skipDestroy"}
+		inputs["skipDestroy"] = false
+		parent := r.Parent
+		if parent == "" {
+			parent = stackURN
+		}
+		resources = append(resources, map[string]any{
+			"urn": r.URN, "custom": r.Custom, "id": r.ID, "type": r.Type, "inputs": inputs, "outputs": encode(r.Outputs),
+			"parent": parent, "protect": r.Protect, "provider": r.Provider, "dependencies": r.DependsOn,
+		})
+	}
+	data, err := json.Marshal(map[string]any{"version": 3, "deployment": map[string]any{"resources": resources}})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "deployed.json")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	code, out, errOut := runPlanCommand(t, append([]string{"--against", path}, setFlags(released())...)...)
+	require.Equalf(t, 0, code, "stderr: %s", errOut)
+	assert.Containsf(t, out, "No changes.", "%s", out)
+}
