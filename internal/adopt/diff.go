@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"coldchain/internal/offline"
+	"coldchain/internal/plan"
 	"coldchain/internal/schema"
 	"coldchain/internal/tfstate"
 )
@@ -178,7 +179,7 @@ func (m *matcher) tagsChange(r *resource) (Change, bool) {
 		return Change{}, false
 	}
 	want := map[string]string{}
-	if p := m.byURN[providerURN(r.Provider)]; p != nil {
+	if p := m.byURN[plan.ProviderURN(r.Provider)]; p != nil {
 		if d, ok := p.Inputs["defaultTags"].(map[string]any); ok {
 			for k, v := range mapOf(d["tags"]) {
 				want[k] = scalar(v)
@@ -209,14 +210,6 @@ func describeTags(tags map[string]string) string {
 func mapOf(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
-}
-
-// providerURN is the URN of a provider reference ("<urn>::<id>").
-func providerURN(ref string) string {
-	if i := strings.LastIndex(ref, "::"); i >= 0 {
-		return ref[:i]
-	}
-	return ref
 }
 
 // replaces is true when the change replaces the resource, as the schema table says, given

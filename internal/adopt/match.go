@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"coldchain/internal/offline"
+	"coldchain/internal/plan"
 	"coldchain/internal/schema"
 	"coldchain/internal/tfstate"
 )
@@ -181,7 +182,7 @@ func (m *matcher) pass(try func(*resource) (*tfstate.Resource, string)) bool {
 // regionOf is the region a resource's explicit provider creates it in, "" when the provider
 // does not say.
 func regionOf(r *offline.PlanResource, byURN map[string]*resource) string {
-	if p := byURN[providerURN(r.Provider)]; p != nil && r.Provider != "" {
+	if p := byURN[plan.ProviderURN(r.Provider)]; p != nil && r.Provider != "" {
 		region, _ := p.Inputs["region"].(string)
 		return region
 	}

@@ -216,7 +216,7 @@ func (c *computation) providerReplaced(a, b *plan.PlanResource) bool {
 	if a.Provider == "" && b.Provider == "" {
 		return false
 	}
-	urn := providerURN(a.Provider)
+	urn := plan.ProviderURN(a.Provider)
 	if s := c.steps[urn]; s != nil {
 		if s.Op == OpReplace || s.Op == OpCreate {
 			return true
@@ -225,9 +225,9 @@ func (c *computation) providerReplaced(a, b *plan.PlanResource) bool {
 		if s.OldURN != "" {
 			old = s.OldURN
 		}
-		return old != providerURN(b.Provider)
+		return old != plan.ProviderURN(b.Provider)
 	}
-	return urn != providerURN(b.Provider)
+	return urn != plan.ProviderURN(b.Provider)
 }
 
 // keepOutputs records that the resource keeps the values the stack holds for what AWS
@@ -402,14 +402,6 @@ func keep(r *plan.PlanResource) bool {
 	return ok && typ.Keep
 }
 
-// providerURN is the URN of a provider reference ("<urn>::<id>").
-func providerURN(ref string) string {
-	if i := strings.LastIndex(ref, "::"); i >= 0 {
-		return ref[:i]
-	}
-	return ref
-}
-
 // dependencyOrder is the new plan's resources, each after what it depends on, its parent and
 // its provider, otherwise in plan order.
 func dependencyOrder(p *plan.Plan) []*plan.PlanResource {
@@ -425,7 +417,7 @@ func dependencyOrder(p *plan.Plan) []*plan.PlanResource {
 			return
 		}
 		done[r.URN] = true
-		for _, dep := range append([]string{r.Parent, providerURN(r.Provider)}, r.DependsOn...) {
+		for _, dep := range append([]string{r.Parent, plan.ProviderURN(r.Provider)}, r.DependsOn...) {
 			if d := byURN[dep]; d != nil {
 				visit(d)
 			}

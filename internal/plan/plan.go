@@ -89,6 +89,14 @@ func IsUnknown(v any) bool {
 	return ok && strings.HasPrefix(s, UnknownPrefix)
 }
 
+// ProviderURN is the URN of a provider reference ("<urn>::<id>").
+func ProviderURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i >= 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
 // Accessors of a plan, for the programs' tests and tools: the plan is plain JSON values, and
 // these read them without a type switch at every use.
 
