@@ -145,7 +145,10 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		DefaultCapacityProviderStrategies: ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArray{
 			&ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityProvider(args.FargateSpot)), Weight: pulumi.Int(1)},
 		},
-	}, child, oncePerParent)
+		// Only another cluster replaces it, so the new one never meets the old: created first,
+		// for the new cluster. Deleted first, it would take the capacity providers from the old
+		// cluster while its services still run on them, which ECS refuses.
+	}, child, pulumi.DeleteBeforeReplace(false))
 	if err != nil {
 		return nil, fmt.Errorf("setting the cluster's capacity providers: %w", err)
 	}
