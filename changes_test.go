@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -344,4 +345,16 @@ func TestAStackExportOfTheSamePlanChangesNothing(t *testing.T) {
 	code, out, errOut := runPlanCommand(t, append([]string{"--against", path}, setFlags(released())...)...)
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
 	assert.Containsf(t, out, "No changes.", "%s", out)
+}
+
+// TestTheURNsReadmeTellsToUnprotectExist keeps "Changing a stack" true: every URN it gives a
+// command is one of production's.
+func TestTheURNsReadmeTellsToUnprotectExist(t *testing.T) {
+	section := readmeSection(t, "## Changing a stack")
+	urns := regexp.MustCompile(`urn:pulumi:production::[^'\x60\s]+`).FindAllString(section, -1)
+	require.NotEmpty(t, urns)
+	p := planOfFile(t, "production")
+	for _, urn := range urns {
+		assert.NotNilf(t, p.ByURN(urn), "README's \"Changing a stack\" names %s, which production does not have", urn)
+	}
 }
