@@ -326,6 +326,20 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 			return
 		}
 	}
+	// The estate's zones, where the data lives: the stack takes the region's first two unless
+	// availabilityZones says which.
+	var estateZones []string
+	for _, id := range tiers["isolated"] {
+		if s := subnets[id]; s != nil {
+			estateZones = appendNew(estateZones, s.String("availability_zone"))
+		}
+	}
+	slices.Sort(estateZones)
+	if len(estateZones) == availabilityZoneCount && !slices.Equal(estateZones, zones) {
+		zones = estateZones
+		res.Suggest(adopt.Suggestion{Key: "availabilityZones", Value: "[" + quoteAll(zones) + "]",
+			Keeps: "the zones " + strings.Join(zones, ", ") + " of the database's and the cache's subnets"})
+	}
 	keys := map[string]string{"public": "publicSubnetCidrs", "private": "privateSubnetCidrs", "isolated": "isolatedSubnetCidrs"}
 	layout := map[string][]string{}
 	for _, tier := range []string{"public", "private", "isolated"} {

@@ -531,3 +531,30 @@ func TestAdoptKnowsEveryAWSTypeTheProgramCreates(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptingAnEstateInZonesAAndCSuggestsThem: the seed estate built in ap-northeast-2a and
+// 2c (common in Seoul) is adopted once the suggested availabilityZones is set, the subnets and
+// the data staying where they are.
+func TestAdoptingAnEstateInZonesAAndCSuggestsThem(t *testing.T) {
+	path := seedState(t, func(state map[string]any) {
+		data, err := json.Marshal(state)
+		require.NoError(t, err)
+		moved := strings.ReplaceAll(string(data), "ap-northeast-2b", "ap-northeast-2c")
+		for k := range state {
+			delete(state, k)
+		}
+		require.NoError(t, json.Unmarshal([]byte(moved), &state))
+	})
+	sets := append(slices.Clone(seedBase), seedKeeps...)
+	run := runAdopt(t, path, sets)
+	assertNothingWritten(t, run)
+	zones := `availabilityZones=["ap-northeast-2a","ap-northeast-2c"]`
+	assert.Contains(t, run.stdout, `pulumi config set --stack production availabilityZones '["ap-northeast-2a","ap-northeast-2c"]'   # keeps`)
+
+	run = runAdopt(t, path, append(sets, zones))
+	require.Equal(t, 0, run.code, "%s\n%s", run.stdout, run.stderr)
+	assert.NotContains(t, run.stdout, "Config that keeps what exists", "nothing left to suggest")
+	p := planOfStack(t, "production", with(mustLoad(t), append(sets, zones)...))
+	assert.Equal(t, "ap-northeast-2c", p.One(t, "aws:ec2/subnet:Subnet", "vpc-isolated-2").In("availabilityZone"))
+	assert.Equal(t, []any{"ap-northeast-2a", "ap-northeast-2c"}, p.One(t, redisType, "redis").List("preferredCacheClusterAzs"))
+}

@@ -68,6 +68,11 @@ var badConfigs = []struct {
 		sets: []string{`accountReplicatedRepositories={"ap-northeast-1":["Coldchain Rehearsal"]}`}, keys: []string{"accountReplicatedRepositories"}},
 	{name: "replicated repositories not a map of lists",
 		sets: []string{`accountReplicatedRepositories=["coldchain-rehearsal/"]`}, keys: []string{"accountReplicatedRepositories"}},
+	{name: "one availability zone", sets: []string{`availabilityZones=["ap-northeast-2a"]`}, keys: []string{"availabilityZones"}},
+	{name: "the same availability zone twice", sets: []string{`availabilityZones=["ap-northeast-2a","ap-northeast-2a"]`},
+		keys: []string{"availabilityZones"}},
+	{name: "an availability zone of another region", sets: []string{`availabilityZones=["ap-northeast-2a","ap-northeast-1c"]`},
+		keys: []string{"availabilityZones"}},
 	{name: "account settings owner not a boolean", sets: []string{"accountSettingsOwner=yes"}, keys: []string{"accountSettingsOwner"}},
 	{name: "port out of range", sets: []string{"backendPort=70000"}, keys: []string{"backendPort"}},
 	{name: "unknown key (typo)", sets: []string{"vpcCdir=10.1.0.0/16"}, keys: []string{"vpcCdir"}},
@@ -325,4 +330,15 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("%s=%q: accepted config fails validation: %v", key, value, problems)
 		}
 	})
+}
+
+// TestAZoneTheAccountIsNotOfferedIsRefusedByName: whether a zone exists for the account is
+// AWS's answer (the offline engine answers as Seoul does: a to d), given before any resource
+// is registered, as bad config: the key, the value and the zones there are.
+func TestAZoneTheAccountIsNotOfferedIsRefusedByName(t *testing.T) {
+	code, out, errOut := runPlanCommand(t, "-c", `availabilityZones=["ap-northeast-2a","ap-northeast-2z"]`)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, `availabilityZones = "ap-northeast-2z": must be a zone ap-northeast-2 offers this account without opt-in: `+
+		"ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d")
 }

@@ -36,6 +36,9 @@ type Config struct {
 	NatGateways string
 	// FlowLogRetentionDays (flowLogRetentionDays, default 90) keeps VPC flow logs.
 	FlowLogRetentionDays int
+	// AvailabilityZones (availabilityZones, default: the region's first two that need no
+	// opt-in) are the zones the subnets, the database and the cache span, in subnet order.
+	AvailabilityZones []string
 	// S3GatewayEndpoint (s3GatewayEndpoint, default true) routes the private subnets' S3
 	// traffic through a free gateway endpoint instead of the NAT gateways.
 	S3GatewayEndpoint bool
@@ -342,6 +345,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		NatGateways:          r.str("natGateways", natOnePerAz),
 		FlowLogRetentionDays: r.integer("flowLogRetentionDays", 90),
 		SubnetCidrs:          r.subnetCidrs(),
+		AvailabilityZones:    r.list("availabilityZones", nil),
 		S3GatewayEndpoint:    r.boolean("s3GatewayEndpoint", true),
 
 		AlarmEmail: r.str("alarmEmail", ""),

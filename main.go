@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"coldchain/internal/offline"
 
@@ -444,7 +446,8 @@ func exportOutputs(ctx *pulumi.Context, cfg *Config, network *Network, storage *
 }
 
 // lookupAccount asks AWS which account, partition and availability zones the provider deploys
-// into. The first availabilityZoneCount zones that need no opt-in are used; their order is AWS's, which is stable.
+// into. The zones are availabilityZones when set, each of which must be one AWS offers without
+// opt-in; else the first availabilityZoneCount of those, in AWS's order, which is stable.
 func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (awsAccount, []string, error) {
 	use := pulumi.Provider(provider)
 	identity, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, use)
@@ -474,7 +477,20 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 		Region:    cfg.Region,
 		DNSSuffix: partition.DnsSuffix,
 	}
-	return account, zones.Names[:availabilityZoneCount], nil
+	if len(cfg.AvailabilityZones) == 0 {
+		return account, zones.Names[:availabilityZoneCount], nil
+	}
+	var problems []Problem
+	for _, zone := range cfg.AvailabilityZones {
+		if !slices.Contains(zones.Names, zone) {
+			problems = append(problems, Problem{Key: "availabilityZones", Value: zone,
+				Allowed: "a zone " + cfg.Region + " offers this account without opt-in: " + strings.Join(zones.Names, ", ")})
+		}
+	}
+	if len(problems) > 0 {
+		return awsAccount{}, nil, &ConfigError{Problems: problems}
+	}
+	return account, cfg.AvailabilityZones, nil
 }
 
 // optionalString is nil for "", so that an unset value is not sent as an empty string.

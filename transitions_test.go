@@ -41,6 +41,7 @@ var transitions = []transition{
 	{key: "natGateways", sets: []string{"natGateways=Single"}, stacks: "production"},
 	{key: "natGateways", sets: []string{"natGateways=OnePerAz"}, stacks: "staging"},
 	{key: "flowLogRetentionDays", sets: []string{"flowLogRetentionDays=180"}},
+	{key: "availabilityZones", sets: []string{`availabilityZones=["ap-northeast-2a","ap-northeast-2c"]`}},
 	{key: "s3GatewayEndpoint", sets: []string{"s3GatewayEndpoint=false"}},
 	{key: "drRegion", sets: []string{"drRegion=ap-southeast-1"}},
 	{key: "accountSettingsOwner", sets: []string{"accountSettingsOwner=false"}, stacks: "production"},

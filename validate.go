@@ -35,6 +35,7 @@ func (c *Config) validate() []Problem {
 	}
 	p.checkTags(c.Tags)
 	p.checkDrRegion(c)
+	p.checkAvailabilityZones(c)
 	p.checkAccountSettings(c)
 
 	if p.checkVpcCidr(c.VpcCidr) {
@@ -303,6 +304,27 @@ func (p *problems) checkSubnetCapacity(cidr string, zones int, maxTasks ...int) 
 		p.add("vpcCidr", cidr, fmt.Sprintf(
 			"a range whose private subnets hold the tasks at maximum scale: %d addresses (every task at its maximum, "+
 				"twice during a deployment, in one zone), but a private subnet of %s has %d", need, cidr, have))
+	}
+}
+
+// checkAvailabilityZones checks configured zones: availabilityZoneCount distinct zones of the
+// stack's region, by name ("ap-northeast-2c": the region and a letter). Whether the account
+// has them without opt-in is AWS's to say: lookupAccount asks.
+func (p *problems) checkAvailabilityZones(c *Config) {
+	zones := c.AvailabilityZones
+	if len(zones) == 0 {
+		return
+	}
+	allowed := fmt.Sprintf("%d distinct zones of %s by name, such as [\"%sa\", \"%sc\"]", availabilityZoneCount, c.Region, c.Region, c.Region)
+	if len(zones) != availabilityZoneCount || zones[0] == zones[1] {
+		p.add("availabilityZones", "["+strings.Join(zones, ", ")+"]", allowed)
+		return
+	}
+	for _, zone := range zones {
+		letter, ok := strings.CutPrefix(zone, c.Region)
+		if !ok || len(letter) != 1 || letter[0] < 'a' || letter[0] > 'z' {
+			p.add("availabilityZones", zone, allowed)
+		}
 	}
 }
 
