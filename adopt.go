@@ -126,7 +126,7 @@ func adoptStack(project, stack string, raw map[string]string, state *tfstate.Sta
 		return nil, err
 	}
 	res, err := adopt.Adopt(plan, state, adopt.Options{
-		Region: cfg.Region, Accounts: cfg.AllowedAccountIDs, Rules: rules, Suggest: configSuggestion(cfg),
+		Region: cfg.Region, Accounts: cfg.AllowedAccountIDs, Stack: stack, Rules: rules, Suggest: configSuggestion(cfg),
 	})
 	if err != nil {
 		return nil, err

@@ -289,7 +289,7 @@ func TestAdoptRefusesAStateThatIsNotThisStacks(t *testing.T) {
 		"no resources":        {empty, seedBase, "records no managed resource"},
 		"another region":      {otherRegion, seedBase, "resources are in eu-west-1 (resources by region: eu-west-1: 67), the stack deploys into ap-northeast-2"},
 		"another account":     {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=["444455556666"]`}, "in account 111122223333 (resources by account: 111122223333: 70), the stack deploys into 444455556666"},
-		"account not checked": {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example"}, "set allowedAccountIds to the account"},
+		"account not checked": {"testdata/adopt/seed.tfstate", []string{"alarmEmail=ops@coldchain.example"}, `pulumi config set --stack production allowedAccountIds '["111122223333"]', or for this run -c 'allowedAccountIds=["111122223333"]'`},
 		"bad config":          {"testdata/adopt/seed.tfstate", append(slices.Clone(seedBase), "dbIdentifier=Prod_DB"), "dbIdentifier"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -28,6 +28,8 @@ type Options struct {
 	// allowedAccountIds). A state of another region or account is refused.
 	Region   string
 	Accounts []string
+	// Stack is the stack's name, for the commands the refusals print.
+	Stack string
 	// Rules are AWS's own list of the security group rules, for the rules Terraform keeps
 	// without an id; nil without it.
 	Rules *AWSRules
@@ -179,8 +181,12 @@ func checkPlacement(state *tfstate.State, opts Options) error {
 		return nil
 	}
 	if len(opts.Accounts) == 0 {
+		accounts := slices.Sorted(maps.Keys(p.Accounts))
+		value := `["` + strings.Join(accounts, `","`) + `"]`
 		return fmt.Errorf("the Terraform state's resources are in account %s: set allowedAccountIds to the account the stack "+
-			"deploys into, so that adopt can check it is the same", strings.Join(slices.Sorted(maps.Keys(p.Accounts)), ", "))
+			"deploys into, so that adopt can check it is the same (and no other account's credentials can deploy the stack): "+
+			"pulumi config set --stack %s allowedAccountIds '%s', or for this run -c 'allowedAccountIds=%s'",
+			strings.Join(accounts, ", "), opts.Stack, value, value)
 	}
 	for _, account := range slices.Sorted(maps.Keys(p.Accounts)) {
 		if !slices.Contains(opts.Accounts, account) {
