@@ -227,6 +227,10 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 			if t.String("engine") == cfg.Database.RedisEngine && schema.VersionLater(t.String("engine_version"), cfg.Database.RedisEngineVersion) {
 				return key("redisEngineVersion")(attr("engine_version"))
 			}
+		case "aws:elasticache/replicationGroup:ReplicationGroup engine":
+			// Redis OSS to Valkey is an in-place upgrade the team may choose later (README,
+			// "Changing a stack"); the migration keeps the engine the estate runs.
+			return key("redisEngine")(attr("engine"))
 		case "aws:elasticache/replicationGroup:ReplicationGroup nodeType":
 			return key("redisNodeType")(attr("node_type"))
 		case "aws:s3/bucketV2:BucketV2 bucket":

@@ -26,7 +26,7 @@ var seedBase = []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=[
 // seedKeeps is the config adopt suggests for the seed estate, as a team sets it.
 var seedKeeps = []string{
 	"backendImageTag=latest", "frontendImageTag=latest",
-	"redisKmsKey=aws-owned",
+	"redisKmsKey=aws-owned", "redisEngine=redis",
 	"dbAllocatedStorage=100", "dbEngineVersion=15", "dbIdentifier=coldchain-production-db", "dbInstanceClass=db.t3.large",
 	"dbKmsKey=arn:aws:kms:ap-northeast-2:111122223333:key/5f0e3a1b-7c2d-4e8f-9a6b-1c2d3e4f5a6b",
 	"clusterName=coldchain-production-cluster", "ecrEncryption=AES256",
@@ -388,8 +388,12 @@ func TestAdoptReportsWhatItCannotKeep(t *testing.T) {
 	require.Equal(t, 0, run.code, run.stderr)
 	assert.Contains(t, run.stdout, "      parameters: 2 items -> 2 items, Terraform lacks {name=log_min_duration_statement value=1000}; {name=rds.force_ssl value=1}\n")
 
-	// Redis OSS becomes Valkey in place, but not the other way round.
-	assert.Contains(t, readText(t, "testdata/adopt/seed.report.txt"), "      engine: redis -> valkey\n")
+	// Redis OSS becomes Valkey in place (adopt suggests keeping the engine; a team may
+	// upgrade), but not the other way round.
+	run = runAdopt(t, "testdata/adopt/seed.tfstate", append(slices.Clone(sets), "redisEngine=valkey", "redisEngineVersion=8.0"))
+	require.Equal(t, 0, run.code, run.stderr)
+	assert.Contains(t, run.stdout, "      engine: redis -> valkey\n")
+	assert.Contains(t, run.stdout, "pulumi config set --stack production redisEngine redis   # keeps")
 	path = seedState(t, func(state map[string]any) {
 		a := attributesOf(state, "aws_elasticache_replication_group", "main")
 		a["engine"], a["engine_version"] = "valkey", "8.0"
