@@ -92,8 +92,8 @@ func (p *problems) checkAccountSettings(c *Config) {
 		p.add(key, fmt.Sprint(extra), fmt.Sprintf("at most %d DR regions with the stack's own: ECR takes %d replication rules",
 			limits.EcrReplicationRules, limits.EcrReplicationRules))
 	}
-	for region, filters := range rules {
-		if len(filters) > limits.EcrReplicationFilters {
+	for _, region := range sortedKeys(rules) {
+		if len(rules[region]) > limits.EcrReplicationFilters {
 			p.add(key, region, fmt.Sprintf("at most %d repositories for a region (ECR's filters per rule)", limits.EcrReplicationFilters))
 		}
 	}

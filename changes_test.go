@@ -5,6 +5,7 @@ import (
 	"coldchain/internal/change"
 	"coldchain/internal/offline"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -191,7 +192,7 @@ func TestOneStackOfAnAccountOwnsItsSettings(t *testing.T) {
 	for where, stacks := range owners {
 		assert.Lenf(t, stacks, 1, "stacks %v all declare the settings of account and region %s", stacks, where)
 	}
-	assert.Contains(t, slices.Concat(slices.Collect(mapValues(owners))...), "production")
+	assert.Contains(t, slices.Concat(slices.Collect(maps.Values(owners))...), "production")
 
 	// A stack that does not own them says what it needs from the owner.
 	staging := planOfFile(t, "staging", "drRegion=ap-northeast-1")

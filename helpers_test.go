@@ -164,14 +164,3 @@ func golden(t *testing.T, name, got string) {
 
 // schemaOf is the schema table's entry of a type.
 func schemaOf(typ string) (*schema.Type, bool) { return schema.Lookup(typ) }
-
-// mapValues are a map's values.
-func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
-	return func(yield func(V) bool) {
-		for _, v := range m {
-			if !yield(v) {
-				return
-			}
-		}
-	}
-}

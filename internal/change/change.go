@@ -17,7 +17,6 @@ package change
 import (
 	"coldchain/internal/plan"
 	"coldchain/internal/schema"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -157,7 +156,7 @@ func (c *computation) step(a *plan.PlanResource) {
 	replaceKeys := map[string]bool{}
 	for _, ch := range changes {
 		key := ch.top()
-		if a.Custom && replaces(a, typ, key, ch, b.Inputs, inputs) {
+		if a.Custom && replaces(typ, key, ch, b.Inputs, inputs) {
 			replaceKeys[key] = true
 			ch.kind += "-replace"
 		}
@@ -362,7 +361,7 @@ func (c *computation) resolve(a *plan.PlanResource, v any) any {
 // replaces is true when the change of an input replaces a resource of the type: an unknown
 // value counts as a change of the whole input (the provider plans a replacement when a
 // replacing input is unknown).
-func replaces(a *plan.PlanResource, typ *schema.Type, key string, ch *propertyChange, before, after map[string]any) bool {
+func replaces(typ *schema.Type, key string, ch *propertyChange, before, after map[string]any) bool {
 	if typ.ReplacesWhen[key] != nil {
 		return typ.Decides(key, schema.Change{From: before[key], To: after[key], After: after})
 	}
@@ -428,9 +427,4 @@ func dependencyOrder(p *plan.Plan) []*plan.PlanResource {
 		visit(r)
 	}
 	return out
-}
-
-// String is the step as a reviewer reads its first line.
-func (s *Step) String() string {
-	return fmt.Sprintf("%s %s %s", s.Op, s.Type, s.Name)
 }

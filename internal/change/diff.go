@@ -1,6 +1,7 @@
 package change
 
 import (
+	"coldchain/internal/plan"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -226,7 +227,7 @@ func show(v any, none bool) string {
 		return "-"
 	}
 	if s, ok := v.(string); ok {
-		if unknownSource(s) != "" || s == unknownMarker {
+		if plan.IsUnknown(s) {
 			return "(known after the update)"
 		}
 		if len(s) > 100 {

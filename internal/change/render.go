@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// unknownMarker is a value the preview cannot know and cannot trace to one resource.
-const unknownMarker = plan.UnknownPrefix
-
 // unknownSource is the URN an unknown value comes from, "" for a known value.
 func unknownSource(s string) string {
 	if rest, ok := strings.CutPrefix(s, plan.UnknownPrefix); ok {
