@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -80,6 +83,7 @@ func adoptCommand(args []string, stdout, stderr io.Writer) int {
 		return fail("stack %s: %v", stack, err)
 	}
 	res.WriteReport(stdout)
+	writeRerun(stdout, *statePath, stack, *out, *rulesPath, flags.Sets, res)
 	if !res.OK() {
 		return fail("the migration is refused (above)")
 	}
@@ -90,6 +94,45 @@ func adoptCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	writeNextSteps(stdout, stack, paths, files, res)
 	return 0
+}
+
+// writeRerun prints, when the report suggests config or asks for AWS's list of the security
+// group rules, the adopt command that tries it all before anything is set: the -c values given
+// and suggested (a suggested one over a given one of its key), and the rules file with the
+// command that writes it.
+func writeRerun(w io.Writer, statePath, stack, out, rulesPath string, given offline.Overrides, res *adopt.Result) {
+	if len(res.Suggestions) == 0 && (len(res.RuleGroups) == 0 || rulesPath != "") {
+		return
+	}
+	suggested := map[string]bool{}
+	for _, s := range res.Suggestions {
+		suggested[s.Key] = true
+	}
+	args := []string{"go", "run", ".", "adopt", "--tfstate", statePath, "--stack", stack}
+	if out != "pulumi-import-"+stack+".json" {
+		args = append(args, "--out", out)
+	}
+	if len(res.RuleGroups) > 0 && rulesPath == "" {
+		rulesPath = "security-group-rules.json"
+		fmt.Fprintf(w, "\nAWS's list of the rules of %s, which the import needs the ids of:\n", strings.Join(res.RuleGroups, ", "))
+		fmt.Fprintf(w, "  aws ec2 describe-security-group-rules --filters Name=group-id,Values=%s --output json > %s\n",
+			strings.Join(res.RuleGroups, ","), rulesPath)
+	}
+	if rulesPath != "" {
+		args = append(args, "--security-group-rules", rulesPath)
+	}
+	for _, kv := range given {
+		if key, _, _ := strings.Cut(kv, "="); !suggested[key] {
+			args = append(args, "-c", kv)
+		}
+	}
+	for _, s := range res.Suggestions {
+		args = append(args, "-c", s.Key+"="+s.Value)
+	}
+	for i, a := range args {
+		args[i] = adopt.ShellQuote(a)
+	}
+	fmt.Fprintf(w, "\nThe same run with all of it, to try before setting anything:\n  %s\n", strings.Join(args, " "))
 }
 
 // readInput reads the file a flag names and parses it; errors name the flag and the file.
@@ -249,9 +292,36 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 			return key(r.Name + "ServiceName")(attr("name"))
 		case "aws:ec2/vpc:Vpc cidrBlock":
 			return key("vpcCidr")(attr("cidr_block"))
+		case "aws:route53/record:Record zoneId":
+			return key("hostedZoneId")(attr("zone_id"))
+		case "aws:rds/parameterGroup:ParameterGroup parameters":
+			return dbParametersKept(cfg, t)
 		}
 		return "", "", false
 	}
+}
+
+// dbParametersKept is the dbParameters that keeps the parameters of Terraform's parameter
+// group that the program's own do not set, or set to another value (all but rds.force_ssl,
+// which the program keeps at 1).
+func dbParametersKept(cfg *Config, t *tfstate.Resource) (string, string, bool) {
+	kept := maps.Clone(cfg.Database.Parameters)
+	for _, p := range tfstate.Objects(t.Attributes["parameter"]) {
+		name, _ := p["name"].(string)
+		value, _ := p["value"].(string)
+		if own, ok := postgresParameters[name]; name == "" || name == "rds.force_ssl" || ok && own == value {
+			continue
+		}
+		kept[name] = value
+	}
+	if len(kept) == 0 || maps.Equal(kept, cfg.Database.Parameters) {
+		return "", "", false
+	}
+	data, err := json.Marshal(kept) // keys sorted
+	if err != nil {
+		panic(err) // strings only
+	}
+	return "dbParameters", string(data), true
 }
 
 // scalarInt is a Terraform number as an int.
@@ -263,9 +333,14 @@ func scalarInt(v any) int {
 // suggestSubnetLayout suggests the subnet CIDRs that keep Terraform's subnets, when its VPC is
 // adopted: the subnets of the database's and the cache's subnet groups are the isolated tier,
 // those of the internet-facing load balancer the public tier, and those the ECS services run
-// in the private tier, each in the order of the stack's availability zones. A database that shares
-// its subnets with the tasks cannot be kept: the program keeps it in subnets that route
-// nowhere.
+// in the private tier, each in the order of the stack's availability zones.
+//
+// The seed's own layout has two tiers: the database and the cache live in the private subnets,
+// beside the tasks. RDS moves an instance to other subnets of its VPC only by a restore, so
+// the data stays where it is: those subnets become the isolated tier (adopted as they are,
+// ids and CIDRs; the route to the NAT gateway their tables keep is harmless to the data and
+// removed once the tasks have left), and the tasks move to new private subnets from the VPC's
+// free space, which the first "pulumi up" creates and the services roll onto.
 func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, res *adopt.Result) {
 	var vpc *tfstate.Resource
 	var zones []string
@@ -285,13 +360,118 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 		return
 	}
 	subnets := map[string]*tfstate.Resource{}
+	var inVPC []netip.Prefix
 	for _, r := range state.Resources {
 		if r.Type == "aws_subnet" && r.String("vpc_id") == vpc.String("id") {
 			subnets[r.String("id")] = r
+			if p, err := netip.ParsePrefix(r.String("cidr_block")); err == nil {
+				inVPC = append(inVPC, p)
+			}
 		}
 	}
-	// Tiers by what Terraform runs in the subnets, whether or not the stack adopts it yet.
-	tiers := map[string][]string{} // tier -> subnet ids
+	tiers := estateTiers(state)
+	cidrOf := func(id string) string {
+		if s := subnets[id]; s != nil {
+			return s.String("cidr_block")
+		}
+		return "not in the state"
+	}
+	tasksMove := false
+	for _, id := range tiers["isolated"] {
+		switch {
+		case slices.Contains(tiers["public"], id):
+			res.Refuse(fmt.Sprintf("the database or the cache shares subnet %s (%s) with the load balancer: a public subnet, "+
+				"which routes to the internet, and RDS moves an instance to other subnets of the same VPC only by a restore "+
+				"from a snapshot. Move the load balancer to other public subnets first (README, \"Migrating from Terraform\")",
+				id, cidrOf(id)))
+			return
+		case slices.Contains(tiers["private"], id):
+			tasksMove = true
+		}
+	}
+	// The estate's zones, where the data lives: the stack takes the region's first two unless
+	// availabilityZones says which.
+	var estateZones []string
+	for _, id := range tiers["isolated"] {
+		if s := subnets[id]; s != nil {
+			estateZones = appendNew(estateZones, s.String("availability_zone"))
+		}
+	}
+	slices.Sort(estateZones)
+	if len(estateZones) == availabilityZoneCount && !slices.Equal(estateZones, zones) {
+		zones = estateZones
+		res.Suggest(adopt.Suggestion{Key: "availabilityZones", Value: "[" + quoteAll(zones) + "]",
+			Keeps: "the zones " + strings.Join(zones, ", ") + " of the database's and the cache's subnets"})
+	}
+	keys := map[string]string{"public": "publicSubnetCidrs", "private": "privateSubnetCidrs", "isolated": "isolatedSubnetCidrs"}
+	kept := []string{"public", "private", "isolated"}
+	if tasksMove {
+		kept = []string{"public", "isolated"}
+	}
+	layout := map[string][]string{}
+	for _, tier := range kept {
+		for _, zone := range zones {
+			var cidrs []string
+			for _, id := range tiers[tier] {
+				if s := subnets[id]; s != nil && s.String("availability_zone") == zone {
+					cidrs = append(cidrs, s.String("cidr_block"))
+				}
+			}
+			if len(cidrs) != 1 {
+				return // not one subnet of the tier per zone: no layout keeps them all
+			}
+			layout[tier] = append(layout[tier], cidrs[0])
+		}
+	}
+	current := cfg.SubnetCidrs
+	keeps := func(tier string) string {
+		return "the " + tier + " subnets " + strings.Join(layout[tier], ", ") + " of " + vpc.Address
+	}
+	why := map[string]string{}
+	if tasksMove {
+		// New private subnets for the tasks: the configured ones if they are free, else the
+		// largest free blocks of the VPC.
+		if free(current["private"], inVPC, len(zones)) {
+			layout["private"] = current["private"]
+		} else {
+			vpcCidr, _ := netip.ParsePrefix(vpc.String("cidr_block"))
+			blocks := freeBlocks(vpcCidr, inVPC, privateTier().extraBits, taskAddressesNeeded(cfg.maxTasks()...), len(zones))
+			if blocks == nil {
+				res.Refuse(fmt.Sprintf("the database or the cache shares its subnets with the tasks, which move to new private "+
+					"subnets, but %s (%s) has no free range for %d of them that holds %d task addresses each: add a "+
+					"secondary CIDR block or free a range, then set privateSubnetCidrs to it", vpc.Address,
+					vpc.String("cidr_block"), len(zones), taskAddressesNeeded(cfg.maxTasks()...)))
+				return
+			}
+			for _, b := range blocks {
+				layout["private"] = append(layout["private"], b.String())
+			}
+		}
+		why["isolated"] = keeps("isolated") + ", where the database and the cache live (the tasks' subnets until now)"
+		why["private"] = "makes new private subnets for the tasks in free ranges of " + vpc.Address + " (" +
+			vpc.String("cidr_block") + "): the services roll onto them, and the data stays where it is"
+	}
+	for _, tier := range []string{"public", "private", "isolated"} {
+		if slices.Equal(current[tier], layout[tier]) && sameLayout(current, layout) {
+			continue
+		}
+		s := adopt.Suggestion{Key: keys[tier], Value: "[" + quoteAll(layout[tier]) + "]", Keeps: keeps(tier)}
+		switch {
+		case why[tier] == "":
+		case tier == "private":
+			s.Keeps, s.Does = "", why[tier]
+		default:
+			s.Keeps = why[tier]
+		}
+		res.Suggest(s)
+	}
+}
+
+// estateTiers are the estate's subnets by what Terraform runs in them, whether or not the
+// stack adopts it yet: the database's and the cache's subnet groups (isolated), the ECS
+// services (private), the internet-facing load balancer (public).
+func estateTiers(state *tfstate.State) map[string][]string {
+	tiers := map[string][]string{}
 	groups := map[string]bool{}
 	for _, r := range state.Resources {
 		switch r.Type {
@@ -317,56 +497,37 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 			}
 		}
 	}
-	for _, id := range tiers["isolated"] {
-		if slices.Contains(tiers["private"], id) || slices.Contains(tiers["public"], id) {
-			cidr := "not in the state"
-			if s := subnets[id]; s != nil {
-				cidr = s.String("cidr_block")
+	return tiers
+}
+
+// free is true when a configured tier has a subnet per zone and none overlaps a subnet the VPC
+// has.
+func free(cidrs []string, taken []netip.Prefix, zones int) bool {
+	if len(cidrs) != zones {
+		return false
+	}
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return false
+		}
+		for _, t := range taken {
+			if t.Overlaps(p) {
+				return false
 			}
-			res.Refuse(fmt.Sprintf("the database or the cache shares subnet %s (%s) with the tasks or the load balancer: the "+
-				"program keeps them in isolated subnets that route nowhere, and RDS moves an instance to other subnets of "+
-				"the same VPC only by a restore from a snapshot. Move them first (README, \"Migrating from Terraform\")",
-				id, cidr))
-			return
 		}
 	}
-	// The estate's zones, where the data lives: the stack takes the region's first two unless
-	// availabilityZones says which.
-	var estateZones []string
-	for _, id := range tiers["isolated"] {
-		if s := subnets[id]; s != nil {
-			estateZones = appendNew(estateZones, s.String("availability_zone"))
+	return true
+}
+
+// privateTier is the private tier of the program's subnet layout.
+func privateTier() subnetTier {
+	for _, t := range subnetTiers {
+		if t.name == "private" {
+			return t
 		}
 	}
-	slices.Sort(estateZones)
-	if len(estateZones) == availabilityZoneCount && !slices.Equal(estateZones, zones) {
-		zones = estateZones
-		res.Suggest(adopt.Suggestion{Key: "availabilityZones", Value: "[" + quoteAll(zones) + "]",
-			Keeps: "the zones " + strings.Join(zones, ", ") + " of the database's and the cache's subnets"})
-	}
-	keys := map[string]string{"public": "publicSubnetCidrs", "private": "privateSubnetCidrs", "isolated": "isolatedSubnetCidrs"}
-	layout := map[string][]string{}
-	for _, tier := range []string{"public", "private", "isolated"} {
-		for _, zone := range zones {
-			var cidrs []string
-			for _, id := range tiers[tier] {
-				if s := subnets[id]; s != nil && s.String("availability_zone") == zone {
-					cidrs = append(cidrs, s.String("cidr_block"))
-				}
-			}
-			if len(cidrs) != 1 {
-				return // not one subnet of the tier per zone: no layout keeps them all
-			}
-			layout[tier] = append(layout[tier], cidrs[0])
-		}
-	}
-	current := cfg.SubnetCidrs
-	for _, tier := range []string{"public", "private", "isolated"} {
-		if !slices.Equal(current[tier], layout[tier]) || !sameLayout(current, layout) {
-			res.Suggest(adopt.Suggestion{Key: keys[tier], Value: "[" + quoteAll(layout[tier]) + "]",
-				Keeps: "the " + tier + " subnets " + strings.Join(layout[tier], ", ") + " of " + vpc.Address})
-		}
-	}
+	panic("no private tier")
 }
 
 // sameLayout is true when a configured layout already is Terraform's.

@@ -131,6 +131,11 @@ type DatabaseConfig struct {
 	// copy of another stack's, that a new database is restored from at their latest restorable
 	// time (see README's "Disaster recovery"); unset, the database starts empty.
 	RestoreFrom string
+	// Parameters (dbParameters, default none) are PostgreSQL parameters beside the program's
+	// own (TLS forced, slow statements logged): a team's shared_preload_libraries, say. They
+	// are applied "pending-reboot", which RDS accepts for static and dynamic parameters alike:
+	// a new instance starts with them, a running one takes a change at its next reboot.
+	Parameters map[string]string
 	// FinalSnapshot (finalSnapshot, default true) snapshots the database and the cache when
 	// they are deleted, keeps the database's automated backups, and keeps the data key that
 	// encrypts them all.
@@ -378,6 +383,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			KmsKey:              r.str("dbKmsKey", ""),
 			RedisKmsKey:         r.str("redisKmsKey", ""),
 			RestoreFrom:         r.str("dbRestoreFrom", ""),
+			Parameters:          r.strMap("dbParameters"),
 
 			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
 			RedisEngine:                redisEngine,

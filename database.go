@@ -142,8 +142,16 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 
 	var parameters rds.ParameterGroupParameterArray
 	for _, key := range sortedKeys(postgresParameters) {
+		if _, theirs := c.Parameters[key]; theirs {
+			continue // the team's value (validation keeps rds.force_ssl the program's)
+		}
 		parameters = append(parameters, &rds.ParameterGroupParameterArgs{
 			Name: pulumi.String(key), Value: pulumi.String(postgresParameters[key]),
+		})
+	}
+	for _, key := range sortedKeys(c.Parameters) {
+		parameters = append(parameters, &rds.ParameterGroupParameterArgs{
+			Name: pulumi.String(key), Value: pulumi.String(c.Parameters[key]), ApplyMethod: pulumi.String("pending-reboot"),
 		})
 	}
 	params, err := rds.NewParameterGroup(ctx, "postgres", &rds.ParameterGroupArgs{

@@ -237,3 +237,30 @@ func ceilLog2(n int) int {
 	}
 	return bits.Len(uint(n - 1))
 }
+
+// freeBlocks finds n blocks of a VPC that overlap none of the taken ranges, for subnets added
+// beside a VPC's existing ones: the largest size from the program's own for the tier down to
+// the smallest that still holds need addresses, aligned to its size, lowest first. It returns
+// nil when the VPC has no room for n of them.
+func freeBlocks(vpc netip.Prefix, taken []netip.Prefix, extraBits, need, n int) []netip.Prefix {
+	for bits := vpc.Bits() + extraBits; bits <= 28 && usableAddresses(netip.PrefixFrom(vpc.Addr(), bits)) >= need; bits++ {
+		var found []netip.Prefix
+		for i := 0; len(found) < n; i++ {
+			block, err := nthBlock(vpc, bits, i)
+			if err != nil {
+				break
+			}
+			free := true
+			for _, t := range taken {
+				free = free && !t.Overlaps(block)
+			}
+			if free {
+				found = append(found, block)
+			}
+		}
+		if len(found) == n {
+			return found
+		}
+	}
+	return nil
+}

@@ -68,6 +68,7 @@ var transitions = []transition{
 	{key: "dbAllocatedStorage", sets: []string{"dbAllocatedStorage=60"}, stacks: "production"},
 	{key: "dbAllocatedStorage", sets: []string{"dbAllocatedStorage=30"}, stacks: "staging"},
 	{key: "dbMaxAllocatedStorage", sets: []string{"dbMaxAllocatedStorage=300"}},
+	{key: "dbParameters", sets: []string{`dbParameters={"shared_preload_libraries":"pg_stat_statements","log_min_duration_statement":"500"}`}},
 	{key: "dbMultiAz", sets: []string{"dbMultiAz=false"}, stacks: "production"},
 	{key: "dbMultiAz", sets: []string{"dbMultiAz=true"}, stacks: "staging"},
 	{key: "dbBackupRetentionDays", sets: []string{"dbBackupRetentionDays=14"}},

@@ -49,6 +49,7 @@ func (c *Config) validate() []Problem {
 		"one of "+strings.Join(natStrategies, ", ")+" (private subnets need a NAT gateway for egress)")
 	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
 
+	p.checkDBParameters(c.Database.Parameters)
 	p.check(isInstanceClass("db", c.Database.InstanceClass), "dbInstanceClass", c.Database.InstanceClass,
 		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
 	p.check(isInstanceClass("cache", c.Database.RedisNodeType), "redisNodeType", c.Database.RedisNodeType,
@@ -671,5 +672,26 @@ func (p *problems) validateAlarms(c *Config) {
 func (p *problems) checkWindows(dailyKey, daily, weeklyKey, weekly string, minMinutes int) {
 	for _, w := range limits.CheckWindows(dailyKey, daily, weeklyKey, weekly, minMinutes) {
 		p.add(w.Key, w.Value, w.Allowed)
+	}
+}
+
+// dbParameterName is a PostgreSQL parameter as RDS names them: lower case words joined by
+// underscores, "rds." or an extension's prefix before some ("pg_stat_statements.track").
+var dbParameterName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$`)
+
+// checkDBParameters checks dbParameters: parameter names with a value each, and none that
+// undoes what the program forces.
+func (p *problems) checkDBParameters(params map[string]string) {
+	for _, name := range sortedKeys(params) {
+		value := params[name]
+		switch {
+		case !dbParameterName.MatchString(name):
+			p.add("dbParameters", name, "PostgreSQL parameter names such as shared_preload_libraries or pg_stat_statements.track")
+		case name == "rds.force_ssl":
+			p.add("dbParameters", name+"="+value, "parameters other than rds.force_ssl, which the program sets to 1: "+
+				"the database takes TLS connections only")
+		case strings.TrimSpace(value) == "":
+			p.add("dbParameters", name+"=", "a value for every parameter (RDS has no empty one; leave it out for the default)")
+		}
 	}
 }

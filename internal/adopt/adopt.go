@@ -59,6 +59,9 @@ type Suggestion struct {
 	Key, Value string
 	// Keeps says what it keeps: "identifier of aws_db_instance.main".
 	Keeps string
+	// Does says what it does instead, for a value that makes room for what exists rather than
+	// keeping something (the new private subnets of tasks that leave the database's).
+	Does string
 }
 
 // Result is what a migration would do.
@@ -78,6 +81,9 @@ type Result struct {
 	// the program does not declare: they stay in AWS, managed by nobody once Terraform lets
 	// go of their table or group.
 	Unmanaged []*tfstate.Resource
+	// RuleGroups are the security groups of adopted rules whose ids Terraform does not keep:
+	// AWS's list of their rules (--security-group-rules) gives them.
+	RuleGroups []string
 	// Refusals are why the migration must not go ahead as it is.
 	Refusals    []string
 	Suggestions []Suggestion
@@ -129,6 +135,9 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 		res.Adopted = append(res.Adopted, a)
 		res.refuseReplacement(r, a)
 		if e.noID[r.match] {
+			if g := r.match.String("security_group_id"); g != "" && !slices.Contains(res.RuleGroups, g) {
+				res.RuleGroups = append(res.RuleGroups, g)
+			}
 			res.Refusals = append(res.Refusals, fmt.Sprintf("%s %s is %s, whose id (sgr-...) Terraform does not keep: "+
 				"pass AWS's list of the rules with --security-group-rules (README, Migrating from Terraform)",
 				r.Type, r.Name, r.match.Address))
@@ -139,6 +148,12 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 			}
 			if key, value, ok := opts.Suggest(r.PlanResource, c, r.match); ok {
 				res.suggest(Suggestion{Key: key, Value: value, Keeps: topKey(c.Input) + " of " + r.match.Address})
+				if c.Replaces && !r.schema.Keep {
+					// Config can keep it: a replacement the migration need not make is refused
+					// until the config is set (what must be kept is refused anyway).
+					res.Refuse(fmt.Sprintf("%s %s (%s) would be replaced: %s changes from %q to %q, which %s=%s keeps",
+						r.Type, r.Name, r.match.Address, c.Input, c.From, c.To, key, value))
+				}
 			}
 		}
 	}

@@ -132,11 +132,59 @@ func (m *matcher) listChange(r *resource, key string) (Change, bool) {
 	if len(missing) == 0 && len(items) == len(theirs) {
 		return Change{}, false
 	}
+	var paths []string // what the program's objects say, to say the same of Terraform's
+	for _, item := range items {
+		var leaves []leaf
+		flatten("", item, &leaves)
+		for _, l := range leaves {
+			paths = appendPath(paths, l.path)
+		}
+	}
+	var dropped []string
+	for j, t := range theirs {
+		if !used[j] {
+			dropped = append(dropped, describeTheirs(t, paths))
+		}
+	}
 	to := itemCount(len(items))
 	if len(missing) > 0 {
 		to += ", Terraform lacks " + strings.Join(missing, "; ")
 	}
+	if len(dropped) > 0 {
+		to += ", the program drops " + strings.Join(dropped, "; ")
+	}
 	return Change{Input: key, From: itemCount(len(theirs)), To: to}, true
+}
+
+func appendPath(paths []string, path string) []string {
+	if slices.Contains(paths, path) {
+		return paths
+	}
+	return append(paths, path)
+}
+
+// describeTheirs writes a Terraform object that no object of the program's is, by the inputs
+// the program's objects set ("{name=shared_preload_libraries value=pg_stat_statements}"), or by
+// its own non-empty values when the program sets none.
+func describeTheirs(t map[string]any, paths []string) string {
+	var parts []string
+	if len(paths) == 0 {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			if v := scalar(t[k]); v != "" && !isObject(t[k]) {
+				parts = append(parts, k+"="+v)
+			}
+		}
+	}
+	for _, path := range paths {
+		if vals, found := tfLookup(t, path, nil); found && strings.Join(vals, ",") != "" {
+			parts = append(parts, path+"="+strings.Join(vals, ","))
+		}
+	}
+	s := "{" + strings.Join(parts, " ") + "}"
+	if len(s) > 160 {
+		s = s[:156] + "...}"
+	}
+	return s
 }
 
 // sameObject is true when a Terraform object has every value the program sets in one.

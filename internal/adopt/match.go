@@ -99,6 +99,16 @@ func newMatcher(plan *offline.Plan, region string, theirs []*tfstate.Resource, i
 				m.refs[s] = ref{res, key}
 			}
 		}
+		// Strings inside a list of objects refer to it too: a certificate's validation
+		// record is named by its domainValidationOptions.
+		for _, key := range slices.Sorted(maps.Keys(r.Outputs)) {
+			for _, l := range nestedOutputs(key, r.Outputs[key]) {
+				s, _ := l.value.(string)
+				if _, seen := m.refs[s]; len(s) >= 6 && !echoes[s] && !seen {
+					m.refs[s] = ref{res, l.path}
+				}
+			}
+		}
 	}
 	for _, r := range m.ours {
 		if where := regionOf(r.PlanResource, m.byURN); where != "" && where != region {
@@ -255,7 +265,7 @@ func (m *matcher) agrees(r *resource, t *tfstate.Resource, identity bool) (ok bo
 			continue
 		}
 		want := m.theirValue(rf)
-		if !slices.Contains(tfValues(t.Attributes, l.path, r.rule), want) {
+		if !slices.ContainsFunc(tfValues(t.Attributes, l.path, r.rule), func(v string) bool { return m.same(r, l.path)(want, v) }) {
 			return false, ""
 		}
 		if !slices.Contains(r.rule.within, l.path) {
@@ -342,13 +352,15 @@ var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 // nameToken splits names into their words.
 var nameToken = regexp.MustCompile(`[a-z0-9]+`)
 
-// byName matches a resource that must be kept (schema Keep) with the one candidate whose name in
-// AWS contains every word of the resource's logical name ("backend" in "coldchain-backend"),
-// when no other unmatched resource of the type would claim it.
+// byName matches a resource that must be kept (schema Keep), or whose Terraform instance the
+// migration must not leave behind (a service, a load balancer: not safe to leave), with the one
+// candidate whose name in AWS contains every word of the resource's logical name ("backend" in
+// "coldchain-backend"), when no other unmatched resource of the type would claim it.
 func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
-	if !r.schema.Keep {
-		// Only what must be kept is worth pairing under another name: the report then names
-		// the config that keeps the name. Anything else of another name is another resource.
+	if !r.schema.Keep && slices.ContainsFunc(r.rule.terraform, func(t string) bool { return safeToLeave[t] }) {
+		// Only what must be kept or must not be left is worth pairing under another name: the
+		// report then names the config that keeps the name. Anything else of another name is
+		// another resource, which the stack's replaces.
 		return nil, ""
 	}
 	words := nameToken.FindAllString(strings.ToLower(r.Name), -1)
@@ -406,10 +418,27 @@ func (m *matcher) refOf(v any, self *resource) (ref, bool) {
 	return rf, true
 }
 
+// nestedOutputs are the strings of an output that is a list of objects, at their paths
+// ("domainValidationOptions.*.resourceRecordName"); nothing for any other output.
+func nestedOutputs(key string, v any) []leaf {
+	items, ok := v.([]any)
+	if !ok || len(items) == 0 || !isObject(items[0]) {
+		return nil
+	}
+	var leaves []leaf
+	flatten(key, items, &leaves)
+	return leaves
+}
+
 // theirValue is what a reference becomes once its target is adopted: the adopted instance's
 // attribute of the same meaning (its id, or its ARN, or the output the reference is).
 func (m *matcher) theirValue(rf ref) string {
 	t := rf.to.match
+	if strings.Contains(rf.key, ".") {
+		if vals := tfValues(t.Attributes, rf.key, rf.to.rule); len(vals) > 0 {
+			return vals[0]
+		}
+	}
 	if rf.key != "id" {
 		if v := t.String(snake(rf.key)); v != "" {
 			return v
@@ -456,13 +485,18 @@ func (m *matcher) translate(s string) string {
 	return s
 }
 
+// same is the rule's notion of sameness of an input's values, equality where it has none.
+func (m *matcher) same(r *resource, path string) func(ours, theirs string) bool {
+	if same := r.rule.same[topKey(path)]; same != nil {
+		return same
+	}
+	return func(a, b string) bool { return a == b }
+}
+
 // equalValues compares an input's values with Terraform's, as sets, through the rule's own
 // notion of sameness where it has one.
 func (m *matcher) equalValues(r *resource, path string, ours, theirs []string) bool {
-	same := r.rule.same[topKey(path)]
-	if same == nil {
-		same = func(a, b string) bool { return a == b }
-	}
+	same := m.same(r, path)
 	if len(ours) != len(theirs) {
 		return false
 	}
@@ -475,7 +509,12 @@ func (m *matcher) equalValues(r *resource, path string, ours, theirs []string) b
 }
 
 // sameDefaultRoute accepts a route table whose route to 0.0.0.0/0 leads where the program's
-// does: to an internet gateway (public), a NAT gateway (private) or nowhere (isolated).
+// does: to an internet gateway (public), a NAT gateway (private) or nowhere (isolated). A
+// table that routes to a NAT gateway is accepted as one that routes nowhere too: the private
+// subnets of a two-tier estate, where the database lives, become the isolated tier, and their
+// route to the NAT gateway, which the program does not declare, stays until it is removed once
+// the tasks have moved (it is Terraform's route to destroy, or an unmanaged inline one). The
+// reverse would make the program's route collide with the one the table has.
 func sameDefaultRoute(m *matcher, ours *resource, theirs *tfstate.Resource) bool {
 	want := "none"
 	for _, r := range m.ours {
@@ -492,7 +531,7 @@ func sameDefaultRoute(m *matcher, ours *resource, theirs *tfstate.Resource) bool
 			got = routeKind(t.Attributes["gateway_id"], t.Attributes["nat_gateway_id"])
 		}
 	}
-	return want == got
+	return want == got || want == "none" && got == "nat"
 }
 
 // routeKind is where a route leads: "internet", "nat" or "none".

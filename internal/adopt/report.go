@@ -70,7 +70,11 @@ func (res *Result) WriteReport(w io.Writer) {
 	if len(res.Suggestions) > 0 {
 		p("\nConfig that keeps what exists:")
 		for _, s := range res.Suggestions {
-			p("  pulumi config set --stack %s %s %s   # keeps %s", res.plan.Stack, s.Key, shellQuote(s.Value), s.Keeps)
+			why := "keeps " + s.Keeps
+			if s.Does != "" {
+				why = s.Does
+			}
+			p("  pulumi config set --stack %s %s %s   # %s", res.plan.Stack, s.Key, ShellQuote(s.Value), why)
 		}
 	}
 
@@ -106,8 +110,8 @@ func orDash(s string) string {
 	return s
 }
 
-// shellQuote quotes a config value for a shell where it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes a value for a POSIX shell where it needs it.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@", r))
 	}) < 0 {
