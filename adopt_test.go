@@ -61,16 +61,7 @@ func runAdopt(t *testing.T, statePath string, sets []string, extra ...string) ad
 // seedState writes the seed estate, changed by mutate, to a temporary file.
 func seedState(t *testing.T, mutate func(state map[string]any)) string {
 	t.Helper()
-	data, err := os.ReadFile("testdata/adopt/seed.tfstate")
-	require.NoError(t, err)
-	var state map[string]any
-	require.NoError(t, json.Unmarshal(data, &state))
-	mutate(state)
-	data, err = json.Marshal(state)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "terraform.tfstate")
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-	return path
+	return estateState(t, "seed.tfstate", mutate)
 }
 
 // stateResources are a state's resource blocks, to change in a test.
@@ -386,7 +377,9 @@ func TestAdoptReportsWhatItCannotKeep(t *testing.T) {
 	})
 	run = runAdopt(t, path, sets)
 	require.Equal(t, 0, run.code, run.stderr)
-	assert.Contains(t, run.stdout, "      parameters: 2 items -> 2 items, Terraform lacks {name=log_min_duration_statement value=1000}; {name=rds.force_ssl value=1}\n")
+	assert.Contains(t, run.stdout, "      parameters: 2 items -> 2 items, Terraform lacks {name=log_min_duration_statement value=1000}; {name=rds.force_ssl value=1}, "+
+		"the program drops {name=log_min_duration_statement value=1}; {name=rds.force_ssl value=1000}\n")
+	assert.Contains(t, run.stdout, `pulumi config set --stack production dbParameters '{"log_min_duration_statement":"1"}'   # keeps parameters of aws_db_parameter_group.main`)
 
 	// Redis OSS becomes Valkey in place (adopt suggests keeping the engine; a team may
 	// upgrade), but not the other way round.
@@ -430,18 +423,6 @@ func TestAdoptWritesBothFilesOrNone(t *testing.T) {
 	require.Equal(t, 0, run.code, run.stdout+run.stderr)
 	assert.FileExists(t, out)
 	assert.NoFileExists(t, stale)
-}
-
-func TestAdoptRefusesADatabaseThatSharesTheTasksSubnets(t *testing.T) {
-	path := seedState(t, func(state map[string]any) {
-		private := attributesOf(state, "aws_ecs_service", "backend")["network_configuration"].([]any)[0].(map[string]any)["subnets"]
-		attributesOf(state, "aws_db_subnet_group", "main")["subnet_ids"] = private
-		attributesOf(state, "aws_elasticache_subnet_group", "main")["subnet_ids"] = private
-	})
-	run := runAdopt(t, path, append(slices.Clone(seedBase), seedKeeps...))
-	assertNothingWritten(t, run)
-	assert.Contains(t, run.stdout, "the database or the cache shares subnet subnet-")
-	assert.Contains(t, run.stdout, "(10.0.11.0/24) with the tasks or the load balancer")
 }
 
 // inlineRules rewrites the seed estate as a team that wrote its rules inline would have it:

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,6 +27,9 @@ type estate struct {
 	// first are lines the first report must have.
 	first []string
 }
+
+// golden is the name of the estate's golden files: its state's.
+func (e estate) golden() string { return strings.TrimSuffix(e.file, ".tfstate") }
 
 var estates = map[string]estate{
 	// The seed's own layout: the database and the cache in the private subnets, beside the
@@ -164,8 +169,11 @@ func TestEveryTestEstateIsAdoptedByFollowingItsReportWordForWord(t *testing.T) {
 					assert.NotContains(t, block, "REPLACES", block)
 				}
 			}
-			golden(t, "adopt/"+name+".report.txt", strings.ReplaceAll(report, filepath.Dir(last.out)+string(filepath.Separator), ""))
-			golden(t, "adopt/"+name+".import.json", readText(t, last.out))
+			golden(t, "adopt/"+e.golden()+".report.txt", strings.ReplaceAll(report, filepath.Dir(last.out)+string(filepath.Separator), ""))
+			golden(t, "adopt/"+e.golden()+".import.json", readText(t, last.out))
+			if second := strings.TrimSuffix(last.out, ".json") + "-2.json"; fileExists(second) {
+				golden(t, "adopt/"+e.golden()+".import-2.json", readText(t, second))
+			}
 		})
 	}
 }
@@ -276,4 +284,37 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out = append(out, p.String())
 	}
 	return out
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestAdoptRefusesDataInTheLoadBalancersSubnets: a database in public subnets cannot stay
+// where it is under the program, which keeps the data in subnets that route nowhere.
+func TestAdoptRefusesDataInTheLoadBalancersSubnets(t *testing.T) {
+	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
+		public := attributesOf(state, "aws_lb", "main")["subnets"]
+		attributesOf(state, "aws_db_subnet_group", "main")["subnet_ids"] = public
+	})
+	run := runAdopt(t, path, append(slices.Clone(seedBase), "domainName=dispatch.coldchain.example"))
+	assertNothingWritten(t, run)
+	assert.Contains(t, run.stdout, "the database or the cache shares subnet subnet-0fb47ed7641c753555 (10.0.1.0/24) with the load balancer")
+	assert.NotContains(t, run.stdout, "privateSubnetCidrs", "no layout is suggested for an estate that cannot keep its data")
+}
+
+// estateState writes a test estate, changed by mutate, to a temporary file.
+func estateState(t *testing.T, file string, mutate func(state map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile("testdata/adopt/" + file)
+	require.NoError(t, err)
+	var state map[string]any
+	require.NoError(t, json.Unmarshal(data, &state))
+	mutate(state)
+	data, err = json.Marshal(state)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "terraform.tfstate")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	return path
 }
