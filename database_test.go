@@ -82,6 +82,22 @@ func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
 	}
 }
 
+// TestDbParametersJoinTheProgramsOwn: a team's parameters are set "pending-reboot" (RDS takes
+// it for static ones such as shared_preload_libraries, which "immediate" is refused for), may
+// change the slow-statement threshold, and never undo TLS (validation refuses rds.force_ssl).
+func TestDbParametersJoinTheProgramsOwn(t *testing.T) {
+	p := planOf(t, with(minimalConfig(), `dbParameters={"shared_preload_libraries":"pg_stat_statements","log_min_duration_statement":"500"}`))
+	byName := map[string]map[string]any{}
+	for _, param := range p.One(t, "aws:rds/parameterGroup:ParameterGroup", "postgres").List("parameters") {
+		byName[param.(map[string]any)["name"].(string)] = param.(map[string]any)
+	}
+	assert.Equal(t, map[string]any{"name": "shared_preload_libraries", "value": "pg_stat_statements", "applyMethod": "pending-reboot"},
+		byName["shared_preload_libraries"])
+	assert.Equal(t, "500", byName["log_min_duration_statement"]["value"], "the team's threshold, once")
+	assert.Equal(t, map[string]any{"name": "rds.force_ssl", "value": "1"}, byName["rds.force_ssl"])
+	assert.Len(t, byName, 3)
+}
+
 func TestPostgresLogGroupsHaveARetentionAndExistBeforeTheInstance(t *testing.T) {
 	p := planOf(t, with(minimalConfig(), "logRetentionDays=60"))
 	db := p.One(t, dbType, "postgres")

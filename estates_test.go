@@ -318,3 +318,23 @@ func estateState(t *testing.T, file string, mutate func(state map[string]any)) s
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 	return path
 }
+
+// TestReadmesMigrationSectionIsTheReportsRunbook: README's runbook names what the report prints
+// and the test estates it is walked on.
+func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
+	section := readmeSection(t, "## Migrating from Terraform")
+	var reports string
+	for _, run := range followReport(t, estates["two-tier"]) {
+		reports += run.stdout
+	}
+	for _, printed := range []string{"Config that keeps what exists", "The same run with all of it", "Unmanaged afterwards", "Left to Terraform"} {
+		require.True(t, strings.Contains(reports, printed), "the reports print %q", printed)
+		assert.Contains(t, section, printed, "README names the report's %q", printed)
+	}
+	for _, e := range estates {
+		assert.Contains(t, section, "`"+e.file+"`")
+	}
+	for _, key := range []string{"isolatedSubnetCidrs", "privateSubnetCidrs", "availabilityZones", "dbParameters", "hostedZoneId", "domainName"} {
+		assert.Contains(t, section, "`"+key+"`")
+	}
+}
