@@ -96,7 +96,7 @@ func runCommand(t *testing.T, args []string, out string) adoptRun {
 }
 
 // shellWords splits a line as a POSIX shell does the words adopt prints: bare, or in single
-// quotes with '\'' for a quote.
+// quotes with '\” for a quote.
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
