@@ -95,8 +95,8 @@ func runCommand(t *testing.T, args []string, out string) adoptRun {
 	return adoptRun{code, stdout.String(), stderr.String(), out}
 }
 
-// shellWords splits a line as a POSIX shell does the words adopt prints: bare, or in single
-// quotes with '\” for a quote.
+// shellWords splits a line as a POSIX shell does the words adopt prints: bare, or single-quoted
+// as adopt.ShellQuote writes them.
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
