@@ -290,6 +290,12 @@ func configSuggestion(cfg *Config) func(*offline.PlanResource, adopt.Change, *tf
 			return key("clusterName")(attr("name"))
 		case "aws:ecs/service:Service name":
 			return key(r.Name + "ServiceName")(attr("name"))
+		case "aws:cloudwatch/logGroup:LogGroup name":
+			for _, svc := range cfg.Services {
+				if svc.Name == r.Name {
+					return key(r.Name + "LogGroupName")(attr("name"))
+				}
+			}
 		case "aws:ec2/vpc:Vpc cidrBlock":
 			return key("vpcCidr")(attr("cidr_block"))
 		case "aws:route53/record:Record zoneId":

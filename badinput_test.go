@@ -116,6 +116,8 @@ var badConfigs = []struct {
 	{name: `service: backendSecrets={"DATABASE_HOST":"/x"}`, sets: []string{`backendSecrets={"DATABASE_HOST":"/x"}`}, keys: []string{"backendSecrets"}},
 	{name: `service: backendSecrets={"api-key":"/x"}`, sets: []string{`backendSecrets={"api-key":"/x"}`}, keys: []string{"backendSecrets"}},
 	{name: `service: backendSecrets={"API_KEY":"not a parameter"}`, sets: []string{`backendSecrets={"API_KEY":"not a parameter"}`}, keys: []string{"backendSecrets"}},
+	{name: "service: backendLogGroupName with a space", sets: []string{"backendLogGroupName=/ecs/cold chain"}, keys: []string{"backendLogGroupName"}},
+	{name: "service: frontendLogGroupName=aws/ecs/x", sets: []string{"frontendLogGroupName=aws/ecs/x"}, keys: []string{"frontendLogGroupName"}},
 	{name: "service: hostedZoneId=zone-1", sets: []string{"hostedZoneId=zone-1"}, keys: []string{"hostedZoneId"}},
 	{name: "service: domainName=app.example.com", sets: []string{"domainName=app.example.com", "hostedZoneName=other.org"}, keys: []string{"hostedZoneName"}},
 	{name: "data: redisMultiAz=false, redisAutomaticFailover=true, redisNodes=1", sets: []string{"redisMultiAz=false", "redisAutomaticFailover=true", "redisNodes=1"}, keys: []string{"redisAutomaticFailover"}},

@@ -215,6 +215,9 @@ type ServiceConfig struct {
 	// RepositoryName (RepositoryName, default "<prefix>/<name>") its image repository.
 	ServiceName    string
 	RepositoryName string
+	// LogGroupName (LogGroupName, default "/ecs/<prefix>/<name>") is the CloudWatch log group
+	// its containers write to; a change replaces the group, whose history goes with it.
+	LogGroupName string
 	// DefaultRoute gets every request that no other service's path patterns claim.
 	DefaultRoute bool
 	// DataTier reaches PostgreSQL and Redis, gets their settings and secrets, and reads and
@@ -414,7 +417,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		Services: []ServiceConfig{
 			r.service(ServiceConfig{
 				Name: "backend", DataTier: true, Exec: true,
-				ServiceName: prefix + "-backend", RepositoryName: prefix + "/backend",
+				ServiceName: prefix + "-backend", RepositoryName: prefix + "/backend", LogGroupName: "/ecs/" + prefix + "/backend",
 				CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
 				MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
 				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
@@ -422,7 +425,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			}),
 			r.service(ServiceConfig{
 				Name: "frontend", DefaultRoute: true,
-				ServiceName: prefix + "-frontend", RepositoryName: prefix + "/frontend",
+				ServiceName: prefix + "-frontend", RepositoryName: prefix + "/frontend", LogGroupName: "/ecs/" + prefix + "/frontend",
 				CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
 				MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
 				// Where nginx writes: its temporary files, its pid file, and /tmp.

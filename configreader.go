@@ -115,7 +115,7 @@ func (r *configReader) service(def ServiceConfig) ServiceConfig {
 		key   string
 		field *string
 	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
-		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}} {
+		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}, {"LogGroupName", &s.LogGroupName}} {
 		*f.field = r.str(key(f.key), *f.field)
 	}
 	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)

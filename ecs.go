@@ -324,7 +324,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	family := args.Prefix + "-" + name
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/ecs/" + args.Prefix + "/" + name),
+		Name:            pulumi.String(cfg.LogGroupName),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 	}, parent)
 	if err != nil {

@@ -61,7 +61,11 @@ var estates = map[string]estate{
 func followReport(t *testing.T, e estate) []adoptRun {
 	t.Helper()
 	sets := append(slices.Clone(seedBase), e.sets...)
-	runs := []adoptRun{runAdopt(t, "testdata/adopt/"+e.file, sets)}
+	path := e.file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join("testdata", "adopt", e.file)
+	}
+	runs := []adoptRun{runAdopt(t, path, sets)}
 	for len(runs) < 5 && runs[len(runs)-1].code != 0 {
 		args := rerunLine(t, runs[len(runs)-1].stdout)
 		if args == nil {
@@ -337,4 +341,37 @@ func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
 	for _, key := range []string{"isolatedSubnetCidrs", "privateSubnetCidrs", "availabilityZones", "dbParameters", "hostedZoneId", "domainName"} {
 		assert.Contains(t, section, "`"+key+"`")
 	}
+}
+
+// TestALogGroupOfAnotherNameIsPairedByItsRole: a team's log group of its own name is the one
+// its task definition writes to; adopt keeps it, history and all, with the key that names it.
+func TestALogGroupOfAnotherNameIsPairedByItsRole(t *testing.T) {
+	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
+		data, err := json.Marshal(state)
+		require.NoError(t, err)
+		renamed := strings.ReplaceAll(string(data), "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
+		require.NoError(t, json.Unmarshal([]byte(renamed), &state))
+	})
+	e := estates["two-tier"]
+	e.file = path
+	runs := followReport(t, e)
+	last := runs[len(runs)-1]
+	require.Equal(t, 0, last.code, "%s\n%s", last.stderr, tail(last.stdout, 3000))
+	var reports string
+	for _, run := range runs {
+		reports += run.stdout
+	}
+	assert.True(t, strings.Contains(reports, "pulumi config set --stack production backendLogGroupName /ecs/coldchain-backend   # keeps name of aws_cloudwatch_log_group.backend"))
+	assert.Contains(t, last.stdout, "  aws:cloudwatch/logGroup:LogGroup  backend  <- aws_cloudwatch_log_group.backend  (import id /ecs/coldchain-backend;")
+	for _, block := range adoptedBlocks(last.stdout, logGroupType) {
+		assert.NotContains(t, block, "REPLACES", block)
+	}
+}
+
+// tail is the end of a long text, for a failure message.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }

@@ -559,6 +559,8 @@ func (p *problems) validateServices(c *Config) {
 		p.checkWritablePaths(key("WritablePaths"), svc.WritablePaths)
 		p.check(ecsNamePattern.MatchString(svc.ServiceName), key("ServiceName"), svc.ServiceName,
 			"1 to 255 letters, digits, hyphens and underscores")
+		p.check(logGroupNamePattern.MatchString(svc.LogGroupName) && !strings.HasPrefix(svc.LogGroupName, "aws/"),
+			key("LogGroupName"), svc.LogGroupName, "a CloudWatch log group name: 1 to 512 letters, digits and . - _ / #, not starting with aws/")
 		p.check(len(svc.RepositoryName) >= 2 && len(svc.RepositoryName) <= 256 && ecrNamePattern.MatchString(svc.RepositoryName),
 			key("RepositoryName"), svc.RepositoryName,
 			"an ECR repository name: 2 to 256 lowercase letters, digits and . _ - between them, in parts separated by /")
@@ -695,3 +697,6 @@ func (p *problems) checkDBParameters(params map[string]string) {
 		}
 	}
 }
+
+// logGroupNamePattern is CloudWatch Logs' rule for a log group name (CreateLogGroup).
+var logGroupNamePattern = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)

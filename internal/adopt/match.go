@@ -1,6 +1,7 @@
 package adopt
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -165,7 +166,7 @@ func joinPath(path, key string) string {
 // Terraform's name contains.
 func (m *matcher) run() {
 	for {
-		if m.pass(m.byEvidence) || m.pass(m.onlyOfType) || m.pass(m.byName) {
+		if m.pass(m.byEvidence) || m.pass(m.onlyOfType) || m.pass(m.byName) || m.pass(m.byDocument) {
 			continue
 		}
 		return
@@ -395,6 +396,102 @@ func (m *matcher) byName(r *resource) (*tfstate.Resource, string) {
 		}
 	}
 	return found, fmt.Sprintf("by its logical name (%q in %q)", r.Name, m.theirName(r, found))
+}
+
+// byDocument matches a resource that a document of an adopted one names (a log group in a task
+// definition's container definitions) with the candidate the Terraform instance's document
+// names at the same place: its role in the estate, whatever its name. The change of name is
+// then a change, for which the report names the config that keeps it.
+func (m *matcher) byDocument(r *resource) (*tfstate.Resource, string) {
+	if len(r.rule.identity) == 0 {
+		return nil, ""
+	}
+	ours, known := m.expected(r, r.rule.identity[0])
+	if !known || len(ours) != 1 {
+		return nil, ""
+	}
+	for _, p := range m.ours {
+		if p.match == nil || p == r {
+			continue
+		}
+		for _, l := range p.leaves {
+			if t, how := m.namedAt(r, ours[0], p, l); t != nil {
+				return t, how
+			}
+		}
+	}
+	return nil, ""
+}
+
+// namedAt is the candidate for a resource of a name that the Terraform instance of an adopted
+// resource names, in the document of one of its inputs, where the program's names it.
+func (m *matcher) namedAt(r *resource, name string, p *resource, l leaf) (*tfstate.Resource, string) {
+	s, ok := l.value.(string)
+	if !ok || !isDocument(s) || !strings.Contains(s, name) {
+		return nil, ""
+	}
+	theirs := tfValues(p.match.Attributes, l.path, p.rule)
+	var doc, theirDoc any
+	if len(theirs) != 1 || json.Unmarshal([]byte(m.translate(s)), &doc) != nil || json.Unmarshal([]byte(theirs[0]), &theirDoc) != nil {
+		return nil, ""
+	}
+	for _, at := range jsonPaths(doc, name, nil) {
+		theirName, ok := jsonAt(theirDoc, at).(string)
+		if !ok || theirName == "" {
+			continue
+		}
+		for _, t := range m.candidates(r) {
+			same := m.equalValues(r, r.rule.identity[0], []string{theirName}, tfValues(t.Attributes, r.rule.identity[0], r.rule))
+			if ok, _ := m.agrees(r, t, false); same && ok {
+				return t, fmt.Sprintf("by its role (%s.%s names it)", p.Name, l.path)
+			}
+		}
+	}
+	return nil, ""
+}
+
+// jsonPaths are the places in a JSON document whose value is a string.
+func jsonPaths(v any, s string, at []any) [][]any {
+	switch x := v.(type) {
+	case map[string]any:
+		var out [][]any
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = append(out, jsonPaths(x[k], s, append(slices.Clone(at), k))...)
+		}
+		return out
+	case []any:
+		var out [][]any
+		for i, e := range x {
+			out = append(out, jsonPaths(e, s, append(slices.Clone(at), i))...)
+		}
+		return out
+	case string:
+		if x == s {
+			return [][]any{at}
+		}
+	}
+	return nil
+}
+
+// jsonAt is the value at a place in a JSON document, nil where it has none.
+func jsonAt(v any, at []any) any {
+	for _, step := range at {
+		switch k := step.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
 }
 
 // theirName is what Terraform calls the instance in AWS: its first identity attribute.
