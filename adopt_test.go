@@ -483,6 +483,15 @@ func TestAdoptTakesTheIdsOfInlineRulesFromAWS(t *testing.T) {
 	assert.Contains(t, run.stdout, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule database-from-backend is aws_security_group.rds (ingress rule 1), "+
 		"whose id (sgr-...) Terraform does not keep: pass AWS's list of the rules with --security-group-rules")
 
+	// The report prints the command that writes AWS's list, and the rerun line passes it.
+	assert.Regexp(t, `aws ec2 describe-security-group-rules --filters Name=group-id,Values=sg-[0-9a-f]+(,sg-[0-9a-f]+)+ --output json > security-group-rules.json\n`, run.stdout)
+	rerun := rerunLine(t, run.stdout)
+	i := slices.Index(rerun, "--security-group-rules")
+	require.Positive(t, i, "the rerun line passes the rules file")
+	require.Equal(t, "security-group-rules.json", rerun[i+1])
+	rerun[i+1] = rulesPath // where this test wrote AWS's answer
+	require.Equal(t, 0, runCommand(t, rerun, run.out).code)
+
 	run = runAdopt(t, statePath, sets, "--security-group-rules", rulesPath)
 	require.Equal(t, 0, run.code, "%s\n%s", run.stdout, run.stderr)
 	assert.Regexp(t, `database-from-backend  <- aws_security_group.rds \(ingress rule 1\)  \(import id sgr-0[0-9a-f]+;`, run.stdout)
