@@ -189,13 +189,20 @@ func expireOldVersionsRule(days int) s3.BucketLifecycleConfigurationV2RuleArgs {
 	return r
 }
 
+// archiveRule moves objects to S3 Glacier Instant Retrieval: archive prices, and read in
+// milliseconds like S3 Standard, so that a failover's copy of the backups, or a restore from
+// one, reads every object at once. (Glacier Flexible Retrieval, a little cheaper, serves an
+// object only after a restore of minutes to hours, which "aws s3 sync" does not do and fails on.)
 func archiveRule(days int) s3.BucketLifecycleConfigurationV2RuleArgs {
 	r := lifecycleRule("archive-to-glacier")
 	r.Transitions = s3.BucketLifecycleConfigurationV2RuleTransitionArray{
-		&s3.BucketLifecycleConfigurationV2RuleTransitionArgs{Days: pulumi.Int(days), StorageClass: pulumi.String("GLACIER")},
+		&s3.BucketLifecycleConfigurationV2RuleTransitionArgs{Days: pulumi.Int(days), StorageClass: pulumi.String(archiveStorageClass)},
 	}
 	return r
 }
+
+// archiveStorageClass is S3 Glacier Instant Retrieval's name in lifecycle rules.
+const archiveStorageClass = "GLACIER_IR"
 
 func expireRule(id string, days int) s3.BucketLifecycleConfigurationV2RuleArgs {
 	r := lifecycleRule(id)

@@ -73,7 +73,7 @@ type Config struct {
 
 	// Bucket lifecycle.
 	NoncurrentVersionExpirationDays int // noncurrentVersionExpirationDays, default 90
-	BackupsArchiveAfterDays         int // backupsArchiveAfterDays, default 30 (to Glacier Flexible Retrieval)
+	BackupsArchiveAfterDays         int // backupsArchiveAfterDays, default 30 (to Glacier Instant Retrieval)
 	LogsExpirationDays              int // logsExpirationDays, default 90 (access logs)
 
 	// ECR.

@@ -5,6 +5,8 @@ import (
 	"coldchain/internal/offline"
 	"encoding/json"
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -337,4 +339,28 @@ func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 	}
 	assert.ElementsMatch(t, names, exported)
 	assert.Equal(t, "/ecs/coldchain-production/backend", logGroups["backend"])
+}
+
+// TestTheRunbookReadsOnlyWhatTheStacksExport: every "pulumi stack output NAME" of README is an
+// output production exports (released, with a domain and a DR region), and every "pulumi config
+// get KEY" a key the program reads, so that the runbooks work as written during an outage.
+func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	outputs := planOfFile(t, "production", "domainName=example.com", "backendImageTag=v1", "frontendImageTag=v1").Outputs
+	keys := append(configKeys(project), "aws:region")
+	used := 0
+	for _, m := range regexp.MustCompile("pulumi stack output (?:--stack [a-z-]+ )?\"?([a-zA-Z$]+)").FindAllStringSubmatch(string(readme), -1) {
+		name := m[1]
+		if name == "NAME" || strings.HasPrefix(name, "$") {
+			continue // the placeholder of the outputs table, or a name built in a loop
+		}
+		used++
+		assert.Containsf(t, outputs, name, "README reads the stack output %s, which production does not export", name)
+	}
+	for _, m := range regexp.MustCompile(`pulumi config get ([a-zA-Z:]+)`).FindAllStringSubmatch(string(readme), -1) {
+		used++
+		assert.Containsf(t, keys, m[1], "README reads the config key %s, which the program does not read", m[1])
+	}
+	assert.Greater(t, used, 30, "the runbook's reads were found")
 }

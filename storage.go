@@ -32,7 +32,7 @@ type StorageArgs struct {
 	KeyDeletionWindowDays int
 	// NoncurrentVersionExpirationDays expires old versions of uploads and backups.
 	NoncurrentVersionExpirationDays int
-	// BackupsArchiveAfterDays moves backups to Glacier Flexible Retrieval.
+	// BackupsArchiveAfterDays moves backups to Glacier Instant Retrieval.
 	BackupsArchiveAfterDays int
 	// LogsExpirationDays expires access logs.
 	LogsExpirationDays int

@@ -109,8 +109,13 @@ func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
 		assert.Equal(t, float64(7), rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"].(map[string]any)["daysAfterInitiation"])
 		assert.Contains(t, p.One(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", name).DependsOn, versioning.URN)
 	}
-	archive := lifecycleRules(t, p, "backups")["archive-to-glacier"]["transitions"].([]any)[0].(map[string]any)
-	assert.Equal(t, map[string]any{"days": float64(30), "storageClass": "GLACIER"}, archive)
+	// Archived backups stay readable at once, here and in the DR replica: a failover copies
+	// them with "aws s3 sync", which cannot read an object that needs a restore first.
+	production := planOfFile(t, "production")
+	for _, name := range []string{"backups", "backups-dr"} {
+		archive := lifecycleRules(t, production, name)["archive-to-glacier"]["transitions"].([]any)[0].(map[string]any)
+		assert.Equal(t, map[string]any{"days": float64(30), "storageClass": "GLACIER_IR"}, archive, name)
+	}
 	assert.NotContains(t, lifecycleRules(t, p, "uploads"), "archive-to-glacier", "uploads stay in S3 Standard")
 	// The logs bucket is versioned too (Security Hub S3.14), its old versions expiring.
 	logsVersioning := p.One(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", "logs")
