@@ -49,6 +49,13 @@ func TestAlarmsWatchTheMetricsCloudWatchPublishes(t *testing.T) {
 		want[fmt.Sprintf("redis-%03d-memory", i)] = expectedAlarm{"AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Average", "GreaterThanThreshold", "missing", 300, 90, node}
 	}
 	assert.Contains(t, p.One(t, redisType, "redis").Outputs["memberClusters"], group+"-001", "the member names follow ElastiCache's")
+	// The backend's redeploy after a secret change: its failures and time-outs, and the
+	// events EventBridge could not deliver to it.
+	machine := map[string]any{"StateMachineArn": p.One(t, "aws:sfn/stateMachine:StateMachine", "backend-redeploy").Outputs["arn"]}
+	want["backend-redeploy-failed"] = expectedAlarm{"AWS/States", "ExecutionsFailed", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching", 300, 1, machine}
+	want["backend-redeploy-timed-out"] = expectedAlarm{"AWS/States", "ExecutionsTimedOut", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching", 300, 1, machine}
+	want["backend-secret-change-undelivered"] = expectedAlarm{"AWS/Events", "FailedInvocations", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching", 300, 1,
+		map[string]any{"RuleName": p.One(t, "aws:cloudwatch/eventRule:EventRule", "backend-secret-changed").Outputs["name"]}}
 
 	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
 	alarms := p.All(alarmType)

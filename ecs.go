@@ -77,6 +77,9 @@ type Services struct {
 	SecretArns map[string]pulumi.StringMap
 	// LogGroups are the services' log groups ("backend", "frontend", once released) and "exec".
 	LogGroups pulumi.StringMap
+	// RedeployArns are the state machines that roll a released service when a secret it reads
+	// changes, by service.
+	RedeployArns map[string]pulumi.StringOutput
 }
 
 // ServiceRef is what autoscaling, the alarms and the outputs need of one service.
@@ -93,13 +96,15 @@ type ServiceRef struct {
 	TaskDefinitionArn pulumi.StringOutput
 	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
 	TargetGroupArnSuffix pulumi.StringOutput
-	// resource is the ECS service, for what must wait for it.
-	resource pulumi.Resource
+	// resource is the ECS service, for what must wait for it; alarmNames its deployment
+	// alarms, which the redeploy after a rotation suspends and restores.
+	resource   pulumi.Resource
+	alarmNames pulumi.StringArray
 }
 
 // NewServices creates the cluster, the load balancer, and every service.
 func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...pulumi.ResourceOption) (*Services, error) {
-	s := &Services{LogGroups: pulumi.StringMap{}, SecretArns: map[string]pulumi.StringMap{}}
+	s := &Services{LogGroups: pulumi.StringMap{}, SecretArns: map[string]pulumi.StringMap{}, RedeployArns: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("coldchain:index:Services", name, s, opts...); err != nil {
 		return nil, err
 	}
@@ -178,10 +183,11 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		}
 		s.LogGroups[cfg.Name] = ref.LogGroup
 		if len(spec.watched) > 0 {
-			if err := redeployOnSecretChange(ctx, args.Account, cfg.Name, spec.watched, cluster.Arn, ref.Name, ref.Arn, child,
-				[]pulumi.Resource{ref.resource}); err != nil {
+			machine, err := redeployOnSecretChange(ctx, args, cfg.Name, spec.watched, cluster.Arn, ref, child)
+			if err != nil {
 				return nil, err
 			}
+			s.RedeployArns[cfg.Name] = machine
 		}
 	}
 
@@ -418,8 +424,8 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		// "pulumi up" waits until the deployment has finished instead of reporting success while
 		// ECS is still starting (or failing to start) the tasks; past the timeout it fails.
 		WaitForSteadyState:              pulumi.Bool(true),
-		DeploymentMinimumHealthyPercent: pulumi.Int(100),
-		DeploymentMaximumPercent:        pulumi.Int(200),
+		DeploymentMinimumHealthyPercent: pulumi.Int(deploymentMinimumHealthyPercent),
+		DeploymentMaximumPercent:        pulumi.Int(deploymentMaximumPercent),
 		HealthCheckGracePeriodSeconds:   pulumi.Int(routing.HealthCheckGracePeriodSeconds),
 		EnableExecuteCommand:            pulumi.Bool(cfg.Exec),
 		PropagateTags:                   pulumi.String("SERVICE"),
@@ -447,9 +453,16 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		Key: name, Deployed: true,
 		Name: service.Name, Arn: service.ID().ToStringOutput(), LogGroup: logs.Name,
 		TaskDefinitionArn: taskDefinition.Arn, TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
-		resource: service,
+		resource: service, alarmNames: alarmNames,
 	}, nil
 }
+
+// A rolling deployment starts every new task before it stops an old one: the service never runs
+// below its desired count, and twice it at most (the redeploy after a rotation sets the same).
+const (
+	deploymentMinimumHealthyPercent = 100
+	deploymentMaximumPercent        = 200
+)
 
 // Times a deployment takes beyond what config sets, in seconds.
 const (

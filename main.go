@@ -410,6 +410,9 @@ func exportOutputs(ctx *pulumi.Context, cfg *Config, network *Network, storage *
 			}
 			ctx.Export(svc.Name+"SecretArns", declared)
 		}
+		if machine, ok := services.RedeployArns[svc.Name]; ok {
+			ctx.Export(svc.Name+"RedeployStateMachineArn", machine)
+		}
 	}
 	ctx.Export("vpcId", network.VpcID)
 	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)

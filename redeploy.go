@@ -16,8 +16,8 @@ import (
 // secrets when it must. Whenever a secret the backend reads gets a new current value, a rolling
 // deployment replaces the backend's tasks, which read the new value as they start. During the
 // rollout (a few minutes) the old tasks keep their open database connections; a new connection
-// they open with the old password fails, so the rotation happens in the weekly maintenance
-// window RDS chooses, and README says how an application can avoid even that.
+// they open with the old password fails until they are replaced, and README says how an
+// application can avoid even that.
 
 // managedSecretName is the logical name of the secret the program declares for a service's
 // variable: the backend's API_KEY is "backend-api-key".
@@ -56,31 +56,22 @@ type watchedSecret struct {
 // redeployOnSecretChange starts a rolling deployment of a service whenever one of the watched
 // Secrets Manager secrets gets a new current value (Secrets Manager's "Secret Label Updated"
 // event for AWSCURRENT, sent for RDS's managed rotation as for any other). An EventBridge rule
-// starts a one-step state machine that calls ECS UpdateService with forceNewDeployment: no
-// code to maintain, and every run is kept in the state machine's history.
-func redeployOnSecretChange(ctx *pulumi.Context, account awsAccount, name string, watched []watchedSecret,
-	clusterArn, serviceName, serviceArn pulumi.StringInput, parent pulumi.ResourceOption, after []pulumi.Resource) error {
+// starts a state machine that rolls the service with its deployment alarms' rollback suspended
+// and restores it once the rollout is over (redeployDefinition says why); its failures, and
+// events EventBridge could not deliver, page through the alarm topic. No code to maintain, and
+// every run is kept in the state machine's history.
+func redeployOnSecretChange(ctx *pulumi.Context, args *ServicesArgs, name string, watched []watchedSecret,
+	clusterArn pulumi.StringInput, ref *ServiceRef, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	account := args.Account
 	machineRole, err := newServiceRole(ctx, account, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
 		"states.amazonaws.com", account.arn("states", account.Region, "stateMachine:*"), []statement{
-			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService"}, Resources: []pulumi.StringInput{serviceArn}},
+			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []pulumi.StringInput{ref.Arn}},
 		}, parent)
 	if err != nil {
-		return err
+		return pulumi.StringOutput{}, err
 	}
-	definition := pulumi.All(clusterArn, serviceName).ApplyT(func(v []any) (string, error) {
-		b, err := json.Marshal(map[string]any{
-			"Comment": "Roll the " + name + " service so that its tasks read the secrets' new values",
-			"StartAt": "ForceNewDeployment",
-			"States": map[string]any{"ForceNewDeployment": map[string]any{
-				"Type":       "Task",
-				"Resource":   "arn:" + account.Partition + ":states:::aws-sdk:ecs:updateService",
-				"Parameters": map[string]any{"Cluster": v[0], "Service": v[1], "ForceNewDeployment": true},
-				// A deployment in progress is no reason to give up: the next one follows it.
-				"Retry": []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2}},
-				"End":   true,
-			}},
-		})
-		return string(b), err
+	definition := pulumi.All(clusterArn, ref.Name, ref.alarmNames.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
+		return redeployDefinition(account.Partition, name, v[0].(string), v[1].(string), v[2].([]string))
 	}).(pulumi.StringOutput)
 	machine, err := sfn.NewStateMachine(ctx, name+"-redeploy", &sfn.StateMachineArgs{
 		Type:       pulumi.String("STANDARD"),
@@ -88,7 +79,7 @@ func redeployOnSecretChange(ctx *pulumi.Context, account awsAccount, name string
 		Definition: definition,
 	}, parent, pulumi.DependsOn(machineRole.after()))
 	if err != nil {
-		return fmt.Errorf("creating %s redeploy state machine: %w", name, err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating %s redeploy state machine: %w", name, err)
 	}
 
 	// EventBridge matches a resource exactly, or by prefix: a partial ARN (no random suffix)
@@ -117,23 +108,129 @@ func redeployOnSecretChange(ctx *pulumi.Context, account awsAccount, name string
 	rule, err := cloudwatch.NewEventRule(ctx, name+"-secret-changed", &cloudwatch.EventRuleArgs{
 		Description:  pulumi.String("A secret the " + name + " service reads has a new value: roll the service"),
 		EventPattern: eventPattern,
-	}, parent, pulumi.DependsOn(after))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{ref.resource}))
 	if err != nil {
-		return fmt.Errorf("creating %s secret-change rule: %w", name, err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating %s secret-change rule: %w", name, err)
 	}
 	eventsRole, err := newServiceRole(ctx, account, name+"-secret-changed", "Lets EventBridge start the "+name+" redeploy",
 		"events.amazonaws.com", account.arn("events", account.Region, "rule/*"), []statement{
 			{Sid: "StartTheRedeploy", Actions: []string{"states:StartExecution"}, Resources: []pulumi.StringInput{machine.Arn}},
 		}, parent)
 	if err != nil {
-		return err
+		return pulumi.StringOutput{}, err
 	}
 	if _, err := cloudwatch.NewEventTarget(ctx, name+"-secret-changed", &cloudwatch.EventTargetArgs{
 		Rule:    rule.Name,
 		Arn:     machine.Arn,
 		RoleArn: eventsRole.role.Arn,
+		// EventBridge retries a start it could not make (a throttle, a permission being
+		// created) for an hour; one it gives up on is a FailedInvocation, which pages below.
+		RetryPolicy: &cloudwatch.EventTargetRetryPolicyArgs{
+			MaximumEventAgeInSeconds: pulumi.Int(redeployEventMaxAgeSeconds), MaximumRetryAttempts: pulumi.Int(redeployEventRetries),
+		},
 	}, parent, pulumi.DependsOn(eventsRole.after())); err != nil {
-		return fmt.Errorf("creating %s secret-change target: %w", name, err)
+		return pulumi.StringOutput{}, fmt.Errorf("creating %s secret-change target: %w", name, err)
 	}
-	return nil
+	_, err = createAlarms(ctx, args.Prefix, args.AlarmTopicArn, redeployAlarmSpecs(name, machine.Arn, rule.Name), parent)
+	return machine.Arn, err
+}
+
+// EventBridge's retries of a redeploy it could not start.
+const (
+	redeployEventMaxAgeSeconds = 3600
+	redeployEventRetries       = 10
+)
+
+// redeployTimeoutSeconds bounds a redeploy: the rollout, then the restore of the alarms'
+// rollback. Past it the execution times out, which pages.
+const redeployTimeoutSeconds = 3600
+
+// redeployDefinition is the state machine that rolls a service after a secret changed.
+//
+// The rollout runs with the deployment alarms' rollback suspended. After RDS rotates the
+// master password, the tasks still running hold the old one until they are replaced: a new
+// connection they open fails, which may raise the 5XX alarm during the rollout. With rollback
+// on, ECS would roll back to those very tasks, and the backend would keep failing logins with
+// nothing left to replace them. The circuit breaker stays on (a task that cannot start still
+// rolls back), and the alarms still alarm and page; only their rollback waits until the rollout
+// is over, when the machine restores it (on a failed rollout too, and then fails, which pages).
+func redeployDefinition(partition, name, cluster, service string, alarmNames []string) (string, error) {
+	sdk := func(api string) string { return "arn:" + partition + ":states:::aws-sdk:ecs:" + api }
+	deployment := func(alarmRollback bool) map[string]any {
+		return map[string]any{
+			"MaximumPercent": deploymentMaximumPercent, "MinimumHealthyPercent": deploymentMinimumHealthyPercent,
+			"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
+			"Alarms":                   map[string]any{"AlarmNames": alarmNames, "Enable": alarmRollback, "Rollback": alarmRollback},
+		}
+	}
+	retry := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2}}
+	restore := func(next string) map[string]any {
+		state := map[string]any{
+			"Type": "Task", "Resource": sdk("updateService"), "Retry": retry,
+			"Parameters": map[string]any{"Cluster": cluster, "Service": service, "DeploymentConfiguration": deployment(true)},
+		}
+		if next == "" {
+			state["End"] = true
+		} else {
+			state["Next"] = next
+		}
+		return state
+	}
+	onError := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": "RestoreAfterFailure"}}
+	b, err := json.Marshal(map[string]any{
+		"Comment":        "Roll the " + name + " service so that its tasks read the secrets' new values",
+		"StartAt":        "RollWithoutAlarmRollback",
+		"TimeoutSeconds": redeployTimeoutSeconds,
+		"States": map[string]any{
+			"RollWithoutAlarmRollback": map[string]any{
+				"Type": "Task", "Resource": sdk("updateService"), "Retry": retry, "Catch": onError,
+				"Parameters": map[string]any{"Cluster": cluster, "Service": service, "ForceNewDeployment": true,
+					"DeploymentConfiguration": deployment(false)},
+				"ResultPath": nil, "Next": "WaitForRollout",
+			},
+			"WaitForRollout": map[string]any{"Type": "Wait", "Seconds": 30, "Next": "ReadRollout"},
+			"ReadRollout": map[string]any{
+				"Type": "Task", "Resource": sdk("describeServices"), "Retry": retry, "Catch": onError,
+				"Parameters": map[string]any{"Cluster": cluster, "Services": []string{service}},
+				// The newest deployment, PRIMARY, comes first.
+				"ResultSelector": map[string]any{"state.$": "$.Services[0].Deployments[0].RolloutState"},
+				"ResultPath":     "$.rollout", "Next": "RolledOut",
+			},
+			"RolledOut": map[string]any{
+				"Type": "Choice",
+				"Choices": []map[string]any{
+					{"Variable": "$.rollout.state", "StringEquals": "COMPLETED", "Next": "RestoreAlarmRollback"},
+					{"Variable": "$.rollout.state", "StringEquals": "FAILED", "Next": "RestoreAfterFailure"},
+				},
+				"Default": "WaitForRollout",
+			},
+			"RestoreAlarmRollback": restore(""),
+			"RestoreAfterFailure":  restore("RolloutFailed"),
+			"RolloutFailed": map[string]any{"Type": "Fail", "Error": "RolloutFailed",
+				"Cause": "The " + name + " service's rollout after a secret change failed: its tasks may hold a stale secret."},
+		},
+	})
+	return string(b), err
+}
+
+// redeployAlarmSpecs page when a redeploy fails or times out, and when EventBridge could not
+// start one: each leaves the service's tasks with a secret that may no longer work.
+func redeployAlarmSpecs(name string, machineArn, ruleName pulumi.StringInput) []alarmSpec {
+	machine := []dimension{{"StateMachineArn", machineArn}}
+	what := "The " + name + " service's tasks may hold a secret that no longer works (after a rotation, the old database password). "
+	// Again through the machine, not by a plain update-service: a rollout by hand would roll
+	// back to the stale tasks as soon as their failed logins raise the 5XX alarm.
+	roll := "Run the redeploy again: aws stepfunctions start-execution --state-machine-arn %s (README, \"Secrets and their rotation\")."
+	return []alarmSpec{
+		{id: name + "-redeploy-failed", metric: metric{"redeploys failed", "AWS/States", "ExecutionsFailed", "Sum", 300, machine},
+			comparison: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, missing: "notBreaching",
+			description: pulumi.Sprintf("The "+name+" redeploy after a secret change failed (its state machine's history says where). "+what+roll, machineArn)},
+		{id: name + "-redeploy-timed-out", metric: metric{"redeploys timed out", "AWS/States", "ExecutionsTimedOut", "Sum", 300, machine},
+			comparison: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, missing: "notBreaching",
+			description: pulumi.Sprintf("The "+name+" redeploy after a secret change did not finish within an hour. "+what+roll, machineArn)},
+		{id: name + "-secret-change-undelivered", metric: metric{"redeploys not started", "AWS/Events", "FailedInvocations", "Sum", 300,
+			[]dimension{{"RuleName", ruleName}}},
+			comparison: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, missing: "notBreaching",
+			description: pulumi.Sprintf("EventBridge could not start the "+name+" redeploy after a secret change, for an hour. "+what+roll, machineArn)},
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -122,28 +123,114 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 	assert.Equal(t, machine.Outputs["arn"], target.In("arn"))
 	assert.Equal(t, rule.Outputs["name"], target.In("rule"))
 
-	var definition struct {
-		StartAt string
-		States  map[string]struct {
-			Type       string
-			Resource   string
-			Parameters map[string]any
+	// The rollout after a rotation cannot roll back to the tasks that hold the old password:
+	// it runs with the deployment alarms' rollback suspended, which every outcome restores.
+	var definition stateMachine
+	machine.Doc(t, "definition", &definition)
+	assert.Equal(t, float64(3600), definition.TimeoutSeconds, "a redeploy that hangs times out, which pages")
+	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster").Outputs["arn"]
+	deploymentAlarms := p.One(t, serviceType, "backend").Obj("alarms")["alarmNames"]
+	require.Len(t, deploymentAlarms, 2)
+	for _, outcome := range []struct {
+		rollouts []string
+		end      string
+	}{
+		{[]string{"IN_PROGRESS", "IN_PROGRESS", "COMPLETED"}, "Succeed"},
+		{[]string{"FAILED"}, "Fail"},
+	} {
+		calls, end := definition.run(t, outcome.rollouts)
+		assert.Equal(t, outcome.end, end, outcome.rollouts)
+		require.GreaterOrEqual(t, len(calls), 3, outcome.rollouts)
+		first, last := calls[0], calls[len(calls)-1]
+		assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", first.Resource)
+		assert.Equal(t, cluster, first.Parameters["Cluster"])
+		assert.Equal(t, "coldchain-production-backend", first.Parameters["Service"])
+		assert.Equal(t, true, first.Parameters["ForceNewDeployment"])
+		assert.Equal(t, map[string]any{"AlarmNames": deploymentAlarms, "Enable": false, "Rollback": false},
+			first.Parameters["DeploymentConfiguration"].(map[string]any)["Alarms"], "the rollout cannot roll back to stale tasks")
+		assert.Equal(t, map[string]any{"Enable": true, "Rollback": true},
+			first.Parameters["DeploymentConfiguration"].(map[string]any)["DeploymentCircuitBreaker"], "a task that cannot start still rolls back")
+		assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", last.Resource)
+		assert.NotContains(t, last.Parameters, "ForceNewDeployment")
+		assert.Equal(t, map[string]any{"AlarmNames": deploymentAlarms, "Enable": true, "Rollback": true},
+			last.Parameters["DeploymentConfiguration"].(map[string]any)["Alarms"], "the service's own deployment alarms, restored")
+		for _, c := range calls[1 : len(calls)-1] {
+			assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:describeServices", c.Resource)
 		}
 	}
-	machine.Doc(t, "definition", &definition)
-	step := definition.States[definition.StartAt]
-	assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", step.Resource)
-	assert.Equal(t, map[string]any{
-		"Cluster": p.One(t, "aws:ecs/cluster:Cluster", "cluster").Outputs["arn"], "Service": "coldchain-production-backend",
-		"ForceNewDeployment": true,
-	}, step.Parameters)
 
 	// Each role may do exactly its one step.
 	var machinePolicy, eventsPolicy parsedPolicy
 	p.One(t, rolePolicy, "backend-redeploy").Doc(t, "policy", &machinePolicy)
 	p.One(t, rolePolicy, "backend-secret-changed").Doc(t, "policy", &eventsPolicy)
-	assert.Equal(t, []string{"ecs:UpdateService"}, strs(bySid(t, machinePolicy, "RollTheService").Action))
+	assert.Equal(t, []string{"ecs:UpdateService", "ecs:DescribeServices"}, strs(bySid(t, machinePolicy, "RollTheService").Action))
 	assert.Equal(t, []string{p.One(t, serviceType, "backend").ID}, strs(bySid(t, machinePolicy, "RollTheService").Resource))
 	assert.Equal(t, []string{"states:StartExecution"}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Action))
 	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Resource))
+}
+
+// stateMachine is an Amazon States Language definition, as much of it as the redeploy uses.
+type stateMachine struct {
+	StartAt        string
+	TimeoutSeconds float64
+	States         map[string]struct {
+		Type       string
+		Resource   string
+		Parameters map[string]any
+		Next       string
+		End        bool
+		Catch      []struct{ Next string }
+		Choices    []struct {
+			Variable     string
+			StringEquals string
+			Next         string
+		}
+		Default string
+	}
+}
+
+// run walks the machine as Step Functions would, with describeServices answering the rollout
+// states given in turn; it returns the tasks called and how the execution ends (Succeed or
+// Fail). A state the machine names but lacks, or a walk that does not end, fails the test.
+func (m stateMachine) run(t *testing.T, rollouts []string) (calls []struct {
+	Resource   string
+	Parameters map[string]any
+}, end string) {
+	t.Helper()
+	rollout := ""
+	for name, steps := m.StartAt, 0; steps < 50; steps++ {
+		state, ok := m.States[name]
+		require.Truef(t, ok, "the machine names a state %q it does not have", name)
+		switch state.Type {
+		case "Task":
+			calls = append(calls, struct {
+				Resource   string
+				Parameters map[string]any
+			}{state.Resource, state.Parameters})
+			if strings.HasSuffix(state.Resource, ":describeServices") {
+				require.NotEmpty(t, rollouts, "the machine reads the rollout more often than the test answers")
+				rollout, rollouts = rollouts[0], rollouts[1:]
+			}
+		case "Choice":
+			next := state.Default
+			for _, c := range state.Choices {
+				if c.Variable == "$.rollout.state" && c.StringEquals == rollout {
+					next = c.Next
+					break
+				}
+			}
+			name = next
+			continue
+		case "Fail":
+			return calls, "Fail"
+		case "Succeed":
+			return calls, "Succeed"
+		}
+		if state.End {
+			return calls, "Succeed"
+		}
+		name = state.Next
+	}
+	t.Fatal("the machine does not end")
+	return nil, ""
 }
