@@ -33,6 +33,8 @@ type AlarmsArgs struct {
 	RedisLogGroup       pulumi.StringInput
 	// Firewall is the load balancer's web ACL, nil without one.
 	Firewall *Firewall
+	// Replications are the buckets' copies to the DR region, none without one.
+	Replications []Replication
 }
 
 // AlarmTopicArgs configures where the alarms go.
@@ -274,6 +276,24 @@ func (s alarmSpec) create(ctx *pulumi.Context, prefix string, topicArn pulumi.St
 	return alarm, nil
 }
 
+// replicationAlarmSpecs page when S3 fails to copy an object of a bucket to its DR replica
+// (a key it may not use, a replica bucket gone): S3 does not retry those, so the copy the
+// failover relies on misses them until they are written again or batch-replicated.
+func replicationAlarmSpecs(replications []Replication) []alarmSpec {
+	var specs []alarmSpec
+	for _, r := range replications {
+		dims := []dimension{{"SourceBucket", r.SourceBucket}, {"DestinationBucket", r.Destination}, {"RuleId", pulumi.String(r.RuleID)}}
+		specs = append(specs, alarmSpec{id: r.Purpose + "-replication-failed",
+			metric:     metric{r.Purpose + " replication failures", "AWS/S3", "OperationsFailedReplication", "Sum", 300, dims},
+			comparison: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, missing: "notBreaching",
+			description: pulumi.Sprintf("S3 failed to copy objects of %s to its DR replica %s, and does not retry them: the "+
+				"failover would miss them. Find them (S3 Batch Replication's failed-objects report, or the s3:Replication:"+
+				"OperationFailedReplication events), fix the cause (the replication role's access to the keys and the replica), "+
+				"then replicate them again with S3 Batch Replication (README, \"Disaster recovery\").", r.SourceBucket, r.Destination)})
+	}
+	return specs
+}
+
 // alarmSpecs are the seed's alarms and what a production team also pages on.
 func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	t := args.Thresholds
@@ -348,7 +368,7 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 				"wafRateLimit, or a managed rule blocking legitimate traffic. Read which rule blocked what in its logs "+
 				"(aws logs tail aws-waf-logs-%s --filter-pattern BLOCK).", t.WafBlockedPer5Minutes, args.Prefix)})
 	}
-	return specs
+	return append(specs, replicationAlarmSpecs(args.Replications)...)
 }
 
 // deploymentAlarmSpecs are a service's own alarms that also judge its deployments: its 5XX

@@ -43,6 +43,13 @@ type DisasterRecoveryArgs struct {
 	Registry *StorageArgs
 }
 
+// Replication is one bucket's replication rule, as S3's replication metrics name it.
+type Replication struct {
+	Purpose                   string
+	SourceBucket, Destination pulumi.StringInput
+	RuleID                    string
+}
+
 // DisasterRecovery is the DR region's key and bucket replicas, and the images' replication.
 type DisasterRecovery struct {
 	pulumi.ResourceState
@@ -52,6 +59,8 @@ type DisasterRecovery struct {
 	KeyArn pulumi.StringOutput
 	// BucketNames are the replicas, by purpose ("uploads").
 	BucketNames map[string]pulumi.StringOutput
+	// Replications are the buckets' replication rules, for their failure alarms.
+	Replications []Replication
 	// replicaRepositories are the image repositories' replicas, which the registry's
 	// replication waits for.
 	replicaRepositories []pulumi.Resource
@@ -159,12 +168,16 @@ func (d *DisasterRecovery) replicateBuckets(ctx *pulumi.Context, args *DisasterR
 		return err
 	}
 	for _, b := range args.Buckets {
+		d.Replications = append(d.Replications, Replication{Purpose: b.Purpose, SourceBucket: pulumi.String(b.Name),
+			Destination: replicas[b.Purpose].name, RuleID: replicationRuleID(args.Region)})
+	}
+	for _, b := range args.Buckets {
 		replica := replicas[b.Purpose]
 		if _, err := s3.NewBucketReplicationConfig(ctx, b.Purpose, &s3.BucketReplicationConfigArgs{
 			Bucket: pulumi.String(b.Name),
 			Role:   role.role.Arn,
 			Rules: s3.BucketReplicationConfigRuleArray{&s3.BucketReplicationConfigRuleArgs{
-				Id:       pulumi.String("to-" + args.Region),
+				Id:       pulumi.String(replicationRuleID(args.Region)),
 				Status:   pulumi.String("Enabled"),
 				Priority: pulumi.Int(1),
 				// Every object, and deletions too: a replica that keeps what the source deleted
@@ -181,6 +194,9 @@ func (d *DisasterRecovery) replicateBuckets(ctx *pulumi.Context, args *DisasterR
 					Bucket:                  replica.arn,
 					EncryptionConfiguration: &s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs{ReplicaKmsKeyId: drKeyArn},
 					StorageClass:            pulumi.String("STANDARD"),
+					// S3 Replication metrics (in CloudWatch, per rule): the failures page
+					// (NewAlarms); pending bytes and latency show on the dashboard's side.
+					Metrics: &s3.BucketReplicationConfigRuleDestinationMetricsArgs{Status: pulumi.String("Enabled")},
 				},
 			}},
 			// Replication needs versioning on both buckets, and a role that may act.
@@ -238,3 +254,6 @@ func (c *RegionCopies) secretReplicas() secretsmanager.SecretReplicaArray {
 		Region: pulumi.String(c.Region), KmsKeyId: c.KeyArn,
 	}}
 }
+
+// replicationRuleID names a bucket's replication rule by where it copies to.
+func replicationRuleID(region string) string { return "to-" + region }

@@ -208,3 +208,32 @@ func TestADRStackTakesOverTheDomainOnlyWhenTold(t *testing.T) {
 		"a record that exists is not the stack's to change")
 	assert.True(t, planOf(t, with(minimalConfig(), domain, "takeOverDomain=true")).One(t, recordType, "alias").Flag("allowOverwrite"))
 }
+
+// TestAFailedReplicationPages: S3 does not retry an object it failed to copy to the DR
+// replica, so each bucket's replication publishes its metrics and its failures page, on the
+// dimensions S3 publishes them with (the source, the destination, the rule).
+func TestAFailedReplicationPages(t *testing.T) {
+	p := planOfFile(t, "production")
+	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
+	for _, purpose := range []string{"uploads", "backups"} {
+		replication := p.One(t, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", purpose)
+		rule := replication.List("rules")[0].(map[string]any)
+		destination := rule["destination"].(map[string]any)
+		assert.Equal(t, map[string]any{"status": "Enabled"}, destination["metrics"], purpose)
+
+		alarm := p.One(t, alarmType, purpose+"-replication-failed")
+		assert.Equal(t, "AWS/S3", alarm.In("namespace"))
+		assert.Equal(t, "OperationsFailedReplication", alarm.In("metricName"))
+		assert.Equal(t, map[string]any{
+			"SourceBucket":      replication.In("bucket"),
+			"DestinationBucket": p.Outputs["drBucketNames"].(map[string]any)[purpose],
+			"RuleId":            rule["id"],
+		}, alarm.Obj("dimensions"))
+		assert.Equal(t, float64(1), alarm.Num("threshold"))
+		assert.Equal(t, "GreaterThanOrEqualToThreshold", alarm.In("comparisonOperator"))
+		assert.Equal(t, []any{topic}, alarm.List("alarmActions"))
+	}
+	for _, a := range planOfFile(t, "staging").All(alarmType) {
+		assert.NotContains(t, a.Name, "replication", "no DR region, no replication")
+	}
+}

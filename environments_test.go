@@ -90,6 +90,8 @@ var stagingDifferences = []string{
 	`aws:ecr/repository:Repository backend-dr: only in production`,
 	`aws:ecr/repository:Repository frontend-dr: only in production`,
 	`aws:iam/role:Role replication: only in production`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm backups-replication-failed: only in production`,
+	`aws:cloudwatch/metricAlarm:MetricAlarm uploads-replication-failed: only in production`,
 	`aws:iam/rolePolicy:RolePolicy replication: only in production`,
 	`aws:kms/alias:Alias dr-data: only in production`,
 	`aws:kms/key:Key dr-data: only in production`,

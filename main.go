@@ -330,6 +330,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		RedisMemberClusters: database.RedisMemberClusters,
 		RedisLogGroup:       database.LogGroups["redis"],
 		Firewall:            firewall,
+		Replications:        replications(dr),
 	}, inArea)
 	if err != nil {
 		return err
@@ -514,3 +515,11 @@ func optionalStrings(items []string) pulumi.StringArrayInput {
 
 // ptr returns a pointer to v, for the SDKs' optional plain arguments.
 func ptr[T any](v T) *T { return &v }
+
+// replications are the DR copies of the buckets, none without a DR region.
+func replications(dr *DisasterRecovery) []Replication {
+	if dr == nil {
+		return nil
+	}
+	return dr.Replications
+}
