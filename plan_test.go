@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -363,4 +364,25 @@ func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
 		assert.Containsf(t, keys, m[1], "README reads the config key %s, which the program does not read", m[1])
 	}
 	assert.Greater(t, used, 30, "the runbook's reads were found")
+
+	// The scripts read the outputs through a helper: output NAME, or output "${service}Name"
+	// for each service.
+	scripts, err := filepath.Glob("scripts/*.sh")
+	require.NoError(t, err)
+	read := 0
+	for _, path := range scripts {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		for _, m := range regexp.MustCompile(`(?m)(?:^|[^-\w])output "?(\$\{service\})?([a-zA-Z]+)`).FindAllStringSubmatch(string(text), -1) {
+			names := []string{m[2]}
+			if m[1] != "" {
+				names = []string{"backend" + m[2], "frontend" + m[2]}
+			}
+			for _, name := range names {
+				read++
+				assert.Containsf(t, outputs, name, "%s reads the stack output %s, which production does not export", path, name)
+			}
+		}
+	}
+	assert.Greater(t, read, 5, "the scripts' reads were found")
 }
