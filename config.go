@@ -49,6 +49,11 @@ type Config struct {
 
 	// AlarmEmail (alarmEmail, required) receives the alarm notifications.
 	AlarmEmail string
+	// Frozen (frozen, default "") says why the stack must not change: a failover moved
+	// production to another stack ("Disaster recovery"), and an update here would start the old
+	// region's services again. "pulumi up" refuses it, naming the reason; previews still run, and
+	// the deploy workflow skips the stack.
+	Frozen string
 
 	// UploadsBucketName, BackupsBucketName and LogsBucketName (optional) override the derived,
 	// globally unique bucket names.
@@ -357,6 +362,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		S3GatewayEndpoint:    r.boolean("s3GatewayEndpoint", true),
 
 		AlarmEmail: r.str("alarmEmail", ""),
+		Frozen:     r.str("frozen", ""),
 
 		UploadsBucketName: r.str("uploadsBucketName", ""),
 		BackupsBucketName: r.str("backupsBucketName", ""),

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"coldchain/internal/offline"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -236,4 +238,30 @@ func TestAFailedReplicationPages(t *testing.T) {
 	for _, a := range planOfFile(t, "staging").All(alarmType) {
 		assert.NotContains(t, a.Name, "replication", "no DR region, no replication")
 	}
+}
+
+// TestAFrozenStackRefusesAnUpdateButPreviews: after a failover, production is frozen so that
+// neither a merge nor a local "pulumi up" starts the old region's services again; previews, and
+// the offline plan, still run and say it.
+func TestAFrozenStackRefusesAnUpdateButPreviews(t *testing.T) {
+	raw := with(mustLoad(t), "frozen=failed over to production-dr on 2026-12-03", "alarmEmail=ops@coldchain-dispatch.kr", "certificateArn="+readmeCert)
+	cfg, err := loadConfig(project, "production", raw)
+	require.NoError(t, err)
+	var warnings []string
+	program := stackProgram(cfg, true, func(w string) { warnings = append(warnings, w) })
+
+	up, err := offline.Run(project, "production", raw, program)
+	var configErr *ConfigError
+	require.ErrorAs(t, err, &configErr)
+	assert.Contains(t, err.Error(), `frozen = "failed over to production-dr on 2026-12-03"`)
+	assert.Empty(t, up.Resources, "nothing is registered, so nothing changes")
+
+	preview, err := offline.Run(project, "production", raw, program, offline.AsPreview())
+	require.NoError(t, err)
+	assert.NotEmpty(t, preview.Resources)
+	assert.Contains(t, strings.Join(warnings, "\n"), "pulumi up would stop here: frozen", "the preview says it is frozen")
+
+	plan, err := planStack(project, "production", raw)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(plan.Warnings, "\n"), "pulumi up would stop here: frozen")
 }

@@ -122,6 +122,14 @@ func stackProgram(cfg *Config, strict bool, warn func(string)) pulumi.RunFunc {
 		if strict && len(blockers) > 0 {
 			return &ConfigError{Problems: blockers}
 		}
+		if cfg.Frozen != "" {
+			frozen := Problem{Key: "frozen", Value: cfg.Frozen, Allowed: "unset before an update: the stack is frozen " +
+				"(README, \"Disaster recovery\"); pulumi config rm frozen once the reason is gone"}
+			if strict && !ctx.DryRun() {
+				return &ConfigError{Problems: []Problem{frozen}}
+			}
+			warn("pulumi up would stop here: " + frozen.String())
+		}
 		for _, b := range blockers {
 			warn("pulumi up would stop here: " + b.String())
 		}

@@ -37,6 +37,7 @@ var transitions = []transition{
 	{key: "aws:profile", sets: []string{"aws:profile=coldchain-production"}},
 	{key: "allowedAccountIds", sets: []string{`allowedAccountIds=["123456789012"]`}},
 	{key: "tags", sets: []string{`tags={"CostCenter":"logistics"}`}},
+	{key: "frozen", sets: []string{"frozen=failed over to production-dr"}},
 	{key: "vpcCidr", sets: []string{"vpcCidr=10.8.0.0/16"}},
 	{key: "natGateways", sets: []string{"natGateways=Single"}, stacks: "production"},
 	{key: "natGateways", sets: []string{"natGateways=OnePerAz"}, stacks: "staging"},
@@ -287,6 +288,8 @@ var noPlannedChange = map[string]bool{
 	"backendDesiredCount": true, "frontendDesiredCount": true,
 	// Protection is an option the engine records in the state; no resource changes.
 	"protect": true,
+	// A frozen stack is one "pulumi up" refuses to change at all.
+	"frozen": true,
 }
 
 // TestNoTransitionLosesDataOrTakesTheServiceDown holds every transition of the battery to:

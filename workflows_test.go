@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
 		got = append(got, s)
 	}
 	sort.Strings(got)
-	assert.Equal(t, []string{"environment:production", "environment:staging", "pull_request"}, got)
+	assert.Equal(t, []string{"environment:production", "environment:production-preview", "environment:staging", "pull_request"}, got)
 	section := readmeSection(t, "## CI and deployment from GitHub")
 	for _, s := range got {
 		assert.Containsf(t, section, "`repo:<owner>/<repo>:"+s+"`", "README's trust table does not list the subject %s", s)
@@ -91,4 +92,73 @@ func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
 func hasKey(m map[string]any, key string) bool {
 	_, ok := m[key]
 	return ok
+}
+
+// workflowTexts are the workflows' files, by path.
+func workflowTexts(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(".github/workflows/*.yml")
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		out[f] = string(data)
+	}
+	return out
+}
+
+// TestWorkflowsPinEveryActionAndTheCLI: a tag can be moved to other code, a commit cannot; jobs
+// that can assume the deployment roles run only code pinned by commit, and the Pulumi CLI the
+// SDK and the policy pack were built for.
+func TestWorkflowsPinEveryActionAndTheCLI(t *testing.T) {
+	gomod, err := os.ReadFile("go.mod")
+	require.NoError(t, err)
+	sdk := regexp.MustCompile(`github.com/pulumi/pulumi/sdk/v3 v(\S+)`).FindStringSubmatch(string(gomod))
+	require.NotNil(t, sdk)
+	uses := regexp.MustCompile(`(?m)^\s*-?\s*uses: (\S+)(.*)$`)
+	pinned := regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`)
+	for path, text := range workflowTexts(t) {
+		for _, m := range uses.FindAllStringSubmatch(text, -1) {
+			if strings.HasPrefix(m[1], "./") {
+				continue // this repository's own workflow
+			}
+			assert.Regexpf(t, pinned, m[1], "%s: %s is not pinned by commit", path, m[1])
+			assert.Regexpf(t, `^ # v\d+\.\d+\.\d+$`, m[2], "%s: %s says which release it is", path, m[1])
+		}
+		actions := strings.Count(text, "uses: pulumi/actions@")
+		assert.Equalf(t, actions, strings.Count(text, "pulumi-version: "+sdk[1]+" "), "%s: every Pulumi step pins the CLI at %s", path, sdk[1])
+	}
+}
+
+// TestAFrozenStackIsNotDeployed: up.yml reads the stack file's frozen and skips every step
+// that would touch the stack.
+func TestAFrozenStackIsNotDeployed(t *testing.T) {
+	var up struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				ID   string `yaml:"id"`
+				Name string `yaml:"name"`
+				Uses string `yaml:"uses"`
+				Run  string `yaml:"run"`
+				If   string `yaml:"if"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(workflowTexts(t)[".github/workflows/up.yml"]), &up))
+	steps := up.Jobs["up"].Steps
+	checked := false
+	for _, step := range steps {
+		if step.ID == "stack" {
+			assert.Contains(t, step.Run, `"coldchain:frozen:"`)
+			checked = true
+			continue
+		}
+		if !checked || strings.HasPrefix(step.Uses, "actions/checkout@") {
+			continue
+		}
+		assert.Equalf(t, "steps.stack.outputs.frozen == ''", step.If, "step %q runs on a frozen stack", step.Name+step.Uses)
+	}
+	assert.True(t, checked)
+	assert.Contains(t, configKeys(project), "frozen", "the key up.yml reads is the program's")
 }

@@ -45,6 +45,10 @@ type Option func(*engine)
 // derived from the account are the ones AWS will have (to compare a plan with what exists).
 func InAccount(id string) Option { return func(e *engine) { e.accountID = id } }
 
+// AsPreview runs the program as "pulumi preview" does (ctx.DryRun() true) instead of as
+// "pulumi up", for what a program does differently in the two.
+func AsPreview() Option { return func(e *engine) { e.preview = true } }
+
 // Run runs program offline, as the given project and stack, with the raw config (keys with
 // their namespace, as the Pulumi CLI passes them), and returns everything it registered and the
 // stack outputs. On error the plan holds what was registered before it.
@@ -78,7 +82,7 @@ func Run(project, stack string, raw map[string]string, program pulumi.RunFunc, o
 			})
 		}
 		return nil
-	}, pulumi.WithMocks(project, stack, e), withConfig(raw))
+	}, pulumi.WithMocks(project, stack, e), withConfig(raw), func(info *pulumi.RunInfo) { info.DryRun = e.preview })
 	p := e.plan(outputs)
 	p.Warnings = []string{}
 	return p, err
@@ -98,6 +102,8 @@ func withConfig(raw map[string]string) pulumi.RunOption {
 
 // engine records registrations and computes deterministic outputs for them.
 type engine struct {
+	// preview runs the program as a preview (AsPreview).
+	preview bool
 	project, stack string
 	// region is the region of the first AWS provider the program registers, the region of
 	// resources without an explicit provider; regions are every AWS provider's, by URN, for
