@@ -103,7 +103,7 @@ func withConfig(raw map[string]string) pulumi.RunOption {
 // engine records registrations and computes deterministic outputs for them.
 type engine struct {
 	// preview runs the program as a preview (AsPreview).
-	preview bool
+	preview        bool
 	project, stack string
 	// region is the region of the first AWS provider the program registers, the region of
 	// resources without an explicit provider; regions are every AWS provider's, by URN, for
