@@ -192,6 +192,14 @@ type FirewallConfig struct {
 	// RateLimit (wafRateLimit, default 2000) is how many requests one client IP may send in 5
 	// minutes before its next ones are blocked.
 	RateLimit int
+	// Mode (wafMode, default "count") is what the rules do with what they match: "count" only
+	// counts and logs it (the first rollout, until the logs show what the rules would block),
+	// "block" blocks it.
+	Mode string
+	// RateLimitPaths (wafRateLimitPaths, default all) are the path prefixes the rate limit
+	// counts requests to: ["/api/auth/"] limits the logins, and leaves the depots that share one
+	// NAT address free to call the rest of the API.
+	RateLimitPaths []string
 }
 
 // AlarmThresholds are the thresholds of the alarms (keys "alarm<Name>").
@@ -416,8 +424,10 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		ClusterName:       r.str("clusterName", prefix),
 		ContainerInsights: r.boolean("containerInsights", true),
 		Firewall: FirewallConfig{
-			Enabled:   r.boolean("waf", false),
-			RateLimit: r.integer("wafRateLimit", 2000),
+			Enabled:        r.boolean("waf", false),
+			RateLimit:      r.integer("wafRateLimit", 2000),
+			Mode:           r.str("wafMode", wafCount),
+			RateLimitPaths: r.list("wafRateLimitPaths", nil),
 		},
 
 		Services: []ServiceConfig{

@@ -367,6 +367,8 @@ func newFirewall(ctx *pulumi.Context, cfg *Config, services *Services, settings 
 		Prefix:           cfg.Prefix(),
 		LoadBalancerArn:  services.AlbArn,
 		RateLimit:        cfg.Firewall.RateLimit,
+		RateLimitPaths:   cfg.Firewall.RateLimitPaths,
+		Mode:             cfg.Firewall.Mode,
 		LogRetentionDays: cfg.LogRetentionDays,
 		LogPolicy:        logPolicy,
 	}, inArea)

@@ -55,6 +55,8 @@ var transitions = []transition{
 	{key: "waf", sets: []string{"waf=false"}, stacks: "production"},
 	{key: "waf", sets: []string{"waf=true"}, stacks: "staging"},
 	{key: "wafRateLimit", sets: []string{"wafRateLimit=5000", "waf=true"}},
+	{key: "wafMode", sets: []string{"wafMode=block", "waf=true"}},
+	{key: "wafRateLimitPaths", sets: []string{`wafRateLimitPaths=["/api/auth/"]`, "waf=true"}},
 	{key: "publicSubnetCidrs", sets: []string{`publicSubnetCidrs=["10.0.64.0/21","10.0.192.0/21"]`,
 		`privateSubnetCidrs=["10.0.0.0/18","10.0.128.0/18"]`, `isolatedSubnetCidrs=["10.0.80.0/20","10.0.208.0/20"]`}, stacks: "production"},
 	{key: "privateSubnetCidrs", sets: []string{`publicSubnetCidrs=["10.0.64.0/20","10.0.192.0/20"]`,

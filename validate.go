@@ -663,6 +663,15 @@ func (p *problems) validateAlarms(c *Config) {
 	p.checkInt("alarmWafBlockedPer5Minutes", a.WafBlockedPer5Minutes, 1, 1000000000)
 	// AWS WAF's bounds of a rate-based rule's limit, per evaluation window.
 	p.checkInt("wafRateLimit", c.Firewall.RateLimit, 10, 2000000000)
+	p.check(c.Firewall.Mode == wafCount || c.Firewall.Mode == wafBlock, "wafMode", c.Firewall.Mode,
+		`"count" (the rules count what they match: the first rollout) or "block"`)
+	if len(c.Firewall.RateLimitPaths) > maxRateLimitPaths {
+		p.add("wafRateLimitPaths", strings.Join(c.Firewall.RateLimitPaths, ","), fmt.Sprintf("at most %d path prefixes", maxRateLimitPaths))
+	}
+	for _, path := range c.Firewall.RateLimitPaths {
+		p.check(strings.HasPrefix(path, "/") && len(path) <= 200, "wafRateLimitPaths", path,
+			"path prefixes that start with / and have at most 200 characters (AWS WAF's search strings)")
+	}
 	if a.ResponseTimeP95Second <= 0 || a.ResponseTimeP95Second > 60 {
 		p.add("alarmResponseTimeP95Seconds", strconv.FormatFloat(a.ResponseTimeP95Second, 'f', -1, 64),
 			"a number of seconds above 0 and at most 60 (the load balancer's idle timeout)")

@@ -14,8 +14,11 @@ type FirewallArgs struct {
 	// LoadBalancerArn is the load balancer the web ACL guards.
 	LoadBalancerArn pulumi.StringInput
 	// RateLimit is how many requests one client IP may send in rateWindowSeconds before the
-	// next ones are blocked.
-	RateLimit int
+	// next ones are blocked; RateLimitPaths, when set, the path prefixes it counts.
+	RateLimit      int
+	RateLimitPaths []string
+	// Mode is wafCount (the rules count what they match) or wafBlock.
+	Mode string
 	// LogRetentionDays keeps the firewall's logs.
 	LogRetentionDays int
 	// LogPolicy is the account's log policy that lets WAF deliver to the log group, when this
@@ -59,8 +62,22 @@ var managedRuleGroups = []managedRuleGroup{
 	{name: "AWSManagedRulesSQLiRuleSet", wcu: 200},
 }
 
-// rateRuleWCU is the capacity of a rate-based rule without a scope-down statement.
-const rateRuleWCU = 2
+// rateRuleWCU is the capacity of a rate-based rule without a scope-down statement;
+// pathPrefixWCU that of each "starts with" string match of its scope-down statement, without
+// text transformation (AWS WAF's documented WCUs).
+const (
+	rateRuleWCU   = 2
+	pathPrefixWCU = 2
+)
+
+// maxRateLimitPaths bounds wafRateLimitPaths.
+const maxRateLimitPaths = 10
+
+// The firewall's modes (wafMode).
+const (
+	wafCount = "count"
+	wafBlock = "block"
+)
 
 // NewFirewall creates the web ACL (AWS's managed rule groups, then a rate limit per client
 // IP), associates it with the load balancer, and sends its logs to a log group.
@@ -89,11 +106,16 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 				},
 			})
 		}
+		// Blocking, the group's own actions apply (block, mostly); counting, every rule of the
+		// group only counts.
+		override := &wafv2.WebAclRuleOverrideActionArgs{None: &wafv2.WebAclRuleOverrideActionNoneArgs{}}
+		if args.Mode == wafCount {
+			override = &wafv2.WebAclRuleOverrideActionArgs{Count: &wafv2.WebAclRuleOverrideActionCountArgs{}}
+		}
 		rules = append(rules, &wafv2.WebAclRuleArgs{
-			Name:     pulumi.String(group.name),
-			Priority: pulumi.Int(i),
-			// The group's own actions apply (block, mostly).
-			OverrideAction: &wafv2.WebAclRuleOverrideActionArgs{None: &wafv2.WebAclRuleOverrideActionNoneArgs{}},
+			Name:           pulumi.String(group.name),
+			Priority:       pulumi.Int(i),
+			OverrideAction: override,
 			Statement: &wafv2.WebAclRuleStatementArgs{
 				ManagedRuleGroupStatement: &wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs{
 					VendorName:          pulumi.String("AWS"),
@@ -104,10 +126,14 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 			VisibilityConfig: visibility(group.name),
 		})
 	}
+	action := &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}}
+	if args.Mode == wafCount {
+		action = &wafv2.WebAclRuleActionArgs{Count: &wafv2.WebAclRuleActionCountArgs{}}
+	}
 	rules = append(rules, &wafv2.WebAclRuleArgs{
 		Name:     pulumi.String("rate-limit-per-ip"),
 		Priority: pulumi.Int(len(managedRuleGroups)),
-		Action:   &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}},
+		Action:   action,
 		Statement: &wafv2.WebAclRuleStatementArgs{
 			RateBasedStatement: &wafv2.WebAclRuleStatementRateBasedStatementArgs{
 				// The client's address as the load balancer sees it: a header such as
@@ -115,6 +141,7 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 				AggregateKeyType:    pulumi.String("IP"),
 				Limit:               pulumi.Int(args.RateLimit),
 				EvaluationWindowSec: pulumi.Int(rateWindowSeconds),
+				ScopeDownStatement:  pathsScope(args.RateLimitPaths),
 			},
 		},
 		VisibilityConfig: visibility("rate-limit-per-ip"),
@@ -159,10 +186,24 @@ func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...p
 			SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
 		})
 	}
+	// Only what a rule blocked or counted is logged: the requests to tune the rules by, not
+	// every request the load balancer serves (its access logs have those).
+	var kept wafv2.WebAclLoggingConfigurationLoggingFilterFilterConditionArray
+	for _, action := range loggedActions {
+		kept = append(kept, &wafv2.WebAclLoggingConfigurationLoggingFilterFilterConditionArgs{
+			ActionCondition: &wafv2.WebAclLoggingConfigurationLoggingFilterFilterConditionActionConditionArgs{Action: pulumi.String(action)},
+		})
+	}
 	if _, err := wafv2.NewWebAclLoggingConfiguration(ctx, "waf", &wafv2.WebAclLoggingConfigurationArgs{
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
 		RedactedFields:        redacted,
+		LoggingFilter: &wafv2.WebAclLoggingConfigurationLoggingFilterArgs{
+			DefaultBehavior: pulumi.String("DROP"),
+			Filters: wafv2.WebAclLoggingConfigurationLoggingFilterFilterArray{&wafv2.WebAclLoggingConfigurationLoggingFilterFilterArgs{
+				Behavior: pulumi.String("KEEP"), Requirement: pulumi.String("MEETS_ANY"), Conditions: kept,
+			}},
+		},
 		// With the account's log policy in place WAF finds its access granted, and edits no
 		// policy of its own.
 	}, child, oncePerParent, pulumi.DependsOn(optionalResources(args.LogPolicy))); err != nil {
@@ -179,9 +220,57 @@ func optionalResources(r pulumi.Resource) []pulumi.Resource {
 	return []pulumi.Resource{r}
 }
 
-// firewallCapacity is the WCUs the web ACL's rules use, as AWS documents them.
-func firewallCapacity() int {
-	total := rateRuleWCU
+// loggedActions are the verdicts the firewall's log keeps: blocked, and counted (a rule that
+// counts, and a rule whose action an override turned into a count, which WAF logs as
+// EXCLUDED_AS_COUNT).
+var loggedActions = []string{"BLOCK", "COUNT", "EXCLUDED_AS_COUNT"}
+
+// pathsScope narrows the rate limit to requests whose path starts with one of the prefixes; nil
+// for every request.
+func pathsScope(prefixes []string) *wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs {
+	match := func(prefix string) *wafv2.WebAclRuleStatementByteMatchStatementArgs {
+		return &wafv2.WebAclRuleStatementByteMatchStatementArgs{
+			FieldToMatch:         &wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs{UriPath: &wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchUriPathArgs{}},
+			PositionalConstraint: pulumi.String("STARTS_WITH"),
+			SearchString:         pulumi.String(prefix),
+			TextTransformations: wafv2.WebAclRuleStatementByteMatchStatementTextTransformationArray{
+				&wafv2.WebAclRuleStatementByteMatchStatementTextTransformationArgs{Priority: pulumi.Int(0), Type: pulumi.String("NONE")},
+			},
+		}
+	}
+	switch len(prefixes) {
+	case 0:
+		return nil
+	case 1:
+		m := match(prefixes[0])
+		return &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs{
+			ByteMatchStatement: &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementArgs{
+				FieldToMatch: &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchArgs{
+					UriPath: &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchUriPathArgs{},
+				},
+				PositionalConstraint: m.PositionalConstraint,
+				SearchString:         m.SearchString,
+				TextTransformations: wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArray{
+					&wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArgs{
+						Priority: pulumi.Int(0), Type: pulumi.String("NONE"),
+					},
+				},
+			},
+		}
+	}
+	var statements wafv2.WebAclRuleStatementArray
+	for _, p := range prefixes {
+		statements = append(statements, &wafv2.WebAclRuleStatementArgs{ByteMatchStatement: match(p)})
+	}
+	return &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs{
+		OrStatement: &wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementOrStatementArgs{Statements: statements},
+	}
+}
+
+// firewallCapacity is the WCUs the web ACL's rules use, as AWS documents them, with a rate limit
+// scoped to a number of path prefixes.
+func firewallCapacity(rateLimitPaths int) int {
+	total := rateRuleWCU + pathPrefixWCU*rateLimitPaths
 	for _, g := range managedRuleGroups {
 		total += g.wcu
 	}

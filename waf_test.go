@@ -14,7 +14,7 @@ import (
 var wafMetricName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 func TestTheFirewallRunsAWSManagedRulesThenARateLimitPerClient(t *testing.T) {
-	p := planOfFile(t, "production")
+	p := planOfFile(t, "production", "wafMode=block")
 	acl := p.One(t, webACLType, "waf")
 	assert.Equal(t, "REGIONAL", acl.In("scope"), "a load balancer's web ACL is regional")
 	assert.Equal(t, map[string]any{"allow": map[string]any{}}, acl.Obj("defaultAction"))
@@ -61,8 +61,8 @@ func TestTheFirewallRunsAWSManagedRulesThenARateLimitPerClient(t *testing.T) {
 func TestTheFirewallFitsTheWebACLCapacityOfItsBasePrice(t *testing.T) {
 	// AWS's documented WCUs: 25 + 700 + 200 + 200, and 2 for the rate rule; a web ACL's base
 	// price covers 1,500.
-	assert.Equal(t, 1127, firewallCapacity())
-	assert.LessOrEqual(t, firewallCapacity(), 1500)
+	assert.Equal(t, 1127, firewallCapacity(0))
+	assert.LessOrEqual(t, firewallCapacity(maxRateLimitPaths), 1500, "with every path prefix wafRateLimitPaths may give")
 	assert.Len(t, managedRuleGroups, len(planOfFile(t, "production").One(t, webACLType, "waf").List("rules"))-1,
 		"every group in the web ACL has its capacity counted")
 }
@@ -117,4 +117,53 @@ func TestWithoutWafThereIsNoFirewall(t *testing.T) {
 		assert.Nil(t, p.Find(alarmType, "waf-blocked"))
 		assert.NotContains(t, p.Outputs, "webAclName")
 	}
+}
+
+// TestTheFirewallStartsByCounting: the first rollout counts what the rules match instead of
+// blocking it (managed rules hit legitimate traffic: requests without a User-Agent, long query
+// strings, binary uploads), and only wafMode=block blocks.
+func TestTheFirewallStartsByCounting(t *testing.T) {
+	rules := planOfFile(t, "production").One(t, webACLType, "waf").List("rules")
+	require.Len(t, rules, 5)
+	for _, r := range rules[:4] {
+		assert.Equal(t, map[string]any{"count": map[string]any{}}, r.(map[string]any)["overrideAction"], "every rule of the group counts")
+	}
+	assert.Equal(t, map[string]any{"count": map[string]any{}}, rules[4].(map[string]any)["action"], "the rate limit counts")
+	assert.Contains(t, readmeSection(t, "## Configuration"), "`wafMode`")
+}
+
+// TestTheFirewallLogsOnlyWhatItBlockedOrCounted: the log is for tuning the rules, not a second
+// access log of every request.
+func TestTheFirewallLogsOnlyWhatItBlockedOrCounted(t *testing.T) {
+	filter := planOfFile(t, "production").One(t, aclLoggingType, "waf").Obj("loggingFilter")
+	assert.Equal(t, "DROP", filter["defaultBehavior"])
+	filters := filter["filters"].([]any)
+	require.Len(t, filters, 1)
+	keep := filters[0].(map[string]any)
+	assert.Equal(t, "KEEP", keep["behavior"])
+	assert.Equal(t, "MEETS_ANY", keep["requirement"])
+	var actions []any
+	for _, c := range keep["conditions"].([]any) {
+		actions = append(actions, c.(map[string]any)["actionCondition"].(map[string]any)["action"])
+	}
+	assert.ElementsMatch(t, []any{"BLOCK", "COUNT", "EXCLUDED_AS_COUNT"}, actions)
+}
+
+// TestTheRateLimitCanBeScopedToPaths: depots behind one NAT address share a limit per IP;
+// scoped to the paths worth limiting (logins), the rest of the API is not counted.
+func TestTheRateLimitCanBeScopedToPaths(t *testing.T) {
+	rate := func(sets ...string) map[string]any {
+		rules := planOf(t, with(minimalConfig(), append([]string{"waf=true"}, sets...)...)).One(t, webACLType, "waf").List("rules")
+		return rules[4].(map[string]any)["statement"].(map[string]any)["rateBasedStatement"].(map[string]any)
+	}
+	assert.NotContains(t, rate(), "scopeDownStatement", "every request counts by default")
+	startsWith := func(prefix string) map[string]any {
+		return map[string]any{"byteMatchStatement": map[string]any{
+			"fieldToMatch": map[string]any{"uriPath": map[string]any{}}, "positionalConstraint": "STARTS_WITH",
+			"searchString": prefix, "textTransformations": []any{map[string]any{"priority": float64(0), "type": "NONE"}},
+		}}
+	}
+	assert.Equal(t, startsWith("/api/auth/"), rate(`wafRateLimitPaths=["/api/auth/"]`)["scopeDownStatement"])
+	assert.Equal(t, map[string]any{"orStatement": map[string]any{"statements": []any{startsWith("/api/auth/"), startsWith("/api/uploads/")}}},
+		rate(`wafRateLimitPaths=["/api/auth/","/api/uploads/"]`)["scopeDownStatement"])
 }
