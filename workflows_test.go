@@ -63,9 +63,13 @@ func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
 				continue
 			}
 			switch {
-			case job.Environment == "${{ inputs.stack }}":
+			case job.Environment == "${{ inputs.stack }}" && dispatchStacks(w) == nil:
 				require.NotEmptyf(t, calledWith[path], "%s is never called", path)
 				for _, stack := range calledWith[path] {
+					subjects["environment:"+stack] = true
+				}
+			case job.Environment == "${{ inputs.stack }}" && dispatchStacks(w) != nil:
+				for _, stack := range dispatchStacks(w) {
 					subjects["environment:"+stack] = true
 				}
 			case job.Environment != "":
@@ -161,4 +165,56 @@ func TestAFrozenStackIsNotDeployed(t *testing.T) {
 	}
 	assert.True(t, checked)
 	assert.Contains(t, configKeys(project), "frozen", "the key up.yml reads is the program's")
+}
+
+// dispatchStacks are the stacks a workflow run by hand offers (its input "stack"), nil for
+// another workflow.
+func dispatchStacks(w workflow) []string {
+	dispatch, ok := w.On["workflow_dispatch"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	inputs, _ := dispatch["inputs"].(map[string]any)
+	stack, _ := inputs["stack"].(map[string]any)
+	var out []string
+	options, _ := stack["options"].([]any)
+	for _, o := range options {
+		out = append(out, o.(string))
+	}
+	return out
+}
+
+// TestTheRollbackUpdatesOnlyTheServices: the rollback's targets are the services and their
+// task definitions as the program names them, in both stacks, and it commits the release to
+// main before it deploys it.
+func TestTheRollbackUpdatesOnlyTheServices(t *testing.T) {
+	text := workflowTexts(t)[".github/workflows/rollback.yml"]
+	require.NotEmpty(t, text)
+	_, after, found := strings.Cut(text, "target: |\n")
+	require.True(t, found)
+	var targets []string
+	for _, line := range strings.Split(after, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "urn:") {
+			break
+		}
+		targets = append(targets, line)
+	}
+	for _, stack := range []string{"production", "staging"} {
+		urns, err := os.ReadFile("testdata/urns-" + stack + ".txt")
+		require.NoError(t, err)
+		var want []string
+		for _, urn := range strings.Split(string(urns), "\n") {
+			if strings.Contains(urn, "$aws:ecs/service:Service::") || strings.Contains(urn, "$aws:ecs/taskDefinition:TaskDefinition::") {
+				want = append(want, urn)
+			}
+		}
+		var got []string
+		for _, target := range targets {
+			got = append(got, strings.ReplaceAll(target, "${{ inputs.stack }}", stack))
+		}
+		assert.ElementsMatch(t, want, got, stack)
+	}
+	assert.Less(t, strings.Index(text, "git push origin HEAD:main"), strings.Index(text, "command: up"), "main holds the release before it runs")
+	assert.Contains(t, text, "scripts/release.sh", "the images and secrets are checked as for any release")
 }
