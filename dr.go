@@ -116,6 +116,25 @@ func NewDisasterRecovery(ctx *pulumi.Context, name string, args *DisasterRecover
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"keyArn": d.KeyArn})
 }
 
+// newReplicaLogs creates the DR region's logs bucket, which receives the replicas' server access
+// logs: the logs bucket's namesake there, hardened, versioned and expired like it.
+func (d *DisasterRecovery) newReplicaLogs(ctx *pulumi.Context, args *DisasterRecoveryArgs, replicas []string, there pulumi.ResourceOption) (*bucket, error) {
+	s := args.Registry
+	name := replicaName(bucketName(s.LogsBucket, s.Prefix, "logs", s.Account.AccountID), args.Region)
+	dr := args.drAccount()
+	return newBucket(ctx, "logs-dr", &bucketSpec{
+		name:         name,
+		versioned:    true,
+		protect:      args.Protect,
+		forceDestroy: args.ForceDestroy,
+		lifecycle: []s3.BucketLifecycleConfigurationV2RuleArgs{
+			expireRule("expire-logs", s.LogsExpirationDays),
+			expireOldVersionsRule(s.NoncurrentVersionExpirationDays),
+		},
+		policy: []statement{s3AccessLogDelivery(dr, name, replicas...)},
+	}, there)
+}
+
 // replicaName is the name of a bucket's replica in the DR region.
 func replicaName(source, region string) string { return source + "-" + region }
 
@@ -131,6 +150,14 @@ func (d *DisasterRecovery) replicateBuckets(ctx *pulumi.Context, args *DisasterR
 	var sources, sourceObjects, replicaObjects []pulumi.StringInput
 	var sourceNames, replicaNames []string
 	for _, b := range args.Buckets {
+		replicaNames = append(replicaNames, replicaName(b.Name, args.Region))
+	}
+	logs, err := d.newReplicaLogs(ctx, args, replicaNames, there)
+	if err != nil {
+		return err
+	}
+	replicaNames = nil
+	for _, b := range args.Buckets {
 		replica, err := newBucket(ctx, b.Purpose+"-dr", &bucketSpec{
 			name:         replicaName(b.Name, args.Region),
 			keyArn:       drKeyArn,
@@ -138,6 +165,9 @@ func (d *DisasterRecovery) replicateBuckets(ctx *pulumi.Context, args *DisasterR
 			protect:      args.Protect,
 			forceDestroy: args.ForceDestroy,
 			lifecycle:    b.Lifecycle,
+			// Server access logging (Security Hub S3.9), to a bucket of the DR region: S3
+			// delivers access logs only within a region.
+			logTo: logs.ready,
 		}, there)
 		if err != nil {
 			return err

@@ -74,7 +74,24 @@ func TestEveryDataBucketIsReplicatedToAnEncryptedVersionedReplica(t *testing.T) 
 		assert.Contains(t, replication.DependsOn, p.One(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", purpose+"-dr").URN)
 		assert.Contains(t, replication.DependsOn, p.One(t, replicationPolicy, "replication").URN, "the role may act before S3 uses it")
 	}
-	assert.Nil(t, p.Find(bucketType, "logs-dr"), "access logs are not data and are not copied")
+	// Access logs are not data and are not copied; the replicas log their own access to a logs
+	// bucket of the DR region (S3 delivers access logs within a region only).
+	assert.Nil(t, p.Find("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "logs"))
+	logsDR := p.One(t, bucketType, "logs-dr")
+	assert.Equal(t, p.One(t, bucketType, "logs").In("bucket")+"-ap-northeast-1", logsDR.In("bucket"))
+	assert.Contains(t, logsDR.Provider, "::aws-dr::", "in the DR region")
+	for _, purpose := range []string{"uploads", "backups"} {
+		logging := p.One(t, "aws:s3/bucketLoggingV2:BucketLoggingV2", purpose+"-dr")
+		assert.Equal(t, logsDR.In("bucket"), logging.In("targetBucket"), purpose)
+		assert.Equal(t, "s3-access/"+purpose+"-dr/", logging.In("targetPrefix"), purpose)
+	}
+	var policy parsedPolicy
+	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs-dr").Doc(t, "policy", &policy)
+	delivery := bySid(t, policy, "AllowS3ServerAccessLogs")
+	assert.ElementsMatch(t, []string{
+		"arn:aws:s3:::" + p.Outputs["drBucketNames"].(map[string]any)["uploads"].(string),
+		"arn:aws:s3:::" + p.Outputs["drBucketNames"].(map[string]any)["backups"].(string),
+	}, strs(delivery.Condition["ArnLike"]["aws:SourceArn"]), "only the replicas deliver there")
 }
 
 func TestTheReplicationRoleMayOnlyReplicateTheDataBuckets(t *testing.T) {

@@ -78,11 +78,14 @@ func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
 	}
 	slices.Sort(inDR)
 	var want []string
-	for _, purpose := range []string{"backups", "uploads"} {
+	for _, purpose := range []string{"backups", "uploads", "logs"} {
 		for _, typ := range []string{bucketType, "aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 			"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
 			"aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"} {
 			want = append(want, typ+" "+purpose+"-dr")
+		}
+		if purpose != "logs" { // the replicas' access logs go to logs-dr
+			want = append(want, "aws:s3/bucketLoggingV2:BucketLoggingV2 "+purpose+"-dr")
 		}
 	}
 	for _, service := range []string{"backend", "frontend"} {

@@ -356,6 +356,7 @@ func (p *problems) checkDrRegion(c *Config) {
 	default:
 		for _, b := range []struct{ key, configured, purpose string }{
 			{"uploadsBucketName", c.UploadsBucketName, "uploads"}, {"backupsBucketName", c.BackupsBucketName, "backups"},
+			{"logsBucketName", c.LogsBucketName, "logs"}, // the replicas' access logs go to its namesake there
 		} {
 			name := bucketName(b.configured, c.Prefix(), b.purpose, strings.Repeat("0", 12))
 			if replica := replicaName(name, dr); len(replica) > 63 {

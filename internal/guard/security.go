@@ -88,8 +88,7 @@ func checkEncryptionAtRest(p *plan.Plan) []string {
 		switch alg := encrypted[b]; {
 		case alg == "":
 			v = append(v, b.Name+": bucket has no default encryption")
-		case b.Name != "logs" && alg != "aws:kms":
-			// Only the logs bucket may use SSE-S3: ALB access logs cannot be written with KMS.
+		case !logBuckets[b.Name] && alg != "aws:kms":
 			v = append(v, b.Name+": data bucket not encrypted with the customer-managed key ("+alg+")")
 		}
 	}
@@ -582,3 +581,8 @@ type containerDef struct {
 	Environment []struct{ Name, Value string }
 	Secrets     []struct{ Name, ValueFrom string }
 }
+
+// logBuckets are the buckets of logs, which alone may use SSE-S3: the load balancer's access
+// logs and S3's server access logs cannot be delivered to a bucket whose default encryption is
+// SSE-KMS ("logs" receives both; "logs-dr", in the DR region, the replicas' access logs).
+var logBuckets = map[string]bool{"logs": true, "logs-dr": true}
