@@ -282,3 +282,24 @@ func TestAFrozenStackRefusesAnUpdateButPreviews(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, strings.Join(plan.Warnings, "\n"), "pulumi up would stop here: frozen")
 }
+
+// TestTheFailoverRunbookBringsBackBothReleasesAndFreezesProduction: each service's own tag is
+// brought back (a release may give them different ones), and production is frozen before
+// anything can deploy it again.
+func TestTheFailoverRunbookBringsBackBothReleasesAndFreezesProduction(t *testing.T) {
+	section := readmeSection(t, "## Runbook")
+	_, failover, found := strings.Cut(section, "### Disaster recovery")
+	require.True(t, found)
+	for _, want := range []string{
+		"BACKEND_TAG=$(pulumi config get backendImageTag --stack production)",
+		"FRONTEND_TAG=$(pulumi config get frontendImageTag --stack production)",
+		`scripts/release.sh production-dr "$BACKEND_TAG" "$FRONTEND_TAG"`,
+		`pulumi config set frozen "failed over to production-dr`,
+		"pulumi config rm frozen --stack production",
+	} {
+		assert.Contains(t, failover, want)
+	}
+	assert.NotContains(t, failover, `"$TAG"`, "no single tag for both services")
+	assert.Less(t, strings.Index(failover, "pulumi config set frozen"), strings.Index(failover, "scripts/release.sh production-dr"),
+		"production is frozen as soon as the DR stack stands")
+}

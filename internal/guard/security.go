@@ -25,7 +25,7 @@ var Security = []Rule{
 		"IAM least privilege: no wildcard action, no '*' resource where the API takes a narrower one, every trust policy scoped to this account, every resource policy's principals this account or its services.",
 		checkLeastPrivilege},
 	{"SEC-05", "ECS.8, secrets hygiene",
-		"Secrets only through secret stores: no password in config or state, generated secrets marked secret, containers get them from 'secrets' and never 'environment', no secret in the stack outputs.",
+		"Secrets only through secret stores: no database password in config or state, generated secrets (the Redis AUTH token) in the state only encrypted as secrets, containers get them from 'secrets' and never 'environment', no secret in the stack outputs.",
 		checkSecrets},
 	{"SEC-06", "CloudWatch retention",
 		"Every log group has a retention period.",
