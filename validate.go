@@ -507,8 +507,16 @@ var (
 // isInstanceClass matches "<family>.<class>.<size>" and leaves out the previous-generation
 // classes (t1, m1, m2, c1) that support neither encryption at rest nor the current engines.
 func isInstanceClass(family, value string) bool {
-	m := regexp.MustCompile(`^` + family + `\.([a-z][a-z0-9-]*)\.[a-z0-9]+$`).FindStringSubmatch(value)
-	return m != nil && !slices.Contains([]string{"t1", "m1", "m2", "c1"}, m[1])
+	m := regexp.MustCompile(`^` + family + `\.([a-z][a-z0-9-]*)\.([a-z0-9]+)$`).FindStringSubmatch(value)
+	if m == nil || slices.Contains([]string{"t1", "m1", "m2", "c1"}, m[1]) {
+		return false
+	}
+	// The sizes RDS and ElastiCache offer: burstable classes from nano to 2xlarge, the others
+	// from large up (and metal); "db.t3.huge" names no class.
+	if strings.HasPrefix(m[1], "t") {
+		return slices.Contains([]string{"nano", "micro", "small", "medium", "large", "xlarge", "2xlarge"}, m[2])
+	}
+	return regexp.MustCompile(`^(large|xlarge|(2|3|4|6|8|9|12|16|18|24|32|48)xlarge|metal)$`).MatchString(m[2])
 }
 
 func isDomainName(name string) bool {
