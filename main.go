@@ -54,6 +54,9 @@ const usage = `coldchain: the AWS infrastructure of the Cold Chain Dispatch Syst
   go run . adopt --tfstate FILE [--stack NAME] [-c key=value ...] [--out FILE]
       adopt what a Terraform state manages: report, and the file "pulumi import" takes
       (go run . adopt --help; README, "Migrating from Terraform")
+  go run . cost [--stack NAME] [-c key=value ...] [--usage key=value ...] [--json]
+      the stack's monthly cost at list prices, line by line, with the usage it assumes
+      (go run . cost --help; README, "Cost")
   go run . help
       print this text
 
@@ -72,6 +75,8 @@ func command(args []string, stdout, stderr io.Writer) int {
 		return offline.Command(args[1:], stdout, stderr, usage, planStack)
 	case "adopt":
 		return adoptCommand(args[1:], stdout, stderr)
+	case "cost":
+		return costCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"coldchain/internal/cost"
+	"coldchain/internal/offline"
+)
+
+// This file is "go run . cost": the monthly cost of a stack's plan at the list prices of
+// internal/cost/prices.tsv. The plan says what runs (classes, counts, the copies in the DR
+// region); the usage no plan holds (gigabytes moved and stored, requests) comes from stated
+// assumptions, printed with the result and overridable.
+
+const costUsage = `usage: go run . cost [--stack NAME] [-c key=value ...] [--usage key=value ...] [--json]
+
+Prices the stack's plan by the month, line by line (quantity, unit price, monthly, and * for a
+derived price, an estimate), with a total and the usage assumptions it took. A price the price
+file lacks is an error that names it, never a zero.
+
+  --stack NAME       the stack whose Pulumi.NAME.yaml is planned (default production)
+  -c key=value       override a config value (repeatable)
+  --usage key=value  override a usage assumption (repeatable; the output lists them)
+  --json             print the estimate as JSON
+`
+
+// defaultUsage are the usage assumptions: the Terraform setup's own ("100 GB of data transfer",
+// "100 GB storage" in S3), and modest figures for what it does not state.
+var defaultUsage = map[string]float64{
+	"internetEgressGB":         100, // out of the load balancer to users
+	"natProcessedGB":           100, // through the NAT gateways (S3 goes through its free endpoint)
+	"albLCU":                   1,   // load balancer capacity units, on average
+	"logsIngestGB":             10,  // the services', database's and cache's logs
+	"logsStoredGB":             20,  // kept by the retention
+	"flowLogsGB":               5,   // VPC flow logs
+	"uploadsGB":                50,  // stored in the uploads bucket
+	"backupsGB":                50,  // stored in the backups bucket
+	"backupsArchivedShare":     0.5, // of the backups, past backupsArchiveAfterDays
+	"accessLogsGB":             5,   // the logs bucket (load balancer and S3 access logs)
+	"imageGBPerRepository":     5,   // the images an ECR repository keeps
+	"containerInsightsMetrics": 60,  // custom metrics Container Insights publishes for the cluster
+	"wafRequestsMillions":      10,  // requests the firewall inspects
+	"wafLogsGB":                1,   // what it blocks or counts, logged
+	"drTransferGB":             10,  // bucket objects replicated to the DR region
+	"drBackupTransferGB":       20,  // database backups replicated to the DR region
+}
+
+// costCommand runs cost and returns the exit status: 0, 1 for bad input or a missing price,
+// 2 for bad usage.
+func costCommand(args []string, stdout, stderr io.Writer) int {
+	flags := offline.NewStackFlags("cost", costUsage, stderr)
+	var usage offline.Overrides
+	flags.Var(&usage, "usage", "override a usage assumption, key=value (repeatable)")
+	asJSON := flags.Bool("json", false, "print the estimate as JSON")
+	if code, ok := flags.Parse(args); !ok {
+		return code
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintln(stderr, "cost: unexpected arguments:", strings.Join(flags.Args(), " "))
+		flags.Usage()
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "cost: %v\n", err)
+		return 1
+	}
+	assumptions, err := usageAssumptions(usage)
+	if err != nil {
+		return fail(err)
+	}
+	project, raw, err := flags.Config(".")
+	if err != nil {
+		return fail(err)
+	}
+	e, err := stackCost(project, flags.Stack, raw, assumptions)
+	if err != nil {
+		return fail(fmt.Errorf("stack %s: %w", flags.Stack, err))
+	}
+	if *asJSON {
+		b, err := json.MarshalIndent(e, "", "  ")
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	}
+	e.WriteText(stdout)
+	return 0
+}
+
+// usageAssumptions are the defaults with the overrides, each a known key and a non-negative
+// number.
+func usageAssumptions(overrides offline.Overrides) (map[string]float64, error) {
+	out := map[string]float64{}
+	for k, v := range defaultUsage {
+		out[k] = v
+	}
+	for _, kv := range overrides {
+		key, value, _ := strings.Cut(kv, "=")
+		if _, known := defaultUsage[key]; !known {
+			keys := make([]string, 0, len(defaultUsage))
+			for k := range defaultUsage {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return nil, fmt.Errorf("--usage %s: no such assumption (known: %s)", key, strings.Join(keys, ", "))
+		}
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f < 0 || (key == "backupsArchivedShare" && f > 1) {
+			allowed := "a non-negative number"
+			if key == "backupsArchivedShare" {
+				allowed = "a share from 0 to 1"
+			}
+			return nil, fmt.Errorf("--usage %s=%s: must be %s", key, value, allowed)
+		}
+		out[key] = f
+	}
+	return out, nil
+}
+
+// stackCost plans a stack and prices the plan.
+func stackCost(project, stack string, raw map[string]string, usage map[string]float64) (*cost.Estimate, error) {
+	cfg, err := loadConfig(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planStack(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	table, err := cost.Prices()
+	if err != nil {
+		return nil, err
+	}
+	return priceStack(cfg, plan, table, usage)
+}
+
+// priceStack prices what the plan runs and holds.
+func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string]float64) (*cost.Estimate, error) {
+	b := cost.NewBuilder(table, cfg.Prefix(), cfg.Region, u)
+	hours := float64(cost.HoursPerMonth)
+	inDR := func(r *offline.PlanResource) bool { return strings.Contains(r.Provider, "::aws-dr::") }
+	count := func(typ string, dr bool) float64 {
+		n := 0
+		for _, r := range plan.Resources {
+			if r.Type == typ && r.Custom && inDR(r) == dr {
+				n++
+			}
+		}
+		return float64(n)
+	}
+
+	// Compute: each released service's tasks at their desired count, around the clock.
+	arch := "x86"
+	if cfg.CPUArchitecture == "ARM64" {
+		arch = "arm"
+	}
+	spot := 1.0
+	if cfg.FargateSpot {
+		p, err := table.Lookup(cfg.Region, "fargate.spot.discount")
+		if err != nil {
+			return nil, err
+		}
+		spot = p.USD
+	}
+	for _, svc := range cfg.Services {
+		if svc.ImageTag == "" {
+			continue
+		}
+		tasks := float64(svc.DesiredCount)
+		what := fmt.Sprintf("%s: %d tasks", svc.Name, svc.DesiredCount)
+		if svc.DesiredCount == 1 {
+			what = svc.Name + ": 1 task"
+		}
+		if cfg.FargateSpot {
+			what += " on Fargate Spot (on-demand price times its share)"
+		}
+		b.Add("compute", what+", vCPU", tasks*float64(svc.CPU)/1024*hours*spot, "fargate.linux."+arch+".vcpu_hour")
+		b.Add("compute", what+", memory", tasks*float64(svc.Memory)/1024*hours*spot, "fargate.linux."+arch+".gb_hour")
+	}
+
+	// The database and the cache.
+	d := cfg.Database
+	az := "single-az"
+	if d.MultiAZ {
+		az = "multi-az"
+	}
+	b.Add("database", "PostgreSQL "+d.InstanceClass+", "+az, hours, "rds.postgres."+d.InstanceClass+"."+az)
+	b.Add("database", fmt.Sprintf("gp3 storage, %s", az), float64(d.AllocatedStorage), "rds.storage.gp3."+az)
+	b.Add("cache", fmt.Sprintf("%s %s nodes", d.RedisEngine, d.RedisNodeType), float64(d.RedisNodes)*hours,
+		"elasticache."+d.RedisEngine+"."+d.RedisNodeType)
+
+	// The network.
+	b.Add("network", "application load balancer", count("aws:lb/loadBalancer:LoadBalancer", false)*hours, "alb.hour")
+	b.Add("network", "load balancer capacity units", u["albLCU"]*hours, "alb.lcu_hour")
+	nats := count("aws:ec2/natGateway:NatGateway", false)
+	b.Add("network", "NAT gateways", nats*hours, "nat.hour")
+	b.Add("network", "data through the NAT gateways", u["natProcessedGB"], "nat.gb_processed")
+	// Public IPv4 addresses: the NAT gateways' and the load balancer's, one per zone.
+	b.Add("network", "public IPv4 addresses (NAT gateways, load balancer)", (count("aws:ec2/eip:Eip", false)+float64(availabilityZoneCount))*hours, "public_ipv4.hour")
+	b.Add("network", "data out to the internet", u["internetEgressGB"], "dt.internet_out.first_10tb")
+
+	// Storage.
+	archived := u["backupsGB"] * u["backupsArchivedShare"]
+	b.Add("storage", "uploads, S3 Standard", u["uploadsGB"], "s3.standard.first_50tb")
+	b.Add("storage", "backups, S3 Standard", u["backupsGB"]-archived, "s3.standard.first_50tb")
+	b.Add("storage", "backups, S3 Glacier Instant Retrieval", archived, "s3.glacier_ir.storage")
+	b.Add("storage", "access logs, S3 Standard", u["accessLogsGB"], "s3.standard.first_50tb")
+	b.Add("storage", "images, ECR", count("aws:ecr/repository:Repository", false)*u["imageGBPerRepository"], "ecr.storage")
+
+	// Keys and secrets: the program's, and the one RDS keeps the master password in.
+	b.Add("security", "KMS keys", count("aws:kms/key:Key", false), "kms.cmk.month")
+	b.Add("security", "Secrets Manager secrets (with RDS's)", count("aws:secretsmanager/secret:Secret", false)+1, "secrets.secret.month")
+
+	// Monitoring.
+	b.Add("monitoring", "alarms", count("aws:cloudwatch/metricAlarm:MetricAlarm", false), "cw.alarm.standard")
+	b.Add("monitoring", "dashboards", count("aws:cloudwatch/dashboard:Dashboard", false), "cw.dashboard")
+	b.Add("monitoring", "logs ingested", u["logsIngestGB"], "cw.logs.ingest.standard")
+	b.Add("monitoring", "logs stored", u["logsStoredGB"], "cw.logs.storage")
+	if count("aws:ec2/flowLog:FlowLog", false) > 0 {
+		b.Add("monitoring", "VPC flow logs ingested", u["flowLogsGB"], "cw.logs.vended.ingest (VPC flow logs / WAF logs to CWL)")
+	}
+	if cfg.ContainerInsights {
+		b.Add("monitoring", "Container Insights metrics", u["containerInsightsMetrics"], "cw.custom_metric.first_10k")
+	}
+
+	// The firewall.
+	if acls := count("aws:wafv2/webAcl:WebAcl", false); acls > 0 {
+		b.Add("firewall", "web ACL", acls, "waf.web_acl.month")
+		b.Add("firewall", "rules", float64(len(managedRuleGroups)+1), "waf.rule.month")
+		b.Add("firewall", "requests inspected (millions)", u["wafRequestsMillions"], "waf.requests.million")
+		b.Add("firewall", "blocked and counted requests logged", u["wafLogsGB"], "cw.logs.vended.ingest (VPC flow logs / WAF logs to CWL)")
+	}
+
+	// The copies in the DR region.
+	if dr := cfg.DrRegion; dr != "" {
+		drArchived := archived
+		b.AddIn(dr, "dr", "replica of uploads and backups, S3 Standard", u["uploadsGB"]+u["backupsGB"]-drArchived, "s3.standard.first_50tb")
+		b.AddIn(dr, "dr", "replica of backups, S3 Glacier Instant Retrieval", drArchived, "s3.glacier_ir.storage")
+		b.Add("dr", "objects replicated to "+dr, u["drTransferGB"], "s3.replication.inter_region_to_tokyo")
+		b.Add("dr", "database backups replicated to "+dr, u["drBackupTransferGB"], "rds.backup.cross_region.transfer_to_tokyo")
+		b.AddIn(dr, "dr", "replicated database backups (about the database's size)", float64(d.AllocatedStorage), "rds.backup.storage")
+		b.AddIn(dr, "dr", "images, ECR", count("aws:ecr/repository:Repository", true)*u["imageGBPerRepository"], "ecr.storage")
+		b.Add("dr", "images replicated to "+dr, count("aws:ecr/repository:Repository", true)*u["imageGBPerRepository"], "ecr.replication.cross_region")
+		b.AddIn(dr, "dr", "KMS key", count("aws:kms/key:Key", true), "kms.cmk.month")
+		b.AddIn(dr, "dr", "replication metrics (4 per bucket)", 4*count("aws:s3/bucketReplicationConfig:BucketReplicationConfig", false), "cw.custom_metric.first_10k")
+		replicas := 0.0
+		for _, r := range plan.Resources {
+			if r.Type == "aws:secretsmanager/secret:Secret" && len(r.List("replicas")) > 0 {
+				replicas += float64(len(r.List("replicas")))
+			}
+		}
+		b.AddIn(dr, "dr", "secret replicas", replicas, "secrets.replica.month")
+	}
+	e, err := b.Estimate()
+	if err != nil {
+		return nil, err
+	}
+	e.Sort()
+	return e, nil
+}

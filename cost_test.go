@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"coldchain/internal/cost"
+	"coldchain/internal/offline"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// estimateOf prices a shipped stack with config overrides and the default usage.
+func estimateOf(t *testing.T, stack string, sets ...string) *cost.Estimate {
+	t.Helper()
+	raw := with(mustLoadStack(t, stack), sets...)
+	e, err := stackCost(project, stack, raw, defaultUsage)
+	require.NoError(t, err)
+	return e
+}
+
+func mustLoadStack(t *testing.T, stack string) map[string]string {
+	t.Helper()
+	raw, err := offline.LoadStackConfig(".", project, stack)
+	require.NoError(t, err)
+	return raw
+}
+
+// line is the estimate's line whose description starts with what.
+func line(t *testing.T, e *cost.Estimate, area, what string) cost.Line {
+	t.Helper()
+	for _, l := range e.Lines {
+		if l.Area == area && strings.HasPrefix(l.What, what) {
+			return l
+		}
+	}
+	t.Fatalf("%s has no %s line %q", e.Stack, area, what)
+	return cost.Line{}
+}
+
+// TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns pins line items to values computed by
+// hand from internal/cost/prices.tsv.
+func TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns(t *testing.T) {
+	p := estimateOf(t, "production", released()...)
+	for _, c := range []struct {
+		area, what string
+		monthly    float64
+		status     string
+	}{
+		// 2 tasks x 1 vCPU x 730 h x $0.04656 (Seoul Fargate x86 vCPU-hour, sourced)
+		{"compute", "backend: 2 tasks, vCPU", 67.98, "sourced"},
+		// 2 tasks x 0.5 vCPU x 730 h x $0.04656
+		{"compute", "frontend: 2 tasks, vCPU", 33.99, "sourced"},
+		// 730 h x $0.226 (db.t3.medium Multi-AZ: derived, twice the single-AZ price)
+		{"database", "PostgreSQL db.t3.medium, multi-az", 164.98, "derived"},
+		// 50 GB x $0.262 (gp3 Multi-AZ)
+		{"database", "gp3 storage, multi-az", 13.10, "sourced"},
+		// 2 nodes x 730 h x $0.0816 (Valkey cache.t3.medium, derived)
+		{"cache", "valkey cache.t3.medium nodes", 119.14, "derived"},
+		// 2 NAT gateways x 730 h x $0.059
+		{"network", "NAT gateways", 86.14, "sourced"},
+		// 4 addresses (2 NAT, 2 load balancer) x 730 h x $0.005
+		{"network", "public IPv4 addresses", 14.60, "sourced"},
+		// 25 GB of 50 archived x $0.00435 (Glacier Instant Retrieval, derived)
+		{"storage", "backups, S3 Glacier Instant Retrieval", 0.11, "derived"},
+		// 24 alarms x $0.10
+		{"monitoring", "alarms", 2.40, "sourced"},
+		// $5 the web ACL, $1 each of its 5 rules
+		{"firewall", "web ACL", 5.00, "derived"},
+		{"firewall", "rules", 5.00, "derived"},
+		// 50 GB of replicated backups in Tokyo x $0.095
+		{"dr", "replicated database backups", 4.75, "derived"},
+	} {
+		l := line(t, p, c.area, c.what)
+		assert.InDeltaf(t, c.monthly, l.Monthly, 0.005, "%s %s", c.area, c.what)
+		assert.Equalf(t, c.status, l.Price.Status, "%s %s", c.area, c.what)
+	}
+	assert.Equal(t, "ap-northeast-1", line(t, p, "dr", "KMS key").Price.Region, "the DR region's copies at its prices")
+
+	// Staging: 1 task of 0.5 vCPU on Fargate Spot, at 0.307 of the on-demand price.
+	s := estimateOf(t, "staging", released()...)
+	assert.InDelta(t, 0.5*730*0.04656*0.307, line(t, s, "compute", "backend: 1 task on Fargate Spot").Monthly, 0.005)
+	assert.NotContains(t, s.ByArea(), "dr", "staging keeps no copies")
+	assert.NotContains(t, s.ByArea(), "firewall")
+
+	var total float64
+	for _, l := range p.Lines {
+		total += l.Monthly
+	}
+	assert.InDelta(t, total, p.Total, 0.01)
+}
+
+// TestCostRefusesWhatItCannotPrice: a missing price, an unknown assumption or a negative one is
+// an error naming it, never a zero.
+func TestCostRefusesWhatItCannotPrice(t *testing.T) {
+	raw := with(mustLoadStack(t, "production"), append(released(), "aws:region=eu-west-1", "drRegion=eu-central-1")...)
+	_, err := stackCost(project, "production", raw, defaultUsage)
+	var missing *cost.MissingPriceError
+	require.ErrorAs(t, err, &missing)
+	assert.Equal(t, "eu-west-1", missing.Region)
+	assert.Contains(t, err.Error(), "no price of fargate.linux.x86.vcpu_hour in eu-west-1")
+
+	for _, tc := range []struct{ args, want string }{
+		{"--usage natGB=5", "--usage natGB: no such assumption (known: "},
+		{"--usage natProcessedGB=-5", "--usage natProcessedGB=-5: must be a non-negative number"},
+		{"--usage backupsArchivedShare=2", "must be a share from 0 to 1"},
+		{"-c dbInstanceClass=db.t3.huge", "dbInstanceClass"},
+	} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 1, command(append([]string{"cost"}, strings.Fields(tc.args)...), &stdout, &stderr), tc.args)
+		assert.Contains(t, stderr.String(), tc.want, tc.args)
+	}
+}
+
+func TestCostJSONIsTheEstimate(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, command([]string{"cost", "--stack", "staging", "--json", "-c", released()[0], "-c", released()[1]}, &stdout, &stderr), stderr.String())
+	var e struct {
+		Stack string `json:"stack"`
+		Lines []struct {
+			Area, What, Item, Region, Status string
+			Quantity, UnitPrice, Monthly     float64
+		} `json:"lines"`
+		Assumptions map[string]float64 `json:"assumptions"`
+		Total       float64            `json:"total"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &e))
+	assert.Equal(t, "coldchain-staging", e.Stack)
+	assert.Equal(t, defaultUsage, e.Assumptions)
+	sum := 0.0
+	for _, l := range e.Lines {
+		assert.NotEmpty(t, l.Item)
+		assert.InDelta(t, l.Quantity*l.UnitPrice, l.Monthly, 0.006, l.What)
+		sum += l.Monthly
+	}
+	assert.InDelta(t, sum, e.Total, 0.01)
+}
+
+// TestThePriceFileSaysWhereEachPriceComesFrom: every row sourced or derived, with its source.
+func TestThePriceFileSaysWhereEachPriceComesFrom(t *testing.T) {
+	data, err := os.ReadFile("internal/cost/prices.tsv")
+	require.NoError(t, err)
+	_, err = cost.ParseTable(string(data))
+	require.NoError(t, err)
+	rows := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Split(l, "\t")
+		if strings.HasPrefix(l, "#") || len(f) < 9 || f[0] == "region" {
+			continue
+		}
+		rows++
+		assert.Contains(t, []string{"sourced", "derived"}, f[6], l)
+		assert.NotEmpty(t, f[7], "a price without its source: %s", l)
+	}
+	assert.Greater(t, rows, 100)
+}
