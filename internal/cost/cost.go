@@ -134,7 +134,9 @@ func NewBuilder(t *Table, stack, region string, assumptions map[string]float64) 
 }
 
 // Add prices a quantity of an item of the stack's region; a zero quantity adds nothing.
-func (b *Builder) Add(area, what string, quantity float64, item string) { b.AddIn(b.region, area, what, quantity, item) }
+func (b *Builder) Add(area, what string, quantity float64, item string) {
+	b.AddIn(b.region, area, what, quantity, item)
+}
 
 // AddIn prices a quantity of an item of another region (the DR region's copies).
 func (b *Builder) AddIn(region, area, what string, quantity float64, item string) {
