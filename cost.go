@@ -18,6 +18,7 @@ import (
 // assumptions, printed with the result and overridable.
 
 const costUsage = `usage: go run . cost [--stack NAME] [-c key=value ...] [--usage key=value ...] [--json]
+                       [--against BEFORE.json]
 
 Prices the stack's plan by the month, line by line (quantity, unit price, monthly, and * for a
 derived price, an estimate), with a total and the usage assumptions it took. A price the price
@@ -27,6 +28,8 @@ file lacks is an error that names it, never a zero.
   -c key=value       override a config value (repeatable)
   --usage key=value  override a usage assumption (repeatable; the output lists them)
   --json             print the estimate as JSON
+  --against FILE     print instead what changes against an earlier "cost --json" (the stack as
+                     main has it, say): each line whose monthly cost changes, and the totals
 `
 
 // defaultUsage are the usage assumptions: the Terraform setup's own ("100 GB of data transfer",
@@ -57,6 +60,7 @@ func costCommand(args []string, stdout, stderr io.Writer) int {
 	var usage offline.Overrides
 	flags.Var(&usage, "usage", "override a usage assumption, key=value (repeatable)")
 	asJSON := flags.Bool("json", false, "print the estimate as JSON")
+	against := flags.String("against", "", "an earlier cost --json to compare with")
 	if code, ok := flags.Parse(args); !ok {
 		return code
 	}
@@ -81,15 +85,23 @@ func costCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(fmt.Errorf("stack %s: %w", flags.Stack, err))
 	}
+	var out interface{ WriteText(io.Writer) } = e
+	if *against != "" {
+		before, err := readInput("--against", *against, cost.ParseEstimate)
+		if err != nil {
+			return fail(err)
+		}
+		out = cost.Compare(before, e)
+	}
 	if *asJSON {
-		b, err := json.MarshalIndent(e, "", "  ")
+		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintln(stdout, string(b))
 		return 0
 	}
-	e.WriteText(stdout)
+	out.WriteText(stdout)
 	return 0
 }
 

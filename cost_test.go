@@ -158,3 +158,37 @@ func TestThePriceFileSaysWhereEachPriceComesFrom(t *testing.T) {
 	}
 	assert.Greater(t, rows, 100)
 }
+
+// TestCostAgainstAnEarlierEstimateListsWhatChanges: what a pull request's change costs.
+func TestCostAgainstAnEarlierEstimateListsWhatChanges(t *testing.T) {
+	dir := t.TempDir()
+	before := dir + "/before.json"
+	var stdout, stderr bytes.Buffer
+	args := []string{"cost", "--stack", "production", "-c", released()[0], "-c", released()[1]}
+	require.Equal(t, 0, command(append(args, "--json"), &stdout, &stderr), stderr.String())
+	require.NoError(t, os.WriteFile(before, stdout.Bytes(), 0o644))
+
+	stdout.Reset()
+	require.Equal(t, 0, command(append(args, "-c", "backendMinTasks=3", "-c", "dbInstanceClass=db.t4g.medium", "--against", before, "--json"), &stdout, &stderr), stderr.String())
+	var c cost.Comparison
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &c))
+	byWhat := map[string]cost.Change{}
+	for _, ch := range c.Changes {
+		byWhat[ch.What] = ch
+	}
+	// A third backend task: 1 vCPU x 730 h x $0.04656, and its 2 GB.
+	assert.InDelta(t, 33.99, byWhat["backend: 3 tasks, vCPU"].Delta, 0.005)
+	assert.InDelta(t, 7.46, byWhat["backend: 3 tasks, memory"].Delta, 0.005)
+	// Another class is another line: the old one goes, the new one comes.
+	assert.InDelta(t, -164.98, byWhat["PostgreSQL db.t3.medium, multi-az"].Delta, 0.005)
+	assert.InDelta(t, 148.92, byWhat["PostgreSQL db.t4g.medium, multi-az"].Delta, 0.005)
+	assert.InDelta(t, c.After-c.Before, c.Delta, 0.005)
+	assert.Len(t, c.Changes, 4, "nothing else changes")
+
+	stdout.Reset()
+	stderr.Reset()
+	bad := dir + "/plan.json"
+	require.NoError(t, os.WriteFile(bad, []byte(`{"resources":[]}`), 0o644))
+	assert.Equal(t, 1, command(append(args, "--against", bad), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `--against `+bad+`: not the JSON of "cost --json"`)
+}

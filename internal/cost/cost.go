@@ -6,9 +6,11 @@ package cost
 import (
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -219,4 +221,95 @@ var Areas = []string{"compute", "database", "cache", "network", "storage", "secu
 // Sort orders the lines by area, then as added.
 func (e *Estimate) Sort() {
 	slices.SortStableFunc(e.Lines, func(a, b Line) int { return slices.Index(Areas, a.Area) - slices.Index(Areas, b.Area) })
+}
+
+// digits are what a line's description says of quantities, which a change may change while the
+// line stays the same line.
+var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+
+// key is what pairs a line with its counterpart in another estimate: its area, item, region and
+// description with the numbers left out ("backend: # tasks, vCPU").
+func (l Line) key() string {
+	return l.Area + "|" + l.Price.Item + "|" + l.Price.Region + "|" + digits.ReplaceAllString(l.What, "#")
+}
+
+// Change is a line of a comparison: what a line costs before and after.
+type Change struct {
+	Area   string  `json:"area"`
+	What   string  `json:"what"`
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
+	Delta  float64 `json:"delta"`
+}
+
+// Comparison is what a change of a stack costs by the month.
+type Comparison struct {
+	Stack   string   `json:"stack"`
+	Before  float64  `json:"before"`
+	After   float64  `json:"after"`
+	Delta   float64  `json:"delta"`
+	Changes []Change `json:"changes"`
+}
+
+// Compare pairs two estimates' lines and lists the ones whose cost changes.
+func Compare(before, after *Estimate) *Comparison {
+	c := &Comparison{Stack: after.Stack, Before: before.Total, After: after.Total, Delta: round(after.Total - before.Total)}
+	old := map[string]Line{}
+	for _, l := range before.Lines {
+		old[l.key()] = l
+	}
+	seen := map[string]bool{}
+	for _, l := range after.Lines {
+		k := l.key()
+		seen[k] = true
+		b := old[k]
+		if d := round(l.Monthly - b.Monthly); d != 0 {
+			c.Changes = append(c.Changes, Change{Area: l.Area, What: l.What, Before: b.Monthly, After: l.Monthly, Delta: d})
+		}
+	}
+	for _, l := range before.Lines {
+		if !seen[l.key()] {
+			c.Changes = append(c.Changes, Change{Area: l.Area, What: l.What, Before: l.Monthly, Delta: -l.Monthly})
+		}
+	}
+	return c
+}
+
+// WriteText prints the lines whose cost changes and the totals.
+func (c *Comparison) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Monthly cost of %s: $%.2f -> $%.2f (%+.2f)\n", c.Stack, c.Before, c.After, c.Delta)
+	if len(c.Changes) == 0 {
+		fmt.Fprintln(w, "  no line changes")
+		return
+	}
+	for _, ch := range c.Changes {
+		fmt.Fprintf(w, "  %-10s %-58s %10.2f -> %10.2f  %+10.2f\n", ch.Area, ch.What, ch.Before, ch.After, ch.Delta)
+	}
+}
+
+// ParseEstimate reads an estimate "cost --json" printed; its lines keep their items, regions
+// and statuses.
+func ParseEstimate(data []byte) (*Estimate, error) {
+	var raw struct {
+		Stack string `json:"stack"`
+		Lines []struct {
+			Area, What, Unit, Item, Region, Status string
+			Quantity, UnitPrice, Monthly           float64
+		} `json:"lines"`
+		Assumptions map[string]float64 `json:"assumptions"`
+		Total       float64            `json:"total"`
+		Estimated   float64            `json:"estimated"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("not the JSON of \"cost --json\": %w", err)
+	}
+	if raw.Stack == "" || raw.Lines == nil {
+		return nil, errors.New(`not the JSON of "cost --json": no stack or lines`)
+	}
+	e := &Estimate{Stack: raw.Stack, Assumptions: raw.Assumptions, Total: raw.Total, Estimated: raw.Estimated}
+	for _, l := range raw.Lines {
+		e.Lines = append(e.Lines, Line{Area: l.Area, What: l.What, Quantity: l.Quantity, Unit: l.Unit, Monthly: l.Monthly,
+			Price: Price{Item: l.Item, Region: l.Region, Unit: l.Unit, USD: l.UnitPrice, Status: l.Status}})
+	}
+	return e, nil
 }
