@@ -26,7 +26,7 @@ var seedBase = []string{"alarmEmail=ops@coldchain.example", `allowedAccountIds=[
 // seedKeeps is the config adopt suggests for the seed estate, as a team sets it.
 var seedKeeps = []string{
 	"backendImageTag=latest", "frontendImageTag=latest",
-	"redisKmsKey=aws-owned", "redisEngine=redis",
+	"redisKmsKey=aws-owned", "redisEngine=redis", "redisNodeType=cache.t3.medium",
 	"dbAllocatedStorage=100", "dbEngineVersion=15", "dbIdentifier=coldchain-production-db", "dbInstanceClass=db.t3.large",
 	"dbKmsKey=arn:aws:kms:ap-northeast-2:111122223333:key/5f0e3a1b-7c2d-4e8f-9a6b-1c2d3e4f5a6b",
 	"clusterName=coldchain-production-cluster", "ecrEncryption=AES256",
@@ -115,7 +115,7 @@ func TestAdoptingTheSeedEstateAsItIsIsRefusedWithTheConfigThatKeepsIt(t *testing
 	// the report says what "pulumi up" would do with each.
 	for _, want := range []string{
 		"      identifier: coldchain-production-db -> coldchain-production-postgres  (renames the instance in place: its endpoint changes)\n",
-		"      instanceClass: db.t3.large -> db.t3.medium\n",
+		"      instanceClass: db.t3.large -> db.t4g.medium\n",
 		"      engineVersion: 15.4 -> 17\n",
 		"      allocatedStorage: 100 -> 50\n",
 		"      kmsKeyId: arn:aws:kms:ap-northeast-2:111122223333:key/5f0e3a1b-7c2d-4e8f-9a6b-1c2d3e4f5a6b -> (new Key data)  REPLACES (deleted before its replacement is created)\n",

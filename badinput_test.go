@@ -130,6 +130,8 @@ var badConfigs = []struct {
 	{name: "data: a parameter name with a space", sets: []string{`dbParameters={"shared preload":"x"}`}, keys: []string{"dbParameters"}},
 	{name: "data: a parameter without a value", sets: []string{`dbParameters={"shared_preload_libraries":""}`}, keys: []string{"dbParameters"}},
 	{name: "data: parameters that are a list", sets: []string{`dbParameters=["shared_preload_libraries"]`}, keys: []string{"dbParameters"}},
+	{name: "cost: an assumption cost does not make", sets: []string{`costUsage={"trafficGB":10}`}, keys: []string{"costUsage"}},
+	{name: "cost: a negative usage", sets: []string{`costUsage={"internetEgressGB":-10}`}, keys: []string{"costUsage"}},
 	{name: "waf: a mode WAF does not have", sets: []string{"waf=true", "wafMode=challenge"}, keys: []string{"wafMode"}},
 	{name: "waf: a rate limit path without its slash", sets: []string{"waf=true", `wafRateLimitPaths=["api/auth"]`}, keys: []string{"wafRateLimitPaths"}},
 	{name: "waf: too many rate limit paths", sets: []string{"waf=true", `wafRateLimitPaths=["/a","/b","/c","/d","/e","/f","/g","/h","/i","/j","/k"]`}, keys: []string{"wafRateLimitPaths"}},

@@ -49,6 +49,10 @@ type Config struct {
 
 	// AlarmEmail (alarmEmail, required) receives the alarm notifications.
 	AlarmEmail string
+	// CostUsage (costUsage, default none) is the stack's own usage for "go run . cost", over
+	// its defaults: what the plan cannot know (gigabytes moved and stored, requests), as a map
+	// of assumption to number. Nothing else reads it.
+	CostUsage map[string]float64
 	// Frozen (frozen, default "") says why the stack must not change: a failover moved
 	// production to another stack ("Disaster recovery"), and an update here would start the old
 	// region's services again. "pulumi up" refuses it, naming the reason; previews still run, and
@@ -369,6 +373,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		AvailabilityZones:    r.list("availabilityZones", nil),
 		S3GatewayEndpoint:    r.boolean("s3GatewayEndpoint", true),
 
+		CostUsage:  r.numberMap("costUsage"),
 		AlarmEmail: r.str("alarmEmail", ""),
 		Frozen:     r.str("frozen", ""),
 

@@ -172,6 +172,20 @@ func (r *configReader) strMap(key string) map[string]string {
 	return m
 }
 
+// numberMap accepts a JSON object of numbers (what a YAML map of numbers becomes).
+func (r *configReader) numberMap(key string) map[string]float64 {
+	v, ok := r.lookup(key)
+	if !ok {
+		return map[string]float64{}
+	}
+	m := map[string]float64{}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		r.fail(key, v, "a map of names to numbers")
+		return map[string]float64{}
+	}
+	return m
+}
+
 // listMap accepts a JSON object of lists of strings (what a YAML map of lists becomes).
 func (r *configReader) listMap(key string) map[string][]string {
 	v, ok := r.lookup(key)

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,15 +76,11 @@ func costCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cost: %v\n", err)
 		return 1
 	}
-	assumptions, err := usageAssumptions(usage)
-	if err != nil {
-		return fail(err)
-	}
 	project, raw, err := flags.Config(".")
 	if err != nil {
 		return fail(err)
 	}
-	e, err := stackCost(project, flags.Stack, raw, assumptions)
+	e, err := stackCost(project, flags.Stack, raw, usage)
 	if err != nil {
 		return fail(fmt.Errorf("stack %s: %w", flags.Stack, err))
 	}
@@ -105,39 +104,60 @@ func costCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// usageAssumptions are the defaults with the overrides, each a known key and a non-negative
-// number.
-func usageAssumptions(overrides offline.Overrides) (map[string]float64, error) {
+// usageAssumptions are the defaults, then the stack's costUsage, then the overrides, each a
+// known key and a non-negative number.
+func usageAssumptions(stack map[string]float64, overrides offline.Overrides) (map[string]float64, error) {
 	out := map[string]float64{}
 	for k, v := range defaultUsage {
+		out[k] = v
+	}
+	for k, v := range stack {
 		out[k] = v
 	}
 	for _, kv := range overrides {
 		key, value, _ := strings.Cut(kv, "=")
 		if _, known := defaultUsage[key]; !known {
-			keys := make([]string, 0, len(defaultUsage))
-			for k := range defaultUsage {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			return nil, fmt.Errorf("--usage %s: no such assumption (known: %s)", key, strings.Join(keys, ", "))
+			return nil, fmt.Errorf("--usage %s: no such assumption (%v)", key, checkUsage(key, 0))
 		}
 		f, err := strconv.ParseFloat(value, 64)
-		if err != nil || f < 0 || (key == "backupsArchivedShare" && f > 1) {
-			allowed := "a non-negative number"
-			if key == "backupsArchivedShare" {
-				allowed = "a share from 0 to 1"
-			}
-			return nil, fmt.Errorf("--usage %s=%s: must be %s", key, value, allowed)
+		if err != nil {
+			return nil, fmt.Errorf("--usage %s=%s: must be a number", key, value)
+		}
+		if err := checkUsage(key, f); err != nil {
+			return nil, fmt.Errorf("--usage %s=%s: must be %v", key, value, err)
 		}
 		out[key] = f
 	}
 	return out, nil
 }
 
-// stackCost plans a stack and prices the plan.
-func stackCost(project, stack string, raw map[string]string, usage map[string]float64) (*cost.Estimate, error) {
+// checkUsage checks one usage assumption: a known one, and a non-negative number (a share at
+// most 1). Its error says what is allowed.
+func checkUsage(key string, v float64) error {
+	if _, known := defaultUsage[key]; !known {
+		keys := make([]string, 0, len(defaultUsage))
+		for k := range defaultUsage {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("one of the cost command's assumptions: %s", strings.Join(keys, ", "))
+	}
+	switch {
+	case key == "backupsArchivedShare" && (v < 0 || v > 1):
+		return errors.New("a share from 0 to 1")
+	case v < 0 || math.IsNaN(v) || math.IsInf(v, 0):
+		return errors.New("a non-negative number")
+	}
+	return nil
+}
+
+// stackCost plans a stack and prices the plan, with the stack's usage and the overrides.
+func stackCost(project, stack string, raw map[string]string, overrides offline.Overrides) (*cost.Estimate, error) {
 	cfg, err := loadConfig(project, stack, raw)
+	if err != nil {
+		return nil, err
+	}
+	usage, err := usageAssumptions(cfg.CostUsage, overrides)
 	if err != nil {
 		return nil, err
 	}
@@ -275,4 +295,79 @@ func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string
 	}
 	e.Sort()
 	return e, nil
+}
+
+// terraformDesign prices the Terraform setup's own design (its README) the way priceStack
+// prices a plan, with the same prices and usage: 4 tasks of 1 vCPU and 2 GB, db.t3.medium
+// Multi-AZ, 2 x cache.t3.medium (Redis OSS), an application load balancer, 2 NAT gateways, its 7
+// alarms and a dashboard, S3 and ECR, one KMS key (its buckets'). What it does not state is left
+// out (Container Insights, flow logs, secrets: its database password is a variable).
+func terraformDesign(table *cost.Table, region string, storageGB int, u map[string]float64) (*cost.Estimate, error) {
+	b := cost.NewBuilder(table, "the Terraform setup's design", region, u)
+	hours := float64(cost.HoursPerMonth)
+	b.Add("compute", "4 tasks of 1 vCPU, vCPU", 4*hours, "fargate.linux.x86.vcpu_hour")
+	b.Add("compute", "4 tasks of 2 GB, memory", 4*2*hours, "fargate.linux.x86.gb_hour")
+	b.Add("database", "PostgreSQL db.t3.medium, multi-az", hours, "rds.postgres.db.t3.medium.multi-az")
+	b.Add("database", "gp3 storage, multi-az", float64(storageGB), "rds.storage.gp3.multi-az")
+	b.Add("cache", "redis cache.t3.medium nodes", 2*hours, "elasticache.redis.cache.t3.medium")
+	b.Add("network", "application load balancer", hours, "alb.hour")
+	b.Add("network", "load balancer capacity units", u["albLCU"]*hours, "alb.lcu_hour")
+	b.Add("network", "NAT gateways", 2*hours, "nat.hour")
+	b.Add("network", "data through the NAT gateways", u["natProcessedGB"], "nat.gb_processed")
+	b.Add("network", "public IPv4 addresses (NAT gateways, load balancer)", 4*hours, "public_ipv4.hour")
+	b.Add("network", "data out to the internet", u["internetEgressGB"], "dt.internet_out.first_10tb")
+	archived := u["backupsGB"] * u["backupsArchivedShare"]
+	b.Add("storage", "uploads, backups and logs, S3 Standard", u["uploadsGB"]+u["backupsGB"]-archived+u["accessLogsGB"], "s3.standard.first_50tb")
+	// Its backups go to Glacier Flexible Retrieval, whose price the file lacks: priced as ours.
+	b.Add("storage", "backups archived", archived, "s3.glacier_ir.storage")
+	b.Add("storage", "images, ECR", 2*u["imageGBPerRepository"], "ecr.storage")
+	b.Add("security", "KMS key", 1, "kms.cmk.month")
+	b.Add("monitoring", "alarms", 7, "cw.alarm.standard")
+	b.Add("monitoring", "dashboards", 1, "cw.dashboard")
+	b.Add("monitoring", "logs ingested", u["logsIngestGB"], "cw.logs.ingest.standard")
+	b.Add("monitoring", "logs stored", u["logsStoredGB"], "cw.logs.storage")
+	return b.Estimate()
+}
+
+// extras are the areas of what the Terraform setup has no counterpart of: the firewall and
+// the copies in the DR region.
+var extras = []string{"firewall", "dr"}
+
+// withoutExtras is an estimate's total less its extras.
+func withoutExtras(e *cost.Estimate) float64 {
+	total := e.Total
+	for area, v := range e.ByArea() {
+		if slices.Contains(extras, area) {
+			total -= v
+		}
+	}
+	return math.Round(total*100) / 100
+}
+
+// costTable is README's cost table: the released stacks and the Terraform setup's design by
+// area, at the price file's prices and the stacks' usage assumptions.
+func costTable(tf, production, staging *cost.Estimate) string {
+	var b strings.Builder
+	b.WriteString("| area | Terraform design | production | staging |\n|---|---:|---:|---:|\n")
+	tfA, prodA, stagA := tf.ByArea(), production.ByArea(), staging.ByArea()
+	cell := func(m map[string]float64, area string) string {
+		if v, ok := m[area]; ok {
+			return fmt.Sprintf("$%.2f", v)
+		}
+		return "-"
+	}
+	for _, area := range cost.Areas {
+		if _, ok := prodA[area]; !ok {
+			if _, ok := tfA[area]; !ok {
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", area, cell(tfA, area), cell(prodA, area), cell(stagA, area))
+	}
+	fmt.Fprintf(&b, "| **total** | **$%.2f** | **$%.2f** | **$%.2f** |\n", tf.Total, production.Total, staging.Total)
+	fmt.Fprintf(&b, "| without the firewall and the DR copies | $%.2f | $%.2f (%.2fx the design) | $%.2f |\n",
+		tf.Total, withoutExtras(production), withoutExtras(production)/tf.Total, withoutExtras(staging))
+	fmt.Fprintf(&b, "| of which priced with derived prices (estimates) | $%.2f | $%.2f | $%.2f |\n", tf.Estimated, production.Estimated, staging.Estimated)
+	fmt.Fprintf(&b, "\nStaging costs %.0f%% of production.\n", 100*staging.Total/production.Total)
+	return b.String()
 }

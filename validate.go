@@ -50,6 +50,11 @@ func (c *Config) validate() []Problem {
 	p.checkRetention("flowLogRetentionDays", c.FlowLogRetentionDays)
 
 	p.checkDBParameters(c.Database.Parameters)
+	for _, key := range sortedKeys(c.CostUsage) {
+		if err := checkUsage(key, c.CostUsage[key]); err != nil {
+			p.add("costUsage", fmt.Sprintf("%s=%v", key, c.CostUsage[key]), err.Error())
+		}
+	}
 	p.check(isInstanceClass("db", c.Database.InstanceClass), "dbInstanceClass", c.Database.InstanceClass,
 		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
 	p.check(isInstanceClass("cache", c.Database.RedisNodeType), "redisNodeType", c.Database.RedisNodeType,
