@@ -164,9 +164,11 @@ func redeployDefinition(partition, name, cluster, service string, alarmNames []s
 		}
 	}
 	retry := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2}}
+	// A restore that fails for good ends the execution failed, which pages.
+	restoreFailed := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": "RestoreFailed"}}
 	restore := func(next string) map[string]any {
 		state := map[string]any{
-			"Type": "Task", "Resource": sdk("updateService"), "Retry": retry,
+			"Type": "Task", "Resource": sdk("updateService"), "Retry": retry, "Catch": restoreFailed, "ResultPath": nil,
 			"Parameters": map[string]any{"Cluster": cluster, "Service": service, "DeploymentConfiguration": deployment(true)},
 		}
 		if next == "" {
@@ -177,41 +179,64 @@ func redeployDefinition(partition, name, cluster, service string, alarmNames []s
 		return state
 	}
 	onError := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": "RestoreAfterFailure"}}
+	// The deployment this execution started, and the one ECS now calls primary: when they differ,
+	// ECS rolled back (a new primary deployment of the old tasks) or someone else deployed.
+	started, primary := "$.update.Service.Deployments[0].Id", "$.rollout.Services[0].Deployments[0].Id"
+	state := "$.rollout.Services[0].Deployments[0].RolloutState"
+	missing := func(path string) map[string]any {
+		return map[string]any{"Variable": path, "IsPresent": false, "Next": "RestoreAfterFailure"}
+	}
 	b, err := json.Marshal(map[string]any{
 		"Comment":        "Roll the " + name + " service so that its tasks read the secrets' new values",
-		"StartAt":        "RollWithoutAlarmRollback",
+		"StartAt":        "Start",
 		"TimeoutSeconds": redeployTimeoutSeconds,
 		"States": map[string]any{
+			"Start": map[string]any{"Type": "Pass", "Result": map[string]any{"polls": 0}, "ResultPath": "$.loop", "Next": "RollWithoutAlarmRollback"},
 			"RollWithoutAlarmRollback": map[string]any{
 				"Type": "Task", "Resource": sdk("updateService"), "Retry": retry, "Catch": onError,
 				"Parameters": map[string]any{"Cluster": cluster, "Service": service, "ForceNewDeployment": true,
 					"DeploymentConfiguration": deployment(false)},
-				"ResultPath": nil, "Next": "WaitForRollout",
+				"ResultPath": "$.update", "Next": "WaitForRollout",
 			},
-			"WaitForRollout": map[string]any{"Type": "Wait", "Seconds": 30, "Next": "ReadRollout"},
+			"WaitForRollout": map[string]any{"Type": "Wait", "Seconds": redeployPollSeconds, "Next": "CountPoll"},
+			"CountPoll": map[string]any{"Type": "Pass", "Parameters": map[string]any{"polls.$": "States.MathAdd($.loop.polls, 1)"},
+				"ResultPath": "$.loop", "Next": "ReadRollout"},
 			"ReadRollout": map[string]any{
 				"Type": "Task", "Resource": sdk("describeServices"), "Retry": retry, "Catch": onError,
 				"Parameters": map[string]any{"Cluster": cluster, "Services": []string{service}},
-				// The newest deployment, PRIMARY, comes first.
-				"ResultSelector": map[string]any{"state.$": "$.Services[0].Deployments[0].RolloutState"},
-				"ResultPath":     "$.rollout", "Next": "RolledOut",
+				"ResultPath": "$.rollout", "Next": "RolledOut",
 			},
+			// The newest deployment, PRIMARY, comes first in both answers. Every path is
+			// checked before it is compared: a comparison of a missing one would end the
+			// execution with an error no Catch takes, the rollback left off.
 			"RolledOut": map[string]any{
 				"Type": "Choice",
 				"Choices": []map[string]any{
-					{"Variable": "$.rollout.state", "StringEquals": "COMPLETED", "Next": "RestoreAlarmRollback"},
-					{"Variable": "$.rollout.state", "StringEquals": "FAILED", "Next": "RestoreAfterFailure"},
+					missing(started), missing(primary), missing(state),
+					{"Not": map[string]any{"Variable": primary, "StringEqualsPath": started}, "Next": "RestoreAfterFailure"},
+					{"Variable": state, "StringEquals": "COMPLETED", "Next": "RestoreAlarmRollback"},
+					{"Variable": state, "StringEquals": "FAILED", "Next": "RestoreAfterFailure"},
+					{"Variable": "$.loop.polls", "NumericGreaterThanEquals": redeployMaxPolls, "Next": "RestoreAfterFailure"},
 				},
 				"Default": "WaitForRollout",
 			},
 			"RestoreAlarmRollback": restore(""),
 			"RestoreAfterFailure":  restore("RolloutFailed"),
 			"RolloutFailed": map[string]any{"Type": "Fail", "Error": "RolloutFailed",
-				"Cause": "The " + name + " service's rollout after a secret change failed: its tasks may hold a stale secret."},
+				"Cause": "The " + name + " service's rollout after a secret change failed or was rolled back: its tasks may hold a stale secret."},
+			"RestoreFailed": map[string]any{"Type": "Fail", "Error": "RestoreFailed",
+				"Cause": "The " + name + " service's deployment alarms could not be given their rollback back: run the redeploy again."},
 		},
 	})
 	return string(b), err
 }
+
+// The redeploy's polling of the rollout: every 30 seconds, at most 100 times (50 minutes, within
+// the execution's hour), then it restores the rollback and fails.
+const (
+	redeployPollSeconds = 30
+	redeployMaxPolls    = 100
+)
 
 // redeployAlarmSpecs page when a redeploy fails or times out, and when EventBridge could not
 // start one: each leaves the service's tasks with a secret that may no longer work.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,15 +133,21 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 	deploymentAlarms := p.One(t, serviceType, "backend").Obj("alarms")["alarmNames"]
 	require.Len(t, deploymentAlarms, 2)
 	for _, outcome := range []struct {
-		rollouts []string
+		name     string
+		rollouts []rollout
 		end      string
 	}{
-		{[]string{"IN_PROGRESS", "IN_PROGRESS", "COMPLETED"}, "Succeed"},
-		{[]string{"FAILED"}, "Fail"},
+		{"a rollout that completes", []rollout{{"d-new", "IN_PROGRESS"}, {"d-new", "IN_PROGRESS"}, {"d-new", "COMPLETED"}}, "Succeed"},
+		{"a rollout that fails", []rollout{{"d-new", "FAILED"}}, "Fail"},
+		// The circuit breaker's rollback is a new primary deployment of the old tasks, which
+		// completes: the machine must not take it for its own.
+		{"a rollout rolled back", []rollout{{"d-new", "IN_PROGRESS"}, {"d-rollback", "COMPLETED"}}, "Fail"},
+		{"an answer without a rollout state", []rollout{{"d-new", ""}}, "Fail"},
+		{"a rollout that never ends", slices.Repeat([]rollout{{"d-new", "IN_PROGRESS"}}, 200), "Fail"},
 	} {
-		calls, end := definition.run(t, outcome.rollouts)
-		assert.Equal(t, outcome.end, end, outcome.rollouts)
-		require.GreaterOrEqual(t, len(calls), 3, outcome.rollouts)
+		calls, end := definition.run(t, "d-new", outcome.rollouts)
+		assert.Equal(t, outcome.end, end, outcome.name)
+		require.GreaterOrEqual(t, len(calls), 3, outcome.name)
 		first, last := calls[0], calls[len(calls)-1]
 		assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", first.Resource)
 		assert.Equal(t, cluster, first.Parameters["Cluster"])
@@ -150,7 +157,7 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 			first.Parameters["DeploymentConfiguration"].(map[string]any)["Alarms"], "the rollout cannot roll back to stale tasks")
 		assert.Equal(t, map[string]any{"Enable": true, "Rollback": true},
 			first.Parameters["DeploymentConfiguration"].(map[string]any)["DeploymentCircuitBreaker"], "a task that cannot start still rolls back")
-		assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", last.Resource)
+		assert.Equalf(t, "arn:aws:states:::aws-sdk:ecs:updateService", last.Resource, "%s: the rollback is restored", outcome.name)
 		assert.NotContains(t, last.Parameters, "ForceNewDeployment")
 		assert.Equal(t, map[string]any{"AlarmNames": deploymentAlarms, "Enable": true, "Rollback": true},
 			last.Parameters["DeploymentConfiguration"].(map[string]any)["Alarms"], "the service's own deployment alarms, restored")
@@ -173,64 +180,145 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 type stateMachine struct {
 	StartAt        string
 	TimeoutSeconds float64
-	States         map[string]struct {
-		Type       string
-		Resource   string
-		Parameters map[string]any
-		Next       string
-		End        bool
-		Catch      []struct{ Next string }
-		Choices    []struct {
-			Variable     string
-			StringEquals string
-			Next         string
-		}
-		Default string
-	}
+	States         map[string]machineState
 }
 
-// run walks the machine as Step Functions would, with describeServices answering the rollout
-// states given in turn; it returns the tasks called and how the execution ends (Succeed or
-// Fail). A state the machine names but lacks, or a walk that does not end, fails the test.
-func (m stateMachine) run(t *testing.T, rollouts []string) (calls []struct {
+type machineState struct {
+	Type       string
+	Resource   string
+	Parameters map[string]any
+	Result     any
+	ResultPath *string
+	Next       string
+	End        bool
+	Catch      []struct{ Next string }
+	Choices    []choiceRule
+	Default    string
+}
+
+type choiceRule struct {
+	Not                      *choiceRule
+	Variable                 string
+	StringEquals             *string
+	StringEqualsPath         string
+	IsPresent                *bool
+	NumericGreaterThanEquals *float64
+	Next                     string
+}
+
+// rollout is what ECS answers of the primary deployment: its id and state ("" for none).
+type rollout struct{ id, state string }
+
+// run walks the machine as Step Functions would: UpdateService answers that it started the
+// deployment started, each DescribeServices the next rollout given. It returns the tasks
+// called and how the execution ends (Succeed or Fail). A state the machine names but lacks,
+// a path it compares without checking it is there, or a walk that does not end, fails the test.
+func (m stateMachine) run(t *testing.T, started string, rollouts []rollout) (calls []struct {
 	Resource   string
 	Parameters map[string]any
 }, end string) {
 	t.Helper()
-	rollout := ""
-	for name, steps := m.StartAt, 0; steps < 50; steps++ {
-		state, ok := m.States[name]
+	data := map[string]any{}
+	for name, steps := m.StartAt, 0; steps < 2000; steps++ {
+		st, ok := m.States[name]
 		require.Truef(t, ok, "the machine names a state %q it does not have", name)
-		switch state.Type {
+		var result any
+		switch st.Type {
+		case "Pass":
+			result = st.Result
+			for k, v := range st.Parameters {
+				if k == "polls.$" && v == "States.MathAdd($.loop.polls, 1)" {
+					result = map[string]any{"polls": lookup(data, "$.loop.polls").(float64) + 1}
+				}
+			}
 		case "Task":
 			calls = append(calls, struct {
 				Resource   string
 				Parameters map[string]any
-			}{state.Resource, state.Parameters})
-			if strings.HasSuffix(state.Resource, ":describeServices") {
+			}{st.Resource, st.Parameters})
+			switch {
+			case strings.HasSuffix(st.Resource, ":describeServices"):
 				require.NotEmpty(t, rollouts, "the machine reads the rollout more often than the test answers")
-				rollout, rollouts = rollouts[0], rollouts[1:]
+				r := rollouts[0]
+				rollouts = rollouts[1:]
+				deployment := map[string]any{"Id": r.id}
+				if r.state != "" {
+					deployment["RolloutState"] = r.state
+				}
+				result = map[string]any{"Services": []any{map[string]any{"Deployments": []any{deployment}}}}
+			case st.Parameters["ForceNewDeployment"] == true:
+				result = map[string]any{"Service": map[string]any{"Deployments": []any{map[string]any{"Id": started}}}}
 			}
+		case "Wait":
 		case "Choice":
-			next := state.Default
-			for _, c := range state.Choices {
-				if c.Variable == "$.rollout.state" && c.StringEquals == rollout {
-					next = c.Next
+			name = st.Default
+			for _, c := range st.Choices {
+				if c.holds(t, data) {
+					name = c.Next
 					break
 				}
 			}
-			name = next
 			continue
 		case "Fail":
 			return calls, "Fail"
 		case "Succeed":
 			return calls, "Succeed"
 		}
-		if state.End {
+		if st.ResultPath != nil && result != nil {
+			data[strings.TrimPrefix(*st.ResultPath, "$.")] = result
+		}
+		if st.End {
 			return calls, "Succeed"
 		}
-		name = state.Next
+		name = st.Next
 	}
 	t.Fatal("the machine does not end")
 	return nil, ""
+}
+
+// holds evaluates a choice rule; comparing a path that is not there fails the test, as it
+// fails the execution with an error no Catch takes.
+func (c choiceRule) holds(t *testing.T, data map[string]any) bool {
+	t.Helper()
+	if c.Not != nil {
+		return !c.Not.holds(t, data)
+	}
+	v := lookup(data, c.Variable)
+	switch {
+	case c.IsPresent != nil:
+		return (v != nil) == *c.IsPresent
+	case v == nil:
+		t.Fatalf("the machine compares %s, which is not there", c.Variable)
+	case c.StringEquals != nil:
+		return v == *c.StringEquals
+	case c.StringEqualsPath != "":
+		other := lookup(data, c.StringEqualsPath)
+		require.NotNilf(t, other, "the machine compares with %s, which is not there", c.StringEqualsPath)
+		return v == other
+	case c.NumericGreaterThanEquals != nil:
+		return v.(float64) >= *c.NumericGreaterThanEquals
+	}
+	t.Fatalf("a choice rule the test does not know: %+v", c)
+	return false
+}
+
+// lookup reads a JSONPath of the form $.a.b[0].c; nil where there is nothing.
+func lookup(data map[string]any, path string) any {
+	var v any = data
+	for _, part := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		name, index, indexed := strings.Cut(strings.TrimSuffix(part, "]"), "[")
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[name]
+		if indexed {
+			l, ok := v.([]any)
+			if !ok || index != "0" || len(l) == 0 {
+				return nil
+			}
+			v = l[0]
+		}
+	}
+	return v
 }
