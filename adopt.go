@@ -437,10 +437,10 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 	if tasksMove {
 		// New private subnets for the tasks: the configured ones if they are free, else the
 		// largest free blocks of the VPC.
-		if free(current["private"], inVPC, len(zones)) {
+		vpcCidr, _ := netip.ParsePrefix(vpc.String("cidr_block"))
+		if free(current["private"], vpcCidr, inVPC, len(zones)) {
 			layout["private"] = current["private"]
 		} else {
-			vpcCidr, _ := netip.ParsePrefix(vpc.String("cidr_block"))
 			blocks := freeBlocks(vpcCidr, inVPC, privateTier().extraBits, taskAddressesNeeded(cfg.maxTasks()...), len(zones))
 			if blocks == nil {
 				res.Refuse(fmt.Sprintf("the database or the cache shares its subnets with the tasks, which move to new private "+
@@ -506,15 +506,16 @@ func estateTiers(state *tfstate.State) map[string][]string {
 	return tiers
 }
 
-// free is true when a configured tier has a subnet per zone and none overlaps a subnet the VPC
-// has.
-func free(cidrs []string, taken []netip.Prefix, zones int) bool {
+// free is true when a configured tier has a subnet per zone, each inside the VPC, and none
+// overlaps a subnet the VPC has in the state (one outside Terraform's state is the team's to
+// rule out: README says how).
+func free(cidrs []string, vpc netip.Prefix, taken []netip.Prefix, zones int) bool {
 	if len(cidrs) != zones {
 		return false
 	}
 	for _, c := range cidrs {
 		p, err := netip.ParsePrefix(c)
-		if err != nil {
+		if err != nil || !contains(vpc, p) {
 			return false
 		}
 		for _, t := range taken {

@@ -375,3 +375,34 @@ func tail(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
+
+// TestALogGroupIsPairedThroughItsContainerNotItsPosition: a task definition that lists a sidecar
+// first still names the backend's log group under the backend's container.
+func TestALogGroupIsPairedThroughItsContainerNotItsPosition(t *testing.T) {
+	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
+		data, err := json.Marshal(state)
+		require.NoError(t, err)
+		renamed := strings.ReplaceAll(string(data), "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
+		require.NoError(t, json.Unmarshal([]byte(renamed), &state))
+		// A log router first, writing to a log group of its own.
+		extraResource(state, awsProvider, "aws_cloudwatch_log_group", "router", map[string]any{"id": "/ecs/coldchain-router",
+			"name": "/ecs/coldchain-router", "arn": "arn:aws:logs:ap-northeast-2:111122223333:log-group:/ecs/coldchain-router",
+			"retention_in_days": 7.0})
+		td := attributesOf(state, "aws_ecs_task_definition", "backend")
+		var defs []any
+		require.NoError(t, json.Unmarshal([]byte(td["container_definitions"].(string)), &defs))
+		router := map[string]any{"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+			"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]any{"awslogs-group": "/ecs/coldchain-router"}}}
+		b, err := json.Marshal(append([]any{router}, defs...))
+		require.NoError(t, err)
+		td["container_definitions"] = string(b)
+	})
+	e := estates["two-tier"]
+	e.file = path
+	var reports string
+	for _, run := range followReport(t, e) {
+		reports += run.stdout
+	}
+	assert.Contains(t, reports, "pulumi config set --stack production backendLogGroupName /ecs/coldchain-backend   # keeps name of aws_cloudwatch_log_group.backend")
+	assert.NotContains(t, reports, "backendLogGroupName /ecs/coldchain-router")
+}

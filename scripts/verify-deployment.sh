@@ -7,7 +7,9 @@
 # unless both match and the rollout completed; a rollout still in progress on the deployed task
 # definition (the redeploy after a secret changed, say) is waited for, up to WAIT_SECONDS
 # (default 900). With a DR region, it also checks what a failover needs there: the database's
-# backups replicating, the released images, and the declared secrets' replicas in sync.
+# backups replicating (a failure), the released images and the declared secrets' replicas (a
+# warning while they may still be on their way: a push replicates within about 30 minutes, and
+# an image pushed before replication was set up never does). CHECK_DR=0 skips those checks.
 #
 # usage: scripts/verify-deployment.sh STACK     (e.g. production, or my-org/production)
 # needs: the Pulumi CLI logged in to the stack's backend, the AWS CLI with credentials, jq.
@@ -31,8 +33,13 @@ for service in backend frontend; do
   deadline=$((SECONDS + wait_seconds))
   while :; do
     # shellcheck disable=SC2016 # the backticks are JMESPath literals, not shell
-    read -r running state < <(aws ecs describe-services --region "$region" --cluster "$cluster" --services "$name" \
-      --query 'services[0].deployments[?status==`PRIMARY`] | [0].[taskDefinition, rolloutState]' --output text)
+    if ! primary=$(aws ecs describe-services --region "$region" --cluster "$cluster" --services "$name" \
+      --query 'services[0].deployments[?status==`PRIMARY`] | [0].[taskDefinition, rolloutState]' --output text); then
+      echo "$name: could not read the service (aws ecs describe-services failed above)." >&2
+      running="" state="unknown"
+      break
+    fi
+    read -r running state <<<"$primary"
     if [ "$running" != "$want" ] || [ "$state" != "IN_PROGRESS" ] || [ "$SECONDS" -ge "$deadline" ]; then
       break
     fi
@@ -49,11 +56,11 @@ for service in backend frontend; do
 done
 
 dr=$(output drRegion)
-if [ -n "$dr" ]; then
+if [ -n "$dr" ] && [ "${CHECK_DR:-1}" != 0 ]; then
   # The database's automated backups, replicating into the DR region.
   db=$(output databaseEndpoint | cut -d. -f1)
   replicating=$(aws rds describe-db-instance-automated-backups --region "$dr" \
-    --query "length(DBInstanceAutomatedBackups[?DBInstanceIdentifier=='$db' && Status=='replicating'])" --output text)
+    --query "length(DBInstanceAutomatedBackups[?DBInstanceIdentifier=='$db' && Status=='replicating'])" --output text) || replicating=0
   if [ "$replicating" -ge 1 ]; then
     echo "database $db: backups replicating to $dr"
   else
@@ -69,21 +76,22 @@ if [ -n "$dr" ]; then
     if aws ecr describe-images --region "$dr" --repository-name "${repository#*/}" --image-ids imageTag="$tag" >/dev/null 2>&1; then
       echo "$service image $tag: in $dr"
     else
-      echo "$service image $tag: not in $dr yet (the registry replicates most pushes within 30 minutes; run this again later)." >&2
-      failed=1
+      echo "warning: $service image $tag: not in $dr (the registry replicates a push within about 30 minutes, and never one pushed before replication was set up: push it there by hand if it stays missing)." >&2
     fi
   done
   # The declared secrets' replicas.
   for arn in $(jq -r '.backendSecretArns // {} | .[]' <<<"$outputs"); do
     status=$(aws secretsmanager describe-secret --region "$region" --secret-id "$arn" \
-      --query "ReplicationStatus[?Region=='$dr'] | [0].Status" --output text)
-    if [ "$status" = "InSync" ]; then
-      echo "secret $arn: replica in $dr in sync"
-    else
-      echo "secret $arn: replica in $dr is $status, not InSync." >&2
-      echo "  See: aws secretsmanager describe-secret --region $region --secret-id $arn --query ReplicationStatus" >&2
-      failed=1
-    fi
+      --query "ReplicationStatus[?Region=='$dr'] | [0].Status" --output text) || status="unreadable"
+    case "$status" in
+      InSync) echo "secret $arn: replica in $dr in sync" ;;
+      InProgress) echo "warning: secret $arn: replica in $dr still in progress; run this again later." >&2 ;;
+      *)
+        echo "secret $arn: replica in $dr is $status, not InSync." >&2
+        echo "  See: aws secretsmanager describe-secret --region $region --secret-id $arn --query ReplicationStatus" >&2
+        failed=1
+        ;;
+    esac
   done
 fi
 exit "$failed"

@@ -436,7 +436,7 @@ func (m *matcher) namedAt(r *resource, name string, p *resource, l leaf) (*tfsta
 		return nil, ""
 	}
 	for _, at := range jsonPaths(doc, name, nil) {
-		theirName, ok := jsonAt(theirDoc, at).(string)
+		theirName, ok := jsonAt(doc, theirDoc, at).(string)
 		if !ok || theirName == "" {
 			continue
 		}
@@ -473,25 +473,39 @@ func jsonPaths(v any, s string, at []any) [][]any {
 	return nil
 }
 
-// jsonAt is the value at a place in a JSON document, nil where it has none.
-func jsonAt(v any, at []any) any {
+// jsonAt is the value at the place of one JSON document (ours) in another (theirs), nil where
+// it has none. A list of named objects (a task definition's containers) is matched by name, not
+// by position: the other side may list them in another order.
+func jsonAt(ours, theirs any, at []any) any {
 	for _, step := range at {
 		switch k := step.(type) {
 		case string:
-			m, ok := v.(map[string]any)
+			m, ok := theirs.(map[string]any)
+			o, _ := ours.(map[string]any)
 			if !ok {
 				return nil
 			}
-			v = m[k]
+			ours, theirs = o[k], m[k]
 		case int:
-			l, ok := v.([]any)
-			if !ok || k >= len(l) {
+			l, ok := theirs.([]any)
+			o, _ := ours.([]any)
+			if !ok || k >= len(o) {
 				return nil
 			}
-			v = l[k]
+			ours, theirs = o[k], nil
+			om, _ := ours.(map[string]any)
+			if named, isNamed := om["name"].(string); isNamed {
+				for _, e := range l {
+					if m, _ := e.(map[string]any); m != nil && m["name"] == named {
+						theirs = e
+					}
+				}
+			} else if k < len(l) {
+				theirs = l[k]
+			}
 		}
 	}
-	return v
+	return theirs
 }
 
 // theirName is what Terraform calls the instance in AWS: its first identity attribute.
