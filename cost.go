@@ -54,7 +54,12 @@ var defaultUsage = map[string]float64{
 	"wafLogsGB":                1,   // what it blocks or counts, logged
 	"drTransferGB":             10,  // bucket objects replicated to the DR region
 	"drBackupTransferGB":       20,  // database backups replicated to the DR region
+	"redeploysPerMonth":        5,   // the backend's redeploys after a secret change (RDS rotates weekly)
 }
+
+// redeployTransitions are the state transitions of one redeploy: its start and rollout, a
+// dozen polls of the rollout, and the restore.
+const redeployTransitions = 40
 
 // costCommand runs cost and returns the exit status: 0, 1 for bad input or a missing price,
 // 2 for bad usage.
@@ -261,6 +266,12 @@ func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string
 		b.Add("monitoring", "Container Insights metrics", u["containerInsightsMetrics"], "cw.custom_metric.first_10k")
 	}
 
+	// The redeploy after a secret change (Step Functions bills the state transitions).
+	if machines := count("aws:sfn/stateMachine:StateMachine", false); machines > 0 {
+		b.Add("monitoring", "redeploys after a secret change (thousands of state transitions)",
+			machines*u["redeploysPerMonth"]*redeployTransitions/1000, "sfn.standard.1k_transitions")
+	}
+
 	// The firewall.
 	if acls := count("aws:wafv2/webAcl:WebAcl", false); acls > 0 {
 		b.Add("firewall", "web ACL", acls, "waf.web_acl.month")
@@ -368,6 +379,16 @@ func costTable(tf, production, staging *cost.Estimate) string {
 	fmt.Fprintf(&b, "| without the firewall and the DR copies | $%.2f | $%.2f (%.2fx the design) | $%.2f |\n",
 		tf.Total, withoutExtras(production), withoutExtras(production)/tf.Total, withoutExtras(staging))
 	fmt.Fprintf(&b, "| of which priced with derived prices (estimates) | $%.2f | $%.2f | $%.2f |\n", tf.Estimated, production.Estimated, staging.Estimated)
-	fmt.Fprintf(&b, "\nStaging costs %.0f%% of production.\n", 100*staging.Total/production.Total)
+	fmt.Fprintf(&b, "\nStaging costs %.0f%% of production. The usage assumed (`go run . cost` prints it; a stack's `costUsage` and `--usage` change it):\n\n", 100*staging.Total/production.Total)
+	b.WriteString("| assumption | production | staging |\n|---|---:|---:|\n")
+	keys := make([]string, 0, len(production.Assumptions))
+	for k := range production.Assumptions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, strconv.FormatFloat(production.Assumptions[k], 'f', -1, 64),
+			strconv.FormatFloat(staging.Assumptions[k], 'f', -1, 64))
+	}
 	return b.String()
 }
