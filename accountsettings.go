@@ -112,7 +112,7 @@ func (c *Config) accountSettingsWarnings() []string {
 			names = append(names, svc.RepositoryName)
 		}
 		out = append(out, fmt.Sprintf("the images replicate to %s only once the stack that owns the account's settings "+
-			"lists this stack's repositories in accountReplicatedRepositories[%q]: %s (README, \"Changing a stack\")",
+			"lists this stack's repositories in accountReplicatedRepositories[%q]: %s (docs/changing-a-stack.md)",
 			c.DrRegion, c.DrRegion, strings.Join(names, ", ")))
 	}
 	return out

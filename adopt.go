@@ -29,7 +29,7 @@ Pairs every resource the stack would create with the one the Terraform state man
 and physical identity, and prints what is adopted (and what "pulumi up" then changes), what is
 created, what stays Terraform's, and the config values that keep what exists. Writes the file
 "pulumi import --file" takes, unless something stateful would be replaced or left behind
-(exit status 1, nothing written). README, "Migrating from Terraform", is the runbook.
+(exit status 1, nothing written). docs/migrating-from-terraform.md, is the runbook.
 
   --tfstate FILE               the state, as "terraform state pull" writes it
   --stack NAME                 the stack whose Pulumi.NAME.yaml is planned (default production)
@@ -388,7 +388,7 @@ func suggestSubnetLayout(cfg *Config, plan *offline.Plan, state *tfstate.State, 
 		case slices.Contains(tiers["public"], id):
 			res.Refuse(fmt.Sprintf("the database or the cache shares subnet %s (%s) with the load balancer: a public subnet, "+
 				"which routes to the internet, and RDS moves an instance to other subnets of the same VPC only by a restore "+
-				"from a snapshot. Move the load balancer to other public subnets first (README, \"Migrating from Terraform\")",
+				"from a snapshot. Move the load balancer to other public subnets first (docs/migrating-from-terraform.md)",
 				id, cidrOf(id)))
 			return
 		case slices.Contains(tiers["private"], id):
@@ -571,7 +571,7 @@ func writeNextSteps(w io.Writer, stack string, paths []string, files []*adopt.Im
 	if len(paths) > 1 {
 		p("Wrote %s: %d more, whose parents the targeted \"pulumi up\" below creates first.", paths[1], len(res.Later))
 	}
-	p("Next (README, \"Migrating from Terraform\"):")
+	p("Next (docs/migrating-from-terraform.md):")
 	step := 0
 	next := func(format string, args ...any) {
 		step++

@@ -289,7 +289,7 @@ func replicationAlarmSpecs(replications []Replication) []alarmSpec {
 			description: pulumi.Sprintf("S3 failed to copy objects of %s to its DR replica %s, and does not retry them: the "+
 				"failover would miss them. Find them (S3 Batch Replication's failed-objects report, or the s3:Replication:"+
 				"OperationFailedReplication events), fix the cause (the replication role's access to the keys and the replica), "+
-				"then replicate them again with S3 Batch Replication (README, \"Disaster recovery\").", r.SourceBucket, r.Destination)})
+				"then replicate them again with S3 Batch Replication (docs/disaster-recovery.md).", r.SourceBucket, r.Destination)})
 	}
 	return specs
 }

@@ -220,7 +220,7 @@ func (r *configReader) rejectUnknownKeys() {
 	}
 	sort.Strings(unknown)
 	for _, key := range unknown {
-		allowed := "a key this program reads (see README's configuration table)"
+		allowed := "a key this program reads (see docs/configuration.md)"
 		switch namespace, _, _ := strings.Cut(key, ":"); {
 		case providerKeyHints[key] != "":
 			allowed = "unset: the program's explicit provider does not read it; set " + providerKeyHints[key] + " instead"

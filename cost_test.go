@@ -220,17 +220,18 @@ func releasedEstimates(t *testing.T) (tf, production, staging *cost.Estimate) {
 func TestReadmeCostTableIsTheCommands(t *testing.T) {
 	tf, production, staging := releasedEstimates(t)
 	table := costTable(tf, production, staging)
-	data, err := os.ReadFile("README.md")
+	const path = "docs/cost.md"
+	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	readme := string(data)
 	start, end := strings.Index(readme, costTableStart), strings.Index(readme, costTableEnd)
-	require.True(t, start >= 0 && end > start, "README has the cost table's markers")
+	require.True(t, start >= 0 && end > start, "%s has the cost table's markers", path)
 	if *update {
 		readme = readme[:start+len(costTableStart)] + table + readme[end:]
-		require.NoError(t, os.WriteFile("README.md", []byte(readme), 0o644))
+		require.NoError(t, os.WriteFile(path, []byte(readme), 0o644))
 		return
 	}
-	assert.Equal(t, table, readme[start+len(costTableStart):end], "README's cost table differs from the command's: run with -update")
+	assert.Equal(t, table, readme[start+len(costTableStart):end], "%s's cost table differs from the command's: go test -run TestReadmeCostTableIsTheCommands -update", path)
 }
 
 // TestTheStacksMeetTheirCostTargets: production without its extras at most 0.9 of the

@@ -173,7 +173,7 @@ func (d *Database) newPostgres(ctx *pulumi.Context, args *DatabaseArgs, child pu
 	for _, export := range postgresLogExports {
 		// Their names follow the identifier, so renaming the instance replaces them; a
 		// protected stack keeps the old group, and its history, until its retention ends
-		// (README, "Changing a stack").
+		// (docs/changing-a-stack.md).
 		group, err := cloudwatch.NewLogGroup(ctx, "postgres-"+export, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.Sprintf("/aws/rds/instance/%s/%s", identifier, export),
 			RetentionInDays: pulumi.Int(args.LogRetentionDays),

@@ -5,6 +5,7 @@ import (
 	"coldchain/internal/offline"
 	"coldchain/internal/schema"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,12 +139,37 @@ func bySid(t testing.TB, d parsedPolicy, sid string) guard.Statement {
 // readmeSection returns the text of a README section, from its heading to the next "## ".
 func readmeSection(t *testing.T, heading string) string {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
+	for _, path := range docFiles(t) {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		if _, section, found := strings.Cut(string(text), heading+"\n"); found {
+			section, _, _ = strings.Cut(section, "\n## ")
+			return section
+		}
+	}
+	t.Fatalf("neither README nor docs/ has a %q section", heading)
+	return ""
+}
+
+// docFiles are README.md and the files of docs/, the documentation a team reads.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	docs, err := filepath.Glob("docs/*.md")
 	require.NoError(t, err)
-	_, section, found := strings.Cut(string(readme), heading+"\n")
-	require.Truef(t, found, "README has no %q section", heading)
-	section, _, _ = strings.Cut(section, "\n## ")
-	return section
+	return append([]string{"README.md"}, docs...)
+}
+
+// allDocs is the text of README.md and docs/, together.
+func allDocs(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, path := range docFiles(t) {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		b.Write(text)
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from what the tests see")
@@ -158,8 +184,9 @@ func golden(t *testing.T, name, got string) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run the test with -update to create the golden file")
-	require.Equalf(t, string(want), got, "%s differs from what the test sees", path)
+	regenerate := fmt.Sprintf("go test -run '^%s$' -update", strings.SplitN(t.Name(), "/", 2)[0])
+	require.NoError(t, err, "no golden file yet: %s creates it", regenerate)
+	require.Equalf(t, string(want), got, "%s differs from what the test sees: if the change is meant, %s rewrites it (review its diff)", path, regenerate)
 }
 
 // schemaOf is the schema table's entry of a type.

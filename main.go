@@ -49,18 +49,18 @@ const usage = `coldchain: the AWS infrastructure of the Cold Chain Dispatch Syst
         --stack NAME    the stack whose Pulumi.NAME.yaml is planned (default production)
         --json          print the plan as JSON instead of a tree
         --against FILE  print instead what "pulumi up" would change in a stack that holds FILE:
-                        an earlier plan --json, or "pulumi stack export" (README, "Changing a stack")
+                        an earlier plan --json, or "pulumi stack export" (docs/changing-a-stack.md)
         -c key=value    override a config value (repeatable; bare keys get the project's namespace)
   go run . adopt --tfstate FILE [--stack NAME] [-c key=value ...] [--out FILE]
       adopt what a Terraform state manages: report, and the file "pulumi import" takes
-      (go run . adopt --help; README, "Migrating from Terraform")
+      (go run . adopt --help; docs/migrating-from-terraform.md)
   go run . cost [--stack NAME] [-c key=value ...] [--usage key=value ...] [--json]
       the stack's monthly cost at list prices, line by line, with the usage it assumes
-      (go run . cost --help; README, "Cost")
+      (go run . cost --help; docs/cost.md)
   go run . help
       print this text
 
-README.md says more: the configuration keys, the runbook, the tests.
+README.md says more, and docs/: the configuration keys, the runbook, disaster recovery, costs.
 `
 
 // command runs a subcommand and returns the exit status: 0 when it succeeded, 1 when it
@@ -129,7 +129,7 @@ func stackProgram(cfg *Config, strict bool, warn func(string)) pulumi.RunFunc {
 		}
 		if cfg.Frozen != "" {
 			frozen := Problem{Key: "frozen", Value: cfg.Frozen, Allowed: "unset before an update: the stack is frozen " +
-				"(README, \"Disaster recovery\"); pulumi config rm frozen once the reason is gone"}
+				"(docs/disaster-recovery.md); pulumi config rm frozen once the reason is gone"}
 			if strict && !ctx.DryRun() {
 				return &ConfigError{Problems: []Problem{frozen}}
 			}

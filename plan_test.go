@@ -349,8 +349,7 @@ func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 // output production exports (released, with a domain and a DR region), and every "pulumi config
 // get KEY" a key the program reads, so that the runbooks work as written during an outage.
 func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
+	readme := []byte(allDocs(t))
 	outputs := planOfFile(t, "production", "domainName=example.com", "backendImageTag=v1", "frontendImageTag=v1").Outputs
 	keys := append(configKeys(project), "aws:region")
 	used := 0
@@ -388,4 +387,49 @@ func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
 		}
 	}
 	assert.Greater(t, read, 5, "the scripts' reads were found")
+}
+
+// TestTheDocsLinkWhereTheySay: README's first screen links every file of docs/, and every
+// relative link of README and docs/ leads to a file and heading that exist.
+func TestTheDocsLinkWhereTheySay(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	index := readmeSection(t, "## Documentation")
+	docs, err := filepath.Glob("docs/*.md")
+	require.NoError(t, err)
+	require.NotEmpty(t, docs)
+	for _, d := range docs {
+		assert.Containsf(t, index, "]("+d+")", "README's documentation index does not link %s", d)
+	}
+	assert.Less(t, strings.Count(string(readme), "\n"), 250, "README stays short enough to read in one sitting")
+
+	slug := func(heading string) string {
+		s := strings.ToLower(strings.TrimSpace(heading))
+		s = regexp.MustCompile(`[^a-z0-9 \-]`).ReplaceAllString(s, "")
+		return strings.ReplaceAll(s, " ", "-")
+	}
+	anchors := func(path string) map[string]bool {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		out := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(string(text), -1) {
+			out[slug(m[1])] = true
+		}
+		return out
+	}
+	link := regexp.MustCompile(`\]\(([^)#:]*)(#[^)]*)?\)`)
+	for _, path := range docFiles(t) {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		for _, m := range link.FindAllStringSubmatch(string(text), -1) {
+			target := path
+			if m[1] != "" {
+				target = filepath.Join(filepath.Dir(path), m[1])
+			}
+			if !assert.FileExistsf(t, target, "%s links %s", path, m[1]) || m[2] == "" || !strings.HasSuffix(target, ".md") {
+				continue
+			}
+			assert.Truef(t, anchors(target)[strings.TrimPrefix(m[2], "#")], "%s links %s%s, a heading %s does not have", path, m[1], m[2], target)
+		}
+	}
 }

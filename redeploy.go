@@ -245,7 +245,7 @@ func redeployAlarmSpecs(name string, machineArn, ruleName pulumi.StringInput) []
 	what := "The " + name + " service's tasks may hold a secret that no longer works (after a rotation, the old database password). "
 	// Again through the machine, not by a plain update-service: a rollout by hand would roll
 	// back to the stale tasks as soon as their failed logins raise the 5XX alarm.
-	roll := "Run the redeploy again: aws stepfunctions start-execution --state-machine-arn %s (README, \"Secrets and their rotation\")."
+	roll := "Run the redeploy again: aws stepfunctions start-execution --state-machine-arn %s (docs/runbook.md, \"Secrets and their rotation\")."
 	return []alarmSpec{
 		{id: name + "-redeploy-failed", metric: metric{"redeploys failed", "AWS/States", "ExecutionsFailed", "Sum", 300, machine},
 			comparison: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, missing: "notBreaching",

@@ -127,7 +127,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		forceDestroy: args.ForceDestroy,
 		// The access logs are the record of who read and wrote the data: a renamed logs
 		// bucket would be replaced, its logs deleted with it. Protected like the data, so
-		// that "pulumi up" stops instead (README, "Changing a stack": copy, switch, retire).
+		// that "pulumi up" stops instead (docs/changing-a-stack.md: copy, switch, retire).
 		protect: args.Protect,
 		// Versioned like the data buckets (Security Hub S3.14 flags any bucket that is not):
 		// a log overwritten or deleted by mistake, or by an intruder covering tracks, stays

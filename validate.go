@@ -196,7 +196,7 @@ func (c *Config) warnings() []string {
 	for _, svc := range c.Services {
 		if svc.ImageTag == "" {
 			w = append(w, svc.Name+" is not deployed: "+svc.Name+"ImageTag is unset. Push its image and release it "+
-				"(scripts/release.sh; README, First deployment).")
+				"(scripts/release.sh; docs/runbook.md, \"First deployment\").")
 		}
 	}
 	return append(w, c.accountSettingsWarnings()...)

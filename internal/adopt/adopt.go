@@ -139,7 +139,7 @@ func Adopt(plan *offline.Plan, state *tfstate.State, opts Options) (*Result, err
 				res.RuleGroups = append(res.RuleGroups, g)
 			}
 			res.Refusals = append(res.Refusals, fmt.Sprintf("%s %s is %s, whose id (sgr-...) Terraform does not keep: "+
-				"pass AWS's list of the rules with --security-group-rules (README, Migrating from Terraform)",
+				"pass AWS's list of the rules with --security-group-rules (docs/migrating-from-terraform.md)",
 				r.Type, r.Name, r.match.Address))
 		}
 		for _, c := range detailed {

@@ -54,7 +54,7 @@ func (res *Result) WriteReport(w io.Writer) {
 	}
 
 	p("\nLeft to Terraform: %d resources Terraform has and the program does not. Once the stack runs,", len(res.Left))
-	p("destroy them with Terraform (README, \"Migrating from Terraform\").")
+	p("destroy them with Terraform (docs/migrating-from-terraform.md).")
 	for _, t := range res.Left {
 		p("  %s", t.Address)
 	}

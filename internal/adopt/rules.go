@@ -246,7 +246,7 @@ var rules = map[string]*rule{
 		// capacity_provider_strategy when either side has none).
 		unset: []string{"launchType"},
 		notes: map[string]string{"launchType": "ECS moves a service from a launch type to a capacity provider " +
-			"strategy in place: do it before the first up (README, \"Migrating from Terraform\"), or the up replaces " +
+			"strategy in place: do it before the first up (docs/migrating-from-terraform.md), or the up replaces " +
 			"the service, creating the new one first, which ECS refuses while the old one of the same name runs"},
 	},
 	"aws:ecs/taskDefinition:TaskDefinition": {

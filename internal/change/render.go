@@ -152,7 +152,7 @@ func (p *Preview) Write(w io.Writer, against string) {
 	fmt.Fprintf(w, "Changes to %s/%s against %s: %s\n", p.Project, p.Stack, against, p.Summary())
 	if blocked := p.Blocked(); len(blocked) > 0 {
 		fmt.Fprintln(w, "\npulumi up stops before changing anything: these are protected and would be replaced or deleted")
-		fmt.Fprintln(w, `(README, "Changing a stack", says how each such change is done):`)
+		fmt.Fprintln(w, `(docs/changing-a-stack.md, says how each such change is done):`)
 		for _, s := range blocked {
 			fmt.Fprintf(w, "    %s %s  %s\n", s.Type, s.Name, strings.Join(s.ReplaceReasons, ", "))
 		}
