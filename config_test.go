@@ -174,3 +174,33 @@ func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {
 		assert.Containsf(t, known, key, "README documents %s, which the program does not read", key)
 	}
 }
+
+// TestTheConfigurationDocSaysTheDefaultsTheCodeHas: every key whose documented default is a
+// literal has that default in config.go (readConfig, the one place defaults are written).
+func TestTheConfigurationDocSaysTheDefaultsTheCodeHas(t *testing.T) {
+	_, r := readConfig(project, "", map[string]string{})
+	checked := 0
+	for _, line := range strings.Split(readmeSection(t, "## Configuration"), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 {
+			continue
+		}
+		keys := regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cells[2], -1)
+		def := regexp.MustCompile("^\\s*`([^`]*)`").FindStringSubmatch(cells[3])
+		if len(keys) != 1 || def == nil {
+			continue // several keys, or a default in words ("unset", "the stack name")
+		}
+		key := keys[0][1]
+		code, ok := r.defaults[key]
+		if !assert.Truef(t, ok, "the doc gives %s a default, which the program reads without one", key) {
+			continue
+		}
+		if code == "" {
+			code = "unset"
+		}
+		// The doc writes the name prefix as <prefix>; a stack without a name has "coldchain-".
+		assert.Equalf(t, strings.ReplaceAll(def[1], "<prefix>", "coldchain-"), code, "the documented default of %s", key)
+		checked++
+	}
+	assert.Greater(t, checked, 60, "the table's defaults were read")
+}

@@ -25,6 +25,16 @@ type configReader struct {
 	// plan: they read as their default (or "[secret]" where there is none) and are not
 	// validated; "pulumi up" reads and validates their real values.
 	secret map[string]bool
+	// defaults are the scalar keys' defaults as config would write them, for the docs' table.
+	defaults map[string]string
+}
+
+// remember records a key's default.
+func (r *configReader) remember(key, def string) {
+	if r.defaults == nil {
+		r.defaults = map[string]string{}
+	}
+	r.defaults[r.shortKey(r.fullKey(key))] = def
 }
 
 // fullKey gives a bare key the project's namespace, as "pulumi config set" does.
@@ -54,6 +64,7 @@ func (r *configReader) fail(key, value, allowed string) {
 }
 
 func (r *configReader) str(key, def string) string {
+	r.remember(key, def)
 	v, ok := r.lookup(key)
 	switch {
 	case ok:
@@ -67,6 +78,7 @@ func (r *configReader) str(key, def string) string {
 // parsed reads a key with parse, and reports a value that does not parse as a problem that
 // says what is allowed; the default stands in for it so validation sees a valid value.
 func parsed[T any](r *configReader, key string, def T, allowed string, parse func(string) (T, error)) T {
+	r.remember(key, fmt.Sprint(def))
 	v, ok := r.lookup(key)
 	if !ok {
 		return def
@@ -138,6 +150,10 @@ func (r *configReader) service(def ServiceConfig) ServiceConfig {
 // list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string
 // (what "pulumi config set key a,b" stores).
 func (r *configReader) list(key string, def []string) []string {
+	if def != nil {
+		b, _ := json.Marshal(def)
+		r.remember(key, string(b))
+	}
 	v, ok := r.lookup(key)
 	if !ok {
 		return def
@@ -160,6 +176,7 @@ func (r *configReader) list(key string, def []string) []string {
 
 // strMap accepts a JSON object of strings (what a YAML map becomes).
 func (r *configReader) strMap(key string) map[string]string {
+	r.remember(key, "{}")
 	v, ok := r.lookup(key)
 	if !ok {
 		return map[string]string{}
@@ -174,6 +191,7 @@ func (r *configReader) strMap(key string) map[string]string {
 
 // numberMap accepts a JSON object of numbers (what a YAML map of numbers becomes).
 func (r *configReader) numberMap(key string) map[string]float64 {
+	r.remember(key, "{}")
 	v, ok := r.lookup(key)
 	if !ok {
 		return map[string]float64{}
@@ -188,6 +206,7 @@ func (r *configReader) numberMap(key string) map[string]float64 {
 
 // listMap accepts a JSON object of lists of strings (what a YAML map of lists becomes).
 func (r *configReader) listMap(key string) map[string][]string {
+	r.remember(key, "{}")
 	v, ok := r.lookup(key)
 	if !ok {
 		return map[string][]string{}

@@ -291,7 +291,7 @@ func TestTheFailoverRunbookBringsBackBothReleasesAndFreezesProduction(t *testing
 	for _, want := range []string{
 		"BACKEND_TAG=$(pulumi config get backendImageTag --stack production)",
 		"FRONTEND_TAG=$(pulumi config get frontendImageTag --stack production)",
-		`scripts/release.sh production-dr "$BACKEND_TAG" "$FRONTEND_TAG"`,
+		`scripts/release.sh production-dr backend="$BACKEND_TAG" frontend="$FRONTEND_TAG"`,
 		`pulumi config set frozen "failed over to production-dr`,
 		"pulumi config rm frozen --stack production",
 	} {

@@ -1,33 +1,54 @@
 #!/usr/bin/env bash
-# Releases images to a stack. Checks that each image was pushed to the stack's repository and
-# that every secret the program declares for the backend has a value, then writes the tags into
+# Releases images to a stack. Checks that each image was pushed to its service's repository and
+# that every secret the program declares has a value, then writes the tags into
 # Pulumi.<stack>.yaml, the one place that says what the stack runs. Commit that file: the pull
 # request's preview shows the new task definitions, and merging it deploys (the deploy workflow).
-# A rollback is a release of the previous tag.
+# A rollback is a release of the previous tags. The services are the stack's (each has an
+# <service>EcrRepositoryUrl output), not a list kept here.
 #
-# usage: scripts/release.sh STACK BACKEND_TAG [FRONTEND_TAG]   (FRONTEND_TAG defaults to BACKEND_TAG)
+# usage: scripts/release.sh STACK TAG                       every service runs TAG
+#        scripts/release.sh STACK SERVICE=TAG [SERVICE=TAG ...]   the services named; the others keep theirs
 # needs: the Pulumi CLI logged in to the stack's backend, the AWS CLI with credentials, jq.
 set -euo pipefail
 
-stack=${1:?usage: scripts/release.sh STACK BACKEND_TAG [FRONTEND_TAG]}
-backend_tag=${2:?usage: scripts/release.sh STACK BACKEND_TAG [FRONTEND_TAG]}
-frontend_tag=${3:-$backend_tag}
+usage="usage: scripts/release.sh STACK TAG | scripts/release.sh STACK SERVICE=TAG [SERVICE=TAG ...]"
+stack=${1:?$usage}
+shift
+[ "$#" -ge 1 ] || { echo "$usage" >&2; exit 2; }
 
 outputs=$(pulumi stack output --stack "$stack" --json)
 region=$(pulumi config get aws:region --stack "$stack")
-failed=0
+services=$(jq -r 'keys[] | select(endswith("EcrRepositoryUrl")) | sub("EcrRepositoryUrl$"; "")' <<<"$outputs")
 
-for pair in "backend $backend_tag" "frontend $frontend_tag"; do
-  read -r service tag <<<"$pair"
+# The release: service and tag, one per line.
+release=""
+if [ "$#" = 1 ] && [[ $1 != *=* ]]; then
+  for service in $services; do
+    release+="$service $1"$'\n'
+  done
+else
+  for pair in "$@"; do
+    service=${pair%%=*} tag=${pair#*=}
+    if [[ $pair != *=* ]] || [ -z "$tag" ] || ! grep -qx "$service" <<<"$services"; then
+      echo "$pair: want SERVICE=TAG with one of the stack's services: $(echo "$services" | tr '\n' ' ')" >&2
+      exit 2
+    fi
+    release+="$service $tag"$'\n'
+  done
+fi
+
+failed=0
+while read -r service tag; do
+  [ -n "$service" ] || continue
   repository=$(jq -r --arg key "${service}EcrRepositoryUrl" '.[$key]' <<<"$outputs")
   if ! aws ecr describe-images --region "$region" --repository-name "${repository#*/}" \
       --image-ids imageTag="$tag" >/dev/null 2>&1; then
-    echo "$service: no image $repository:$tag; push it first (README, Build and push the images)." >&2
+    echo "$service: no image $repository:$tag; push it first (docs/runbook.md, \"Build and push the images\")." >&2
     failed=1
   fi
-done
+done <<<"$release"
 
-for arn in $(jq -r '.backendSecretArns // {} | .[]' <<<"$outputs"); do
+for arn in $(jq -r 'to_entries[] | select(.key | endswith("SecretArns")) | .value | .[]' <<<"$outputs"); do
   if ! aws secretsmanager describe-secret --region "$region" --secret-id "$arn" \
       --query 'VersionIdsToStages' --output json | grep -q AWSCURRENT; then
     echo "secret $arn has no value; set it first:" >&2
@@ -39,7 +60,9 @@ if [ "$failed" != 0 ]; then
   exit 1
 fi
 
-pulumi config set --stack "$stack" backendImageTag "$backend_tag"
-pulumi config set --stack "$stack" frontendImageTag "$frontend_tag"
-echo "The stack file of $stack now releases backend $backend_tag and frontend $frontend_tag."
-echo "Commit it and open a pull request; merging deploys it. Or deploy it now: pulumi up --stack $stack"
+while read -r service tag; do
+  [ -n "$service" ] || continue
+  pulumi config set --stack "$stack" "${service}ImageTag" "$tag"
+  echo "$stack releases $service $tag."
+done <<<"$release"
+echo "Commit Pulumi.$stack.yaml and open a pull request; merging deploys it. Or deploy it now: pulumi up --stack $stack"

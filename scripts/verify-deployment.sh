@@ -22,8 +22,10 @@ output() { jq -r --arg key "$1" '.[$key] // empty' <<<"$outputs"; }
 
 region=$(pulumi config get aws:region --stack "$stack")
 cluster=$(output ecsClusterName)
+# The stack's services: each has a repository, released or not.
+services=$(jq -r 'keys[] | select(endswith("EcrRepositoryUrl")) | sub("EcrRepositoryUrl$"; "")' <<<"$outputs")
 failed=0
-for service in backend frontend; do
+for service in $services; do
   name=$(output "${service}ServiceName")
   want=$(output "${service}TaskDefinitionArn")
   if [ -z "$name" ]; then
@@ -69,7 +71,7 @@ if [ -n "$dr" ] && [ "${CHECK_DR:-1}" != 0 ]; then
     failed=1
   fi
   # The released images, in the DR region's repositories of the same names.
-  for service in backend frontend; do
+  for service in $services; do
     tag=$(pulumi config get "${service}ImageTag" --stack "$stack" 2>/dev/null || true)
     [ -n "$tag" ] || continue
     repository=$(output "${service}EcrRepositoryUrl")
@@ -80,7 +82,7 @@ if [ -n "$dr" ] && [ "${CHECK_DR:-1}" != 0 ]; then
     fi
   done
   # The declared secrets' replicas.
-  for arn in $(jq -r '.backendSecretArns // {} | .[]' <<<"$outputs"); do
+  for arn in $(jq -r 'to_entries[] | select(.key | endswith("SecretArns")) | .value | .[]' <<<"$outputs"); do
     status=$(aws secretsmanager describe-secret --region "$region" --secret-id "$arn" \
       --query "ReplicationStatus[?Region=='$dr'] | [0].Status" --output text) || status="unreadable"
     case "$status" in
