@@ -92,6 +92,7 @@ func assertNothingWritten(t *testing.T, run adoptRun) {
 }
 
 func TestAdoptingTheSeedEstateAsItIsIsRefusedWithTheConfigThatKeepsIt(t *testing.T) {
+	t.Parallel()
 	run := runAdopt(t, "testdata/adopt/seed.tfstate", seedBase)
 	assertNothingWritten(t, run)
 
@@ -132,6 +133,7 @@ func shellQuoted(v string) string {
 }
 
 func TestAdoptingTheSeedEstateWithTheSuggestedConfigWritesTheImportFiles(t *testing.T) {
+	t.Parallel()
 	run := runAdopt(t, "testdata/adopt/seed.tfstate", append(slices.Clone(seedBase), seedKeeps...))
 	require.Equal(t, 0, run.code, "%s\n%s", run.stdout, run.stderr)
 	assert.NotContains(t, run.stdout, "Refused")
@@ -258,6 +260,7 @@ func mustLoad(t *testing.T) map[string]string {
 }
 
 func TestAdoptRefusesAStateThatIsNotThisStacks(t *testing.T) {
+	t.Parallel()
 	otherRegion := seedState(t, func(state map[string]any) {
 		data, _ := json.Marshal(state)
 		var moved map[string]any
@@ -300,6 +303,7 @@ func extraResource(state map[string]any, provider, typ, name string, attrs map[s
 const awsProvider = `provider["registry.terraform.io/hashicorp/aws"]`
 
 func TestAdoptRefusesToLeaveBehindWhatRetiringTerraformWouldDestroy(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		mutate func(map[string]any)
 		want   string
@@ -347,6 +351,7 @@ func TestAdoptRefusesToLeaveBehindWhatRetiringTerraformWouldDestroy(t *testing.T
 }
 
 func TestAdoptReadsAStateOfTerraform012(t *testing.T) {
+	t.Parallel()
 	// Terraform 0.12 wrote version 4 states with "provider.aws" for the provider.
 	path := seedState(t, func(state map[string]any) {
 		for _, r := range stateResources(state) {
@@ -359,6 +364,7 @@ func TestAdoptReadsAStateOfTerraform012(t *testing.T) {
 }
 
 func TestAdoptReportsWhatItCannotKeep(t *testing.T) {
+	t.Parallel()
 	sets := append(slices.Clone(seedBase), seedKeeps...)
 	// A cache encrypted with a key of Terraform's: with ElastiCache's own key (redisKmsKey
 	// aws-owned) the program sets none, which replaces it.
@@ -401,6 +407,7 @@ func TestAdoptReportsWhatItCannotKeep(t *testing.T) {
 }
 
 func TestAdoptWritesBothFilesOrNone(t *testing.T) {
+	t.Parallel()
 	sets := append(slices.Clone(seedBase), seedKeeps...)
 	run := runAdopt(t, "testdata/adopt/seed.tfstate", sets, "--out", filepath.Join(t.TempDir(), "no-such-dir", "import.json"))
 	assert.Equal(t, 1, run.code)
@@ -473,6 +480,7 @@ func inlineRules(t *testing.T) (statePath, rulesPath string) {
 }
 
 func TestAdoptTakesTheIdsOfInlineRulesFromAWS(t *testing.T) {
+	t.Parallel()
 	statePath, rulesPath := inlineRules(t)
 	sets := append(slices.Clone(seedBase), seedKeeps...)
 
@@ -505,6 +513,7 @@ func TestAdoptTakesTheIdsOfInlineRulesFromAWS(t *testing.T) {
 }
 
 func TestAdoptUsage(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, 2, command([]string{"adopt"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "--tfstate FILE is required")
@@ -513,6 +522,7 @@ func TestAdoptUsage(t *testing.T) {
 }
 
 func TestAdoptKnowsEveryAWSTypeTheProgramCreates(t *testing.T) {
+	t.Parallel()
 	for _, p := range []*offline.Plan{
 		planOfFile(t, "production"), planOfFile(t, "production", "domainName=dispatch.example.com"), planOfFile(t, "staging"),
 	} {
@@ -530,6 +540,7 @@ func TestAdoptKnowsEveryAWSTypeTheProgramCreates(t *testing.T) {
 // 2c (common in Seoul) is adopted once the suggested availabilityZones is set, the subnets and
 // the data staying where they are.
 func TestAdoptingAnEstateInZonesAAndCSuggestsThem(t *testing.T) {
+	t.Parallel()
 	path := seedState(t, func(state map[string]any) {
 		data, err := json.Marshal(state)
 		require.NoError(t, err)

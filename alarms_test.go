@@ -19,6 +19,7 @@ type expectedAlarm struct {
 }
 
 func TestAlarmsWatchTheMetricsCloudWatchPublishes(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	alb := p.One(t, albType, "alb").Outputs["arnSuffix"]
 	tg := func(svc string) any { return p.One(t, tgType, svc).Outputs["arnSuffix"] }
@@ -91,6 +92,7 @@ func TestAlarmsWatchTheMetricsCloudWatchPublishes(t *testing.T) {
 }
 
 func TestAlarmThresholdsFollowConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "alarmDbCpuPercent=70", "alarmRedisMemoryPercent=80", "alarmResponseTimeP95Seconds=0.5"))
 	assert.Equal(t, float64(70), p.One(t, alarmType, "db-cpu").Num("threshold"))
 	assert.Equal(t, float64(80), p.One(t, alarmType, "redis-002-memory").Num("threshold"))
@@ -108,6 +110,7 @@ func TestAlarmThresholdsFollowConfig(t *testing.T) {
 }
 
 func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	topic := p.One(t, "aws:sns/topic:Topic", "alarms")
 	key := p.One(t, kmsKeyType, "alarms")
@@ -143,6 +146,7 @@ func TestAlarmTopicIsEncryptedWithAKeyCloudWatchCanUse(t *testing.T) {
 }
 
 func TestDashboardShowsOnlyAlarmedOrSeedMetrics(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	dash := p.One(t, "aws:cloudwatch/dashboard:Dashboard", "dashboard")
 	assert.Equal(t, "coldchain-production", dash.In("dashboardName"))
@@ -190,6 +194,7 @@ func TestDashboardShowsOnlyAlarmedOrSeedMetrics(t *testing.T) {
 }
 
 func TestAlarmsOnTargetsWaitForTheirServiceToRun(t *testing.T) {
+	t.Parallel()
 	// A target group has no healthy target until its service's first tasks pass their health
 	// checks; an alarm created before that (missing data counts as breaching) would page
 	// during every first release. The service itself waits for steady state.

@@ -19,6 +19,7 @@ func trackingOf(t *testing.T, p *offline.Plan, name string) (map[string]any, map
 }
 
 func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	for name, bounds := range map[string][2]float64{"backend": {2, 10}, "frontend": {2, 6}} {
 		target := p.One(t, scalableTargetType, name)
@@ -32,6 +33,7 @@ func TestScalableTargetsUseTheServiceResourceIdAndSeedBounds(t *testing.T) {
 }
 
 func TestPoliciesTrackTheSeedTargets(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	for _, tc := range []struct {
 		service, name, metric string
@@ -54,6 +56,7 @@ func TestPoliciesTrackTheSeedTargets(t *testing.T) {
 }
 
 func TestRequestCountLabelJoinsTheLoadBalancerAndTargetGroupSuffixes(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	_, metric := trackingOf(t, p, "backend-requests")
 	alb := p.One(t, albType, "alb")
@@ -64,6 +67,7 @@ func TestRequestCountLabelJoinsTheLoadBalancerAndTargetGroupSuffixes(t *testing.
 }
 
 func TestScalingBoundsAndTargetsFollowConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "backendMinTasks=3", "backendMaxTasks=20", "backendCpuTarget=60",
 		"backendRequestsPerTarget=0", "scaleInCooldownSeconds=600"))
 	target := p.One(t, scalableTargetType, "backend")

@@ -268,6 +268,7 @@ func TestBadConfigsAreRejectedNamingEveryKey(t *testing.T) {
 }
 
 func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
+	t.Parallel()
 	run := func(args ...string) (int, string, string) {
 		cmd := program(args...)
 		var stdout, stderr bytes.Buffer
@@ -303,6 +304,7 @@ func TestTheProgramSaysWhatItIsAndHowToRunIt(t *testing.T) {
 }
 
 func TestGoodInputThroughTheEntryPoint(t *testing.T) {
+	t.Parallel()
 	out, err := program("plan", "--stack", "staging").Output()
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(out), "Plan of coldchain/staging"))
@@ -349,6 +351,7 @@ func FuzzConfig(f *testing.F) {
 // AWS's answer (the offline engine answers as Seoul does: a to d), given before any resource
 // is registered, as bad config: the key, the value and the zones there are.
 func TestAZoneTheAccountIsNotOfferedIsRefusedByName(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runPlanCommand(t, "-c", `availabilityZones=["ap-northeast-2a","ap-northeast-2z"]`)
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out)

@@ -47,6 +47,7 @@ func stepNamed(t *testing.T, p *change.Preview, typ, name string) *change.Step {
 // v5.100.0's ForceNew and CustomizeDiff, the bridge's delete-before-replace, the program's
 // options), and what stops it.
 func TestDayTwoChangesArePreviewedAsTheProviderDoesThem(t *testing.T) {
+	t.Parallel()
 	const backups = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 	const service, lifecycle = "aws:ecs/service:Service", "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 
@@ -111,6 +112,7 @@ func TestDayTwoChangesArePreviewedAsTheProviderDoesThem(t *testing.T) {
 // plan --json on the released stack, then plan --against it with a release, as text and as
 // the JSON of pulumi preview --json's shape.
 func TestPlanAgainstAnEarlierPlanPrintsTheChangeAndItsJSON(t *testing.T) {
+	t.Parallel()
 	code, before, errOut := runPlanCommand(t, append([]string{"--json"}, setFlags(released())...)...)
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
 	path := filepath.Join(t.TempDir(), "before.json")
@@ -173,6 +175,7 @@ func setFlags(sets []string) []string {
 // (the shipped ones share one unless allowedAccountIds tells them apart) never overwrite each
 // other's; the owner keeps them when destroyed.
 func TestOneStackOfAnAccountOwnsItsSettings(t *testing.T) {
+	t.Parallel()
 	owners := map[string][]string{}
 	for _, stack := range []string{"production", "staging"} {
 		p := planOfFile(t, stack)
@@ -248,6 +251,7 @@ func filterResources(p *offline.Plan, keep func(*offline.PlanResource) bool) []*
 // parent replaces, as the cluster's capacity providers, may be created first: the two never
 // meet.)
 func TestEveryResourceThatExistsOncePerParentIsDeletedFirst(t *testing.T) {
+	t.Parallel()
 	for _, v := range variations {
 		for _, r := range planOfVariation(t, v).Resources {
 			typ, ok := schemaOf(r.Type)
@@ -263,6 +267,7 @@ func TestEveryResourceThatExistsOncePerParentIsDeletedFirst(t *testing.T) {
 // TestTheTreeSaysWhatAChangeDoes keeps the review text legible: a preview's text has the
 // Terraform signs a team reviews by.
 func TestTheTreeSaysWhatAChangeDoes(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	transitionOf(t, "dbBackupRetentionDays=14").Write(&out, "production")
 	assert.Contains(t, out.String(), "pulumi up stops before changing anything")
@@ -276,6 +281,7 @@ func TestTheTreeSaysWhatAChangeDoes(t *testing.T) {
 // the engine's wherever they are used) and previews the same config against it: every
 // resource is the same.
 func TestAStackExportOfTheSamePlanChangesNothing(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	secret := map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:AAAA"}
 	var encode func(v any) any
@@ -351,6 +357,7 @@ func TestAStackExportOfTheSamePlanChangesNothing(t *testing.T) {
 // TestTheURNsReadmeTellsToUnprotectExist keeps "Changing a stack" true: every URN it gives a
 // command is one of production's.
 func TestTheURNsReadmeTellsToUnprotectExist(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Changing a stack")
 	urns := regexp.MustCompile(`urn:pulumi:production::[^'\x60\s]+`).FindAllString(section, -1)
 	require.NotEmpty(t, urns)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestConfigDefaultsAreTheSeedValues(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(project, "production", minimalConfig())
 	require.NoError(t, err)
 
@@ -32,6 +33,7 @@ func TestConfigDefaultsAreTheSeedValues(t *testing.T) {
 }
 
 func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(project, "staging", minimalConfig())
 	require.NoError(t, err)
 	assert.Equal(t, "staging", cfg.Environment)
@@ -39,6 +41,7 @@ func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
 }
 
 func TestConfigReadsEveryValueType(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(project, "production", with(minimalConfig(),
 		"aws:region=us-west-2",
 		"backendCpu=2048", "backendMemory=4096",
@@ -56,6 +59,7 @@ func TestConfigReadsEveryValueType(t *testing.T) {
 }
 
 func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	_, err := loadConfig(project, "production", with(minimalConfig(),
 		"backendCpu=lots", "vpcCidr=10.0.0.0/8", "alarmEmail=nobody", "vpcCdir=x"))
 	var cfgErr *ConfigError
@@ -68,6 +72,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestUnknownKeySuggestsTheKnownOne(t *testing.T) {
+	t.Parallel()
 	_, err := loadConfig(project, "production", with(minimalConfig(), "vpcCdir=10.1.0.0/16"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `vpcCdir = "10.1.0.0/16"`)
@@ -75,6 +80,7 @@ func TestUnknownKeySuggestsTheKnownOne(t *testing.T) {
 }
 
 func TestKeysOfOtherNamespacesAreCheckedToo(t *testing.T) {
+	t.Parallel()
 	// The program deploys through an explicit provider that takes aws:region and aws:profile
 	// only: any other aws: key would silently do nothing, and a typo would deploy the default.
 	for key, want := range map[string]string{
@@ -94,6 +100,7 @@ func TestKeysOfOtherNamespacesAreCheckedToo(t *testing.T) {
 }
 
 func TestEncryptedValuesPlanAsPlaceholdersThatPassValidation(t *testing.T) {
+	t.Parallel()
 	// A secure: value is unknown offline; the plan stands in the key's default, or "[secret]"
 	// where it has none, and leaves the check of the real value to "pulumi up".
 	raw := with(minimalConfig(), "alarmEmail="+offline.SecretPlaceholder, "backendCpu="+offline.SecretPlaceholder,
@@ -109,6 +116,7 @@ func TestEncryptedValuesPlanAsPlaceholdersThatPassValidation(t *testing.T) {
 }
 
 func TestOneProblemIsOneProblem(t *testing.T) {
+	t.Parallel()
 	_, err := loadConfig(project, "production", with(minimalConfig(), "backendCpu=lots"))
 	assert.ErrorContains(t, err, "invalid configuration (1 problem):")
 	_, err = loadConfig(project, "production", with(minimalConfig(), "backendCpu=lots", "frontendCpu=lots"))
@@ -116,6 +124,7 @@ func TestOneProblemIsOneProblem(t *testing.T) {
 }
 
 func TestFargatePairs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		cpu, memory int
 		ok          bool
@@ -134,6 +143,7 @@ func TestFargatePairs(t *testing.T) {
 }
 
 func TestBucketNameRules(t *testing.T) {
+	t.Parallel()
 	for name, ok := range map[string]bool{
 		"coldchain-production-uploads-123456789012": true,
 		"abc":                   true,
@@ -155,6 +165,7 @@ func TestBucketNameRules(t *testing.T) {
 // TestReadmeConfigurationTableListsEveryKey keeps README's configuration table true: every key
 // the program reads is in it, and it names no key the program does not read.
 func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Configuration")
 	documented := map[string]bool{}
 	for _, line := range strings.Split(section, "\n") {
@@ -178,6 +189,7 @@ func TestReadmeConfigurationTableListsEveryKey(t *testing.T) {
 // TestTheConfigurationDocSaysTheDefaultsTheCodeHas: every key whose documented default is a
 // literal has that default in config.go (readConfig, the one place defaults are written).
 func TestTheConfigurationDocSaysTheDefaultsTheCodeHas(t *testing.T) {
+	t.Parallel()
 	_, r := readConfig(project, "", map[string]string{})
 	checked := 0
 	for _, line := range strings.Split(readmeSection(t, "## Configuration"), "\n") {

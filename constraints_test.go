@@ -8,10 +8,12 @@ import (
 )
 
 func TestAWSConstraintsHoldForEveryStackAndVariation(t *testing.T) {
+	t.Parallel()
 	checkVariations(t, guard.Constraints)
 }
 
 func TestEveryResourceTypeHasItsNameRules(t *testing.T) {
+	t.Parallel()
 	// A new resource type with a name must come with its AWS rules.
 	for _, v := range variations[:1] {
 		for _, r := range planOfVariation(t, v).Resources {
@@ -27,6 +29,7 @@ func TestEveryResourceTypeHasItsNameRules(t *testing.T) {
 }
 
 func TestNameRulesCatchBadNames(t *testing.T) {
+	t.Parallel()
 	bad := clonePlan(t, planOfVariation(t, variations[0]))
 	bad.One(t, albType, "alb").Outputs["name"] = strings.Repeat("a", 33)
 	bad.One(t, dbType, "postgres").Inputs["identifier"] = "cold--chain"
@@ -38,6 +41,7 @@ func TestNameRulesCatchBadNames(t *testing.T) {
 }
 
 func TestAWSConstraintsCatchViolations(t *testing.T) {
+	t.Parallel()
 	base := planOfVariation(t, variations[0])
 	for _, tc := range []brokenPlan{
 		{"AWS-02", func(p *offline.Plan) { p.One(t, taskDefType, "backend").Inputs["memory"] = "16384" }},

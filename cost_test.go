@@ -47,6 +47,7 @@ func line(t *testing.T, e *cost.Estimate, area, what string) cost.Line {
 // TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns pins line items to values computed by
 // hand from internal/cost/prices.tsv.
 func TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns(t *testing.T) {
+	t.Parallel()
 	p := estimateOf(t, "production", released()...)
 	for _, c := range []struct {
 		area, what string
@@ -99,6 +100,7 @@ func TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns(t *testing.T) {
 // TestCostRefusesWhatItCannotPrice: a missing price, an unknown assumption or a negative one is
 // an error naming it, never a zero.
 func TestCostRefusesWhatItCannotPrice(t *testing.T) {
+	t.Parallel()
 	raw := with(mustLoadStack(t, "production"), append(released(), "aws:region=eu-west-1", "drRegion=eu-central-1")...)
 	_, err := stackCost(project, "production", raw, nil)
 	var missing *cost.MissingPriceError
@@ -119,6 +121,7 @@ func TestCostRefusesWhatItCannotPrice(t *testing.T) {
 }
 
 func TestCostJSONIsTheEstimate(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, command([]string{"cost", "--stack", "staging", "--json", "-c", released()[0], "-c", released()[1]}, &stdout, &stderr), stderr.String())
 	var e struct {
@@ -144,6 +147,7 @@ func TestCostJSONIsTheEstimate(t *testing.T) {
 
 // TestThePriceFileSaysWhereEachPriceComesFrom: every row sourced or derived, with its source.
 func TestThePriceFileSaysWhereEachPriceComesFrom(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("internal/cost/prices.tsv")
 	require.NoError(t, err)
 	_, err = cost.ParseTable(string(data))
@@ -163,6 +167,7 @@ func TestThePriceFileSaysWhereEachPriceComesFrom(t *testing.T) {
 
 // TestCostAgainstAnEarlierEstimateListsWhatChanges: what a pull request's change costs.
 func TestCostAgainstAnEarlierEstimateListsWhatChanges(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	before := dir + "/before.json"
 	var stdout, stderr bytes.Buffer
@@ -218,6 +223,7 @@ func releasedEstimates(t *testing.T) (tf, production, staging *cost.Estimate) {
 // TestReadmeCostTableIsTheCommands: README's table is what the command computes; -update
 // rewrites it.
 func TestReadmeCostTableIsTheCommands(t *testing.T) {
+	t.Parallel()
 	tf, production, staging := releasedEstimates(t)
 	table := costTable(tf, production, staging)
 	const path = "docs/cost.md"
@@ -238,6 +244,7 @@ func TestReadmeCostTableIsTheCommands(t *testing.T) {
 // Terraform setup's design priced the same way, at equal availability (Multi-AZ database, two
 // cache nodes, a NAT gateway per zone, the same tasks); staging at most a quarter of production.
 func TestTheStacksMeetTheirCostTargets(t *testing.T) {
+	t.Parallel()
 	tf, production, staging := releasedEstimates(t)
 	assert.LessOrEqual(t, withoutExtras(production), 0.9*tf.Total, "production without the firewall and the DR copies")
 	assert.LessOrEqual(t, staging.Total, 0.25*production.Total, "staging")
@@ -246,6 +253,7 @@ func TestTheStacksMeetTheirCostTargets(t *testing.T) {
 // TestReadmesCostChoicesSaveWhatTheySay: each saving README's cost section names, computed by
 // the command against the alternative.
 func TestReadmesCostChoicesSaveWhatTheySay(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Cost")
 	tf, production, _ := releasedEstimates(t)
 	saving := func(sets ...string) float64 {

@@ -15,6 +15,7 @@ func sgID(t *testing.T, p *offline.Plan, name string) string {
 }
 
 func TestPostgresIsPrivateEncryptedMultiAZAndBackedUp(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	db := p.One(t, dbType, "postgres")
 	key := p.One(t, kmsKeyType, "data")
@@ -44,6 +45,7 @@ func TestPostgresIsPrivateEncryptedMultiAZAndBackedUp(t *testing.T) {
 }
 
 func TestPostgresIsInIsolatedSubnetsBehindTheDatabaseGroupOnly(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	db := p.One(t, dbType, "postgres")
 	subnets := p.One(t, "aws:rds/subnetGroup:SubnetGroup", "postgres")
@@ -54,6 +56,7 @@ func TestPostgresIsInIsolatedSubnetsBehindTheDatabaseGroupOnly(t *testing.T) {
 }
 
 func TestNoDatabasePasswordInConfigOrState(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	db := p.One(t, dbType, "postgres")
 	assert.True(t, db.Flag("manageMasterUserPassword"), "RDS manages the master password")
@@ -66,6 +69,7 @@ func TestNoDatabasePasswordInConfigOrState(t *testing.T) {
 }
 
 func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
+	t.Parallel()
 	for version, family := range limits.PostgresFamilies {
 		p := planOf(t, with(minimalConfig(), "dbEngineVersion="+version))
 		db := p.One(t, dbType, "postgres")
@@ -86,6 +90,7 @@ func TestParameterGroupFamilyMatchesEngineVersionAndForcesTLS(t *testing.T) {
 // it for static ones such as shared_preload_libraries, which "immediate" is refused for), may
 // change the slow-statement threshold, and never undo TLS (validation refuses rds.force_ssl).
 func TestDbParametersJoinTheProgramsOwn(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), `dbParameters={"shared_preload_libraries":"pg_stat_statements","log_min_duration_statement":"500"}`))
 	byName := map[string]map[string]any{}
 	for _, param := range p.One(t, "aws:rds/parameterGroup:ParameterGroup", "postgres").List("parameters") {
@@ -99,6 +104,7 @@ func TestDbParametersJoinTheProgramsOwn(t *testing.T) {
 }
 
 func TestPostgresLogGroupsHaveARetentionAndExistBeforeTheInstance(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "logRetentionDays=60"))
 	db := p.One(t, dbType, "postgres")
 	for _, export := range []string{"postgresql", "upgrade"} {
@@ -111,6 +117,7 @@ func TestPostgresLogGroupsHaveARetentionAndExistBeforeTheInstance(t *testing.T) 
 }
 
 func TestDatabaseWindowsHaveTheAWSFormatAndDoNotOverlap(t *testing.T) {
+	t.Parallel()
 	cfg, err := loadConfig(project, "production", minimalConfig())
 	require.NoError(t, err)
 	var p problems
@@ -138,6 +145,7 @@ func TestDatabaseWindowsHaveTheAWSFormatAndDoNotOverlap(t *testing.T) {
 }
 
 func TestRedisIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	redis := p.One(t, redisType, "redis")
 	key := p.One(t, kmsKeyType, "data")
@@ -164,6 +172,7 @@ func TestRedisIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T) {
 }
 
 func TestRedisLogsGoToTheSeedsLogGroupWithARetention(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	group := p.One(t, logGroupType, "redis")
 	assert.Equal(t, "/aws/elasticache/redis/coldchain-production", group.In("name"))
@@ -180,6 +189,7 @@ func TestRedisLogsGoToTheSeedsLogGroupWithARetention(t *testing.T) {
 }
 
 func TestRedisAuthTokenSatisfiesElastiCacheRulesAndIsKeptInSecretsManager(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	token := p.One(t, randomPassType, "redis-auth")
 	// ElastiCache: 16 to 128 printable characters, none of space, ", / and @.
@@ -198,6 +208,7 @@ func TestRedisAuthTokenSatisfiesElastiCacheRulesAndIsKeptInSecretsManager(t *tes
 }
 
 func TestSingleNodeCacheWithoutFailoverIsAllowed(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "redisNodes=1", "redisMultiAz=false", "redisAutomaticFailover=false", "dbMultiAz=false"))
 	redis := p.One(t, redisType, "redis")
 	assert.Equal(t, float64(1), redis.Num("numCacheClusters"))
@@ -206,6 +217,7 @@ func TestSingleNodeCacheWithoutFailoverIsAllowed(t *testing.T) {
 }
 
 func TestDestroyTimeSettingsFollowConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "finalSnapshot=false", "dbDeletionProtection=false", "secretRecoveryDays=7"))
 	db := p.One(t, dbType, "postgres")
 	assert.True(t, db.Flag("skipFinalSnapshot"))
@@ -216,6 +228,7 @@ func TestDestroyTimeSettingsFollowConfig(t *testing.T) {
 }
 
 func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
+	t.Parallel()
 	// A fixed name would make the destroy of a re-created stack fail on the snapshot the
 	// previous destroy left. The suffix is a random id drawn when the stack is created (here
 	// derived from its URN); it has no keepers, so nothing later redraws it, and changing a
@@ -234,6 +247,7 @@ func TestFinalSnapshotNamesAreUniquePerLifeOfTheStack(t *testing.T) {
 }
 
 func TestTheCacheRunsValkeyWhenAskedWithTheSameProtection(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "redisEngine=valkey"))
 	cache := p.One(t, redisType, "redis")
 	assert.Equal(t, "valkey", cache.In("engine"))

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
+	t.Parallel()
 	checkVariations(t, guard.DataProtection[3:])
 	// And where nothing outlives the stack, the key does not either.
 	assert.Empty(t, guard.Find("DATA-04").Check(planOfVariation(t, variations[1])))
@@ -18,6 +19,7 @@ func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
 }
 
 func TestDRRuleCatchesEveryStoreWithoutACopy(t *testing.T) {
+	t.Parallel()
 	base := planOfVariation(t, variations[0])
 	require.Empty(t, guard.Find("DATA-05").Check(base))
 	for name, break_ := range map[string]func(p *offline.Plan){
@@ -50,6 +52,7 @@ func TestDRRuleCatchesEveryStoreWithoutACopy(t *testing.T) {
 }
 
 func TestDataRulesCatchViolations(t *testing.T) {
+	t.Parallel()
 	production, staging := planOfVariation(t, variations[0]), planOfVariation(t, variations[1])
 	for _, tc := range []struct {
 		rule   string
@@ -85,6 +88,7 @@ func protectedPlans(t *testing.T) map[string]*offline.Plan {
 }
 
 func TestDataIsProtectedInProductionAndByDefault(t *testing.T) {
+	t.Parallel()
 	for name, p := range protectedPlans(t) {
 		for _, rule := range guard.DataProtection[:2] {
 			for _, violation := range rule.Check(p) {
@@ -95,6 +99,7 @@ func TestDataIsProtectedInProductionAndByDefault(t *testing.T) {
 }
 
 func TestStagingCanBeTornDown(t *testing.T) {
+	t.Parallel()
 	p := planOfVariation(t, variations[1])
 	for _, violation := range guard.Find("DATA-03").Check(p) {
 		t.Errorf("DATA-03 violated in staging: %s", violation)

@@ -20,6 +20,7 @@ const (
 )
 
 func TestTheDRKeyIsInTheDRRegionRotatesAndIsKeptWithTheCopies(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	key := p.One(t, kmsKeyType, "dr-data")
 	require.True(t, strings.HasPrefix(key.Outputs["arn"].(string), drKeyArnPrefix), key.Outputs["arn"])
@@ -40,6 +41,7 @@ func TestTheDRKeyIsInTheDRRegionRotatesAndIsKeptWithTheCopies(t *testing.T) {
 }
 
 func TestEveryDataBucketIsReplicatedToAnEncryptedVersionedReplica(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	drKey := p.One(t, kmsKeyType, "dr-data").Outputs["arn"]
 	role := p.One(t, roleType, "replication").Outputs["arn"]
@@ -95,6 +97,7 @@ func TestEveryDataBucketIsReplicatedToAnEncryptedVersionedReplica(t *testing.T) 
 }
 
 func TestTheReplicationRoleMayOnlyReplicateTheDataBuckets(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	var trust parsedPolicy
 	p.One(t, roleType, "replication").Doc(t, "assumeRolePolicy", &trust)
@@ -128,6 +131,7 @@ func TestTheReplicationRoleMayOnlyReplicateTheDataBuckets(t *testing.T) {
 }
 
 func TestTheDatabaseBackupsAreCopiedToTheDRRegionForAsLongAsTheyAreKept(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	db := p.One(t, dbType, "postgres")
 	copies := p.One(t, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "postgres-backups")
@@ -137,6 +141,7 @@ func TestTheDatabaseBackupsAreCopiedToTheDRRegionForAsLongAsTheyAreKept(t *testi
 }
 
 func TestTheTeamsSecretsHaveAReplicaInTheDRRegionAndTheGeneratedOnesDoNot(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	drKey := p.One(t, kmsKeyType, "dr-data").Outputs["arn"]
 	secret := p.One(t, secretType, "backend-api-key")
@@ -148,6 +153,7 @@ func TestTheTeamsSecretsHaveAReplicaInTheDRRegionAndTheGeneratedOnesDoNot(t *tes
 }
 
 func TestEveryRepositoryHasAReplicaTheRegistryFills(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	drKey := p.One(t, kmsKeyType, "dr-data").Outputs["arn"]
 	replication := p.One(t, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "images")
@@ -174,12 +180,14 @@ func TestEveryRepositoryHasAReplicaTheRegistryFills(t *testing.T) {
 }
 
 func TestAnAdoptedRepositoryEncryptedByS3GetsAReplicaEncryptedWithTheDRKey(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production", "ecrEncryption=AES256")
 	assert.Equal(t, "AES256", p.One(t, repoType, "backend").List("encryptionConfigurations")[0].(map[string]any)["encryptionType"])
 	assert.Equal(t, "KMS", p.One(t, repoType, "backend-dr").List("encryptionConfigurations")[0].(map[string]any)["encryptionType"])
 }
 
 func TestWithoutADRRegionNothingIsCopied(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "staging")
 	assert.Nil(t, p.Find("pulumi:providers:aws", "aws-dr"))
 	assert.Empty(t, p.All("coldchain:index:DisasterRecovery"))
@@ -195,6 +203,7 @@ func TestWithoutADRRegionNothingIsCopied(t *testing.T) {
 }
 
 func TestTheStackOutputsSayWhereTheCopiesAre(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	assert.Equal(t, "ap-northeast-1", p.Outputs["drRegion"])
 	assert.Equal(t, p.One(t, kmsKeyType, "dr-data").Outputs["arn"], p.Outputs["drKeyArn"])
@@ -205,6 +214,7 @@ func TestTheStackOutputsSayWhereTheCopiesAre(t *testing.T) {
 }
 
 func TestADRStackRestoresTheDatabaseFromTheCopiedBackupsUnderTheirKey(t *testing.T) {
+	t.Parallel()
 	const (
 		backups = "arn:aws:rds:ap-northeast-1:123456789012:auto-backup:ab-4xmrf2dwbvtm3pvsvbqmwbbsk4"
 		drKey   = "arn:aws:kms:ap-northeast-1:123456789012:key/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
@@ -222,6 +232,7 @@ func TestADRStackRestoresTheDatabaseFromTheCopiedBackupsUnderTheirKey(t *testing
 }
 
 func TestADRStackTakesOverTheDomainOnlyWhenTold(t *testing.T) {
+	t.Parallel()
 	const domain = "domainName=dispatch.example.com"
 	assert.False(t, planOf(t, with(minimalConfig(), domain)).One(t, recordType, "alias").Flag("allowOverwrite"),
 		"a record that exists is not the stack's to change")
@@ -232,6 +243,7 @@ func TestADRStackTakesOverTheDomainOnlyWhenTold(t *testing.T) {
 // replica, so each bucket's replication publishes its metrics and its failures page, on the
 // dimensions S3 publishes them with (the source, the destination, the rule).
 func TestAFailedReplicationPages(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
 	for _, purpose := range []string{"uploads", "backups"} {
@@ -261,6 +273,7 @@ func TestAFailedReplicationPages(t *testing.T) {
 // neither a merge nor a local "pulumi up" starts the old region's services again; previews, and
 // the offline plan, still run and say it.
 func TestAFrozenStackRefusesAnUpdateButPreviews(t *testing.T) {
+	t.Parallel()
 	raw := with(mustLoad(t), "frozen=failed over to production-dr on 2026-12-03", "alarmEmail=ops@coldchain-dispatch.kr", "certificateArn="+readmeCert)
 	cfg, err := loadConfig(project, "production", raw)
 	require.NoError(t, err)
@@ -287,6 +300,7 @@ func TestAFrozenStackRefusesAnUpdateButPreviews(t *testing.T) {
 // brought back (a release may give them different ones), and production is frozen before
 // anything can deploy it again.
 func TestTheFailoverRunbookBringsBackBothReleasesAndFreezesProduction(t *testing.T) {
+	t.Parallel()
 	failover := readmeSection(t, "## Disaster recovery")
 	for _, want := range []string{
 		"BACKEND_TAG=$(pulumi config get backendImageTag --stack production)",

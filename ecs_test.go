@@ -12,6 +12,7 @@ import (
 )
 
 func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster")
 	assert.Equal(t, "coldchain-production", cluster.In("name"))
@@ -23,6 +24,7 @@ func TestClusterIsNamedAfterThePrefixWithInsightsAndExecLogging(t *testing.T) {
 }
 
 func TestLoadBalancerIsPublicHardenedAndLogsAfterTheBucketPolicy(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	alb := p.One(t, albType, "alb")
 	assert.Equal(t, "application", alb.In("loadBalancerType"))
@@ -42,6 +44,7 @@ func TestLoadBalancerIsPublicHardenedAndLogsAfterTheBucketPolicy(t *testing.T) {
 }
 
 func TestWithoutADomainTheLoadBalancerServesHTTPOnlyAndWarns(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "alarmEmail=ops@coldchain-dispatch.com", "allowPlainHttp=true"))
 	listeners := p.All(listenerType)
 	require.Len(t, listeners, 1)
@@ -59,6 +62,7 @@ func TestWithoutADomainTheLoadBalancerServesHTTPOnlyAndWarns(t *testing.T) {
 }
 
 func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "domainName=dispatch.example.com"))
 	https := p.One(t, listenerType, "https")
 	http := p.One(t, listenerType, "http")
@@ -105,12 +109,14 @@ func TestWithADomainHTTPSIsServedAndHTTPRedirects(t *testing.T) {
 }
 
 func TestHostedZoneCanBeGivenById(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "domainName=example.com", "hostedZoneId=Z0123456789ABC"))
 	assert.Equal(t, "Z0123456789ABC", p.One(t, recordType, "alias").In("zoneId"))
 	assert.Equal(t, "Z0123456789ABC", p.One(t, recordType, "certificate-validation").In("zoneId"))
 }
 
 func TestATeamsOwnCertificateIsUsedWithoutACM(t *testing.T) {
+	t.Parallel()
 	arn := "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5ac2a4-7c1e-4b1e-9f0e-3a2b1c0d9e8f"
 	p := planOf(t, with(minimalConfig(), "certificateArn="+arn))
 	assert.Empty(t, p.All(certType))
@@ -125,6 +131,7 @@ func TestATeamsOwnCertificateIsUsedWithoutACM(t *testing.T) {
 }
 
 func TestBackendRuleHasAFixedPriorityAndTheConfiguredPaths(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), `backendPathPatterns=["/api/*","/docs"]`))
 	rule := p.One(t, ruleType, "backend")
 	assert.Equal(t, float64(100), rule.Num("priority"))
@@ -136,6 +143,7 @@ func TestBackendRuleHasAFixedPriorityAndTheConfiguredPaths(t *testing.T) {
 }
 
 func TestTargetGroupsRegisterTasksByIPAndProbeTheConfiguredPaths(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "backendHealthCheckPath=/api/health", "deregistrationDelaySeconds=15"))
 	for name, want := range map[string]struct {
 		port float64
@@ -161,6 +169,7 @@ func containerOf(t *testing.T, p *offline.Plan, service string) containerDefinit
 }
 
 func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	c := containerOf(t, p, "backend")
 	db := p.One(t, dbType, "postgres")
@@ -199,6 +208,7 @@ func TestBackendContainerGetsSettingsInEnvironmentAndSecretsOnlyFromSecrets(t *t
 }
 
 func TestContainersLogToTheirLogGroupsAndRunUnprivileged(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	for _, service := range []string{"backend", "frontend"} {
 		c := containerOf(t, p, service)
@@ -221,12 +231,14 @@ func TestContainersLogToTheirLogGroupsAndRunUnprivileged(t *testing.T) {
 }
 
 func TestImageTagsComeFromConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "backendImageTag=3f9c2ab", "frontendImageTag=v1.4.0"))
 	assert.True(t, strings.HasSuffix(containerOf(t, p, "backend").Image, "/coldchain-production/backend:3f9c2ab"))
 	assert.True(t, strings.HasSuffix(containerOf(t, p, "frontend").Image, "/coldchain-production/frontend:v1.4.0"))
 }
 
 func TestTaskDefinitionsAreFargateSizedFromConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "cpuArchitecture=ARM64", "frontendCpu=256", "frontendMemory=512"))
 	for name, want := range map[string][2]string{"backend": {"1024", "2048"}, "frontend": {"256", "512"}} {
 		td := p.One(t, taskDefType, name)
@@ -250,6 +262,7 @@ func policyOf(t *testing.T, p *offline.Plan, name string) parsedPolicy {
 }
 
 func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	policy := policyOf(t, p, "backend-execution")
 	bySid := map[string][]string{}
@@ -283,6 +296,7 @@ func TestExecutionRolesReadExactlyTheirOwnImageLogsAndSecrets(t *testing.T) {
 }
 
 func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	uploads := p.One(t, bucketType, "uploads").Outputs["arn"].(string)
 	resources := map[string][]string{}
@@ -315,6 +329,7 @@ func TestTaskRolesAllowOnlyWhatTheApplicationNeeds(t *testing.T) {
 }
 
 func TestServicesRunPrivatelyBehindTheirTargetGroupsWithRollback(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	cluster := p.One(t, "aws:ecs/cluster:Cluster", "cluster")
 	for _, name := range []string{"backend", "frontend"} {
@@ -346,11 +361,13 @@ func TestServicesRunPrivatelyBehindTheirTargetGroupsWithRollback(t *testing.T) {
 }
 
 func TestFargateSpotFollowsConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "fargateSpot=true"))
 	assert.Equal(t, "FARGATE_SPOT", p.One(t, serviceType, "backend").List("capacityProviderStrategies")[0].(map[string]any)["capacityProvider"])
 }
 
 func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T) {
+	t.Parallel()
 	_, err := containerDefinitions(containerSpec{Name: "backend", Environment: map[string]string{"API_KEY": "x"},
 		Secrets: map[string]string{"API_KEY": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/k"}})
 	require.Error(t, err)
@@ -364,6 +381,7 @@ func TestContainerDefinitionsRefuseAValueThatIsBothSettingAndSecret(t *testing.T
 }
 
 func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
+	t.Parallel()
 	// A task definition and a service name the roles, not the roles' inline policies: without
 	// waiting for them, ECS could start tasks that may not yet pull the image or read a secret.
 	p := planOf(t, minimalConfig())
@@ -386,6 +404,7 @@ func TestTasksStartOnlyOnceTheirRolesMayDoTheirWork(t *testing.T) {
 }
 
 func TestDeploymentsAreWaitedForAndRolledBackOnTheirAlarms(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	topic := p.One(t, "aws:sns/topic:Topic", "alarms").Outputs["arn"]
 	for _, name := range []string{"backend", "frontend"} {
@@ -425,6 +444,7 @@ func tgSuffixOf(p *offline.Plan, name string) any {
 }
 
 func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	for name, want := range map[string]map[string]string{
 		// nginx writes its temporary files and pid file; the backend's ECS Exec agent its state
@@ -461,6 +481,7 @@ func TestContainersRunOnAReadOnlyRootWithWritableVolumes(t *testing.T) {
 }
 
 func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
+	t.Parallel()
 	// Before the first release there is no image to run: no task definition points at one
 	// that was never pushed, no service fails and rolls back, no alarm pages about it.
 	p := planOfShippedFile(t, "production")
@@ -491,6 +512,7 @@ func TestNoServiceRunsBeforeItsImageIsReleased(t *testing.T) {
 }
 
 func TestContainerInsightsFollowsConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "containerInsights=false"))
 	assert.Equal(t, []any{map[string]any{"name": "containerInsights", "value": "disabled"}},
 		p.One(t, "aws:ecs/cluster:Cluster", "cluster").List("settings"))

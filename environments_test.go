@@ -231,6 +231,7 @@ var stagingDifferences = []string{
 }
 
 func TestStagingDiffersFromProductionExactlyAsDocumented(t *testing.T) {
+	t.Parallel()
 	production := planOfFile(t, "production")
 	staging := planOfFile(t, "staging")
 	want := append([]string{}, stagingDifferences...)
@@ -239,6 +240,7 @@ func TestStagingDiffersFromProductionExactlyAsDocumented(t *testing.T) {
 }
 
 func TestBothStackFilesPlanCleanly(t *testing.T) {
+	t.Parallel()
 	for _, stack := range []string{"production", "staging"} {
 		code, out, errOut := runPlanCommand(t, "--stack", stack)
 		assert.Equalf(t, 0, code, "stack %s: %s", stack, errOut)

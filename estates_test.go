@@ -142,6 +142,7 @@ func shellWords(t *testing.T, line string) []string {
 var configSetLine = regexp.MustCompile(`(?m)^  (pulumi config set --stack production .*?)   # `)
 
 func TestEveryTestEstateIsAdoptedByFollowingItsReportWordForWord(t *testing.T) {
+	t.Parallel()
 	for name, e := range estates {
 		t.Run(name, func(t *testing.T) {
 			runs := followReport(t, e)
@@ -207,6 +208,7 @@ func adoptedBlocks(report, typ string) []string {
 // subnets, which become the isolated tier as they are (ids, CIDRs, route tables); the tasks
 // move to new private subnets the VPC has room for, in a rolling deployment of the services.
 func TestTheTwoTierEstateKeepsItsDataWhereItIs(t *testing.T) {
+	t.Parallel()
 	runs := followReport(t, estates["two-tier"])
 	last := runs[len(runs)-1]
 	require.Equal(t, 0, last.code, last.stdout)
@@ -261,6 +263,7 @@ func TestTheTwoTierEstateKeepsItsDataWhereItIs(t *testing.T) {
 // TestTheTasksNewSubnetsAreFreeRangesOfTheVPC: the private subnets adopt suggests overlap no
 // subnet the VPC has, and a VPC without room says so.
 func TestTheTasksNewSubnetsAreFreeRangesOfTheVPC(t *testing.T) {
+	t.Parallel()
 	vpc := mustPrefix("10.0.0.0/16")
 	taken := []string{"10.0.1.0/24", "10.0.2.0/24", "10.0.11.0/24", "10.0.12.0/24"}
 	assert.Equal(t, []string{"10.0.64.0/18", "10.0.128.0/18"}, prefixStrings(freeBlocks(vpc, mustPrefixes(taken...), 2, 40, 2)))
@@ -298,6 +301,7 @@ func fileExists(path string) bool {
 // TestAdoptRefusesDataInTheLoadBalancersSubnets: a database in public subnets cannot stay
 // where it is under the program, which keeps the data in subnets that route nowhere.
 func TestAdoptRefusesDataInTheLoadBalancersSubnets(t *testing.T) {
+	t.Parallel()
 	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
 		public := attributesOf(state, "aws_lb", "main")["subnets"]
 		attributesOf(state, "aws_db_subnet_group", "main")["subnet_ids"] = public
@@ -326,6 +330,7 @@ func estateState(t *testing.T, file string, mutate func(state map[string]any)) s
 // TestReadmesMigrationSectionIsTheReportsRunbook: README's runbook names what the report prints
 // and the test estates it is walked on.
 func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Migrating from Terraform")
 	var reports string
 	for _, run := range followReport(t, estates["two-tier"]) {
@@ -346,6 +351,7 @@ func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
 // TestALogGroupOfAnotherNameIsPairedByItsRole: a team's log group of its own name is the one
 // its task definition writes to; adopt keeps it, history and all, with the key that names it.
 func TestALogGroupOfAnotherNameIsPairedByItsRole(t *testing.T) {
+	t.Parallel()
 	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
 		data, err := json.Marshal(state)
 		require.NoError(t, err)
@@ -379,6 +385,7 @@ func tail(s string, n int) string {
 // TestALogGroupIsPairedThroughItsContainerNotItsPosition: a task definition that lists a sidecar
 // first still names the backend's log group under the backend's container.
 func TestALogGroupIsPairedThroughItsContainerNotItsPosition(t *testing.T) {
+	t.Parallel()
 	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
 		data, err := json.Marshal(state)
 		require.NoError(t, err)

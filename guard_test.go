@@ -71,6 +71,7 @@ func planOfVariation(t *testing.T, v variation) *offline.Plan {
 }
 
 func TestSecurityPolicyHoldsForEveryStackAndVariation(t *testing.T) {
+	t.Parallel()
 	checkVariations(t, guard.Security)
 }
 
@@ -89,6 +90,7 @@ func checkVariations(t *testing.T, rules []guard.Rule) {
 }
 
 func TestGuardRulesCatchViolations(t *testing.T) {
+	t.Parallel()
 	// Each rule is fed a plan broken in the way it guards against, so none can silently pass.
 	base := planOfVariation(t, variations[0])
 	for _, tc := range []brokenPlan{
@@ -148,6 +150,7 @@ func clonePlan(t *testing.T, p *offline.Plan) *offline.Plan {
 }
 
 func TestEveryRuleIsFedABrokenPlan(t *testing.T) {
+	t.Parallel()
 	// Each rule's broken plans are entries {"<id>", ...} of a table, or an assertCatches call.
 	var sources strings.Builder
 	files, err := filepath.Glob("*_test.go")
@@ -164,6 +167,7 @@ func TestEveryRuleIsFedABrokenPlan(t *testing.T) {
 }
 
 func TestReadmeGuaranteesListEveryRule(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Guarantees")
 	for _, rules := range [][]guard.Rule{guard.Security, guard.Constraints, guard.DataProtection, guard.Network} {
 		for _, r := range rules {

@@ -54,6 +54,7 @@ func securityGroupRules(t *testing.T, p *offline.Plan) []rule {
 }
 
 func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	vpc := p.One(t, "awsx:ec2:Vpc", "vpc")
 
@@ -74,11 +75,13 @@ func TestVpcHasTwoAZsThreeSubnetTiersAndANatPerAZ(t *testing.T) {
 }
 
 func TestNatStrategyFollowsConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "natGateways=Single"))
 	assert.Equal(t, "Single", p.One(t, "awsx:ec2:Vpc", "vpc").Obj("natGateways")["strategy"])
 }
 
 func TestSecurityGroupsAreLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	want := []rule{
 		// The internet reaches the load balancer only, on 80 and 443.
@@ -104,6 +107,7 @@ func TestSecurityGroupsAreLeastPrivilege(t *testing.T) {
 }
 
 func TestContainerPortsFollowConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "backendPort=9000", "frontendPort=8080"))
 	rules := securityGroupRules(t, p)
 	assert.Contains(t, rules, rule{"backend-sg", "in", 9000, "alb-sg"})
@@ -113,6 +117,7 @@ func TestContainerPortsFollowConfig(t *testing.T) {
 }
 
 func TestDefaultSecurityGroupIsEmptied(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	def := p.One(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg")
 	assert.Equal(t, p.Outputs["vpcId"], def.In("vpcId"))
@@ -121,6 +126,7 @@ func TestDefaultSecurityGroupIsEmptied(t *testing.T) {
 }
 
 func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	flow := p.One(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
 	group := p.One(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
@@ -163,11 +169,13 @@ func TestFlowLogsCaptureAllTrafficToARetainedLogGroup(t *testing.T) {
 }
 
 func TestFlowLogRetentionFollowsConfig(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "flowLogRetentionDays=365"))
 	assert.Equal(t, float64(365), p.One(t, "aws:cloudwatch/logGroup:LogGroup", "flow-logs").Num("retentionInDays"))
 }
 
 func TestModeledVpcChildrenOfTheStack(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	component := p.One(t, "awsx:ec2:Vpc", "vpc")
 	vpc := p.One(t, "aws:ec2/vpc:Vpc", "vpc")
@@ -227,6 +235,7 @@ func TestModeledVpcChildrenOfTheStack(t *testing.T) {
 }
 
 func TestUsersOfTheVpcWaitForAllItsChildren(t *testing.T) {
+	t.Parallel()
 	// A resource that reads an output of a remote component waits for the whole component: its
 	// outputs resolve only once its provider has registered every child.
 	p := planOfFile(t, "production")
@@ -239,6 +248,7 @@ func TestUsersOfTheVpcWaitForAllItsChildren(t *testing.T) {
 }
 
 func TestModeledResourcesAreMarkedInJSONAndTree(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runPlanCommand(t, "--json")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, `"modeledBy": "awsx:ec2:Vpc"`)
@@ -252,6 +262,7 @@ func TestModeledResourcesAreMarkedInJSONAndTree(t *testing.T) {
 }
 
 func TestS3TrafficOfThePrivateSubnetsSkipsTheNatGateways(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	endpoint := p.One(t, "aws:ec2/vpcEndpoint:VpcEndpoint", "s3")
 	assert.Equal(t, "Gateway", endpoint.In("vpcEndpointType"), "a gateway endpoint, which is free")
@@ -273,6 +284,7 @@ func TestS3TrafficOfThePrivateSubnetsSkipsTheNatGateways(t *testing.T) {
 }
 
 func TestAnExplicitSubnetLayoutIsHandedToAwsxAsIs(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), `publicSubnetCidrs=["10.0.1.0/24","10.0.2.0/24"]`,
 		`privateSubnetCidrs=["10.0.32.0/20","10.0.48.0/20"]`, `isolatedSubnetCidrs=["10.0.21.0/24","10.0.22.0/28"]`))
 	cidrs := map[string]string{}

@@ -14,10 +14,12 @@ import (
 )
 
 func TestNetworkRulesHoldForEveryStackAndVariation(t *testing.T) {
+	t.Parallel()
 	checkVariations(t, guard.Network)
 }
 
 func TestNetworkRulesCatchViolations(t *testing.T) {
+	t.Parallel()
 	base := planOfVariation(t, variations[0])
 	subnet := func(p *offline.Plan, name string) *offline.PlanResource { return p.One(t, subnetType, name) }
 	for _, tc := range []brokenPlan{
@@ -51,6 +53,7 @@ func TestNetworkRulesCatchViolations(t *testing.T) {
 // spec s in zone i is s.cidrBlocks[i]. Every subnet must lie inside the VPC and inside its
 // zone's share of it, none may overlap, and the plan's modeled subnets must be exactly these.
 func TestSubnetsRederivedFromTheVpcInputsFitTheVpc(t *testing.T) {
+	t.Parallel()
 	for _, v := range []variation{
 		{"production", "production", nil, false},
 		{"staging", "staging", nil, false},

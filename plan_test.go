@@ -19,6 +19,7 @@ import (
 )
 
 func TestProductionStackFilePlansCleanly(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	assert.Equal(t, "production", p.Stack)
 	assert.NotEmpty(t, p.Resources)
@@ -27,6 +28,7 @@ func TestProductionStackFilePlansCleanly(t *testing.T) {
 }
 
 func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	for _, r := range p.Resources {
 		if strings.HasPrefix(r.Type, "pulumi:providers:") {
@@ -52,6 +54,7 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 }
 
 func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	tags := map[string]any{"tags": map[string]any{
 		"Project": "coldchain", "Environment": "production", "ManagedBy": "pulumi",
@@ -98,6 +101,7 @@ func TestEveryAWSResourceUsesTheExplicitProvider(t *testing.T) {
 }
 
 func TestTagsConfigReachesTheProviderWithoutOverridingOurs(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), `tags={"CostCenter":"logistics","Team":"dispatch"}`))
 	tags := p.One(t, "pulumi:providers:aws", "aws").Obj("defaultTags")["tags"]
 	assert.Equal(t, map[string]any{
@@ -114,6 +118,7 @@ func runPlanCommand(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestPlanJSONKeepsItsShape(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runPlanCommand(t, "--json")
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
 
@@ -163,6 +168,7 @@ func jsonKind(raw json.RawMessage) string {
 }
 
 func TestDependsOnShowsTheCreationOrder(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	flow := p.One(t, "aws:ec2/flowLog:FlowLog", "flow-logs")
 	for _, dep := range []*offline.PlanResource{
@@ -181,6 +187,7 @@ func TestDependsOnShowsTheCreationOrder(t *testing.T) {
 }
 
 func TestPlanIsDeterministic(t *testing.T) {
+	t.Parallel()
 	_, first, _ := runPlanCommand(t, "--json")
 	_, second, _ := runPlanCommand(t, "--json")
 	assert.Equal(t, first, second)
@@ -190,6 +197,7 @@ func TestPlanIsDeterministic(t *testing.T) {
 }
 
 func TestPlanTreeShowsResourcesUnderTheirComponentsAndTheOutputs(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runPlanCommand(t)
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
 	assert.Contains(t, out, "+ coldchain:index:Network  network\n")
@@ -199,6 +207,7 @@ func TestPlanTreeShowsResourcesUnderTheirComponentsAndTheOutputs(t *testing.T) {
 }
 
 func TestPlanCommandRejectsBadConfigWithoutPrintingAPlan(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runPlanCommand(t, "-c", "backendCpu=lots", "-c", "vpcCidr=10.0.0.0/8")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out, "no plan is printed")
@@ -208,6 +217,7 @@ func TestPlanCommandRejectsBadConfigWithoutPrintingAPlan(t *testing.T) {
 }
 
 func TestPlanCommandOverridesAndStackSelection(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runPlanCommand(t, "--json", "--stack", "production", "-c", "vpcCidr=10.20.0.0/16", "-c", "aws:region=eu-west-1")
 	require.Equalf(t, 0, code, "stderr: %s", errOut)
 	var p offline.Plan
@@ -224,11 +234,13 @@ func TestPlanCommandOverridesAndStackSelection(t *testing.T) {
 }
 
 func TestTheConfigReaderKnowsTheEnginesPlaceholder(t *testing.T) {
+	t.Parallel()
 	// The offline engine reads an encrypted value as its placeholder; config must recognize it.
 	assert.Equal(t, offline.SecretPlaceholder, encryptedPlaceholder)
 }
 
 func TestAutonamedResourcesGetTheNameAutonamingWouldProduce(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	var checked []string
 	for _, r := range p.Resources {
@@ -316,6 +328,7 @@ func TestDeployRegistersNothingOnBadConfig(t *testing.T) {
 
 // TestReadmeListsEveryStackOutput keeps README's output table true.
 func TestReadmeListsEveryStackOutput(t *testing.T) {
+	t.Parallel()
 	section := readmeSection(t, "## Stack outputs")
 	for name := range planOfFile(t, "production", "domainName=example.com").Outputs {
 		assert.Containsf(t, section, "`"+name+"`", "README's stack outputs do not list %s", name)
@@ -323,12 +336,14 @@ func TestReadmeListsEveryStackOutput(t *testing.T) {
 }
 
 func TestAllowedAccountsBindTheProvider(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "allowedAccountIds=123456789012"))
 	assert.Equal(t, []any{"123456789012"}, p.One(t, "pulumi:providers:aws", "aws").List("allowedAccountIds"))
 	assert.NotContains(t, planOf(t, minimalConfig()).One(t, "pulumi:providers:aws", "aws").Inputs, "allowedAccountIds")
 }
 
 func TestEveryLogGroupIsAStackOutput(t *testing.T) {
+	t.Parallel()
 	// The runbook reads log group names from the stack, never types them.
 	p := planOf(t, minimalConfig())
 	var names []any
@@ -349,6 +364,7 @@ func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 // output production exports (released, with a domain and a DR region), and every "pulumi config
 // get KEY" a key the program reads, so that the runbooks work as written during an outage.
 func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
+	t.Parallel()
 	readme := []byte(allDocs(t))
 	outputs := planOfFile(t, "production", "domainName=example.com", "backendImageTag=v1", "frontendImageTag=v1").Outputs
 	keys := append(configKeys(project), "aws:region")
@@ -392,6 +408,7 @@ func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
 // TestTheDocsLinkWhereTheySay: README's first screen links every file of docs/, and every
 // relative link of README and docs/ leads to a file and heading that exist.
 func TestTheDocsLinkWhereTheySay(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	index := readmeSection(t, "## Documentation")

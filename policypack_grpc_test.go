@@ -31,6 +31,7 @@ const asPolicyPack = "COLDCHAIN_TEST_AS_POLICY_PACK"
 // unknowns and secrets included, so this runs the SDK's own server and its conversions, not
 // only the rules.
 func TestPolicyPackAnswersTheEngine(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	server := exec.CommandContext(ctx, os.Args[0])

@@ -204,6 +204,7 @@ func packLevels(t testing.TB, stack string) map[string]policyx.EnforcementLevel 
 }
 
 func TestPolicyPackPassesEveryVariationAfterUpAndInAPreview(t *testing.T) {
+	t.Parallel()
 	for _, v := range variations {
 		p := planOfVariation(t, v)
 		for _, preview := range []bool{false, true} {
@@ -237,6 +238,7 @@ func assertCatches(t *testing.T, id string, base, broken *offline.Plan) {
 }
 
 func TestPolicyPackCatchesInAPreviewWhatAPreviewKnows(t *testing.T) {
+	t.Parallel()
 	base := planOfVariation(t, variations[0])
 	preview := guard.FromAnalyzer(analyzerView(t, base, true))
 	unknown, values := 0, 0
@@ -269,6 +271,7 @@ func TestPolicyPackCatchesInAPreviewWhatAPreviewKnows(t *testing.T) {
 }
 
 func TestPolicyPackFolderIsAGoPackWithValidConfig(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("policypack/PulumiPolicy.yaml")
 	require.NoError(t, err)
 	var manifest struct{ Runtime, Description string }

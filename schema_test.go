@@ -12,6 +12,7 @@ import (
 // shipped stacks and their variations declare: a type it does not know would be previewed as
 // never replaced.
 func TestTheSchemaTableKnowsEveryTypeTheStacksDeclare(t *testing.T) {
+	t.Parallel()
 	for _, v := range variations {
 		p := planOfVariation(t, v)
 		for _, r := range p.Resources {
@@ -28,6 +29,7 @@ func TestTheSchemaTableKnowsEveryTypeTheStacksDeclare(t *testing.T) {
 // TestTheEngineAutonamesWhatPulumiAWSAutonames holds the offline engine's autonaming to the
 // schema table's: a property the engine fills in is one pulumi-aws fills in.
 func TestTheEngineAutonamesWhatPulumiAWSAutonames(t *testing.T) {
+	t.Parallel()
 	for _, typ := range schema.Types() {
 		prop, ok := offline.AutonamedProperty(typ)
 		if !ok {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestEverySecretSourceFormIsReadableByTheExecutionRole(t *testing.T) {
+	t.Parallel()
 	env := awsAccount{AccountID: "123456789012", Partition: "aws", Region: "ap-northeast-2", DNSSuffix: "amazonaws.com"}
 	const sm = "arn:aws:secretsmanager:ap-northeast-2:210987654321:secret:"
 	for _, tc := range []struct {
@@ -52,6 +53,7 @@ func TestEverySecretSourceFormIsReadableByTheExecutionRole(t *testing.T) {
 }
 
 func TestTheExecutionRoleReadsWhatTheContainerNames(t *testing.T) {
+	t.Parallel()
 	const sm = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"
 	p := planOf(t, with(minimalConfig(), `backendSecrets={"PARTNER":"`+sm+`coldchain/partner:token::"}`))
 	var defs []containerDefinition
@@ -70,6 +72,7 @@ func TestTheExecutionRoleReadsWhatTheContainerNames(t *testing.T) {
 }
 
 func TestManagedSecretsAreDeclaredWithoutAValue(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), `backendManagedSecrets=["API_KEY","PARTNER_TOKEN"]`))
 	key := p.One(t, kmsKeyType, "data")
 	arns := map[string]any{}
@@ -94,6 +97,7 @@ func TestManagedSecretsAreDeclaredWithoutAValue(t *testing.T) {
 }
 
 func TestARotatedPasswordRollsTheBackend(t *testing.T) {
+	t.Parallel()
 	// RDS rotates the master password every 7 days; ECS reads secrets when a task starts. A
 	// new current value of any secret the backend reads starts a rolling deployment.
 	const team = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:"

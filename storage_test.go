@@ -13,6 +13,7 @@ import (
 var bucketNames = []string{"uploads", "backups", "logs"}
 
 func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	key := p.One(t, kmsKeyType, "data")
 	assert.True(t, key.Flag("enableKeyRotation"))
@@ -41,6 +42,7 @@ func TestDataKeyRotatesAndIsUsableOnlyThroughTheDataServices(t *testing.T) {
 }
 
 func TestEveryBucketIsPrivateOwnerEnforcedEncryptedAndDeniesPlainHTTP(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	keyArn := p.One(t, kmsKeyType, "data").Outputs["arn"]
 	for _, name := range bucketNames {
@@ -92,6 +94,7 @@ func lifecycleRules(t *testing.T, p *offline.Plan, name string) map[string]map[s
 }
 
 func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	logs := p.One(t, bucketType, "logs")
 	for _, name := range []string{"uploads", "backups"} {
@@ -125,6 +128,7 @@ func TestDataBucketsAreVersionedLoggedAndExpireOldVersions(t *testing.T) {
 }
 
 func TestEveryLifecycleRuleCoversTheWholeBucketWithAFilterTheProviderAccepts(t *testing.T) {
+	t.Parallel()
 	// The provider warns on an empty filter ("Invalid Attribute Combination ... will be an error
 	// in a future version"): exactly one of prefix, tag, object size or and must be set. The
 	// empty prefix is set and still matches every object.
@@ -138,6 +142,7 @@ func TestEveryLifecycleRuleCoversTheWholeBucketWithAFilterTheProviderAccepts(t *
 }
 
 func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "logsExpirationDays=30"))
 	assert.Equal(t, float64(30), lifecycleRules(t, p, "logs")["expire-logs"]["expiration"].(map[string]any)["days"])
 
@@ -159,6 +164,7 @@ func TestLogsBucketExpiresLogsAndLetsTheRegionsLoadBalancerWrite(t *testing.T) {
 }
 
 func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "aws:region=ap-southeast-7"))
 	var policy parsedPolicy
 	p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "logs").Doc(t, "policy", &policy)
@@ -166,6 +172,7 @@ func TestLoadBalancerLogsInNewerRegionsUseTheDeliveryService(t *testing.T) {
 }
 
 func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		sets   []string
 		prefix string
@@ -184,6 +191,7 @@ func TestDerivedBucketNamesAreUniqueAndValidEvenForLongNames(t *testing.T) {
 }
 
 func TestConfiguredBucketNamesAreUsed(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, with(minimalConfig(), "uploadsBucketName=acme-dispatch-uploads", "logsBucketName=acme-dispatch-logs"))
 	assert.Equal(t, "acme-dispatch-uploads", p.One(t, bucketType, "uploads").In("bucket"))
 	assert.Equal(t, "acme-dispatch-logs", p.One(t, bucketType, "logs").In("bucket"))
@@ -194,11 +202,13 @@ func TestConfiguredBucketNamesAreUsed(t *testing.T) {
 }
 
 func TestBeforeTheFirstReleaseNoTagIsKept(t *testing.T) {
+	t.Parallel()
 	p := planOfShippedFile(t, "production")
 	assert.NotContains(t, p.One(t, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "backend").In("policy"), "tagPatternList")
 }
 
 func TestEcrRepositoriesScanEncryptAndExpireImages(t *testing.T) {
+	t.Parallel()
 	p := planOf(t, minimalConfig())
 	keyArn := p.One(t, kmsKeyType, "data").Outputs["arn"]
 	for _, service := range []string{"backend", "frontend"} {
@@ -255,6 +265,7 @@ var statefulResources = []struct{ typ, name string }{
 }
 
 func TestStatefulResourcesAreProtectedUnlessConfigTurnsItOff(t *testing.T) {
+	t.Parallel()
 	on := planOf(t, minimalConfig())
 	off := planOf(t, with(minimalConfig(), "protect=false", "forceDestroy=true"))
 	for _, s := range statefulResources {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSubnetLayoutOfTheSeedVPCKeepsItsSizes(t *testing.T) {
+	t.Parallel()
 	l, err := newSubnetLayout("10.0.0.0/16", 2, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"10.0.64.0/20", "10.0.192.0/20"}, l.cidrBlocks("public"))
@@ -23,6 +24,7 @@ func TestSubnetLayoutOfTheSeedVPCKeepsItsSizes(t *testing.T) {
 // subnet lies inside the VPC and its zone's half, that none overlap, and that each is large
 // enough for what lives there.
 func TestSubnetLayoutFitsEveryVPCConfigAccepts(t *testing.T) {
+	t.Parallel()
 	for bits := 16; bits <= 20; bits++ {
 		for _, base := range []string{"10.0.0.0", "10.255.240.0", "172.16.0.0", "172.31.240.0", "192.168.0.0", "192.168.240.0"} {
 			vpc := netip.PrefixFrom(netip.MustParseAddr(base), bits).Masked()
@@ -70,6 +72,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 func TestSubnetLayoutCheckCatchesBrokenLayouts(t *testing.T) {
+	t.Parallel()
 	for name, breakIt := range map[string]func(l *subnetLayout){
 		"overlap":         func(l *subnetLayout) { l.subnets["isolated"][0] = l.subnets["public"][1] },
 		"outside the VPC": func(l *subnetLayout) { l.subnets["isolated"][1] = netip.MustParsePrefix("10.1.0.0/20") },
@@ -87,6 +90,7 @@ func TestSubnetLayoutCheckCatchesBrokenLayouts(t *testing.T) {
 }
 
 func TestSubnetLayoutRefusesWhatItCannotLayOut(t *testing.T) {
+	t.Parallel()
 	for _, cidr := range []string{"10.0.0.1/16", "not a cidr", "fd00::/48"} {
 		_, err := newSubnetLayout(cidr, 2, nil)
 		assert.Errorf(t, err, "layout of %q", cidr)
@@ -97,6 +101,7 @@ func TestSubnetLayoutRefusesWhatItCannotLayOut(t *testing.T) {
 }
 
 func TestTaskCapacityOfThePrivateSubnetsIsChecked(t *testing.T) {
+	t.Parallel()
 	// Every task at its maximum, twice over during a deployment, in one zone.
 	assert.Equal(t, 2*(10+6), taskAddressesNeeded(10, 6))
 	l, err := newSubnetLayout("10.0.0.0/20", 2, nil)

@@ -251,6 +251,7 @@ func runTransitions(t *testing.T) []transitionResult {
 // TestEveryConfigKeyHasATransition keeps the battery whole: a key the program reads and the
 // battery does not change is a change nobody has looked at.
 func TestEveryConfigKeyHasATransition(t *testing.T) {
+	t.Parallel()
 	covered := map[string]bool{}
 	for _, tr := range transitions {
 		covered[tr.key] = true
@@ -270,6 +271,7 @@ func TestEveryConfigKeyHasATransition(t *testing.T) {
 // TestEveryTransitionPlansAndChangesSomething: each row is valid config for its stacks, and
 // each changes the plan (a row that changes nothing tests nothing).
 func TestEveryTransitionPlansAndChangesSomething(t *testing.T) {
+	t.Parallel()
 	for _, r := range runTransitions(t) {
 		name := r.stack + "/" + strings.Join(r.tr.sets, ",")
 		if r.err != nil {
@@ -306,6 +308,7 @@ var noPlannedChange = map[string]bool{
 //     the old one, or the old one's delete would undo it;
 //   - no change replaces both services delete-first at once: both tiers down.
 func TestNoTransitionLosesDataOrTakesTheServiceDown(t *testing.T) {
+	t.Parallel()
 	changing := readmeSection(t, "## Changing a stack")
 	for _, r := range runTransitions(t) {
 		if r.err != nil {

@@ -19,6 +19,7 @@ import (
 // by a line removed by hand, on purpose, when the resource is retired. A URN new to the plan
 // joins its list with go test -run TestURNsAreStable -update, which only ever adds.
 func TestURNsAreStable(t *testing.T) {
+	t.Parallel()
 	for name, p := range map[string]*offline.Plan{
 		"production":             planOfFile(t, "production"),
 		"staging":                planOfFile(t, "staging"),

@@ -14,6 +14,7 @@ import (
 var wafMetricName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 func TestTheFirewallRunsAWSManagedRulesThenARateLimitPerClient(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production", "wafMode=block")
 	acl := p.One(t, webACLType, "waf")
 	assert.Equal(t, "REGIONAL", acl.In("scope"), "a load balancer's web ACL is regional")
@@ -59,6 +60,7 @@ func TestTheFirewallRunsAWSManagedRulesThenARateLimitPerClient(t *testing.T) {
 }
 
 func TestTheFirewallFitsTheWebACLCapacityOfItsBasePrice(t *testing.T) {
+	t.Parallel()
 	// AWS's documented WCUs: 25 + 700 + 200 + 200, and 2 for the rate rule; a web ACL's base
 	// price covers 1,500.
 	assert.Equal(t, 1127, firewallCapacity(0))
@@ -68,6 +70,7 @@ func TestTheFirewallFitsTheWebACLCapacityOfItsBasePrice(t *testing.T) {
 }
 
 func TestTheFirewallGuardsTheLoadBalancerAndLogsWithoutCredentials(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	acl := p.One(t, webACLType, "waf")
 	assoc := p.One(t, aclAssocType, "waf")
@@ -91,6 +94,7 @@ func TestTheFirewallGuardsTheLoadBalancerAndLogsWithoutCredentials(t *testing.T)
 }
 
 func TestBlockedRequestsAlarmOnTheWebACLsOwnMetric(t *testing.T) {
+	t.Parallel()
 	p := planOfFile(t, "production")
 	alarm := p.One(t, alarmType, "waf-blocked")
 	assert.Equal(t, "AWS/WAFV2", alarm.In("namespace"))
@@ -111,6 +115,7 @@ func TestBlockedRequestsAlarmOnTheWebACLsOwnMetric(t *testing.T) {
 }
 
 func TestWithoutWafThereIsNoFirewall(t *testing.T) {
+	t.Parallel()
 	for _, p := range []*offline.Plan{planOfFile(t, "staging"), planOf(t, minimalConfig())} {
 		assert.Empty(t, p.All(webACLType))
 		assert.Empty(t, p.All(aclAssocType))
@@ -123,6 +128,7 @@ func TestWithoutWafThereIsNoFirewall(t *testing.T) {
 // blocking it (managed rules hit legitimate traffic: requests without a User-Agent, long query
 // strings, binary uploads), and only wafMode=block blocks.
 func TestTheFirewallStartsByCounting(t *testing.T) {
+	t.Parallel()
 	rules := planOfFile(t, "production").One(t, webACLType, "waf").List("rules")
 	require.Len(t, rules, 5)
 	for _, r := range rules[:4] {
@@ -135,6 +141,7 @@ func TestTheFirewallStartsByCounting(t *testing.T) {
 // TestTheFirewallLogsOnlyWhatItBlockedOrCounted: the log is for tuning the rules, not a second
 // access log of every request.
 func TestTheFirewallLogsOnlyWhatItBlockedOrCounted(t *testing.T) {
+	t.Parallel()
 	filter := planOfFile(t, "production").One(t, aclLoggingType, "waf").Obj("loggingFilter")
 	assert.Equal(t, "DROP", filter["defaultBehavior"])
 	filters := filter["filters"].([]any)
@@ -152,6 +159,7 @@ func TestTheFirewallLogsOnlyWhatItBlockedOrCounted(t *testing.T) {
 // TestTheRateLimitCanBeScopedToPaths: depots behind one NAT address share a limit per IP;
 // scoped to the paths worth limiting (logins), the rest of the API is not counted.
 func TestTheRateLimitCanBeScopedToPaths(t *testing.T) {
+	t.Parallel()
 	rate := func(sets ...string) map[string]any {
 		rules := planOf(t, with(minimalConfig(), append([]string{"waf=true"}, sets...)...)).One(t, webACLType, "waf").List("rules")
 		return rules[4].(map[string]any)["statement"].(map[string]any)["rateBasedStatement"].(map[string]any)

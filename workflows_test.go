@@ -33,6 +33,7 @@ type workflow struct {
 // lists every one: a subject missing from the roles' trust policies means a job that never
 // deploys.
 func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(".github/workflows/*.yml")
 	require.NoError(t, err)
 	flows := map[string]workflow{}
@@ -116,6 +117,7 @@ func workflowTexts(t *testing.T) map[string]string {
 // that can assume the deployment roles run only code pinned by commit, and the Pulumi CLI the
 // SDK and the policy pack were built for.
 func TestWorkflowsPinEveryActionAndTheCLI(t *testing.T) {
+	t.Parallel()
 	gomod, err := os.ReadFile("go.mod")
 	require.NoError(t, err)
 	sdk := regexp.MustCompile(`github.com/pulumi/pulumi/sdk/v3 v(\S+)`).FindStringSubmatch(string(gomod))
@@ -138,6 +140,7 @@ func TestWorkflowsPinEveryActionAndTheCLI(t *testing.T) {
 // TestAFrozenStackIsNotDeployed: up.yml reads the stack file's frozen and skips every step
 // that would touch the stack.
 func TestAFrozenStackIsNotDeployed(t *testing.T) {
+	t.Parallel()
 	var up struct {
 		Jobs map[string]struct {
 			Steps []struct {
@@ -188,6 +191,7 @@ func dispatchStacks(w workflow) []string {
 // task definitions as the program names them, in both stacks, and it commits the release to
 // main before it deploys it.
 func TestTheRollbackUpdatesOnlyTheServices(t *testing.T) {
+	t.Parallel()
 	text := workflowTexts(t)[".github/workflows/rollback.yml"]
 	require.NotEmpty(t, text)
 	_, after, found := strings.Cut(text, "target: |\n")
