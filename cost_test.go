@@ -277,3 +277,16 @@ func TestReadmesCostChoicesSaveWhatTheySay(t *testing.T) {
 		assert.InDeltaf(t, said, math.Abs(c.got), 1, "%s: the command says %.2f", c.claim, c.got)
 	}
 }
+
+// TestCostKnowsEveryResourceTypeThePlansHold: every AWS type of the shipped stacks (released,
+// with a domain) is priced or said to be free, so a new one cannot go unpriced by oversight.
+func TestCostKnowsEveryResourceTypeThePlansHold(t *testing.T) {
+	for _, stack := range []string{"production", "staging"} {
+		p := planOfFile(t, stack, append(released(), "domainName=dispatch.example.org")...)
+		for _, r := range p.Resources {
+			if strings.HasPrefix(r.Type, "aws:") && r.Custom {
+				assert.Containsf(t, billedBy, r.Type, "%s %s: cost does not say how it is billed (billedBy, cost.go)", r.Type, r.Name)
+			}
+		}
+	}
+}
