@@ -124,6 +124,7 @@ var badConfigs = []struct {
 	{name: "data: redisSnapshotRetentionDays=0", sets: []string{"redisSnapshotRetentionDays=0"}, keys: []string{"redisSnapshotRetentionDays"}},
 	{name: "data: dbAllocatedStorage=100, dbMaxAllocatedStorage=105", sets: []string{"dbAllocatedStorage=100", "dbMaxAllocatedStorage=105"}, keys: []string{"dbMaxAllocatedStorage"}},
 	{name: "data: dbInstanceClass=db.t3.micro", sets: []string{"dbInstanceClass=db.t3.micro"}, keys: []string{"dbPerformanceInsights"}},
+	{name: "service: ARM64 tasks on Fargate Spot", sets: []string{"cpuArchitecture=ARM64", "fargateSpot=true"}, keys: []string{"fargateSpot"}},
 	{name: "data: a size no class has", sets: []string{"dbInstanceClass=db.t3.huge"}, keys: []string{"dbInstanceClass"}},
 	{name: "data: a cache size no class has", sets: []string{"redisNodeType=cache.r7g.medium"}, keys: []string{"redisNodeType"}},
 	{name: "data: a parameter that undoes TLS", sets: []string{`dbParameters={"rds.force_ssl":"0"}`}, keys: []string{"dbParameters"}},

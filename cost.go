@@ -197,28 +197,26 @@ func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string
 	if cfg.CPUArchitecture == "ARM64" {
 		arch = "arm"
 	}
-	spot := 1.0
+	var spot *cost.Price // Fargate Spot's share of the on-demand price, an estimate
 	if cfg.FargateSpot {
 		p, err := table.Lookup(cfg.Region, "fargate.spot.discount")
 		if err != nil {
 			return nil, err
 		}
-		spot = p.USD
+		spot = &p
 	}
 	for _, svc := range cfg.Services {
 		if svc.ImageTag == "" {
 			continue
 		}
 		tasks := float64(svc.DesiredCount)
+		// "%d tasks" even for one, so that a change of the count is the same line.
 		what := fmt.Sprintf("%s: %d tasks", svc.Name, svc.DesiredCount)
-		if svc.DesiredCount == 1 {
-			what = svc.Name + ": 1 task"
-		}
-		if cfg.FargateSpot {
+		if spot != nil {
 			what += " on Fargate Spot (on-demand price times its share)"
 		}
-		b.Add("compute", what+", vCPU", tasks*float64(svc.CPU)/1024*hours*spot, "fargate.linux."+arch+".vcpu_hour")
-		b.Add("compute", what+", memory", tasks*float64(svc.Memory)/1024*hours*spot, "fargate.linux."+arch+".gb_hour")
+		b.AddShare("compute", what+", vCPU", tasks*float64(svc.CPU)/1024*hours, "fargate.linux."+arch+".vcpu_hour", spot)
+		b.AddShare("compute", what+", memory", tasks*float64(svc.Memory)/1024*hours, "fargate.linux."+arch+".gb_hour", spot)
 	}
 
 	// The database and the cache.
@@ -291,7 +289,7 @@ func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string
 		b.AddIn(dr, "dr", "images, ECR", count("aws:ecr/repository:Repository", true)*u["imageGBPerRepository"], "ecr.storage")
 		b.Add("dr", "images replicated to "+dr, count("aws:ecr/repository:Repository", true)*u["imageGBPerRepository"], "ecr.replication.cross_region")
 		b.AddIn(dr, "dr", "KMS key", count("aws:kms/key:Key", true), "kms.cmk.month")
-		b.AddIn(dr, "dr", "replication metrics (4 per bucket)", 4*count("aws:s3/bucketReplicationConfig:BucketReplicationConfig", false), "cw.custom_metric.first_10k")
+		b.Add("dr", "replication metrics (4 per bucket)", 4*count("aws:s3/bucketReplicationConfig:BucketReplicationConfig", false), "cw.custom_metric.first_10k")
 		replicas := 0.0
 		for _, r := range plan.Resources {
 			if r.Type == "aws:secretsmanager/secret:Secret" && len(r.List("replicas")) > 0 {

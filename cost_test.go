@@ -86,7 +86,10 @@ func TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns(t *testing.T) {
 
 	// Staging: 1 task of 0.5 vCPU on Fargate Spot, at 0.307 of the on-demand price.
 	s := estimateOf(t, "staging", released()...)
-	assert.InDelta(t, 0.5*730*0.04656*0.307, line(t, s, "compute", "backend: 1 task on Fargate Spot").Monthly, 0.005)
+	spot := line(t, s, "compute", "backend: 1 tasks on Fargate Spot")
+	assert.InDelta(t, 0.5*730*0.04656*0.307, spot.Monthly, 0.006)
+	assert.Equal(t, 0.5*730, spot.Quantity, "the quantity is vCPU-hours; Spot's share is in the price")
+	assert.Equal(t, "derived", spot.Price.Status, "Spot's share is an estimate")
 	assert.NotContains(t, s.ByArea(), "dr", "staging keeps no copies")
 	assert.NotContains(t, s.ByArea(), "firewall")
 

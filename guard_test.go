@@ -35,7 +35,7 @@ var variations = []variation{
 	{"staging", "staging", nil, false},
 	{"production with a domain", "production", []string{"domainName=dispatch.example.com"}, false},
 	{"production with its own certificate", "production", []string{ownCertificate}, false},
-	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64"}, false},
+	{"staging with a domain on ARM64", "staging", []string{"domainName=staging.example.com", "cpuArchitecture=ARM64", "fargateSpot=false"}, false},
 	// The longest names leave no room for a DR replica's region suffix (badinput_test.go).
 	{"long names", "production", []string{"projectName=abcdefghijklmnopqrst", "environment=production-eu", "drRegion="}, false},
 	{"long names with DR", "production", []string{"projectName=abcdefghijkl", "environment=production-eu"}, false},

@@ -112,7 +112,8 @@ var transitions = []transition{
 
 	{key: "clusterName", sets: []string{"clusterName=coldchain-cluster"}},
 	{key: "containerInsights", sets: []string{"containerInsights=false"}, stacks: "production"},
-	{key: "cpuArchitecture", sets: []string{"cpuArchitecture=ARM64"}},
+	{key: "cpuArchitecture", sets: []string{"cpuArchitecture=ARM64"}, stacks: "production"},
+	{key: "cpuArchitecture", sets: []string{"cpuArchitecture=ARM64", "fargateSpot=false"}, stacks: "staging"},
 	{key: "fargateSpot", sets: []string{"fargateSpot=true"}, stacks: "production"},
 	{key: "fargateSpot", sets: []string{"fargateSpot=false"}, stacks: "staging"},
 	{key: "backendImageTag", sets: []string{"backendImageTag=" + releaseTag + "-next"}},

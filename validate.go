@@ -55,6 +55,9 @@ func (c *Config) validate() []Problem {
 			p.add("costUsage", fmt.Sprintf("%s=%v", key, c.CostUsage[key]), err.Error())
 		}
 	}
+	if c.FargateSpot && c.CPUArchitecture == "ARM64" {
+		p.add("fargateSpot", "true", "false with cpuArchitecture ARM64: Fargate Spot runs x86 tasks only")
+	}
 	p.check(isInstanceClass("db", c.Database.InstanceClass), "dbInstanceClass", c.Database.InstanceClass,
 		"an RDS instance class of the current generation, such as db.t3.medium or db.r6g.large")
 	p.check(isInstanceClass("cache", c.Database.RedisNodeType), "redisNodeType", c.Database.RedisNodeType,

@@ -7,7 +7,8 @@
 # named on stderr. Prints the new file; review the difference before replacing the old one:
 #
 #   scripts/refresh-prices.sh > internal/cost/prices.tsv.new
-#   diff internal/cost/prices.tsv internal/cost/prices.tsv.new && mv internal/cost/prices.tsv.new internal/cost/prices.tsv
+#   diff internal/cost/prices.tsv internal/cost/prices.tsv.new   # review what changed, then
+#   mv internal/cost/prices.tsv.new internal/cost/prices.tsv
 #
 # needs: the AWS CLI with credentials allowed pricing:GetProducts, jq. The tests never run it.
 set -euo pipefail
@@ -22,7 +23,7 @@ service_code() {
     RDS) echo AmazonRDS ;;
     ElastiCache) echo AmazonElastiCache ;;
     ELB) echo AWSELB ;;
-    VPC) echo AmazonEC2 ;;
+    VPC) case "$2" in nat.*) echo AmazonEC2 ;; *) echo AmazonVPC ;; esac ;;
     CloudWatch) echo AmazonCloudWatch ;;
     S3) echo AmazonS3 ;;
     KMS) echo awskms ;;
@@ -53,7 +54,7 @@ while IFS= read -r line; do
     continue
   fi
   IFS=$'\t' read -r region service item usage_type unit _ _ _ _ note <<<"$line"
-  code=$(service_code "$service")
+  code=$(service_code "$service" "$item")
   if [ -z "$code" ] || [[ ! $usage_type =~ ^[A-Z0-9]+-[A-Za-z0-9:._-]+$ ]]; then
     echo "kept: $region $item (no usage type the Price List can be asked for: '$usage_type')" >&2
     printf '%s\n' "$line"
@@ -63,8 +64,10 @@ while IFS= read -r line; do
   prices=$(aws pricing get-products --region us-east-1 --service-code "$code" \
     --filters "Type=TERM_MATCH,Field=usagetype,Value=$usage_type" $(extra_filters "$item") \
     --output json |
-    jq -r '[.PriceList[] | fromjson | .terms.OnDemand // {} | .[] | .priceDimensions[] | .pricePerUnit.USD | tonumber | select(. > 0)] | unique | .[]')
-  if [ "$(wc -l <<<"$prices")" != 1 ] || [ -z "$prices" ]; then
+    jq -r '[.PriceList[] | fromjson | .terms.OnDemand // {} | .[] | .priceDimensions[]
+      | select((.beginRange // "0") == "0") | .pricePerUnit.USD | tonumber | select(. > 0)] | unique | .[]')
+  # The first tier of a tiered price (S3 storage, data out): the file prices the first tier.
+  if [ -z "$prices" ] || [ "$(wc -l <<<"$prices")" -ne 1 ]; then
     echo "kept: $region $item ($usage_type): the Price List answered $(wc -w <<<"$prices") prices" >&2
     printf '%s\n' "$line"
     continue

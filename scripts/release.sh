@@ -19,6 +19,10 @@ shift
 outputs=$(pulumi stack output --stack "$stack" --json)
 region=$(pulumi config get aws:region --stack "$stack")
 services=$(jq -r 'keys[] | select(endswith("EcrRepositoryUrl")) | sub("EcrRepositoryUrl$"; "")' <<<"$outputs")
+if [ -z "$services" ]; then
+  echo "$stack has no services in its outputs: deploy it once (pulumi up) before releasing to it." >&2
+  exit 1
+fi
 
 # The release: service and tag, one per line.
 release=""
@@ -29,7 +33,7 @@ if [ "$#" = 1 ] && [[ $1 != *=* ]]; then
 else
   for pair in "$@"; do
     service=${pair%%=*} tag=${pair#*=}
-    if [[ $pair != *=* ]] || [ -z "$tag" ] || ! grep -qx "$service" <<<"$services"; then
+    if [[ $pair != *=* ]] || [ -z "$tag" ] || ! grep -qxF "$service" <<<"$services"; then
       echo "$pair: want SERVICE=TAG with one of the stack's services: $(echo "$services" | tr '\n' ' ')" >&2
       exit 2
     fi
@@ -65,4 +69,4 @@ while read -r service tag; do
   pulumi config set --stack "$stack" "${service}ImageTag" "$tag"
   echo "$stack releases $service $tag."
 done <<<"$release"
-echo "Commit Pulumi.$stack.yaml and open a pull request; merging deploys it. Or deploy it now: pulumi up --stack $stack"
+echo "Commit Pulumi.${stack##*/}.yaml and open a pull request; merging deploys it. Or deploy it now: pulumi up --stack $stack"

@@ -24,6 +24,10 @@ region=$(pulumi config get aws:region --stack "$stack")
 cluster=$(output ecsClusterName)
 # The stack's services: each has a repository, released or not.
 services=$(jq -r 'keys[] | select(endswith("EcrRepositoryUrl")) | sub("EcrRepositoryUrl$"; "")' <<<"$outputs")
+if [ -z "$services" ]; then
+  echo "$stack has no services in its outputs: nothing deployed to check." >&2
+  exit 1
+fi
 failed=0
 for service in $services; do
   name=$(output "${service}ServiceName")

@@ -154,6 +154,22 @@ func (b *Builder) AddIn(region, area, what string, quantity float64, item string
 	b.e.Lines = append(b.e.Lines, Line{Area: area, What: what, Quantity: quantity, Unit: p.Unit, Price: p, Monthly: round(quantity * p.USD)})
 }
 
+// AddShare prices a quantity at a share of an item's price (Fargate Spot's of on-demand's),
+// nil for the whole price; the line is an estimate when the share is.
+func (b *Builder) AddShare(area, what string, quantity float64, item string, share *Price) {
+	b.Add(area, what, quantity, item)
+	if share == nil || b.err != nil || quantity == 0 {
+		return
+	}
+	l := &b.e.Lines[len(b.e.Lines)-1]
+	l.Price.USD = math.Round(l.Price.USD*share.USD*1e6) / 1e6
+	l.Price.Source = l.Price.Source + "; times " + share.Item + " (" + share.Source + ")"
+	if share.Estimated() {
+		l.Price.Status = share.Status
+	}
+	l.Monthly = round(l.Quantity * l.Price.USD)
+}
+
 // Estimate is the estimate built, or the first missing price.
 func (b *Builder) Estimate() (*Estimate, error) {
 	if b.err != nil {
@@ -253,7 +269,7 @@ type Comparison struct {
 
 // Compare pairs two estimates' lines and lists the ones whose cost changes.
 func Compare(before, after *Estimate) *Comparison {
-	c := &Comparison{Stack: after.Stack, Before: before.Total, After: after.Total, Delta: round(after.Total - before.Total)}
+	c := &Comparison{Stack: after.Stack, Before: before.Total, After: after.Total, Delta: round(after.Total - before.Total), Changes: []Change{}}
 	old := map[string]Line{}
 	for _, l := range before.Lines {
 		old[l.key()] = l
