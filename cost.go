@@ -254,6 +254,9 @@ func priceStack(cfg *Config, plan *offline.Plan, table *cost.Table, u map[string
 
 	// Monitoring.
 	b.Add("monitoring", "alarms", count("aws:cloudwatch/metricAlarm:MetricAlarm", false), "cw.alarm.standard")
+	// Application Auto Scaling creates a high and a low alarm for each target-tracking policy,
+	// alarms of the account like any other.
+	b.Add("monitoring", "target-tracking alarms (two per scaling policy)", 2*count("aws:appautoscaling/policy:Policy", false), "cw.alarm.standard")
 	b.Add("monitoring", "dashboards", count("aws:cloudwatch/dashboard:Dashboard", false), "cw.dashboard")
 	b.Add("monitoring", "logs ingested", u["logsIngestGB"], "cw.logs.ingest.standard")
 	b.Add("monitoring", "logs stored", u["logsStoredGB"], "cw.logs.storage")
@@ -332,6 +335,8 @@ func terraformDesign(table *cost.Table, region string, storageGB int, u map[stri
 	b.Add("storage", "images, ECR", 2*u["imageGBPerRepository"], "ecr.storage")
 	b.Add("security", "KMS key", 1, "kms.cmk.month")
 	b.Add("monitoring", "alarms", 7, "cw.alarm.standard")
+	// Its five target-tracking policies (backend CPU, memory, requests; frontend CPU, memory).
+	b.Add("monitoring", "target-tracking alarms (two per scaling policy)", 2*5, "cw.alarm.standard")
 	b.Add("monitoring", "dashboards", 1, "cw.dashboard")
 	b.Add("monitoring", "logs ingested", u["logsIngestGB"], "cw.logs.ingest.standard")
 	b.Add("monitoring", "logs stored", u["logsStoredGB"], "cw.logs.storage")
@@ -452,7 +457,7 @@ var billedBy = map[string]string{
 	"aws:iam/role:Role":                                               "free",
 	"aws:iam/rolePolicy:RolePolicy":                                   "free",
 	"aws:appautoscaling/target:Target":                                "free",
-	"aws:appautoscaling/policy:Policy":                                "free: its alarms are AWS's own, not billed",
+	"aws:appautoscaling/policy:Policy":                                "priced: the two alarms Application Auto Scaling creates for it",
 	"aws:acm/certificate:Certificate":                                 "free: a public ACM certificate",
 	"aws:acm/certificateValidation:CertificateValidation":             "free: no AWS resource",
 	"aws:route53/record:Record":                                       "free: alias queries to the load balancer are not billed; the zone is the team's",
