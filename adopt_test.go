@@ -541,15 +541,7 @@ func TestAdoptKnowsEveryAWSTypeTheProgramCreates(t *testing.T) {
 // the data staying where they are.
 func TestAdoptingAnEstateInZonesAAndCSuggestsThem(t *testing.T) {
 	t.Parallel()
-	path := seedState(t, func(state map[string]any) {
-		data, err := json.Marshal(state)
-		require.NoError(t, err)
-		moved := strings.ReplaceAll(string(data), "ap-northeast-2b", "ap-northeast-2c")
-		for k := range state {
-			delete(state, k)
-		}
-		require.NoError(t, json.Unmarshal([]byte(moved), &state))
-	})
+	path := seedState(t, func(state map[string]any) { replaceInState(t, state, "ap-northeast-2b", "ap-northeast-2c") })
 	sets := append(slices.Clone(seedBase), seedKeeps...)
 	run := runAdopt(t, path, sets)
 	assertNothingWritten(t, run)

@@ -332,10 +332,7 @@ func estateState(t *testing.T, file string, mutate func(state map[string]any)) s
 func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
 	t.Parallel()
 	section := readmeSection(t, "## Migrating from Terraform")
-	var reports string
-	for _, run := range followReport(t, estates["two-tier"]) {
-		reports += run.stdout
-	}
+	reports := reportsOf(followReport(t, estates["two-tier"]))
 	for _, printed := range []string{"Config that keeps what exists", "The same run with all of it", "Unmanaged afterwards", "Left to Terraform"} {
 		require.True(t, strings.Contains(reports, printed), "the reports print %q", printed)
 		assert.Contains(t, section, printed, "README names the report's %q", printed)
@@ -353,20 +350,14 @@ func TestReadmesMigrationSectionIsTheReportsRunbook(t *testing.T) {
 func TestALogGroupOfAnotherNameIsPairedByItsRole(t *testing.T) {
 	t.Parallel()
 	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
-		data, err := json.Marshal(state)
-		require.NoError(t, err)
-		renamed := strings.ReplaceAll(string(data), "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
-		require.NoError(t, json.Unmarshal([]byte(renamed), &state))
+		replaceInState(t, state, "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
 	})
 	e := estates["two-tier"]
 	e.file = path
 	runs := followReport(t, e)
 	last := runs[len(runs)-1]
 	require.Equal(t, 0, last.code, "%s\n%s", last.stderr, tail(last.stdout, 3000))
-	var reports string
-	for _, run := range runs {
-		reports += run.stdout
-	}
+	reports := reportsOf(runs)
 	assert.True(t, strings.Contains(reports, "pulumi config set --stack production backendLogGroupName /ecs/coldchain-backend   # keeps name of aws_cloudwatch_log_group.backend"))
 	assert.Contains(t, last.stdout, "  aws:cloudwatch/logGroup:LogGroup  backend  <- aws_cloudwatch_log_group.backend  (import id /ecs/coldchain-backend;")
 	for _, block := range adoptedBlocks(last.stdout, logGroupType) {
@@ -387,10 +378,7 @@ func tail(s string, n int) string {
 func TestALogGroupIsPairedThroughItsContainerNotItsPosition(t *testing.T) {
 	t.Parallel()
 	path := estateState(t, "two-tier.tfstate", func(state map[string]any) {
-		data, err := json.Marshal(state)
-		require.NoError(t, err)
-		renamed := strings.ReplaceAll(string(data), "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
-		require.NoError(t, json.Unmarshal([]byte(renamed), &state))
+		replaceInState(t, state, "/ecs/coldchain-production/backend", "/ecs/coldchain-backend")
 		// A log router first, writing to a log group of its own.
 		extraResource(state, awsProvider, "aws_cloudwatch_log_group", "router", map[string]any{"id": "/ecs/coldchain-router",
 			"name": "/ecs/coldchain-router", "arn": "arn:aws:logs:ap-northeast-2:111122223333:log-group:/ecs/coldchain-router",
@@ -406,10 +394,29 @@ func TestALogGroupIsPairedThroughItsContainerNotItsPosition(t *testing.T) {
 	})
 	e := estates["two-tier"]
 	e.file = path
-	var reports string
-	for _, run := range followReport(t, e) {
-		reports += run.stdout
-	}
+	reports := reportsOf(followReport(t, e))
 	assert.Contains(t, reports, "pulumi config set --stack production backendLogGroupName /ecs/coldchain-backend   # keeps name of aws_cloudwatch_log_group.backend")
 	assert.NotContains(t, reports, "backendLogGroupName /ecs/coldchain-router")
+}
+
+// replaceInState replaces a string everywhere in a state (a name in every attribute that holds
+// it), as a team's other naming would have it.
+func replaceInState(t *testing.T, state map[string]any, old, new string) {
+	t.Helper()
+	data, err := json.Marshal(state)
+	require.NoError(t, err)
+	replaced := strings.ReplaceAll(string(data), old, new)
+	for k := range state {
+		delete(state, k)
+	}
+	require.NoError(t, json.Unmarshal([]byte(replaced), &state))
+}
+
+// reportsOf are the reports of every run, one after the other.
+func reportsOf(runs []adoptRun) string {
+	var b strings.Builder
+	for _, run := range runs {
+		b.WriteString(run.stdout)
+	}
+	return b.String()
 }
