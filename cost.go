@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -34,28 +33,6 @@ file lacks is an error that names it, never a zero.
   --against FILE     print instead what changes against an earlier "cost --json" (the stack as
                      main has it, say): each line whose monthly cost changes, and the totals
 `
-
-// defaultUsage are the usage assumptions: the Terraform setup's own ("100 GB of data transfer",
-// "100 GB storage" in S3), and modest figures for what it does not state.
-var defaultUsage = map[string]float64{
-	"internetEgressGB":         100, // out of the load balancer to users
-	"natProcessedGB":           100, // through the NAT gateways (S3 goes through its free endpoint)
-	"albLCU":                   1,   // load balancer capacity units, on average
-	"logsIngestGB":             10,  // the services', database's and cache's logs
-	"logsStoredGB":             20,  // kept by the retention
-	"flowLogsGB":               5,   // VPC flow logs
-	"uploadsGB":                50,  // stored in the uploads bucket
-	"backupsGB":                50,  // stored in the backups bucket
-	"backupsArchivedShare":     0.5, // of the backups, past backupsArchiveAfterDays
-	"accessLogsGB":             5,   // the logs bucket (load balancer and S3 access logs)
-	"imageGBPerRepository":     5,   // the images an ECR repository keeps
-	"containerInsightsMetrics": 60,  // custom metrics Container Insights publishes for the cluster
-	"wafRequestsMillions":      10,  // requests the firewall inspects
-	"wafLogsGB":                1,   // what it blocks or counts, logged
-	"drTransferGB":             10,  // bucket objects replicated to the DR region
-	"drBackupTransferGB":       20,  // database backups replicated to the DR region
-	"redeploysPerMonth":        5,   // the backend's redeploys after a secret change (RDS rotates weekly)
-}
 
 // redeployTransitions are the state transitions of one redeploy: its start and rollout, a
 // dozen polls of the rollout, and the restore.
@@ -113,7 +90,7 @@ func costCommand(args []string, stdout, stderr io.Writer) int {
 // known key and a non-negative number.
 func usageAssumptions(stack map[string]float64, overrides offline.Overrides) (map[string]float64, error) {
 	out := map[string]float64{}
-	for k, v := range defaultUsage {
+	for k, v := range cost.DefaultUsage {
 		out[k] = v
 	}
 	for k, v := range stack {
@@ -121,39 +98,19 @@ func usageAssumptions(stack map[string]float64, overrides offline.Overrides) (ma
 	}
 	for _, kv := range overrides {
 		key, value, _ := strings.Cut(kv, "=")
-		if _, known := defaultUsage[key]; !known {
-			return nil, fmt.Errorf("--usage %s: no such assumption (%v)", key, checkUsage(key, 0))
+		if _, known := cost.DefaultUsage[key]; !known {
+			return nil, fmt.Errorf("--usage %s: no such assumption (%v)", key, cost.CheckUsage(key, 0))
 		}
 		f, err := strconv.ParseFloat(value, 64)
 		if err != nil {
 			return nil, fmt.Errorf("--usage %s=%s: must be a number", key, value)
 		}
-		if err := checkUsage(key, f); err != nil {
+		if err := cost.CheckUsage(key, f); err != nil {
 			return nil, fmt.Errorf("--usage %s=%s: must be %v", key, value, err)
 		}
 		out[key] = f
 	}
 	return out, nil
-}
-
-// checkUsage checks one usage assumption: a known one, and a non-negative number (a share at
-// most 1). Its error says what is allowed.
-func checkUsage(key string, v float64) error {
-	if _, known := defaultUsage[key]; !known {
-		keys := make([]string, 0, len(defaultUsage))
-		for k := range defaultUsage {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return fmt.Errorf("one of the cost command's assumptions: %s", strings.Join(keys, ", "))
-	}
-	switch {
-	case key == "backupsArchivedShare" && (v < 0 || v > 1):
-		return errors.New("a share from 0 to 1")
-	case v < 0 || math.IsNaN(v) || math.IsInf(v, 0):
-		return errors.New("a non-negative number")
-	}
-	return nil
 }
 
 // stackCost plans a stack and prices the plan, with the stack's usage and the overrides.

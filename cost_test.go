@@ -138,7 +138,7 @@ func TestCostJSONIsTheEstimate(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &e))
 	assert.Equal(t, "coldchain-staging", e.Stack)
-	assert.Len(t, e.Assumptions, len(defaultUsage))
+	assert.Len(t, e.Assumptions, len(cost.DefaultUsage))
 	sum := 0.0
 	for _, l := range e.Lines {
 		assert.NotEmpty(t, l.Item)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/cost"
 	"coldchain/internal/limits"
 	"fmt"
 	"net/netip"
@@ -51,7 +52,7 @@ func (c *Config) validate() []Problem {
 
 	p.checkDBParameters(c.Database.Parameters)
 	for _, key := range sortedKeys(c.CostUsage) {
-		if err := checkUsage(key, c.CostUsage[key]); err != nil {
+		if err := cost.CheckUsage(key, c.CostUsage[key]); err != nil {
 			p.add("costUsage", fmt.Sprintf("%s=%v", key, c.CostUsage[key]), err.Error())
 		}
 	}
