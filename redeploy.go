@@ -66,6 +66,10 @@ func redeployOnSecretChange(ctx *pulumi.Context, args *ServicesArgs, name string
 	machineRole, err := newServiceRole(ctx, account, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
 		"states.amazonaws.com", account.arn("states", account.Region, "stateMachine:*"), []statement{
 			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []pulumi.StringInput{ref.Arn}},
+			// Its own running executions, to wait for an earlier one (its name is generated
+			// after the role: the prefix of its logical name).
+			{Sid: "WaitForEarlierRedeploys", Actions: []string{"states:ListExecutions"},
+				Resources: []pulumi.StringInput{pulumi.String(account.arn("states", account.Region, "stateMachine:"+name+"-redeploy-*"))}},
 		}, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, err
@@ -191,7 +195,39 @@ func redeployDefinition(partition, name, cluster, service string, alarmNames []s
 		"StartAt":        "Start",
 		"TimeoutSeconds": redeployTimeoutSeconds,
 		"States": map[string]any{
-			"Start": map[string]any{"Type": "Pass", "Result": map[string]any{"polls": 0}, "ResultPath": "$.loop", "Next": "RollWithoutAlarmRollback"},
+			"Start": map[string]any{"Type": "Pass", "Parameters": map[string]any{"polls": 0, "waits": 0, "me.$": "$$.Execution.Id"},
+				"ResultPath": "$.loop", "Next": "ListRunning"},
+			// One redeploy at a time, oldest first: two at once would each restore the alarms'
+			// rollback during the other's rollout. ECS lists the newest execution first.
+			"ListRunning": map[string]any{
+				"Type": "Task", "Resource": "arn:" + partition + ":states:::aws-sdk:sfn:listExecutions", "Retry": retry,
+				"Parameters": map[string]any{"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING"},
+				"ResultPath": "$.running", "Next": "AnyRunning",
+			},
+			"AnyRunning": map[string]any{
+				"Type": "Choice",
+				"Choices": []map[string]any{
+					{"Variable": "$.running.Executions[0]", "IsPresent": false, "Next": "RollWithoutAlarmRollback"},
+				},
+				"Default": "Oldest",
+			},
+			"Oldest": map[string]any{"Type": "Pass",
+				"Parameters": map[string]any{"arn.$": "States.ArrayGetItem($.running.Executions[*].ExecutionArn, States.MathAdd(States.ArrayLength($.running.Executions), -1))"},
+				"ResultPath": "$.oldest", "Next": "MyTurn"},
+			"MyTurn": map[string]any{
+				"Type": "Choice",
+				"Choices": []map[string]any{
+					{"Variable": "$.oldest.arn", "StringEqualsPath": "$.loop.me", "Next": "RollWithoutAlarmRollback"},
+					{"Variable": "$.loop.waits", "NumericGreaterThanEquals": redeployMaxPolls, "Next": "WaitedTooLong"},
+				},
+				"Default": "WaitForEarlier",
+			},
+			"WaitForEarlier": map[string]any{"Type": "Wait", "Seconds": redeployPollSeconds, "Next": "CountWait"},
+			"CountWait": map[string]any{"Type": "Pass",
+				"Parameters": map[string]any{"polls.$": "$.loop.polls", "waits.$": "States.MathAdd($.loop.waits, 1)", "me.$": "$.loop.me"},
+				"ResultPath": "$.loop", "Next": "ListRunning"},
+			"WaitedTooLong": map[string]any{"Type": "Fail", "Error": "EarlierRedeployTooLong",
+				"Cause": "An earlier redeploy of the " + name + " service still runs: this one gave up without changing anything."},
 			"RollWithoutAlarmRollback": map[string]any{
 				"Type": "Task", "Resource": sdk("updateService"), "Retry": retry, "Catch": onError,
 				"Parameters": map[string]any{"Cluster": cluster, "Service": service, "ForceNewDeployment": true,
@@ -199,7 +235,7 @@ func redeployDefinition(partition, name, cluster, service string, alarmNames []s
 				"ResultPath": "$.update", "Next": "WaitForRollout",
 			},
 			"WaitForRollout": map[string]any{"Type": "Wait", "Seconds": redeployPollSeconds, "Next": "CountPoll"},
-			"CountPoll": map[string]any{"Type": "Pass", "Parameters": map[string]any{"polls.$": "States.MathAdd($.loop.polls, 1)"},
+			"CountPoll": map[string]any{"Type": "Pass", "Parameters": map[string]any{"polls.$": "States.MathAdd($.loop.polls, 1)", "waits.$": "$.loop.waits", "me.$": "$.loop.me"},
 				"ResultPath": "$.loop", "Next": "ReadRollout"},
 			"ReadRollout": map[string]any{
 				"Type": "Task", "Resource": sdk("describeServices"), "Retry": retry, "Catch": onError,

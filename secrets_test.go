@@ -149,8 +149,9 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 		{"an answer without a rollout state", []rollout{{"d-new", ""}}, "Fail"},
 		{"a rollout that never ends", slices.Repeat([]rollout{{"d-new", "IN_PROGRESS"}}, 200), "Fail"},
 	} {
-		calls, end := definition.run(t, "d-new", outcome.rollouts)
+		all, end := definition.run(t, "d-new", outcome.rollouts, [][]string{{execution}})
 		assert.Equal(t, outcome.end, end, outcome.name)
+		calls := ecsCalls(all)
 		require.GreaterOrEqual(t, len(calls), 3, outcome.name)
 		first, last := calls[0], calls[len(calls)-1]
 		assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", first.Resource)
@@ -170,11 +171,28 @@ func TestARotatedPasswordRollsTheBackend(t *testing.T) {
 		}
 	}
 
+	// Two redeploys at once: the later waits until the earlier is over, then rolls.
+	all, end := definition.run(t, "d-new", []rollout{{"d-new", "COMPLETED"}},
+		[][]string{{execution, "arn:aws:states:ap-northeast-2:123456789012:execution:backend-redeploy:earlier"}, {execution}})
+	assert.Equal(t, "Succeed", end)
+	require.GreaterOrEqual(t, len(all), 3)
+	assert.Equal(t, "arn:aws:states:::aws-sdk:sfn:listExecutions", all[0].Resource)
+	assert.Equal(t, "arn:aws:states:::aws-sdk:sfn:listExecutions", all[1].Resource, "it asked again after waiting")
+	assert.Equal(t, "arn:aws:states:::aws-sdk:ecs:updateService", all[2].Resource, "and rolled only then")
+	// One that waits forever gives up without touching the service.
+	all, end = definition.run(t, "d-new", nil, slices.Repeat([][]string{{execution, "arn:aws:states:ap-northeast-2:123456789012:execution:backend-redeploy:earlier"}}, 200))
+	assert.Equal(t, "Fail", end)
+	assert.Empty(t, ecsCalls(all), "nothing changed")
+
 	// Each role may do exactly its one step.
 	var machinePolicy, eventsPolicy parsedPolicy
 	p.One(t, rolePolicy, "backend-redeploy").Doc(t, "policy", &machinePolicy)
 	p.One(t, rolePolicy, "backend-secret-changed").Doc(t, "policy", &eventsPolicy)
 	assert.Equal(t, []string{"ecs:UpdateService", "ecs:DescribeServices"}, strs(bySid(t, machinePolicy, "RollTheService").Action))
+	assert.Equal(t, []string{"states:ListExecutions"}, strs(bySid(t, machinePolicy, "WaitForEarlierRedeploys").Action))
+	assert.Equal(t, []string{"arn:aws:states:ap-northeast-2:123456789012:stateMachine:backend-redeploy-*"},
+		strs(bySid(t, machinePolicy, "WaitForEarlierRedeploys").Resource), "its own executions")
+	assert.Regexp(t, `^arn:aws:states:ap-northeast-2:123456789012:stateMachine:backend-redeploy-`, machine.Outputs["arn"], "the name the resource above matches")
 	assert.Equal(t, []string{p.One(t, serviceType, "backend").ID}, strs(bySid(t, machinePolicy, "RollTheService").Resource))
 	assert.Equal(t, []string{"states:StartExecution"}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Action))
 	assert.Equal(t, []string{machine.Outputs["arn"].(string)}, strs(bySid(t, eventsPolicy, "StartTheRedeploy").Resource))
@@ -213,14 +231,62 @@ type choiceRule struct {
 // rollout is what ECS answers of the primary deployment: its id and state ("" for none).
 type rollout struct{ id, state string }
 
+// call is a task the machine ran.
+type call struct {
+	Resource   string
+	Parameters map[string]any
+}
+
+// execution is the ARN of the execution the test runs; Step Functions lists the newest first.
+const execution = "arn:aws:states:ap-northeast-2:123456789012:execution:backend-redeploy:me"
+
+// ecsCalls are the calls to ECS, leaving out the machine's look at its own executions.
+func ecsCalls(calls []call) []call {
+	var out []call
+	for _, c := range calls {
+		if strings.Contains(c.Resource, ":ecs:") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// passParameters evaluates a Pass state's parameters: literals, paths, the context's execution
+// ARN, and the intrinsic functions the machine uses.
+func passParameters(t *testing.T, data map[string]any, params map[string]any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for k, v := range params {
+		key, isPath := strings.CutSuffix(k, ".$")
+		if !isPath {
+			out[k] = v
+			continue
+		}
+		expr := v.(string)
+		switch {
+		case expr == "$$.Execution.Id":
+			out[key] = execution
+		case strings.HasPrefix(expr, "States.MathAdd(") && strings.HasSuffix(expr, ", 1)"):
+			n := lookup(data, strings.TrimSuffix(strings.TrimPrefix(expr, "States.MathAdd("), ", 1)"))
+			require.NotNilf(t, n, "%s adds to nothing", expr)
+			out[key] = n.(float64) + 1
+		case expr == "States.ArrayGetItem($.running.Executions[*].ExecutionArn, States.MathAdd(States.ArrayLength($.running.Executions), -1))":
+			executions := lookup(data, "$.running.Executions").([]any)
+			out[key] = executions[len(executions)-1].(map[string]any)["ExecutionArn"]
+		case strings.HasPrefix(expr, "$."):
+			out[key] = lookup(data, expr)
+		default:
+			t.Fatalf("an expression the test does not know: %s", expr)
+		}
+	}
+	return out
+}
+
 // run walks the machine as Step Functions would: UpdateService answers that it started the
 // deployment started, each DescribeServices the next rollout given. It returns the tasks
 // called and how the execution ends (Succeed or Fail). A state the machine names but lacks,
 // a path it compares without checking it is there, or a walk that does not end, fails the test.
-func (m stateMachine) run(t *testing.T, started string, rollouts []rollout) (calls []struct {
-	Resource   string
-	Parameters map[string]any
-}, end string) {
+func (m stateMachine) run(t *testing.T, started string, rollouts []rollout, running [][]string) (calls []call, end string) {
 	t.Helper()
 	data := map[string]any{}
 	for name, steps := m.StartAt, 0; steps < 2000; steps++ {
@@ -230,17 +296,20 @@ func (m stateMachine) run(t *testing.T, started string, rollouts []rollout) (cal
 		switch st.Type {
 		case "Pass":
 			result = st.Result
-			for k, v := range st.Parameters {
-				if k == "polls.$" && v == "States.MathAdd($.loop.polls, 1)" {
-					result = map[string]any{"polls": lookup(data, "$.loop.polls").(float64) + 1}
-				}
+			if st.Parameters != nil {
+				result = passParameters(t, data, st.Parameters)
 			}
 		case "Task":
-			calls = append(calls, struct {
-				Resource   string
-				Parameters map[string]any
-			}{st.Resource, st.Parameters})
+			calls = append(calls, call{st.Resource, st.Parameters})
 			switch {
+			case strings.HasSuffix(st.Resource, ":listExecutions"):
+				require.NotEmpty(t, running, "the machine lists its executions more often than the test answers")
+				var executions []any
+				for _, arn := range running[0] {
+					executions = append(executions, map[string]any{"ExecutionArn": arn})
+				}
+				running = running[1:]
+				result = map[string]any{"Executions": executions}
 			case strings.HasSuffix(st.Resource, ":describeServices"):
 				require.NotEmpty(t, rollouts, "the machine reads the rollout more often than the test answers")
 				r := rollouts[0]
