@@ -176,45 +176,31 @@ func (r *configReader) list(key string, def []string) []string {
 
 // strMap accepts a JSON object of strings (what a YAML map becomes).
 func (r *configReader) strMap(key string) map[string]string {
-	r.remember(key, "{}")
-	v, ok := r.lookup(key)
-	if !ok {
-		return map[string]string{}
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		r.fail(key, v, "a map of strings to strings")
-		return map[string]string{}
-	}
-	return m
+	return jsonMap[string](r, key, "a map of strings to strings")
 }
 
 // numberMap accepts a JSON object of numbers (what a YAML map of numbers becomes).
 func (r *configReader) numberMap(key string) map[string]float64 {
-	r.remember(key, "{}")
-	v, ok := r.lookup(key)
-	if !ok {
-		return map[string]float64{}
-	}
-	m := map[string]float64{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		r.fail(key, v, "a map of names to numbers")
-		return map[string]float64{}
-	}
-	return m
+	return jsonMap[float64](r, key, "a map of names to numbers")
 }
 
 // listMap accepts a JSON object of lists of strings (what a YAML map of lists becomes).
 func (r *configReader) listMap(key string) map[string][]string {
+	return jsonMap[[]string](r, key, "a map of strings to lists of strings")
+}
+
+// jsonMap reads a key whose value is a JSON object of one type of value; empty when unset, and
+// a problem that says what is allowed when it is not such an object.
+func jsonMap[V any](r *configReader, key, allowed string) map[string]V {
 	r.remember(key, "{}")
 	v, ok := r.lookup(key)
 	if !ok {
-		return map[string][]string{}
+		return map[string]V{}
 	}
-	m := map[string][]string{}
+	m := map[string]V{}
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		r.fail(key, v, "a map of strings to lists of strings")
-		return map[string][]string{}
+		r.fail(key, v, allowed)
+		return map[string]V{}
 	}
 	return m
 }

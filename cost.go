@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -341,12 +341,7 @@ func costTable(tf, production, staging *cost.Estimate) string {
 	fmt.Fprintf(&b, "| of which priced with derived prices (estimates) | $%.2f | $%.2f | $%.2f |\n", tf.Estimated, production.Estimated, staging.Estimated)
 	fmt.Fprintf(&b, "\nStaging costs %.0f%% of production. The usage assumed (`go run . cost` prints it; a stack's `costUsage` and `--usage` change it):\n\n", 100*staging.Total/production.Total)
 	b.WriteString("| assumption | production | staging |\n|---|---:|---:|\n")
-	keys := make([]string, 0, len(production.Assumptions))
-	for k := range production.Assumptions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(production.Assumptions)) {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, strconv.FormatFloat(production.Assumptions[k], 'f', -1, 64),
 			strconv.FormatFloat(staging.Assumptions[k], 'f', -1, 64))
 	}

@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -218,12 +218,7 @@ func (e *Estimate) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "\n* priced with a derived price (an estimate: internal/cost/prices.tsv gives its arithmetic): $%.2f of the total\n", e.Estimated)
 	}
 	fmt.Fprintln(w, "\nUsage the plan cannot know, as assumed (override with --usage key=value):")
-	keys := make([]string, 0, len(e.Assumptions))
-	for k := range e.Assumptions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(e.Assumptions)) {
 		fmt.Fprintf(w, "  %s = %s\n", k, trim(e.Assumptions[k]))
 	}
 }

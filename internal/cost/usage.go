@@ -3,8 +3,9 @@ package cost
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -34,12 +35,7 @@ var DefaultUsage = map[string]float64{
 // most 1). Its error says what is allowed.
 func CheckUsage(key string, v float64) error {
 	if _, known := DefaultUsage[key]; !known {
-		keys := make([]string, 0, len(DefaultUsage))
-		for k := range DefaultUsage {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return fmt.Errorf("one of the cost command's assumptions: %s", strings.Join(keys, ", "))
+		return fmt.Errorf("one of the cost command's assumptions: %s", strings.Join(slices.Sorted(maps.Keys(DefaultUsage)), ", "))
 	}
 	switch {
 	case key == "backupsArchivedShare" && (v < 0 || v > 1):
