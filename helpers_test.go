@@ -6,9 +6,12 @@ import (
 	"coldchain/internal/schema"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,11 +92,34 @@ func planOf(t testing.TB, raw map[string]string) *offline.Plan {
 	return planOfStack(t, "production", raw)
 }
 
+// planOfStack plans a stack with the given raw config. Each variation is planned once per test
+// binary (tests share the plan: the ones that break a plan on purpose clone it first).
 func planOfStack(t testing.TB, stack string, raw map[string]string) *offline.Plan {
 	t.Helper()
-	p, err := planStack(project, stack, raw)
+	p, err := plannedOnce(stack, raw)
 	require.NoError(t, err)
 	return p
+}
+
+// planned holds each variation's plan, keyed by the stack and its sorted config.
+var planned sync.Map
+
+type onePlan struct {
+	once sync.Once
+	plan *offline.Plan
+	err  error
+}
+
+func plannedOnce(stack string, raw map[string]string) (*offline.Plan, error) {
+	var key strings.Builder
+	key.WriteString(stack)
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		fmt.Fprintf(&key, "\x00%s=%s", k, raw[k])
+	}
+	v, _ := planned.LoadOrStore(key.String(), &onePlan{})
+	one := v.(*onePlan)
+	one.once.Do(func() { one.plan, one.err = planStack(project, stack, raw) })
+	return one.plan, one.err
 }
 
 // planOfFile plans a shipped stack file as released (its image tags set), with optional

@@ -235,7 +235,7 @@ func runTransitions(t *testing.T) []transitionResult {
 			sem <- struct{}{}
 			go func(r *transitionResult) {
 				defer func() { <-sem; wg.Done() }()
-				after, err := planStack(project, r.stack, with(raws[r.stack], r.tr.sets...))
+				after, err := plannedOnce(r.stack, with(raws[r.stack], r.tr.sets...))
 				if err != nil {
 					r.err = err
 					return
