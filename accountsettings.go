@@ -1,12 +1,7 @@
 package main
 
 import (
-	"coldchain/internal/limits"
 	"fmt"
-	"regexp"
-	"slices"
-	"sort"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
@@ -25,98 +20,9 @@ import (
 // aws-waf-logs-* group of the account and region. Its destroy keeps them. The other stacks
 // only read what they need.
 
-// AccountSettingsConfig says whether the stack owns its account's settings, and what they
-// cover besides the stack's own needs.
-type AccountSettingsConfig struct {
-	// Owner (accountSettingsOwner, default false; production: true) declares the account's
-	// settings in this stack.
-	Owner bool
-	// ReplicatedRepositories (accountReplicatedRepositories, optional) are, by DR region, the
-	// repositories of the account's other stacks (names, or prefixes of names) that the
-	// owner's registry replication copies there.
-	ReplicatedRepositories map[string][]string
-}
-
-// ecrFilterPattern is the pattern of a replication rule's repository filter (ECR's
-// RepositoryFilter): a repository name or a beginning of one.
-var ecrFilterPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$`)
-
 // wafLogPolicyName is the name of the log policy AWS WAF itself creates and edits: the owner
 // takes it over with one that covers every WAF log group, so that WAF has nothing to add.
 const wafLogPolicyName = "AWSWAF-LOGS"
-
-// registryRules are the owner's registry replication rules: by DR region, the repository
-// name prefixes copied there, the stack's own under its drRegion. Sorted, for a stable plan.
-func (c *Config) registryRules() map[string][]string {
-	rules := map[string][]string{}
-	for region, prefixes := range c.AccountSettings.ReplicatedRepositories {
-		rules[region] = append(rules[region], prefixes...)
-	}
-	if c.DrRegion != "" {
-		for _, svc := range c.Services {
-			rules[c.DrRegion] = append(rules[c.DrRegion], svc.RepositoryName)
-		}
-	}
-	for region := range rules {
-		sort.Strings(rules[region])
-		rules[region] = slices.Compact(rules[region])
-	}
-	return rules
-}
-
-// checkAccountSettings checks what the owner replicates: DR regions other than the stack's,
-// repository names ECR takes, and the registry's limits (10 rules, 100 filters a rule).
-func (p *problems) checkAccountSettings(c *Config) {
-	const key = "accountReplicatedRepositories"
-	extra := c.AccountSettings.ReplicatedRepositories
-	if len(extra) > 0 && !c.AccountSettings.Owner {
-		p.add(key, fmt.Sprint(extra), "unset on a stack that does not own the account's settings "+
-			"(accountSettingsOwner: true): only the owner declares the registry's replication")
-	}
-	for _, region := range sortedKeys(extra) {
-		switch {
-		case !regionPattern.MatchString(region):
-			p.add(key, region, "DR region names such as ap-northeast-1 as the map's keys")
-		case region == c.Region:
-			p.add(key, region, "regions other than aws:region ("+c.Region+") as the map's keys: a copy in the same region survives nothing")
-		}
-		for _, name := range extra[region] {
-			if len(name) < 2 || len(name) > 256 || !ecrFilterPattern.MatchString(name) {
-				p.add(key, name, "repository names, or their beginnings, as ECR's replication filters take them: "+
-					"lowercase letters, digits, '.', '_', '-' and '/', 2 to 256 characters")
-			}
-		}
-	}
-	rules := c.registryRules()
-	if len(rules) > limits.EcrReplicationRules {
-		p.add(key, fmt.Sprint(extra), fmt.Sprintf("at most %d DR regions with the stack's own: ECR takes %d replication rules",
-			limits.EcrReplicationRules, limits.EcrReplicationRules))
-	}
-	for _, region := range sortedKeys(rules) {
-		if len(rules[region]) > limits.EcrReplicationFilters {
-			p.add(key, region, fmt.Sprintf("at most %d repositories for a region (ECR's filters per rule)", limits.EcrReplicationFilters))
-		}
-	}
-}
-
-// accountSettingsWarnings say what a stack that does not own its account's settings relies on
-// the owner for.
-func (c *Config) accountSettingsWarnings() []string {
-	if c.AccountSettings.Owner {
-		return nil
-	}
-	var out []string
-	if c.DrRegion != "" {
-		var names []string
-		for _, svc := range c.Services {
-			names = append(names, svc.RepositoryName)
-		}
-		out = append(out, fmt.Sprintf("the images replicate to %s only once the stack that owns the account's settings "+
-			"lists this stack's repositories in accountReplicatedRepositories[%q]: %s (docs/changing-a-stack.md)",
-			c.DrRegion, c.DrRegion, strings.Join(names, ", ")))
-	}
-	return out
-}
 
 // AccountSettings is the account's settings, declared by the stack that owns them.
 type AccountSettings struct {

@@ -23,7 +23,7 @@ type AlarmsArgs struct {
 	AlbArnSuffix pulumi.StringInput
 	// Services are the services in order, released or not; DefaultRoute names the one that
 	// gets every request no path pattern claims.
-	Services     []ServiceRef
+	Services     []WatchedService
 	DefaultRoute string
 	// DBInstanceID is the DBInstanceIdentifier of the database's metrics.
 	DBInstanceID pulumi.StringInput
@@ -35,6 +35,21 @@ type AlarmsArgs struct {
 	Firewall *Firewall
 	// Replications are the buckets' copies to the DR region, none without one.
 	Replications []Replication
+}
+
+// WatchedService is what the alarms watch of one service.
+type WatchedService struct {
+	// Key is the service's name in config ("backend").
+	Key string
+	// Deployed is false until the service's image tag is set: it has no alarm before.
+	Deployed bool
+	// Name is the ECS service's name; LogGroup its log group, which the alarms point to.
+	Name     pulumi.StringInput
+	LogGroup pulumi.StringInput
+	// TargetGroupArnSuffix is the TargetGroup dimension of its target group's metrics.
+	TargetGroupArnSuffix pulumi.StringInput
+	// Service is the ECS service, which its alarms wait for.
+	Service pulumi.Resource
 }
 
 // AlarmTopicArgs configures where the alarms go.
@@ -301,7 +316,7 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	for _, ref := range args.deployed() {
 		svc, logs := ref.Key, ref.LogGroup
 		specs = append(specs,
-			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: ref.resource,
+			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: ref.Service,
 				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2,
 				// No data means no target reports healthy at all.
 				missing: "breaching",
@@ -322,7 +337,7 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	if front := args.service(args.DefaultRoute); front != nil && front.Deployed {
 		// Before the first release the load balancer answers 503 (no target) to whoever
 		// scans it: that is no reason to page anyone.
-		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: front.resource,
+		specs = append(specs, alarmSpec{id: "alb-5xx", metric: m.elb5xx, after: front.Service,
 			comparison: "GreaterThanThreshold", threshold: float64(t.Http5xxPer5Minutes), evaluationPeriods: 1,
 			missing: "notBreaching",
 			description: pulumi.Sprintf("The load balancer itself returned more than %d 5XX responses in 5 minutes "+
@@ -540,7 +555,7 @@ func ofServices(m map[string]metric, names []string) []metric {
 }
 
 // service is a service by name, or nil.
-func (a *AlarmsArgs) service(name string) *ServiceRef {
+func (a *AlarmsArgs) service(name string) *WatchedService {
 	for i := range a.Services {
 		if a.Services[i].Key == name {
 			return &a.Services[i]
@@ -550,8 +565,8 @@ func (a *AlarmsArgs) service(name string) *ServiceRef {
 }
 
 // deployed are the services that run: those whose image tag is released.
-func (a *AlarmsArgs) deployed() []ServiceRef {
-	var out []ServiceRef
+func (a *AlarmsArgs) deployed() []WatchedService {
+	var out []WatchedService
 	for _, ref := range a.Services {
 		if ref.Deployed {
 			out = append(out, ref)

@@ -209,3 +209,9 @@ func expireRule(id string, days int) s3.BucketLifecycleConfigurationV2RuleArgs {
 	r.Expiration = &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(days)}
 	return r
 }
+
+// Where the logs bucket receives each kind of log.
+const (
+	albLogPrefix      = "alb"
+	s3AccessLogPrefix = "s3-access"
+)

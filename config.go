@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -116,6 +118,14 @@ type Config struct {
 	Alarms AlarmThresholds
 }
 
+// NAT gateway strategies of awsx's Vpc that leave the private subnets a way out.
+const (
+	natOnePerAz = "OnePerAz"
+	natSingle   = "Single"
+)
+
+var natStrategies = []string{natOnePerAz, natSingle}
+
 // DatabaseConfig configures the data tier (keys "db<Key>", "redis<Key>", finalSnapshot).
 type DatabaseConfig struct {
 	Identifier          string // dbIdentifier, default "<prefix>-postgres"
@@ -163,6 +173,10 @@ type DatabaseConfig struct {
 	RedisMaintenanceWindow     string // redisMaintenanceWindow, default "sun:20:00-sun:21:00" (UTC)
 }
 
+// awsOwnedKey (redisKmsKey) encrypts the cache with ElastiCache's own key instead of a
+// customer-managed one: what a cache created without kmsKeyId has, and keeps.
+const awsOwnedKey = "aws-owned"
+
 // RoutingConfig configures the load balancer: TLS, the domain, draining and health checks.
 type RoutingConfig struct {
 	// DomainName (domainName, optional) turns on HTTPS with an ACM certificate.
@@ -205,6 +219,27 @@ type FirewallConfig struct {
 	// NAT address free to call the rest of the API.
 	RateLimitPaths []string
 }
+
+// AccountSettingsConfig says whether the stack owns its account's settings, and what they
+// cover besides the stack's own needs.
+type AccountSettingsConfig struct {
+	// Owner (accountSettingsOwner, default false; production: true) declares the account's
+	// settings in this stack.
+	Owner bool
+	// ReplicatedRepositories (accountReplicatedRepositories, optional) are, by DR region, the
+	// repositories of the account's other stacks (names, or prefixes of names) that the
+	// owner's registry replication copies there.
+	ReplicatedRepositories map[string][]string
+}
+
+// maxRateLimitPaths bounds wafRateLimitPaths.
+const maxRateLimitPaths = 10
+
+// The firewall's modes (wafMode).
+const (
+	wafCount = "count"
+	wafBlock = "block"
+)
 
 // AlarmThresholds are the thresholds of the alarms (keys "alarm<Name>").
 type AlarmThresholds struct {
@@ -270,6 +305,44 @@ type ServiceConfig struct {
 	ManagedSecrets []string
 }
 
+// service reads the keys of one service, "<name>Cpu", "<name>MinTasks", ...: def is the
+// service's role and defaults. The keys of path patterns, secrets and request-count scaling
+// exist only for a service whose default has them.
+func (r *configReader) service(def ServiceConfig) ServiceConfig {
+	key := func(k string) string { return def.Name + k }
+	s := def
+	// In this order, so that problems are reported in a stable one.
+	for _, f := range []struct {
+		key   string
+		field *int
+	}{{"Cpu", &s.CPU}, {"Memory", &s.Memory}, {"Port", &s.Port}, {"MinTasks", &s.MinTasks}, {"MaxTasks", &s.MaxTasks},
+		{"CpuTarget", &s.CPUTarget}, {"MemoryTarget", &s.MemoryTarget}} {
+		*f.field = r.integer(key(f.key), *f.field)
+	}
+	for _, f := range []struct {
+		key   string
+		field *string
+	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
+		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}, {"LogGroupName", &s.LogGroupName}} {
+		*f.field = r.str(key(f.key), *f.field)
+	}
+	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
+	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)
+	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
+	s.DesiredCount = r.integer(key("DesiredCount"), s.MinTasks)
+	if def.RequestsPerTarget > 0 {
+		s.RequestsPerTarget = r.integer(key("RequestsPerTarget"), def.RequestsPerTarget)
+	}
+	if def.PathPatterns != nil {
+		s.PathPatterns = r.list(key("PathPatterns"), def.PathPatterns)
+	}
+	if def.Secrets != nil {
+		s.Secrets = r.strMap(key("Secrets"))
+		s.ManagedSecrets = r.list(key("ManagedSecrets"), def.ManagedSecrets)
+	}
+	return s
+}
+
 // HTTPS is true when the load balancer terminates TLS: with a domain (ACM certificate) or a
 // certificate of the team's own.
 func (r RoutingConfig) HTTPS() bool { return r.DomainName != "" || r.CertificateArn != "" }
@@ -299,6 +372,37 @@ func (c *Config) Service(name string) *ServiceConfig {
 // Prefix is the name prefix of everything an operator types: "<projectName>-<environment>".
 func (c *Config) Prefix() string { return c.ProjectName + "-" + c.Environment }
 
+// replicaName is the name of a bucket's replica in the DR region.
+func replicaName(source, region string) string { return source + "-" + region }
+
+// bucketName is the configured name or, when unset, "<prefix>-<purpose>-<account id>": the
+// account id makes it globally unique, and config validation keeps it within 63 characters.
+func bucketName(configured, prefix, purpose, accountID string) string {
+	if configured != "" {
+		return configured
+	}
+	return fmt.Sprintf("%s-%s-%s", prefix, purpose, accountID)
+}
+
+// registryRules are the owner's registry replication rules: by DR region, the repository
+// name prefixes copied there, the stack's own under its drRegion. Sorted, for a stable plan.
+func (c *Config) registryRules() map[string][]string {
+	rules := map[string][]string{}
+	for region, prefixes := range c.AccountSettings.ReplicatedRepositories {
+		rules[region] = append(rules[region], prefixes...)
+	}
+	if c.DrRegion != "" {
+		for _, svc := range c.Services {
+			rules[c.DrRegion] = append(rules[c.DrRegion], svc.RepositoryName)
+		}
+	}
+	for region := range rules {
+		sort.Strings(rules[region])
+		rules[region] = slices.Compact(rules[region])
+	}
+	return rules
+}
+
 // DefaultTags are the tags the provider puts on every taggable resource. The tags config map
 // comes first so that it can never override the three tags the program relies on.
 func (c *Config) DefaultTags() map[string]string {
@@ -314,26 +418,6 @@ func (c *Config) DefaultTags() map[string]string {
 
 // defaultRegion is the seed's aws_region.
 const defaultRegion = "ap-northeast-2"
-
-// loadConfig reads and validates the configuration of a stack from its raw config map (the keys
-// as the Pulumi CLI passes them, "coldchain:vpcCidr", "aws:region"). It reports every problem at
-// once, and returns no Config when there is any.
-func loadConfig(project, stack string, raw map[string]string) (*Config, error) {
-	c, r := readConfig(project, stack, raw)
-	r.rejectUnknownKeys()
-	// A value of the wrong type was replaced by its default, which validate accepts, so no key
-	// is reported twice. An encrypted value is unknown offline: it is checked by "pulumi up".
-	var all []Problem
-	for _, p := range append(r.problems, c.validate()...) {
-		if !r.secret[p.Key] {
-			all = append(all, p)
-		}
-	}
-	if len(all) > 0 {
-		return nil, &ConfigError{Problems: all}
-	}
-	return c, nil
-}
 
 // configKeys lists every key the program reads, as "pulumi config set" takes it.
 func configKeys(project string) []string {

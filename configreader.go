@@ -109,44 +109,6 @@ func (r *configReader) boolean(key string, def bool) bool {
 	return parsed(r, key, def, "true or false", strconv.ParseBool)
 }
 
-// service reads the keys of one service, "<name>Cpu", "<name>MinTasks", ...: def is the
-// service's role and defaults. The keys of path patterns, secrets and request-count scaling
-// exist only for a service whose default has them.
-func (r *configReader) service(def ServiceConfig) ServiceConfig {
-	key := func(k string) string { return def.Name + k }
-	s := def
-	// In this order, so that problems are reported in a stable one.
-	for _, f := range []struct {
-		key   string
-		field *int
-	}{{"Cpu", &s.CPU}, {"Memory", &s.Memory}, {"Port", &s.Port}, {"MinTasks", &s.MinTasks}, {"MaxTasks", &s.MaxTasks},
-		{"CpuTarget", &s.CPUTarget}, {"MemoryTarget", &s.MemoryTarget}} {
-		*f.field = r.integer(key(f.key), *f.field)
-	}
-	for _, f := range []struct {
-		key   string
-		field *string
-	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
-		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}, {"LogGroupName", &s.LogGroupName}} {
-		*f.field = r.str(key(f.key), *f.field)
-	}
-	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
-	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)
-	// The desired count starts at the minimum unless set; autoscaling owns it afterwards.
-	s.DesiredCount = r.integer(key("DesiredCount"), s.MinTasks)
-	if def.RequestsPerTarget > 0 {
-		s.RequestsPerTarget = r.integer(key("RequestsPerTarget"), def.RequestsPerTarget)
-	}
-	if def.PathPatterns != nil {
-		s.PathPatterns = r.list(key("PathPatterns"), def.PathPatterns)
-	}
-	if def.Secrets != nil {
-		s.Secrets = r.strMap(key("Secrets"))
-		s.ManagedSecrets = r.list(key("ManagedSecrets"), def.ManagedSecrets)
-	}
-	return s
-}
-
 // list accepts a JSON list of strings (what a YAML list becomes) or a comma-separated string
 // (what "pulumi config set key a,b" stores).
 func (r *configReader) list(key string, def []string) []string {
@@ -294,4 +256,48 @@ func (r *configReader) subnetCidrs() map[string][]string {
 		return nil
 	}
 	return layout
+}
+
+// Problem is one invalid config value: the key, the value given and what is allowed.
+type Problem struct {
+	Key     string
+	Value   string
+	Allowed string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s = %q: must be %s", p.Key, p.Value, p.Allowed)
+}
+
+// ConfigError lists every problem of a stack's configuration.
+type ConfigError struct {
+	Problems []Problem
+}
+
+// InputError marks the error as the program's refusal of its config (offline.InputError).
+func (e *ConfigError) InputError() {}
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, 0, len(e.Problems)+1)
+	count := fmt.Sprintf("%d problems", len(e.Problems))
+	if len(e.Problems) == 1 {
+		count = "1 problem"
+	}
+	lines = append(lines, "invalid configuration ("+count+"):")
+	for _, p := range e.Problems {
+		lines = append(lines, "  "+p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+type problems []Problem
+
+func (p *problems) add(key, value, allowed string) {
+	*p = append(*p, Problem{Key: key, Value: value, Allowed: allowed})
+}
+
+func (p *problems) check(ok bool, key, value, allowed string) {
+	if !ok {
+		p.add(key, value, allowed)
+	}
 }

@@ -20,7 +20,7 @@ import (
 func estimateOf(t *testing.T, stack string, sets ...string) *cost.Estimate {
 	t.Helper()
 	raw := with(mustLoadStack(t, stack), sets...)
-	e, err := stackCost(project, stack, raw, nil)
+	e, err := stackCost(planStack, project, stack, raw, nil)
 	require.NoError(t, err)
 	return e
 }
@@ -105,7 +105,7 @@ func TestCostLinesAreThePriceFilesPricesTimesWhatThePlanRuns(t *testing.T) {
 func TestCostRefusesWhatItCannotPrice(t *testing.T) {
 	t.Parallel()
 	raw := with(mustLoadStack(t, "production"), append(released(), "aws:region=eu-west-1", "drRegion=eu-central-1")...)
-	_, err := stackCost(project, "production", raw, nil)
+	_, err := stackCost(planStack, project, "production", raw, nil)
 	var missing *cost.MissingPriceError
 	require.ErrorAs(t, err, &missing)
 	assert.Equal(t, "eu-west-1", missing.Region)

@@ -384,10 +384,6 @@ func optionalInt(on bool, v int) pulumi.IntPtrInput {
 	return pulumi.Int(v)
 }
 
-// awsOwnedKey (redisKmsKey) encrypts the cache with ElastiCache's own key instead of a
-// customer-managed one: what a cache created without kmsKeyId has, and keeps.
-const awsOwnedKey = "aws-owned"
-
 // databaseName is the application's database of a new instance; none for a restored one.
 func databaseName(c DatabaseConfig) pulumi.StringPtrInput {
 	if c.RestoreFrom != "" {

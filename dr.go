@@ -135,9 +135,6 @@ func (d *DisasterRecovery) newReplicaLogs(ctx *pulumi.Context, args *DisasterRec
 	}, there)
 }
 
-// replicaName is the name of a bucket's replica in the DR region.
-func replicaName(source, region string) string { return source + "-" + region }
-
 // replicateBuckets creates each bucket's replica in the DR region (versioned, encrypted with
 // the DR key, hardened like the source) and the replication that fills it, with a role that
 // may do only that.

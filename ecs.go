@@ -110,7 +110,10 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 	}
 	child := pulumi.Parent(s)
 
-	front, err := newFrontDoor(ctx, args, s)
+	front, err := newFrontDoor(ctx, frontDoorArgs{
+		Routing: args.Routing, Services: args.Services, VpcID: args.VpcID, PublicSubnetIDs: args.PublicSubnetIDs,
+		AlbSecurityGroupID: args.AlbSecurityGroupID, LogsBucketName: args.LogsBucketName,
+	}, s)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +186,10 @@ func NewServices(ctx *pulumi.Context, name string, args *ServicesArgs, opts ...p
 		}
 		s.LogGroups[cfg.Name] = ref.LogGroup
 		if len(spec.watched) > 0 {
-			machine, err := redeployOnSecretChange(ctx, args, cfg.Name, spec.watched, cluster.Arn, ref, child)
+			machine, err := redeployOnSecretChange(ctx, rolledService{
+				Account: args.Account, Prefix: args.Prefix, AlarmTopicArn: args.AlarmTopicArn,
+				Key: cfg.Name, Name: ref.Name, Arn: ref.Arn, ClusterArn: cluster.Arn, AlarmNames: ref.alarmNames, Service: ref.resource,
+			}, spec.watched, child)
 			if err != nil {
 				return nil, err
 			}
@@ -242,7 +248,9 @@ func (spec *serviceSpec) gatherSecrets(ctx *pulumi.Context, parent pulumi.Resour
 		spec.secretArns = append(spec.secretArns, db.SecretArn, db.RedisAuthSecretArn)
 		spec.watched = append(spec.watched, watchedSecret{arn: db.SecretArn})
 	}
-	managed, err := newManagedSecrets(ctx, spec.args, cfg, parent)
+	keeping := secretKeeping{Prefix: spec.args.Prefix, KeyArn: spec.args.KeyArn, RecoveryDays: spec.args.SecretRecoveryDays,
+		Copies: spec.args.Copies, Protect: spec.args.Protect}
+	managed, err := newManagedSecrets(ctx, keeping, cfg, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -456,13 +464,6 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		resource: service, alarmNames: alarmNames,
 	}, nil
 }
-
-// A rolling deployment starts every new task before it stops an old one: the service never runs
-// below its desired count, and twice it at most (the redeploy after a rotation sets the same).
-const (
-	deploymentMinimumHealthyPercent = 100
-	deploymentMaximumPercent        = 200
-)
 
 // Times a deployment takes beyond what config sets, in seconds.
 const (

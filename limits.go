@@ -55,3 +55,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// ptr returns a pointer to v, for the SDKs' optional plain arguments.
+func ptr[T any](v T) *T { return &v }

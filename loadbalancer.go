@@ -44,9 +44,22 @@ type frontDoor struct {
 	routing []pulumi.Resource
 }
 
+// frontDoorArgs places the load balancer and says what it routes.
+type frontDoorArgs struct {
+	// Routing is its TLS, domain and draining; Services are what it routes to, by path.
+	Routing  RoutingConfig
+	Services []ServiceConfig
+
+	VpcID              pulumi.StringInput
+	PublicSubnetIDs    pulumi.StringArrayInput
+	AlbSecurityGroupID pulumi.StringInput
+	// LogsBucketName receives its access logs.
+	LogsBucketName pulumi.StringInput
+}
+
 // newFrontDoor creates the internet-facing load balancer, its target groups, listeners and
 // routing, and with a domain the certificate and the DNS records.
-func newFrontDoor(ctx *pulumi.Context, args *ServicesArgs, component pulumi.Resource) (*frontDoor, error) {
+func newFrontDoor(ctx *pulumi.Context, args frontDoorArgs, component pulumi.Resource) (*frontDoor, error) {
 	c := args.Routing
 	parent := pulumi.Parent(component)
 	alb, err := lb.NewLoadBalancer(ctx, "alb", &lb.LoadBalancerArgs{

@@ -74,9 +74,9 @@ func command(args []string, stdout, stderr io.Writer) int {
 	case "plan":
 		return offline.Command(args[1:], stdout, stderr, usage, planStack)
 	case "adopt":
-		return adoptCommand(args[1:], stdout, stderr)
+		return adoptCommand(args[1:], stdout, stderr, planStack)
 	case "cost":
-		return costCommand(args[1:], stdout, stderr)
+		return costCommand(args[1:], stdout, stderr, planStack)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -337,7 +337,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		Thresholds:          cfg.Alarms,
 		ClusterName:         services.ClusterName,
 		AlbArnSuffix:        services.AlbArnSuffix,
-		Services:            services.Refs,
+		Services:            watchedServices(services.Refs),
 		DefaultRoute:        defaultRoute(cfg.Services),
 		DBInstanceID:        database.InstanceID,
 		RedisMemberClusters: database.RedisMemberClusters,
@@ -399,6 +399,18 @@ func scaledServices(services []ServiceConfig, refs []ServiceRef) []ScaledService
 			Key: svc.Name, ServiceName: refs[i].Name, TargetGroupArnSuffix: refs[i].TargetGroupArnSuffix,
 			MinTasks: svc.MinTasks, MaxTasks: svc.MaxTasks,
 			CPUTarget: svc.CPUTarget, MemoryTarget: svc.MemoryTarget, RequestsPerTarget: svc.RequestsPerTarget,
+		})
+	}
+	return out
+}
+
+// watchedServices are what the alarms watch of the services.
+func watchedServices(refs []ServiceRef) []WatchedService {
+	var out []WatchedService
+	for _, ref := range refs {
+		out = append(out, WatchedService{
+			Key: ref.Key, Deployed: ref.Deployed, Name: ref.Name, LogGroup: ref.LogGroup,
+			TargetGroupArnSuffix: ref.TargetGroupArnSuffix, Service: ref.resource,
 		})
 	}
 	return out
@@ -527,9 +539,6 @@ func optionalStrings(items []string) pulumi.StringArrayInput {
 	}
 	return pulumi.ToStringArray(items)
 }
-
-// ptr returns a pointer to v, for the SDKs' optional plain arguments.
-func ptr[T any](v T) *T { return &v }
 
 // replications are the DR copies of the buckets, none without a DR region.
 func replications(dr *DisasterRecovery) []Replication {

@@ -61,10 +61,6 @@ type NetworkService struct {
 	DataTier bool
 }
 
-// availabilityZoneCount is how many zones the network spans: the first two of the region that
-// need no opt-in.
-const availabilityZoneCount = 2
-
 // Ports of the data tier, fixed by the engines.
 const (
 	postgresPort = 5432

@@ -25,17 +25,28 @@ func managedSecretName(service, variable string) string {
 	return service + "-" + strings.ToLower(strings.ReplaceAll(variable, "_", "-"))
 }
 
+// secretKeeping is how the secrets the program declares are kept: named after the stack's
+// prefix, encrypted with KeyArn, recoverable for RecoveryDays once deleted, replicated to the
+// DR region when Copies is set, and protected.
+type secretKeeping struct {
+	Prefix       string
+	KeyArn       pulumi.StringInput
+	RecoveryDays int
+	Copies       *RegionCopies
+	Protect      bool
+}
+
 // newManagedSecrets declares a Secrets Manager secret, without a value, for each of a service's
 // ManagedSecrets. The value is set out of band ("aws secretsmanager put-secret-value"), so it
 // never passes through config, the program or the Pulumi state.
-func newManagedSecrets(ctx *pulumi.Context, args *ServicesArgs, cfg ServiceConfig, parent pulumi.ResourceOption) (map[string]*secretsmanager.Secret, error) {
+func newManagedSecrets(ctx *pulumi.Context, args secretKeeping, cfg ServiceConfig, parent pulumi.ResourceOption) (map[string]*secretsmanager.Secret, error) {
 	out := map[string]*secretsmanager.Secret{}
 	for _, variable := range cfg.ManagedSecrets {
 		secret, err := secretsmanager.NewSecret(ctx, managedSecretName(cfg.Name, variable), &secretsmanager.SecretArgs{
 			Description: pulumi.String(variable + " of the " + args.Prefix + " " + cfg.Name + ". Set its value with " +
 				"aws secretsmanager put-secret-value; the " + cfg.Name + " is redeployed to read it."),
 			KmsKeyId:             args.KeyArn,
-			RecoveryWindowInDays: pulumi.Int(args.SecretRecoveryDays),
+			RecoveryWindowInDays: pulumi.Int(args.RecoveryDays),
 			Replicas:             args.Copies.secretReplicas(),
 		}, parent, pulumi.Protect(args.Protect))
 		if err != nil {
@@ -53,6 +64,29 @@ type watchedSecret struct {
 	partial bool
 }
 
+// rolledService is the service a redeploy rolls, and where its alarms go.
+type rolledService struct {
+	Account       awsAccount
+	Prefix        string
+	AlarmTopicArn pulumi.StringInput
+	// Key is the service's name in config; Name and Arn the ECS service's, in ClusterArn.
+	Key        string
+	Name       pulumi.StringOutput
+	Arn        pulumi.StringOutput
+	ClusterArn pulumi.StringInput
+	// AlarmNames are its deployment alarms, whose rollback the redeploy suspends; Service is
+	// the ECS service, which the redeploy's trigger waits for.
+	AlarmNames pulumi.StringArray
+	Service    pulumi.Resource
+}
+
+// A rolling deployment starts every new task before it stops an old one: the service never runs
+// below its desired count, and twice it at most (the redeploy after a rotation sets the same).
+const (
+	deploymentMinimumHealthyPercent = 100
+	deploymentMaximumPercent        = 200
+)
+
 // redeployOnSecretChange starts a rolling deployment of a service whenever one of the watched
 // Secrets Manager secrets gets a new current value (Secrets Manager's "Secret Label Updated"
 // event for AWSCURRENT, sent for RDS's managed rotation as for any other). An EventBridge rule
@@ -60,12 +94,11 @@ type watchedSecret struct {
 // and restores it once the rollout is over (redeployDefinition says why); its failures, and
 // events EventBridge could not deliver, page through the alarm topic. No code to maintain, and
 // every run is kept in the state machine's history.
-func redeployOnSecretChange(ctx *pulumi.Context, args *ServicesArgs, name string, watched []watchedSecret,
-	clusterArn pulumi.StringInput, ref *ServiceRef, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	account := args.Account
+func redeployOnSecretChange(ctx *pulumi.Context, args rolledService, watched []watchedSecret, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	account, name := args.Account, args.Key
 	machineRole, err := newServiceRole(ctx, account, name+"-redeploy", "Lets the state machine roll the "+name+" service when its secrets change",
 		"states.amazonaws.com", account.arn("states", account.Region, "stateMachine:*"), []statement{
-			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []pulumi.StringInput{ref.Arn}},
+			{Sid: "RollTheService", Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []pulumi.StringInput{args.Arn}},
 			// Its own running executions, to wait for an earlier one (its name is generated
 			// after the role: the prefix of its logical name).
 			{Sid: "WaitForEarlierRedeploys", Actions: []string{"states:ListExecutions"},
@@ -74,7 +107,7 @@ func redeployOnSecretChange(ctx *pulumi.Context, args *ServicesArgs, name string
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	definition := pulumi.All(clusterArn, ref.Name, ref.alarmNames.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
+	definition := pulumi.All(args.ClusterArn, args.Name, args.AlarmNames.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
 		return redeployDefinition(account.Partition, name, v[0].(string), v[1].(string), v[2].([]string))
 	}).(pulumi.StringOutput)
 	machine, err := sfn.NewStateMachine(ctx, name+"-redeploy", &sfn.StateMachineArgs{
@@ -112,7 +145,7 @@ func redeployOnSecretChange(ctx *pulumi.Context, args *ServicesArgs, name string
 	rule, err := cloudwatch.NewEventRule(ctx, name+"-secret-changed", &cloudwatch.EventRuleArgs{
 		Description:  pulumi.String("A secret the " + name + " service reads has a new value: roll the service"),
 		EventPattern: eventPattern,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{ref.resource}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Service}))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("creating %s secret-change rule: %w", name, err)
 	}

@@ -87,12 +87,6 @@ type DataBucket struct {
 	Lifecycle     []s3.BucketLifecycleConfigurationV2RuleArgs
 }
 
-// Where the logs bucket receives each kind of log.
-const (
-	albLogPrefix      = "alb"
-	s3AccessLogPrefix = "s3-access"
-)
-
 // NewStorage creates the data key, the three buckets and the two repositories.
 func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pulumi.ResourceOption) (*Storage, error) {
 	s := &Storage{}
@@ -192,15 +186,6 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		"keyArn": s.KeyArn, "uploadsBucketName": s.UploadsBucketName, "backupsBucketName": s.BackupsBucketName,
 		"logsBucketName": s.LogsBucketName,
 	})
-}
-
-// bucketName is the configured name or, when unset, "<prefix>-<purpose>-<account id>": the
-// account id makes it globally unique, and config validation keeps it within 63 characters.
-func bucketName(configured, prefix, purpose, accountID string) string {
-	if configured != "" {
-		return configured
-	}
-	return fmt.Sprintf("%s-%s-%s", prefix, purpose, accountID)
 }
 
 // dataKeyServices are the services that use the data key on a caller's behalf.

@@ -264,3 +264,7 @@ func freeBlocks(vpc netip.Prefix, taken []netip.Prefix, extraBits, need, n int) 
 	}
 	return nil
 }
+
+// availabilityZoneCount is how many zones the network spans: the first two of the region that
+// need no opt-in.
+const availabilityZoneCount = 2

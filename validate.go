@@ -100,6 +100,26 @@ func (c *Config) validate() []Problem {
 	return p
 }
 
+// loadConfig reads and validates the configuration of a stack from its raw config map (the keys
+// as the Pulumi CLI passes them, "coldchain:vpcCidr", "aws:region"). It reports every problem at
+// once, and returns no Config when there is any.
+func loadConfig(project, stack string, raw map[string]string) (*Config, error) {
+	c, r := readConfig(project, stack, raw)
+	r.rejectUnknownKeys()
+	// A value of the wrong type was replaced by its default, which validate accepts, so no key
+	// is reported twice. An encrypted value is unknown offline: it is checked by "pulumi up".
+	var all []Problem
+	for _, p := range append(r.problems, c.validate()...) {
+		if !r.secret[p.Key] {
+			all = append(all, p)
+		}
+	}
+	if len(all) > 0 {
+		return nil, &ConfigError{Problems: all}
+	}
+	return c, nil
+}
+
 // validateData checks the keys of the data and storage tiers.
 func (p *problems) validateData(c *Config) {
 	d := c.Database
@@ -215,50 +235,6 @@ func isPlaceholderDomain(domain string) bool {
 		}
 	}
 	return false
-}
-
-// Problem is one invalid config value: the key, the value given and what is allowed.
-type Problem struct {
-	Key     string
-	Value   string
-	Allowed string
-}
-
-func (p Problem) String() string {
-	return fmt.Sprintf("%s = %q: must be %s", p.Key, p.Value, p.Allowed)
-}
-
-// ConfigError lists every problem of a stack's configuration.
-type ConfigError struct {
-	Problems []Problem
-}
-
-// InputError marks the error as the program's refusal of its config (offline.InputError).
-func (e *ConfigError) InputError() {}
-
-func (e *ConfigError) Error() string {
-	lines := make([]string, 0, len(e.Problems)+1)
-	count := fmt.Sprintf("%d problems", len(e.Problems))
-	if len(e.Problems) == 1 {
-		count = "1 problem"
-	}
-	lines = append(lines, "invalid configuration ("+count+"):")
-	for _, p := range e.Problems {
-		lines = append(lines, "  "+p.String())
-	}
-	return strings.Join(lines, "\n")
-}
-
-type problems []Problem
-
-func (p *problems) add(key, value, allowed string) {
-	*p = append(*p, Problem{Key: key, Value: value, Allowed: allowed})
-}
-
-func (p *problems) check(ok bool, key, value, allowed string) {
-	if !ok {
-		p.add(key, value, allowed)
-	}
 }
 
 func (p *problems) checkInt(key string, value, lo, hi int) {
@@ -546,14 +522,6 @@ func isDomainName(name string) bool {
 // maxPrefixLength keeps "<prefix>-uploads-<12-digit account id>" within S3's 63 characters.
 const maxPrefixLength = 63 - len("-uploads-") - 12
 
-// NAT gateway strategies of awsx's Vpc that leave the private subnets a way out.
-const (
-	natOnePerAz = "OnePerAz"
-	natSingle   = "Single"
-)
-
-var natStrategies = []string{natOnePerAz, natSingle}
-
 // validateServices checks the keys of every service, "<name><Key>".
 func (p *problems) validateServices(c *Config) {
 	for _, svc := range c.Services {
@@ -727,3 +695,61 @@ func (p *problems) checkDBParameters(params map[string]string) {
 
 // logGroupNamePattern is CloudWatch Logs' rule for a log group name (CreateLogGroup).
 var logGroupNamePattern = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+
+// ecrFilterPattern is the pattern of a replication rule's repository filter (ECR's
+// RepositoryFilter): a repository name or a beginning of one.
+var ecrFilterPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$`)
+
+// checkAccountSettings checks what the owner replicates: DR regions other than the stack's,
+// repository names ECR takes, and the registry's limits (10 rules, 100 filters a rule).
+func (p *problems) checkAccountSettings(c *Config) {
+	const key = "accountReplicatedRepositories"
+	extra := c.AccountSettings.ReplicatedRepositories
+	if len(extra) > 0 && !c.AccountSettings.Owner {
+		p.add(key, fmt.Sprint(extra), "unset on a stack that does not own the account's settings "+
+			"(accountSettingsOwner: true): only the owner declares the registry's replication")
+	}
+	for _, region := range sortedKeys(extra) {
+		switch {
+		case !regionPattern.MatchString(region):
+			p.add(key, region, "DR region names such as ap-northeast-1 as the map's keys")
+		case region == c.Region:
+			p.add(key, region, "regions other than aws:region ("+c.Region+") as the map's keys: a copy in the same region survives nothing")
+		}
+		for _, name := range extra[region] {
+			if len(name) < 2 || len(name) > 256 || !ecrFilterPattern.MatchString(name) {
+				p.add(key, name, "repository names, or their beginnings, as ECR's replication filters take them: "+
+					"lowercase letters, digits, '.', '_', '-' and '/', 2 to 256 characters")
+			}
+		}
+	}
+	rules := c.registryRules()
+	if len(rules) > limits.EcrReplicationRules {
+		p.add(key, fmt.Sprint(extra), fmt.Sprintf("at most %d DR regions with the stack's own: ECR takes %d replication rules",
+			limits.EcrReplicationRules, limits.EcrReplicationRules))
+	}
+	for _, region := range sortedKeys(rules) {
+		if len(rules[region]) > limits.EcrReplicationFilters {
+			p.add(key, region, fmt.Sprintf("at most %d repositories for a region (ECR's filters per rule)", limits.EcrReplicationFilters))
+		}
+	}
+}
+
+// accountSettingsWarnings say what a stack that does not own its account's settings relies on
+// the owner for.
+func (c *Config) accountSettingsWarnings() []string {
+	if c.AccountSettings.Owner {
+		return nil
+	}
+	var out []string
+	if c.DrRegion != "" {
+		var names []string
+		for _, svc := range c.Services {
+			names = append(names, svc.RepositoryName)
+		}
+		out = append(out, fmt.Sprintf("the images replicate to %s only once the stack that owns the account's settings "+
+			"lists this stack's repositories in accountReplicatedRepositories[%q]: %s (docs/changing-a-stack.md)",
+			c.DrRegion, c.DrRegion, strings.Join(names, ", ")))
+	}
+	return out
+}

@@ -70,15 +70,6 @@ const (
 	pathPrefixWCU = 2
 )
 
-// maxRateLimitPaths bounds wafRateLimitPaths.
-const maxRateLimitPaths = 10
-
-// The firewall's modes (wafMode).
-const (
-	wafCount = "count"
-	wafBlock = "block"
-)
-
 // NewFirewall creates the web ACL (AWS's managed rule groups, then a rate limit per client
 // IP), associates it with the load balancer, and sends its logs to a log group.
 func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...pulumi.ResourceOption) (*Firewall, error) {
