@@ -315,13 +315,15 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 	var specs []alarmSpec
 	for _, ref := range args.deployed() {
 		svc, logs := ref.Key, ref.LogGroup
-		specs = append(specs,
-			alarmSpec{id: svc + "-unhealthy-targets", metric: m.healthyHosts[svc], after: ref.Service,
+		if healthy, ok := m.healthyHosts[svc]; ok {
+			specs = append(specs, alarmSpec{id: svc + "-unhealthy-targets", metric: healthy, after: ref.Service,
 				comparison: "LessThanThreshold", threshold: float64(t.MinHealthyTargets), evaluationPeriods: 2,
 				// No data means no target reports healthy at all.
 				missing: "breaching",
 				description: pulumi.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
-					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)},
+					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)})
+		}
+		specs = append(specs,
 			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],
 				comparison: "GreaterThanThreshold", threshold: float64(t.ServiceCPUPercent), evaluationPeriods: 3,
 				missing: "missing",
@@ -454,8 +456,10 @@ func newMetrics(args *AlarmsArgs) *metrics {
 	lbDim := dimension{"LoadBalancer", args.AlbArnSuffix}
 	for _, ref := range args.Services {
 		svc := ref.Key
-		tm := newTargetMetrics(svc, ref.TargetGroupArnSuffix, args.AlbArnSuffix)
-		m.healthyHosts[svc], m.target5xx[svc], m.responseTime[svc], m.targetRequests[svc] = tm.healthyHosts, tm.http5xx, tm.responseTime, tm.requests
+		if ref.TargetGroupArnSuffix != nil { // a worker has no target group
+			tm := newTargetMetrics(svc, ref.TargetGroupArnSuffix, args.AlbArnSuffix)
+			m.healthyHosts[svc], m.target5xx[svc], m.responseTime[svc], m.targetRequests[svc] = tm.healthyHosts, tm.http5xx, tm.responseTime, tm.requests
+		}
 		if !ref.Deployed {
 			continue // no ECS service, no ECS metrics
 		}

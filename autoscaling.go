@@ -29,6 +29,10 @@ type ScaledService struct {
 	// requests per task (0: no request-count policy).
 	MinTasks, MaxTasks                         int
 	CPUTarget, MemoryTarget, RequestsPerTarget int
+	// QueueName is the SQS queue a worker consumes ("": none); MessagesPerTask the backlog per
+	// running task its policy keeps.
+	QueueName       string
+	MessagesPerTask int
 }
 
 // Autoscaling is the scalable targets and target-tracking policies of both services.
@@ -70,6 +74,22 @@ func NewAutoscaling(ctx *pulumi.Context, name string, args *AutoscalingArgs, opt
 		if cfg.RequestsPerTarget > 0 {
 			metrics = append(metrics, scalingMetric{"requests", "ALBRequestCountPerTarget", cfg.RequestsPerTarget})
 		}
+		if cfg.QueueName != "" {
+			if _, err := appautoscaling.NewPolicy(ctx, svc.Key+"-queue", &appautoscaling.PolicyArgs{
+				PolicyType:        pulumi.String("TargetTrackingScaling"),
+				ServiceNamespace:  target.ServiceNamespace,
+				ScalableDimension: target.ScalableDimension,
+				ResourceId:        target.ResourceId,
+				TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+					CustomizedMetricSpecification: backlogPerTask(cfg.QueueName, args.ClusterName, svc.ServiceName),
+					TargetValue:                   pulumi.Float64(float64(cfg.MessagesPerTask)),
+					ScaleInCooldown:               pulumi.Int(args.ScaleInCooldown),
+					ScaleOutCooldown:              pulumi.Int(args.ScaleOutCooldown),
+				},
+			}, child); err != nil {
+				return nil, fmt.Errorf("creating %s queue scaling policy: %w", svc.Key, err)
+			}
+		}
 		for _, m := range metrics {
 			spec := &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
 				PredefinedMetricType: pulumi.String(m.metric),
@@ -110,4 +130,37 @@ func scalableResourceID(cluster, service pulumi.StringInput) pulumi.StringOutput
 // suffixes of the load balancer and of the target group joined by "/".
 func requestCountLabel(albArnSuffix, targetGroupArnSuffix pulumi.StringInput) pulumi.StringOutput {
 	return pulumi.Sprintf("%s/%s", albArnSuffix, targetGroupArnSuffix)
+}
+
+// backlogPerTask is a queue's visible messages per running task: what AWS's guide to scaling
+// on SQS tracks, since the queue's length alone says nothing about whether the tasks keep up.
+// Metric math in a target-tracking policy: the queue's ApproximateNumberOfMessagesVisible over
+// the service's RunningTaskCount (Container Insights, which a worker with a queue requires).
+func backlogPerTask(queueName string, cluster, service pulumi.StringInput) *appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs {
+	type dims = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArray
+	type dim = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs
+	stat := func(id, namespace, name, statistic string, dimensions dims) *appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArgs {
+		return &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArgs{
+			Id: pulumi.String(id),
+			MetricStat: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatArgs{
+				Metric: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs{
+					Namespace: pulumi.String(namespace), MetricName: pulumi.String(name), Dimensions: dimensions,
+				},
+				Stat: pulumi.String(statistic),
+			},
+			ReturnData: pulumi.Bool(false),
+		}
+	}
+	return &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs{
+		Metrics: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArray{
+			stat("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Sum",
+				dims{&dim{Name: pulumi.String("QueueName"), Value: pulumi.String(queueName)}}),
+			stat("tasks", "ECS/ContainerInsights", "RunningTaskCount", "Average",
+				dims{&dim{Name: pulumi.String("ClusterName"), Value: cluster}, &dim{Name: pulumi.String("ServiceName"), Value: service}}),
+			&appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArgs{
+				Id: pulumi.String("backlog"), Expression: pulumi.String("visible / tasks"),
+				Label: pulumi.String("visible messages per running task"), ReturnData: pulumi.Bool(true),
+			},
+		},
+	}
 }

@@ -188,6 +188,16 @@ var badConfigs = []struct {
 	{name: "declared secret: a lowercase name", sets: []string{`backendManagedSecrets=["api_key"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "declared secret: a name the program sets", sets: []string{`backendManagedSecrets=["DATABASE_PASSWORD"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "declared secret: a name twice", sets: []string{`backendManagedSecrets=["API_KEY","API_KEY"]`}, keys: []string{"backendManagedSecrets"}},
+	{name: "worker: a program service's name", sets: []string{`workers=["backend"]`}, keys: []string{"workers"}},
+	{name: "worker: not a key's beginning", sets: []string{`workers=["Dispatcher"]`}, keys: []string{"workers"}},
+	{name: "worker: named twice", sets: []string{`workers=["dispatcher","dispatcher"]`}, keys: []string{"workers"}},
+	{name: "worker: eleven", sets: []string{`workers=["w1","w2","w3","w4","w5","w6","w7","w8","w9","w10","w11"]`}, keys: []string{"workers"}},
+	{name: "worker: not an SQS queue name", sets: []string{`workers=["dispatcher"]`, "dispatcherQueueName=orders queue"}, keys: []string{"dispatcherQueueName"}},
+	{name: "worker: a queue without Container Insights", sets: []string{`workers=["dispatcher"]`, "dispatcherQueueName=orders", "containerInsights=false"},
+		keys: []string{"dispatcherQueueName"}},
+	{name: "worker: no messages per task", sets: []string{`workers=["dispatcher"]`, "dispatcherMessagesPerTask=0"}, keys: []string{"dispatcherMessagesPerTask"}},
+	{name: "worker: a port is the load balancer's", sets: []string{`workers=["dispatcher"]`, "dispatcherPort=8080"}, keys: []string{"dispatcherPort"}},
+	{name: "worker: the program's own key unset", sets: []string{"dispatcherCpu=512"}, keys: []string{"dispatcherCpu"}},
 	{name: "declared secret also mapped", sets: []string{"backendManagedSecrets=API_KEY", `backendSecrets={"API_KEY":"/x"}`}, keys: []string{"backendManagedSecrets"}},
 }
 

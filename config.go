@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -101,8 +102,13 @@ type Config struct {
 	ContainerInsights bool
 	// Firewall is the web application firewall in front of the load balancer.
 	Firewall FirewallConfig
-	// Services are the application's ECS services, in order; each is keyed by its name.
+	// Services are the application's ECS services, in order; each is keyed by its name. The
+	// program's own (backend, frontend) come first, then the workers.
 	Services []ServiceConfig
+	// Workers (workers, default none) names the services that run without the load balancer,
+	// such as a queue consumer: each gets the keys "<name>Cpu", "<name>ImageTag", ... and a
+	// repository, log group, security group, scaling and alarms of its own.
+	Workers []string
 	// Routing configures the load balancer in front of them.
 	Routing RoutingConfig
 	// CPUArchitecture (cpuArchitecture, default "X86_64") is the tasks' CPU, or "ARM64".
@@ -277,6 +283,10 @@ type ServiceConfig struct {
 	DataTier bool
 	// Exec turns on ECS Exec (migrations, debugging), with its logged sessions.
 	Exec bool
+	// Worker runs without the load balancer (a background worker, declared in the key
+	// workers): no port, target group or routing rule; it scales on CPU and memory, and on its
+	// queue's backlog when it has one. Its data-tier access is config (DataTier).
+	Worker bool
 
 	CPU             int    // Cpu: Fargate CPU units
 	Memory          int    // Memory: MiB
@@ -303,6 +313,22 @@ type ServiceConfig struct {
 	// variables whose Secrets Manager secret the program declares without a value.
 	Secrets        map[string]string
 	ManagedSecrets []string
+	// QueueName (QueueName, workers only, optional) is an SQS queue of the team's in the stack's
+	// region that the worker consumes: it may receive and delete its messages, and it scales to
+	// keep MessagesPerTask (MessagesPerTask, default 100) visible messages per running task.
+	QueueName       string
+	MessagesPerTask int
+}
+
+// Worker defaults: a small task, one at least, scaled on CPU and memory.
+func workerService(prefix, name string) ServiceConfig {
+	return ServiceConfig{
+		Name: name, Worker: true,
+		ServiceName: prefix + "-" + name, RepositoryName: prefix + "/" + name, LogGroupName: "/ecs/" + prefix + "/" + name,
+		CPU: 512, Memory: 1024, User: "1000", MinTasks: 1, MaxTasks: 4, CPUTarget: 70, MemoryTarget: 80,
+		ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
+		Secrets: map[string]string{}, ManagedSecrets: []string{}, MessagesPerTask: 100,
+	}
 }
 
 // service reads the keys of one service, "<name>Cpu", "<name>MinTasks", ...: def is the
@@ -311,20 +337,34 @@ type ServiceConfig struct {
 func (r *configReader) service(def ServiceConfig) ServiceConfig {
 	key := func(k string) string { return def.Name + k }
 	s := def
-	// In this order, so that problems are reported in a stable one.
-	for _, f := range []struct {
+	type intKey struct {
 		key   string
 		field *int
-	}{{"Cpu", &s.CPU}, {"Memory", &s.Memory}, {"Port", &s.Port}, {"MinTasks", &s.MinTasks}, {"MaxTasks", &s.MaxTasks},
-		{"CpuTarget", &s.CPUTarget}, {"MemoryTarget", &s.MemoryTarget}} {
-		*f.field = r.integer(key(f.key), *f.field)
 	}
-	for _, f := range []struct {
+	type strKey struct {
 		key   string
 		field *string
-	}{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
-		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}, {"LogGroupName", &s.LogGroupName}} {
+	}
+	ints := []intKey{{"Cpu", &s.CPU}, {"Memory", &s.Memory}, {"Port", &s.Port}, {"MinTasks", &s.MinTasks}, {"MaxTasks", &s.MaxTasks},
+		{"CpuTarget", &s.CPUTarget}, {"MemoryTarget", &s.MemoryTarget}}
+	strs := []strKey{{"ImageTag", &s.ImageTag}, {"HealthCheckPath", &s.HealthCheckPath}, {"User", &s.User},
+		{"ServiceName", &s.ServiceName}, {"RepositoryName", &s.RepositoryName}, {"LogGroupName", &s.LogGroupName}}
+	if def.Worker {
+		// A worker has no port and no health check path: the load balancer's.
+		ints = slices.DeleteFunc(ints, func(k intKey) bool { return k.key == "Port" })
+		strs = slices.DeleteFunc(strs, func(k strKey) bool { return k.key == "HealthCheckPath" })
+	}
+	// In this order, so that problems are reported in a stable one.
+	for _, f := range ints {
+		*f.field = r.integer(key(f.key), *f.field)
+	}
+	for _, f := range strs {
 		*f.field = r.str(key(f.key), *f.field)
+	}
+	if def.Worker {
+		s.DataTier = r.boolean(key("DataTier"), def.DataTier)
+		s.QueueName = r.str(key("QueueName"), "")
+		s.MessagesPerTask = r.integer(key("MessagesPerTask"), def.MessagesPerTask)
 	}
 	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
 	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)
@@ -567,5 +607,17 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 			WafBlockedPer5Minutes: r.integer("alarmWafBlockedPer5Minutes", 100),
 		},
 	}
+	// The workers follow the program's services, in the order given; each one's keys exist
+	// once it is declared (TestNoWorkerKeyIsAProgramKey keeps them apart from the program's).
+	c.Workers = r.list("workers", nil)
+	for _, name := range c.Workers {
+		if workerNamePattern.MatchString(name) && c.Service(name) == nil {
+			c.Services = append(c.Services, r.service(workerService(prefix, name)))
+		}
+	}
 	return c, r
 }
+
+// workerNamePattern is a worker's name: it starts its config keys (dispatcherCpu) and its
+// physical names, so lowercase letters and digits, 2 to 20.
+var workerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,19}$`)

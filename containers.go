@@ -120,7 +120,7 @@ func containerDefinitions(s containerSpec) (string, error) {
 		Image:        s.Image,
 		Essential:    true,
 		User:         s.User,
-		PortMappings: []portMapping{{ContainerPort: s.Port, Protocol: "tcp", Name: s.Name + "-" + strconv.Itoa(s.Port)}},
+		PortMappings: portMappings(s.Name, s.Port),
 		Environment:  []nameValue{},
 		Secrets:      []nameValueFrom{},
 		LogConfiguration: logConfiguration{
@@ -182,3 +182,12 @@ func reservedEnvNames() []string {
 }
 
 func isReservedEnv(name string) bool { return slices.Contains(reservedEnvNames(), name) }
+
+// portMappings publish the container's port; none for a worker (port 0), which takes no
+// traffic.
+func portMappings(name string, port int) []portMapping {
+	if port == 0 {
+		return []portMapping{}
+	}
+	return []portMapping{{ContainerPort: port, Protocol: "tcp", Name: name + "-" + strconv.Itoa(port)}}
+}

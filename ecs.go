@@ -95,7 +95,8 @@ type ServiceRef struct {
 	LogGroup          pulumi.StringOutput
 	TaskDefinitionArn pulumi.StringOutput
 	// TargetGroupArnSuffix is the TargetGroup dimension of the target group's metrics.
-	TargetGroupArnSuffix pulumi.StringOutput
+	// It is nil for a worker.
+	TargetGroupArnSuffix pulumi.StringInput
 	// resource is the ECS service, for what must wait for it; alarmNames its deployment
 	// alarms, which the redeploy after a rotation suspends and restores.
 	resource   pulumi.Resource
@@ -302,6 +303,15 @@ func (spec *serviceSpec) environment() map[string]pulumi.StringInput {
 	return variables
 }
 
+// targetGroupArnSuffix is the TargetGroup dimension of the service's target group's metrics;
+// nil for a worker, which has none.
+func (spec *serviceSpec) targetGroupArnSuffix() pulumi.StringInput {
+	if spec.targetGroup == nil {
+		return nil
+	}
+	return spec.targetGroup.ArnSuffix
+}
+
 // taskPolicy is what the application may do: the uploads bucket for a data-tier service, the
 // ECS Exec channels and session logs for a service with Exec; nothing otherwise.
 func (spec *serviceSpec) taskPolicy() []statement {
@@ -313,6 +323,11 @@ func (spec *serviceSpec) taskPolicy() []statement {
 				Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", args.UploadsBucketArn)}},
 			statement{Sid: "ListUploads", Actions: []string{"s3:ListBucket"}, Resources: []pulumi.StringInput{args.UploadsBucketArn}},
 			statement{Sid: "EncryptUploads", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: []pulumi.StringInput{args.KeyArn}})
+	}
+	if spec.cfg.QueueName != "" {
+		statements = append(statements, statement{Sid: "ConsumeQueue",
+			Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+			Resources: []pulumi.StringInput{pulumi.String(args.Account.arn("sqs", args.Account.Region, spec.cfg.QueueName))}})
 	}
 	if spec.cfg.Exec {
 		statements = append(statements,
@@ -333,7 +348,7 @@ func (spec *serviceSpec) taskPolicy() []statement {
 func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOption) (*ServiceRef, error) {
 	args, cfg, name := spec.args, spec.cfg, spec.cfg.Name
 	if cfg.ImageTag == "" {
-		return &ServiceRef{Key: name, TargetGroupArnSuffix: spec.targetGroup.ArnSuffix}, nil
+		return &ServiceRef{Key: name, TargetGroupArnSuffix: spec.targetGroupArnSuffix()}, nil
 	}
 	family := args.Prefix + "-" + name
 
@@ -397,9 +412,13 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	}
 
 	// The service's own 5XX and latency alarms judge its deployments: they exist before the
-	// service, and ECS rolls a deployment back when one fires.
-	deploymentAlarms := deploymentAlarmSpecs(name, args.Prefix, logs.Name,
-		newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), args.Alarms)
+	// service, and ECS rolls a deployment back when one fires. A worker serves no requests:
+	// the circuit breaker alone judges its deployments (a task that does not start or stay up).
+	var deploymentAlarms []alarmSpec
+	if !cfg.Worker {
+		deploymentAlarms = deploymentAlarmSpecs(name, args.Prefix, logs.Name,
+			newTargetMetrics(name, spec.targetGroup.ArnSuffix, spec.albArnSuffix), args.Alarms)
+	}
 	alarms, err := createAlarms(ctx, args.Prefix, args.AlarmTopicArn, deploymentAlarms, parent, movedFromAlarms(ctx))
 	if err != nil {
 		return nil, err
@@ -409,7 +428,18 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 		alarmNames = append(alarmNames, a.Name)
 	}
 	routing := args.Routing
-	timeout := deploymentTimeout(routing.HealthCheckGracePeriodSeconds, routing.DeregistrationDelaySeconds, longestWindow(deploymentAlarms))
+	grace, draining := routing.HealthCheckGracePeriodSeconds, routing.DeregistrationDelaySeconds
+	var loadBalancers ecs.ServiceLoadBalancerArray
+	var deploymentAlarmRollback *ecs.ServiceAlarmsArgs
+	if cfg.Worker {
+		grace, draining = 0, 0
+	} else {
+		loadBalancers = ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(cfg.Port),
+		}}
+		deploymentAlarmRollback = &ecs.ServiceAlarmsArgs{AlarmNames: alarmNames, Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)}
+	}
+	timeout := deploymentTimeout(grace, draining, longestWindow(deploymentAlarms))
 
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Name:           pulumi.String(cfg.ServiceName),
@@ -424,20 +454,19 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 			SecurityGroups: pulumi.StringArray{spec.securityGroupID},
 			AssignPublicIp: pulumi.Bool(false),
 		},
-		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
-			TargetGroupArn: spec.targetGroup.Arn, ContainerName: pulumi.String(name), ContainerPort: pulumi.Int(cfg.Port),
-		}},
+		LoadBalancers:            loadBalancers,
 		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
-		Alarms:                   &ecs.ServiceAlarmsArgs{AlarmNames: alarmNames, Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		Alarms:                   deploymentAlarmRollback,
 		// "pulumi up" waits until the deployment has finished instead of reporting success while
 		// ECS is still starting (or failing to start) the tasks; past the timeout it fails.
 		WaitForSteadyState:              pulumi.Bool(true),
 		DeploymentMinimumHealthyPercent: pulumi.Int(deploymentMinimumHealthyPercent),
 		DeploymentMaximumPercent:        pulumi.Int(deploymentMaximumPercent),
-		HealthCheckGracePeriodSeconds:   pulumi.Int(routing.HealthCheckGracePeriodSeconds),
-		EnableExecuteCommand:            pulumi.Bool(cfg.Exec),
-		PropagateTags:                   pulumi.String("SERVICE"),
-		EnableEcsManagedTags:            pulumi.Bool(true),
+		// ECS takes a grace period only for a service behind a load balancer.
+		HealthCheckGracePeriodSeconds: optionalInt(!cfg.Worker, grace),
+		EnableExecuteCommand:          pulumi.Bool(cfg.Exec),
+		PropagateTags:                 pulumi.String("SERVICE"),
+		EnableEcsManagedTags:          pulumi.Bool(true),
 		// With it, a change of the capacity provider strategy (fargateSpot) is a rolling
 		// deployment instead of a replacement of the service (the provider's
 		// capacityProviderStrategyCustomizeDiff); every other update of the service rolls its
@@ -460,7 +489,7 @@ func newService(ctx *pulumi.Context, spec *serviceSpec, parent pulumi.ResourceOp
 	return &ServiceRef{
 		Key: name, Deployed: true,
 		Name: service.Name, Arn: service.ID().ToStringOutput(), LogGroup: logs.Name,
-		TaskDefinitionArn: taskDefinition.Arn, TargetGroupArnSuffix: spec.targetGroup.ArnSuffix,
+		TaskDefinitionArn: taskDefinition.Arn, TargetGroupArnSuffix: spec.targetGroupArnSuffix(),
 		resource: service, alarmNames: alarmNames,
 	}, nil
 }

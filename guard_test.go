@@ -43,6 +43,7 @@ var variations = []variation{
 	{"a new region", "production", []string{"aws:region=ap-southeast-7"}, false},
 	{"a /18 VPC", "production", []string{"vpcCidr=10.20.64.0/18"}, false},
 	{"a /20 VPC with one NAT gateway", "production", []string{"vpcCidr=172.16.0.0/20", "natGateways=Single"}, false},
+	{"production with a worker", "production", withWorker, false},
 	{"production before its first release", "production", nil, true},
 	{"staging before its first release", "staging", nil, true},
 }

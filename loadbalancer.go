@@ -3,6 +3,7 @@ package main
 import (
 	"coldchain/internal/limits"
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
@@ -23,6 +24,11 @@ func defaultRoute(services []ServiceConfig) string {
 		}
 	}
 	return ""
+}
+
+// routed are the services behind the load balancer: all but the workers.
+func routed(services []ServiceConfig) []ServiceConfig {
+	return slices.DeleteFunc(slices.Clone(services), func(s ServiceConfig) bool { return s.Worker })
 }
 
 // The target groups' health checks: a new task is healthy after healthyThreshold checks,
@@ -81,7 +87,7 @@ func newFrontDoor(ctx *pulumi.Context, args frontDoorArgs, component pulumi.Reso
 	}
 	f := &frontDoor{arn: alb.Arn, arnSuffix: alb.ArnSuffix, dnsName: alb.DnsName, targetGroups: map[string]*lb.TargetGroup{}}
 
-	for _, svc := range args.Services {
+	for _, svc := range routed(args.Services) {
 		tg, err := lb.NewTargetGroup(ctx, svc.Name, &lb.TargetGroupArgs{
 			// Fargate tasks in awsvpc mode register by IP address.
 			TargetType:          pulumi.String("ip"),
@@ -163,7 +169,7 @@ func newFrontDoor(ctx *pulumi.Context, args frontDoorArgs, component pulumi.Reso
 	}
 
 	priority := firstRulePriority
-	for _, svc := range args.Services {
+	for _, svc := range routed(args.Services) {
 		if svc.DefaultRoute {
 			continue
 		}

@@ -399,6 +399,7 @@ func scaledServices(services []ServiceConfig, refs []ServiceRef) []ScaledService
 			Key: svc.Name, ServiceName: refs[i].Name, TargetGroupArnSuffix: refs[i].TargetGroupArnSuffix,
 			MinTasks: svc.MinTasks, MaxTasks: svc.MaxTasks,
 			CPUTarget: svc.CPUTarget, MemoryTarget: svc.MemoryTarget, RequestsPerTarget: svc.RequestsPerTarget,
+			QueueName: svc.QueueName, MessagesPerTask: svc.MessagesPerTask,
 		})
 	}
 	return out

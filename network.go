@@ -53,8 +53,8 @@ type Network struct {
 	FlowLogGroup pulumi.StringOutput
 }
 
-// NetworkService is what the network needs of a service: its container port, and whether it
-// reaches the data tier.
+// NetworkService is what the network needs of a service: the container port the load balancer
+// reaches (0 for a worker, which takes no traffic), and whether it reaches the data tier.
 type NetworkService struct {
 	Name     string
 	Port     int
@@ -183,6 +183,10 @@ type securityGroup struct{ tier, description string }
 func securityGroups(services []NetworkService) []securityGroup {
 	groups := []securityGroup{{"alb", "Application load balancer: HTTP and HTTPS from the internet"}}
 	for _, svc := range services {
+		if svc.Port == 0 {
+			groups = append(groups, securityGroup{svc.Name, title(svc.Name) + " tasks: no inbound traffic"})
+			continue
+		}
 		groups = append(groups, securityGroup{svc.Name, title(svc.Name) + " tasks: the container port from the load balancer only"})
 	}
 	clients := strings.Join(dataTierServices(services), " and ")
@@ -238,11 +242,13 @@ func securityRules(n *Network, args *NetworkArgs) []securityRule {
 		group := n.ServiceSecurityGroupIDs[svc.Name]
 		https := securityRule{name: svc.Name + "-https-out", egress: true, group: group, port: 443, cidr: anywhere,
 			description: "HTTPS to AWS APIs (ECR, CloudWatch Logs)"}
-		rules = append(rules,
-			securityRule{name: "alb-to-" + svc.Name, egress: true, group: n.AlbSecurityGroupID, port: svc.Port, peer: group,
-				description: "Forward to the " + svc.Name + " tasks"},
-			securityRule{name: svc.Name + "-from-alb", group: group, port: svc.Port, peer: n.AlbSecurityGroupID,
-				description: title(svc.Name) + " container port from the load balancer"})
+		if svc.Port != 0 {
+			rules = append(rules,
+				securityRule{name: "alb-to-" + svc.Name, egress: true, group: n.AlbSecurityGroupID, port: svc.Port, peer: group,
+					description: "Forward to the " + svc.Name + " tasks"},
+				securityRule{name: svc.Name + "-from-alb", group: group, port: svc.Port, peer: n.AlbSecurityGroupID,
+					description: title(svc.Name) + " container port from the load balancer"})
+		}
 		if svc.DataTier {
 			https.description = "HTTPS to AWS APIs (ECR, Secrets Manager, S3, CloudWatch) and external services"
 			rules = append(rules,

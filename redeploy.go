@@ -194,11 +194,15 @@ const redeployTimeoutSeconds = 3600
 func redeployDefinition(partition, name, cluster, service string, alarmNames []string) (string, error) {
 	sdk := func(api string) string { return "arn:" + partition + ":states:::aws-sdk:ecs:" + api }
 	deployment := func(alarmRollback bool) map[string]any {
-		return map[string]any{
+		d := map[string]any{
 			"MaximumPercent": deploymentMaximumPercent, "MinimumHealthyPercent": deploymentMinimumHealthyPercent,
 			"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
-			"Alarms":                   map[string]any{"AlarmNames": alarmNames, "Enable": alarmRollback, "Rollback": alarmRollback},
 		}
+		// A worker has no deployment alarm: nothing to suspend or restore.
+		if len(alarmNames) > 0 {
+			d["Alarms"] = map[string]any{"AlarmNames": alarmNames, "Enable": alarmRollback, "Rollback": alarmRollback}
+		}
+		return d
 	}
 	retry := []map[string]any{{"ErrorEquals": []string{"States.ALL"}, "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2}}
 	// A restore that fails for good ends the execution failed, which pages.

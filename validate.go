@@ -96,6 +96,7 @@ func (c *Config) validate() []Problem {
 	}
 	p.validateData(c)
 	p.validateServices(c)
+	p.validateWorkers(c)
 	p.validateAlarms(c)
 	return p
 }
@@ -527,11 +528,21 @@ func (p *problems) validateServices(c *Config) {
 	for _, svc := range c.Services {
 		key := func(k string) string { return svc.Name + k }
 		p.checkFargate(key("Cpu"), key("Memory"), svc.CPU, svc.Memory)
-		p.checkInt(key("Port"), svc.Port, 1, 65535)
+		if svc.Worker {
+			p.check(svc.QueueName == "" || sqsQueueNamePattern.MatchString(svc.QueueName), key("QueueName"), svc.QueueName,
+				"an SQS queue name: 1 to 80 letters, digits, - and _ (a FIFO queue's ending in .fifo), or unset")
+			p.checkInt(key("MessagesPerTask"), svc.MessagesPerTask, 1, 100000)
+			if svc.QueueName != "" && !c.ContainerInsights {
+				p.add(key("QueueName"), svc.QueueName, "unset with containerInsights false: the queue's scaling divides by the "+
+					"service's RunningTaskCount, which Container Insights publishes")
+			}
+		} else {
+			p.checkInt(key("Port"), svc.Port, 1, 65535)
+			p.check(healthPathPattern.MatchString(svc.HealthCheckPath) && len(svc.HealthCheckPath) <= 1024, key("HealthCheckPath"), svc.HealthCheckPath,
+				"a path starting with /, of at most 1024 characters")
+		}
 		p.check(svc.ImageTag == "" || imageTagPattern.MatchString(svc.ImageTag), key("ImageTag"), svc.ImageTag,
 			"an image tag: up to 128 letters, digits, _ . and -, not starting with . or -; or unset before the first release")
-		p.check(healthPathPattern.MatchString(svc.HealthCheckPath) && len(svc.HealthCheckPath) <= 1024, key("HealthCheckPath"), svc.HealthCheckPath,
-			"a path starting with /, of at most 1024 characters")
 		p.check(svc.User == "" || userPattern.MatchString(svc.User), key("User"), svc.User,
 			"a user or uid, optionally with a group (1000, 1000:1000, app), or empty for the image's user")
 		p.checkInt(key("MinTasks"), svc.MinTasks, 1, 100)
@@ -555,7 +566,7 @@ func (p *problems) validateServices(c *Config) {
 		if svc.RequestsPerTarget != 0 {
 			p.checkInt(key("RequestsPerTarget"), svc.RequestsPerTarget, 1, 100000)
 		}
-		if !svc.DefaultRoute {
+		if !svc.DefaultRoute && !svc.Worker {
 			if n := len(svc.PathPatterns); n < 1 || n > 5 {
 				p.add(key("PathPatterns"), strings.Join(svc.PathPatterns, ","), "1 to 5 path patterns (an ALB rule condition takes at most 5)")
 			}
@@ -571,6 +582,43 @@ func (p *problems) validateServices(c *Config) {
 	p.checkInt("scaleOutCooldownSeconds", c.ScaleOutCooldown, 0, 3600)
 	p.validateRouting(c.Routing, c.Region)
 }
+
+// validateWorkers checks the names of the workers.
+func (p *problems) validateWorkers(c *Config) {
+	if len(c.Workers) > maxWorkers {
+		p.add("workers", strings.Join(c.Workers, ","), fmt.Sprintf("at most %d workers", maxWorkers))
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Workers {
+		switch svc := c.Service(name); {
+		case !workerNamePattern.MatchString(name):
+			p.add("workers", name, "worker names of 2 to 20 lowercase letters and digits, starting with a letter")
+		case seen[name]:
+			p.add("workers", name, "each worker named once")
+		case svc != nil && !svc.Worker:
+			p.add("workers", name, "a name other than the program's services ("+strings.Join(programServices(c), ", ")+")")
+		}
+		seen[name] = true
+	}
+}
+
+// programServices are the names of the services the program declares itself.
+func programServices(c *Config) []string {
+	var names []string
+	for _, svc := range c.Services {
+		if !svc.Worker {
+			names = append(names, svc.Name)
+		}
+	}
+	return names
+}
+
+// maxWorkers bounds the workers: each is a repository, a log group, a security group, roles,
+// a service and its alarms.
+const maxWorkers = 10
+
+// sqsQueueNamePattern is SQS's queue name: a FIFO queue's ends in .fifo.
+var sqsQueueNamePattern = regexp.MustCompile(`^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$`)
 
 // maxTasks are the services' maximum task counts.
 func (c *Config) maxTasks() []int {
