@@ -179,6 +179,40 @@ type DatabaseConfig struct {
 	RedisMaintenanceWindow     string // redisMaintenanceWindow, default "sun:20:00-sun:21:00" (UTC)
 }
 
+// database reads the data tier's keys, with their defaults.
+func (r *configReader) database(prefix, redisEngine string) DatabaseConfig {
+	return DatabaseConfig{
+		Identifier:          r.str("dbIdentifier", prefix+"-postgres"),
+		InstanceClass:       r.str("dbInstanceClass", "db.t3.medium"),
+		EngineVersion:       r.str("dbEngineVersion", "17"),
+		Name:                r.str("dbName", "coldchain"),
+		Username:            r.str("dbUsername", "coldchain_admin"),
+		AllocatedStorage:    r.integer("dbAllocatedStorage", 50),
+		MaxAllocatedStorage: r.integer("dbMaxAllocatedStorage", 200),
+		MultiAZ:             r.boolean("dbMultiAz", true),
+		BackupRetentionDays: r.integer("dbBackupRetentionDays", 7),
+		BackupWindow:        r.str("dbBackupWindow", "17:00-18:00"),
+		MaintenanceWindow:   r.str("dbMaintenanceWindow", "sun:18:30-sun:19:30"),
+		DeletionProtection:  r.boolean("dbDeletionProtection", true),
+		PerformanceInsights: r.boolean("dbPerformanceInsights", true),
+		FinalSnapshot:       r.boolean("finalSnapshot", true),
+		KmsKey:              r.str("dbKmsKey", ""),
+		RedisKmsKey:         r.str("redisKmsKey", ""),
+		RestoreFrom:         r.str("dbRestoreFrom", ""),
+		Parameters:          r.strMap("dbParameters"),
+
+		RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
+		RedisEngine:                redisEngine,
+		RedisEngineVersion:         r.str("redisEngineVersion", defaultCacheVersions[redisEngine]),
+		RedisNodes:                 r.integer("redisNodes", 2),
+		RedisMultiAZ:               r.boolean("redisMultiAz", true),
+		RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
+		RedisSnapshotRetentionDays: r.integer("redisSnapshotRetentionDays", 7),
+		RedisSnapshotWindow:        r.str("redisSnapshotWindow", "16:00-17:00"),
+		RedisMaintenanceWindow:     r.str("redisMaintenanceWindow", "sun:20:00-sun:21:00"),
+	}
+}
+
 // awsOwnedKey (redisKmsKey) encrypts the cache with ElastiCache's own key instead of a
 // customer-managed one: what a cache created without kmsKeyId has, and keeps.
 const awsOwnedKey = "aws-owned"
@@ -208,6 +242,21 @@ type RoutingConfig struct {
 	HealthCheckGracePeriodSeconds int
 }
 
+// routing reads the load balancer's keys, with their defaults.
+func (r *configReader) routing() RoutingConfig {
+	return RoutingConfig{
+		DomainName:                    r.str("domainName", ""),
+		CertificateArn:                r.str("certificateArn", ""),
+		HostedZoneID:                  r.str("hostedZoneId", ""),
+		HostedZoneName:                r.str("hostedZoneName", ""),
+		TakeOverDomain:                r.boolean("takeOverDomain", false),
+		AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
+		AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
+		DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
+		HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
+	}
+}
+
 // FirewallConfig is the web ACL of the load balancer.
 type FirewallConfig struct {
 	// Enabled (waf, default false; production true) puts AWS WAF in front of the load
@@ -226,6 +275,16 @@ type FirewallConfig struct {
 	RateLimitPaths []string
 }
 
+// firewall reads the firewall's keys, with their defaults.
+func (r *configReader) firewall() FirewallConfig {
+	return FirewallConfig{
+		Enabled:        r.boolean("waf", false),
+		RateLimit:      r.integer("wafRateLimit", 2000),
+		Mode:           r.str("wafMode", wafCount),
+		RateLimitPaths: r.list("wafRateLimitPaths", nil),
+	}
+}
+
 // AccountSettingsConfig says whether the stack owns its account's settings, and what they
 // cover besides the stack's own needs.
 type AccountSettingsConfig struct {
@@ -236,6 +295,14 @@ type AccountSettingsConfig struct {
 	// repositories of the account's other stacks (names, or prefixes of names) that the
 	// owner's registry replication copies there.
 	ReplicatedRepositories map[string][]string
+}
+
+// accountSettings reads the account settings' keys, with their defaults.
+func (r *configReader) accountSettings() AccountSettingsConfig {
+	return AccountSettingsConfig{
+		Owner:                  r.boolean("accountSettingsOwner", false),
+		ReplicatedRepositories: r.listMap("accountReplicatedRepositories"),
+	}
 }
 
 // maxRateLimitPaths bounds wafRateLimitPaths.
@@ -260,6 +327,23 @@ type AlarmThresholds struct {
 	ServiceMemoryPercent  int     // alarmServiceMemoryPercent, default 90
 	ResponseTimeP95Second float64 // alarmResponseTimeP95Seconds, default 2: slow target responses
 	WafBlockedPer5Minutes int     // alarmWafBlockedPer5Minutes, default 100: more blocked requests alarm
+}
+
+// alarmThresholds reads the alarms' thresholds, with their defaults.
+func (r *configReader) alarmThresholds() AlarmThresholds {
+	return AlarmThresholds{
+		MinHealthyTargets:     r.integer("alarmMinHealthyTargets", 1),
+		Http5xxPer5Minutes:    r.integer("alarmHttp5xxPer5Minutes", 10),
+		DBCPUPercent:          r.integer("alarmDbCpuPercent", 80),
+		DBFreeStorageGB:       r.integer("alarmDbFreeStorageGb", 10),
+		DBConnections:         r.integer("alarmDbConnections", 80),
+		RedisCPUPercent:       r.integer("alarmRedisCpuPercent", 75),
+		RedisMemoryPercent:    r.integer("alarmRedisMemoryPercent", 90),
+		ServiceCPUPercent:     r.integer("alarmServiceCpuPercent", 90),
+		ServiceMemoryPercent:  r.integer("alarmServiceMemoryPercent", 90),
+		ResponseTimeP95Second: r.number("alarmResponseTimeP95Seconds", 2),
+		WafBlockedPer5Minutes: r.integer("alarmWafBlockedPer5Minutes", 100),
+	}
 }
 
 // ServiceConfig is one ECS service. Its role is fixed by the program (the fields before
@@ -318,6 +402,28 @@ type ServiceConfig struct {
 	// keep MessagesPerTask (MessagesPerTask, default 100) visible messages per running task.
 	QueueName       string
 	MessagesPerTask int
+}
+
+// programServices are the program's own services, backend and frontend: their roles, and their keys with their defaults.
+func (r *configReader) programServices(prefix string) []ServiceConfig {
+	return []ServiceConfig{
+		r.service(ServiceConfig{
+			Name: "backend", DataTier: true, Exec: true,
+			ServiceName: prefix + "-backend", RepositoryName: prefix + "/backend", LogGroupName: "/ecs/" + prefix + "/backend",
+			CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
+			MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
+			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
+			PathPatterns: []string{"/api/*"}, Secrets: map[string]string{}, ManagedSecrets: []string{},
+		}),
+		r.service(ServiceConfig{
+			Name: "frontend", DefaultRoute: true,
+			ServiceName: prefix + "-frontend", RepositoryName: prefix + "/frontend", LogGroupName: "/ecs/" + prefix + "/frontend",
+			CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
+			MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
+			// Where nginx writes: its temporary files, its pid file, and /tmp.
+			ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
+		}),
+	}
 }
 
 // Worker defaults: a small task, one at least, scaled on CPU and memory.
@@ -485,10 +591,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		AllowedAccountIDs: r.list("allowedAccountIds", nil),
 		Tags:              r.strMap("tags"),
 		DrRegion:          r.str("drRegion", ""),
-		AccountSettings: AccountSettingsConfig{
-			Owner:                  r.boolean("accountSettingsOwner", false),
-			ReplicatedRepositories: r.listMap("accountReplicatedRepositories"),
-		},
+		AccountSettings:   r.accountSettings(),
 
 		VpcCidr:              r.str("vpcCidr", "10.0.0.0/16"),
 		NatGateways:          r.str("natGateways", natOnePerAz),
@@ -511,36 +614,7 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		KMSDeletionWindowDays: r.integer("kmsDeletionWindowDays", 30),
 		SecretRecoveryDays:    r.integer("secretRecoveryDays", 30),
 
-		Database: DatabaseConfig{
-			Identifier:          r.str("dbIdentifier", prefix+"-postgres"),
-			InstanceClass:       r.str("dbInstanceClass", "db.t3.medium"),
-			EngineVersion:       r.str("dbEngineVersion", "17"),
-			Name:                r.str("dbName", "coldchain"),
-			Username:            r.str("dbUsername", "coldchain_admin"),
-			AllocatedStorage:    r.integer("dbAllocatedStorage", 50),
-			MaxAllocatedStorage: r.integer("dbMaxAllocatedStorage", 200),
-			MultiAZ:             r.boolean("dbMultiAz", true),
-			BackupRetentionDays: r.integer("dbBackupRetentionDays", 7),
-			BackupWindow:        r.str("dbBackupWindow", "17:00-18:00"),
-			MaintenanceWindow:   r.str("dbMaintenanceWindow", "sun:18:30-sun:19:30"),
-			DeletionProtection:  r.boolean("dbDeletionProtection", true),
-			PerformanceInsights: r.boolean("dbPerformanceInsights", true),
-			FinalSnapshot:       r.boolean("finalSnapshot", true),
-			KmsKey:              r.str("dbKmsKey", ""),
-			RedisKmsKey:         r.str("redisKmsKey", ""),
-			RestoreFrom:         r.str("dbRestoreFrom", ""),
-			Parameters:          r.strMap("dbParameters"),
-
-			RedisNodeType:              r.str("redisNodeType", "cache.t3.medium"),
-			RedisEngine:                redisEngine,
-			RedisEngineVersion:         r.str("redisEngineVersion", defaultCacheVersions[redisEngine]),
-			RedisNodes:                 r.integer("redisNodes", 2),
-			RedisMultiAZ:               r.boolean("redisMultiAz", true),
-			RedisAutomaticFailover:     r.boolean("redisAutomaticFailover", true),
-			RedisSnapshotRetentionDays: r.integer("redisSnapshotRetentionDays", 7),
-			RedisSnapshotWindow:        r.str("redisSnapshotWindow", "16:00-17:00"),
-			RedisMaintenanceWindow:     r.str("redisMaintenanceWindow", "sun:20:00-sun:21:00"),
-		},
+		Database: r.database(prefix, redisEngine),
 
 		NoncurrentVersionExpirationDays: r.integer("noncurrentVersionExpirationDays", 90),
 		BackupsArchiveAfterDays:         r.integer("backupsArchiveAfterDays", 30),
@@ -552,60 +626,16 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 
 		ClusterName:       r.str("clusterName", prefix),
 		ContainerInsights: r.boolean("containerInsights", true),
-		Firewall: FirewallConfig{
-			Enabled:        r.boolean("waf", false),
-			RateLimit:      r.integer("wafRateLimit", 2000),
-			Mode:           r.str("wafMode", wafCount),
-			RateLimitPaths: r.list("wafRateLimitPaths", nil),
-		},
+		Firewall:          r.firewall(),
 
-		Services: []ServiceConfig{
-			r.service(ServiceConfig{
-				Name: "backend", DataTier: true, Exec: true,
-				ServiceName: prefix + "-backend", RepositoryName: prefix + "/backend", LogGroupName: "/ecs/" + prefix + "/backend",
-				CPU: 1024, Memory: 2048, Port: 8000, HealthCheckPath: "/health", User: "1000",
-				MinTasks: 2, MaxTasks: 10, CPUTarget: 70, MemoryTarget: 80, RequestsPerTarget: 1000,
-				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
-				PathPatterns: []string{"/api/*"}, Secrets: map[string]string{}, ManagedSecrets: []string{},
-			}),
-			r.service(ServiceConfig{
-				Name: "frontend", DefaultRoute: true,
-				ServiceName: prefix + "-frontend", RepositoryName: prefix + "/frontend", LogGroupName: "/ecs/" + prefix + "/frontend",
-				CPU: 512, Memory: 1024, Port: 80, HealthCheckPath: "/", User: "",
-				MinTasks: 2, MaxTasks: 6, CPUTarget: 70, MemoryTarget: 80,
-				// Where nginx writes: its temporary files, its pid file, and /tmp.
-				ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
-			}),
-		},
-		Routing: RoutingConfig{
-			DomainName:                    r.str("domainName", ""),
-			CertificateArn:                r.str("certificateArn", ""),
-			HostedZoneID:                  r.str("hostedZoneId", ""),
-			HostedZoneName:                r.str("hostedZoneName", ""),
-			TakeOverDomain:                r.boolean("takeOverDomain", false),
-			AllowPlainHTTP:                r.boolean("allowPlainHttp", false),
-			AlbDeletionProtection:         r.boolean("albDeletionProtection", true),
-			DeregistrationDelaySeconds:    r.integer("deregistrationDelaySeconds", 30),
-			HealthCheckGracePeriodSeconds: r.integer("healthCheckGracePeriodSeconds", 60),
-		},
+		Services:         r.programServices(prefix),
+		Routing:          r.routing(),
 		CPUArchitecture:  r.str("cpuArchitecture", "X86_64"),
 		FargateSpot:      r.boolean("fargateSpot", false),
 		ScaleInCooldown:  r.integer("scaleInCooldownSeconds", 300),
 		ScaleOutCooldown: r.integer("scaleOutCooldownSeconds", 60),
 
-		Alarms: AlarmThresholds{
-			MinHealthyTargets:     r.integer("alarmMinHealthyTargets", 1),
-			Http5xxPer5Minutes:    r.integer("alarmHttp5xxPer5Minutes", 10),
-			DBCPUPercent:          r.integer("alarmDbCpuPercent", 80),
-			DBFreeStorageGB:       r.integer("alarmDbFreeStorageGb", 10),
-			DBConnections:         r.integer("alarmDbConnections", 80),
-			RedisCPUPercent:       r.integer("alarmRedisCpuPercent", 75),
-			RedisMemoryPercent:    r.integer("alarmRedisMemoryPercent", 90),
-			ServiceCPUPercent:     r.integer("alarmServiceCpuPercent", 90),
-			ServiceMemoryPercent:  r.integer("alarmServiceMemoryPercent", 90),
-			ResponseTimeP95Second: r.number("alarmResponseTimeP95Seconds", 2),
-			WafBlockedPer5Minutes: r.integer("alarmWafBlockedPer5Minutes", 100),
-		},
+		Alarms: r.alarmThresholds(),
 	}
 	// The workers follow the program's services, in the order given; each one's keys exist
 	// once it is declared (TestNoWorkerKeyIsAProgramKey keeps them apart from the program's).
