@@ -1,10 +1,10 @@
 package main
 
 import (
+	"coldchain/internal/workflows"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -13,20 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// workflow is the part of a GitHub Actions workflow that decides which OIDC subject its jobs
-// present to AWS.
-type workflow struct {
-	On   map[string]any `yaml:"on"`
-	Jobs map[string]struct {
-		Environment string            `yaml:"environment"`
-		Uses        string            `yaml:"uses"`
-		With        map[string]string `yaml:"with"`
-		Steps       []struct {
-			Uses string `yaml:"uses"`
-		} `yaml:"steps"`
-	} `yaml:"jobs"`
-}
-
 // TestWorkflowsUseOnlyTheSubjectsReadmeLists derives the subject of the token each job that
 // assumes an AWS role presents (repo:<owner>/<repo>:environment:<name> for a job in an
 // environment, :pull_request for a pull request's job), and checks that README's trust table
@@ -34,69 +20,15 @@ type workflow struct {
 // deploys.
 func TestWorkflowsUseOnlyTheSubjectsReadmeLists(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob(".github/workflows/*.yml")
+	flows, err := workflows.Read(".")
 	require.NoError(t, err)
-	flows := map[string]workflow{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var w workflow
-		require.NoErrorf(t, yaml.Unmarshal(data, &w), "%s", f)
-		flows["./"+f] = w
-	}
-	// A called workflow's environment "${{ inputs.stack }}" is each caller's "stack".
-	calledWith := map[string][]string{}
-	for _, w := range flows {
-		for _, job := range w.Jobs {
-			if job.Uses != "" {
-				calledWith[job.Uses] = append(calledWith[job.Uses], job.With["stack"])
-			}
-		}
-	}
-	subjects := map[string]bool{}
-	for path, w := range flows {
-		for name, job := range w.Jobs {
-			assumesRole := false
-			for _, step := range job.Steps {
-				assumesRole = assumesRole || strings.HasPrefix(step.Uses, "aws-actions/configure-aws-credentials@")
-			}
-			if !assumesRole {
-				continue
-			}
-			switch {
-			case job.Environment == "${{ inputs.stack }}" && dispatchStacks(w) == nil:
-				require.NotEmptyf(t, calledWith[path], "%s is never called", path)
-				for _, stack := range calledWith[path] {
-					subjects["environment:"+stack] = true
-				}
-			case job.Environment == "${{ inputs.stack }}" && dispatchStacks(w) != nil:
-				for _, stack := range dispatchStacks(w) {
-					subjects["environment:"+stack] = true
-				}
-			case job.Environment != "":
-				subjects["environment:"+job.Environment] = true
-			case hasKey(w.On, "pull_request"):
-				subjects["pull_request"] = true
-			default:
-				t.Errorf("%s job %s assumes a role outside a pull request and an environment: its subject is a branch's", path, name)
-			}
-		}
-	}
-	var got []string
-	for s := range subjects {
-		got = append(got, s)
-	}
-	sort.Strings(got)
+	got, err := workflows.Subjects(flows)
+	require.NoError(t, err)
 	assert.Equal(t, []string{"environment:production", "environment:production-preview", "environment:staging", "pull_request"}, got)
 	section := readmeSection(t, "## CI and deployment from GitHub")
 	for _, s := range got {
 		assert.Containsf(t, section, "`repo:<owner>/<repo>:"+s+"`", "README's trust table does not list the subject %s", s)
 	}
-}
-
-func hasKey(m map[string]any, key string) bool {
-	_, ok := m[key]
-	return ok
 }
 
 // workflowTexts are the workflows' files, by path.
@@ -168,23 +100,6 @@ func TestAFrozenStackIsNotDeployed(t *testing.T) {
 	}
 	assert.True(t, checked)
 	assert.Contains(t, configKeys(project), "frozen", "the key up.yml reads is the program's")
-}
-
-// dispatchStacks are the stacks a workflow run by hand offers (its input "stack"), nil for
-// another workflow.
-func dispatchStacks(w workflow) []string {
-	dispatch, ok := w.On["workflow_dispatch"].(map[string]any)
-	if !ok {
-		return nil
-	}
-	inputs, _ := dispatch["inputs"].(map[string]any)
-	stack, _ := inputs["stack"].(map[string]any)
-	var out []string
-	options, _ := stack["options"].([]any)
-	for _, o := range options {
-		out = append(out, o.(string))
-	}
-	return out
 }
 
 // TestTheRollbackUpdatesOnlyTheServices: the rollback's targets are the services and their

@@ -184,6 +184,11 @@ type InputError interface {
 // on misuse. It returns the process exit status: 0 for a plan, 1 for bad config or a failed
 // run, 2 for bad usage.
 func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFunc) int {
+	return CommandIn(".", args, stdout, stderr, usage, plan)
+}
+
+// CommandIn is Command of a program whose Pulumi.yaml and stack files are in dir.
+func CommandIn(dir string, args []string, stdout, stderr io.Writer, usage string, plan PlanFunc) int {
 	flags := NewStackFlags("plan", usage, stderr)
 	asJSON := flags.Bool("json", false, "print the plan as JSON instead of a tree")
 	against := flags.String("against", "", "print what pulumi up would change in a stack that holds this plan JSON or stack export")
@@ -195,7 +200,7 @@ func Command(args []string, stdout, stderr io.Writer, usage string, plan PlanFun
 		flags.Usage()
 		return 2
 	}
-	project, raw, err := flags.Config(".")
+	project, raw, err := flags.Config(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "plan:", err)
 		return 1

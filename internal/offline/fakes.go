@@ -116,6 +116,33 @@ func fakeState(acct account, typ, name, urn string, inputs resource.PropertyMap)
 		set("uniqueId", "AROA"+fmt.Sprintf("%.17s", h))
 	case "aws:iam/rolePolicy:RolePolicy":
 		id = get("role") + ":" + get("name")
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		// IAM names a provider by its URL without the scheme.
+		set("arn", acct.arn("iam", "oidc-provider/"+strings.TrimPrefix(get("url"), "https://")))
+		id = get("arn")
+	case "aws:iam/serviceLinkedRole:ServiceLinkedRole":
+		service := get("awsServiceName")
+		name := map[string]string{"config.amazonaws.com": "AWSServiceRoleForConfig"}[service]
+		set("name", name)
+		set("arn", acct.arn("iam", "role/aws-service-role/"+service+"/"+name))
+		id = get("arn")
+	case "aws:accessanalyzer/analyzer:Analyzer":
+		id = get("analyzerName")
+		set("arn", acct.arn("access-analyzer", "analyzer/"+id))
+	case "aws:securityhub/account:Account":
+		id = acct.id
+		set("arn", acct.arn("securityhub", "hub/default"))
+	case "aws:securityhub/standardsSubscription:StandardsSubscription":
+		id = get("standardsArn")
+	case "aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:cfg/recorderStatus:RecorderStatus":
+		id = get("name")
+	case "aws:budgets/budget:Budget":
+		id = acct.id + ":" + get("name")
+		set("arn", fmt.Sprintf("arn:%s:budgets::%s:budget/%s", acct.partition, acct.id, get("name")))
+	case "aws:costexplorer/costAllocationTag:CostAllocationTag":
+		id = get("tagKey")
+	case "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock":
+		id = acct.id
 	case "aws:kms/key:Key":
 		id = uuid(h)
 		set("keyId", id)
