@@ -173,12 +173,16 @@ func setFlags(sets []string) []string {
 // TestOneStackOfAnAccountOwnsItsSettings: the settings that exist once per account and region
 // are declared by one stack, and the others plan none of them, so two stacks of one account
 // (the shipped ones share one unless allowedAccountIds tells them apart) never overwrite each
-// other's; the owner keeps them when destroyed.
+// other's; the owner keeps them when destroyed. The shipped application stacks leave them to
+// the account stack (account/); a team without one makes one application stack the owner.
 func TestOneStackOfAnAccountOwnsItsSettings(t *testing.T) {
 	t.Parallel()
 	owners := map[string][]string{}
 	for _, stack := range []string{"production", "staging"} {
 		p := planOfFile(t, stack)
+		if stack == "production" {
+			p = planOfFile(t, stack, "accountSettingsOwner=true")
+		}
 		var singletons []string
 		for _, r := range p.Resources {
 			if accountWide(r) {
@@ -200,11 +204,15 @@ func TestOneStackOfAnAccountOwnsItsSettings(t *testing.T) {
 	// A stack that does not own them says what it needs from the owner.
 	staging := planOfFile(t, "staging", "drRegion=ap-northeast-1")
 	assert.Empty(t, filterResources(staging, accountWide))
-	assert.Contains(t, strings.Join(staging.Warnings, "\n"),
-		`accountReplicatedRepositories["ap-northeast-1"]: coldchain-staging/backend, coldchain-staging/frontend`)
+	warnings := strings.Join(staging.Warnings, "\n")
+	assert.Contains(t, warnings, "(coldchain-staging/backend, coldchain-staging/frontend): the account stack lists this stack with drRegion ap-northeast-1")
+	assert.Contains(t, warnings, `accountReplicatedRepositories["ap-northeast-1"]`)
+	for _, stack := range []string{"production", "staging"} {
+		assert.Emptyf(t, filterResources(planOfFile(t, stack), accountWide), "the shipped %s leaves the account's settings to the account stack", stack)
+	}
 
 	// The owner replicates its own repositories and those it is told of, to their regions.
-	p := planOfFile(t, "production", `accountReplicatedRepositories={"ap-southeast-1":["coldchain-rehearsal/"]}`)
+	p := planOfFile(t, "production", "accountSettingsOwner=true", `accountReplicatedRepositories={"ap-southeast-1":["coldchain-rehearsal/"]}`)
 	var config struct {
 		Rules []struct {
 			Destinations      []struct{ Region, RegistryId string }

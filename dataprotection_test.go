@@ -20,7 +20,9 @@ func TestRetainedDataStaysReadableInEveryVariation(t *testing.T) {
 
 func TestDRRuleCatchesEveryStoreWithoutACopy(t *testing.T) {
 	t.Parallel()
-	base := planOfVariation(t, variations[0])
+	// A stack that owns its account's settings (no account stack) declares the images'
+	// replication too: the rule checks that as well.
+	base := planOfFile(t, "production", "accountSettingsOwner=true")
 	require.Empty(t, guard.Find("DATA-05").Check(base))
 	for name, break_ := range map[string]func(p *offline.Plan){
 		"backups not copied": func(p *offline.Plan) { p.Resources = without(p.Resources, backupsCopyType, "postgres-backups") },

@@ -154,7 +154,7 @@ func TestTheTeamsSecretsHaveAReplicaInTheDRRegionAndTheGeneratedOnesDoNot(t *tes
 
 func TestEveryRepositoryHasAReplicaTheRegistryFills(t *testing.T) {
 	t.Parallel()
-	p := planOfFile(t, "production")
+	p := planOfFile(t, "production", "accountSettingsOwner=true")
 	drKey := p.One(t, kmsKeyType, "dr-data").Outputs["arn"]
 	replication := p.One(t, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "images")
 	rules := replication.Obj("replicationConfiguration")["rules"].([]any)

@@ -79,11 +79,6 @@ var stagingDifferences = []string{
 	`aws:wafv2/webAclAssociation:WebAclAssociation waf: only in production`,
 	`aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration waf: only in production`,
 	`coldchain:index:Firewall firewall: only in production`,
-	// accountSettingsOwner: production owns the account's settings (the registry's replication
-	// of the images to the DR region, the log policy WAF delivers through)
-	`aws:cloudwatch/logResourcePolicy:LogResourcePolicy waf-logs: only in production`,
-	`aws:ecr/replicationConfiguration:ReplicationConfiguration images: only in production`,
-	`coldchain:index:AccountSettings account: only in production`,
 	// drRegion: staging keeps no copies in another region
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy backend-dr: only in production`,
 	`aws:ecr/lifecyclePolicy:LifecyclePolicy frontend-dr: only in production`,

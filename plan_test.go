@@ -365,7 +365,15 @@ func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 // get KEY" a key the program reads, so that the runbooks work as written during an outage.
 func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
 	t.Parallel()
-	readme := []byte(allDocs(t))
+	// docs/account.md reads the account stack's outputs: the account's tests check those.
+	var readme []byte
+	for _, path := range docFiles(t) {
+		if path != filepath.Join("docs", "account.md") {
+			text, err := os.ReadFile(path)
+			require.NoError(t, err)
+			readme = append(readme, text...)
+		}
+	}
 	outputs := planOfFile(t, "production", "domainName=example.com", "backendImageTag=v1", "frontendImageTag=v1").Outputs
 	keys := append(configKeys(project), "aws:region")
 	used := 0

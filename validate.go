@@ -795,9 +795,10 @@ func (c *Config) accountSettingsWarnings() []string {
 		for _, svc := range c.Services {
 			names = append(names, svc.RepositoryName)
 		}
-		out = append(out, fmt.Sprintf("the images replicate to %s only once the stack that owns the account's settings "+
-			"lists this stack's repositories in accountReplicatedRepositories[%q]: %s (docs/changing-a-stack.md)",
-			c.DrRegion, c.DrRegion, strings.Join(names, ", ")))
+		out = append(out, fmt.Sprintf("the images replicate to %s only once the account's settings copy this stack's repositories "+
+			"(%s): the account stack lists this stack with drRegion %s (it copies every repository under %s/, docs/account.md), "+
+			"or the application stack that owns the settings lists them in accountReplicatedRepositories[%q] (docs/changing-a-stack.md)",
+			c.DrRegion, strings.Join(names, ", "), c.DrRegion, c.Prefix(), c.DrRegion))
 	}
 	return out
 }

@@ -154,11 +154,15 @@ func checkCopiesInTheDRRegion(p *plan.Plan) []string {
 			replicaRepos[r.In("name")] = true
 		}
 	}
+	// A stack that does not own its account's settings (no AccountSettings component) declares
+	// no registry replication: the account stack's does, for every stack of the account (its
+	// own tests hold it), and this rule checks the replicas the images go to.
+	ownsReplication := len(p.All("coldchain:index:AccountSettings")) > 0
 	for _, r := range p.All(RepoType) {
 		if elsewhere(r) {
 			continue
 		}
-		replicated := false
+		replicated := !ownsReplication
 		for _, c := range p.All("aws:ecr/replicationConfiguration:ReplicationConfiguration") {
 			for _, rule := range list(c.Obj("replicationConfiguration")["rules"]) {
 				rule := obj(rule)

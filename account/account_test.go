@@ -1,0 +1,473 @@
+package main
+
+import (
+	"bytes"
+	"coldchain/internal/offline"
+	"coldchain/internal/workflows"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The account stacks as shipped: one account for both application stacks, or one each.
+var accountStacks = []string{"shared", "production", "staging"}
+
+func planOf(t *testing.T, stack string, sets ...string) *offline.Plan {
+	t.Helper()
+	raw, err := offline.StackConfig(".", project, stack, sets)
+	require.NoError(t, err)
+	p, err := planStack(project, stack, raw)
+	require.NoError(t, err)
+	return p
+}
+
+type policy struct {
+	Statement []struct {
+		Sid       string
+		Effect    string
+		Principal map[string]any
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string]any
+	}
+}
+
+func parse(t *testing.T, doc string) policy {
+	t.Helper()
+	var p policy
+	require.NoError(t, json.Unmarshal([]byte(doc), &p), doc)
+	return p
+}
+
+// TestTheRolesTrustExactlyTheSubjectsTheWorkflowsPresent derives, from the repository's
+// workflows, the subject of the token every job that assumes a role presents, and checks that
+// the shipped account stacks have a role for each one and no other, each trusting one subject
+// of the configured repository, for STS, through the account's GitHub provider.
+func TestTheRolesTrustExactlyTheSubjectsTheWorkflowsPresent(t *testing.T) {
+	t.Parallel()
+	flows, err := workflows.Read("..")
+	require.NoError(t, err)
+	want, err := workflows.Subjects(flows)
+	require.NoError(t, err)
+
+	for _, layout := range [][]string{{"shared"}, {"production", "staging"}} {
+		var got []string
+		for _, stack := range layout {
+			p := planOf(t, stack)
+			provider := p.One(t, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github")
+			assert.Equal(t, "https://token.actions.githubusercontent.com", provider.In("url"))
+			assert.Equal(t, []any{"sts.amazonaws.com"}, provider.List("clientIdLists"))
+			for _, role := range p.All("aws:iam/role:Role") {
+				trust := parse(t, role.In("assumeRolePolicy"))
+				require.Lenf(t, trust.Statement, 1, "%s", role.Name)
+				s := trust.Statement[0]
+				assert.Equal(t, "Allow", s.Effect)
+				assert.Equal(t, []string{"sts:AssumeRoleWithWebIdentity"}, s.Action)
+				assert.Equal(t, map[string]any{"Federated": provider.Outputs["arn"]}, s.Principal)
+				require.Equalf(t, []string{"StringEquals"}, slices.Sorted(maps.Keys(s.Condition)), "%s: exact matches only, no StringLike", role.Name)
+				cond := s.Condition["StringEquals"]
+				assert.Equal(t, "sts.amazonaws.com", cond["token.actions.githubusercontent.com:aud"])
+				sub, _ := cond["token.actions.githubusercontent.com:sub"].(string)
+				subject, ok := strings.CutPrefix(sub, "repo:example-org/coldchain-infrastructure:")
+				require.Truef(t, ok, "%s trusts %q", role.Name, sub)
+				got = append(got, subject)
+			}
+		}
+		slices.Sort(got)
+		assert.Equalf(t, want, slices.Compact(got), "the subjects of the account stacks %v", layout)
+		assert.Equalf(t, len(got), len(slices.Compact(slices.Clone(got))), "one role a subject in %v", layout)
+	}
+}
+
+// serviceOf is the IAM service of a resource type the application stacks plan: what the
+// deployment role must allow to create, update and delete it. "" for what is no AWS resource.
+func serviceOf(typ string) (string, bool) {
+	switch {
+	case strings.HasPrefix(typ, "pulumi:"), strings.HasPrefix(typ, "coldchain:"), strings.HasPrefix(typ, "awsx:"),
+		strings.HasPrefix(typ, "random:"):
+		return "", true
+	}
+	module, _, ok := strings.Cut(strings.TrimPrefix(typ, "aws:"), "/")
+	if !ok {
+		return "", false
+	}
+	byType := map[string]string{
+		"aws:cloudwatch/logGroup:LogGroup": "logs", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "logs",
+		"aws:cloudwatch/eventRule:EventRule": "events", "aws:cloudwatch/eventTarget:EventTarget": "events",
+	}
+	if svc, ok := byType[typ]; ok {
+		return svc, true
+	}
+	byModule := map[string]string{
+		"acm": "acm", "appautoscaling": "application-autoscaling", "cloudwatch": "cloudwatch", "ec2": "ec2", "vpc": "ec2",
+		"ecr": "ecr", "ecs": "ecs", "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing",
+		"rds": "rds", "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager", "sfn": "states", "sns": "sns",
+		"wafv2": "wafv2",
+	}
+	svc, ok := byModule[module]
+	return svc, ok
+}
+
+// TestDeploymentRolesCoverEveryTypeTheStacksPlan: every resource type any application stack
+// has planned (the URN lists the application's tests keep) is one whose service the deployment
+// role allows.
+func TestDeploymentRolesCoverEveryTypeTheStacksPlan(t *testing.T) {
+	t.Parallel()
+	lists, err := filepath.Glob("../testdata/urns-*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, lists)
+	types := map[string]bool{}
+	for _, list := range lists {
+		data, err := os.ReadFile(list)
+		require.NoError(t, err)
+		for _, urn := range strings.Fields(string(data)) {
+			parts := strings.Split(urn, "::")
+			chain := strings.Split(parts[len(parts)-2], "$")
+			types[chain[len(chain)-1]] = true
+		}
+	}
+	p := planOf(t, "shared")
+	allowed := map[string]bool{}
+	for _, s := range parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "production-deploy").In("policy")).Statement {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			if svc, action, _ := strings.Cut(a, ":"); action == "*" || strings.HasPrefix(action, "Create") {
+				allowed[svc] = true
+			}
+		}
+	}
+	for _, typ := range slices.Sorted(maps.Keys(types)) {
+		svc, known := serviceOf(typ)
+		if !assert.Truef(t, known, "the application plans %s, whose IAM service this test does not know: add it to serviceOf", typ) || svc == "" {
+			continue
+		}
+		assert.Truef(t, allowed[svc], "the application plans %s, but its deployment role may not create %s resources", typ, svc)
+	}
+}
+
+// TestNoWildcardBeyondTheDocumentedOnes: a deployment role acts on every resource of a service
+// only for the services docs/account.md names, and on its stack's names for the others; the
+// reads of the account are named one by one.
+func TestNoWildcardBeyondTheDocumentedOnes(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/account.md")
+	require.NoError(t, err)
+	for _, stack := range accountStacks {
+		p := planOf(t, stack)
+		for _, rp := range p.All("aws:iam/rolePolicy:RolePolicy") {
+			if !strings.HasSuffix(rp.Name, "-deploy") {
+				continue
+			}
+			prefix := "coldchain-" + strings.TrimSuffix(rp.Name, "-deploy")
+			for _, s := range parse(t, rp.In("policy")).Statement {
+				for _, r := range s.Resource {
+					switch {
+					case r == "*" && s.Sid == "ReadTheAccount":
+						for _, a := range s.Action {
+							assert.NotContainsf(t, a, "*", "%s: a read of the account is named: %s", rp.Name, a)
+						}
+					case r == "*":
+						assert.Equal(t, "TheStacksOtherServices", s.Sid)
+						for _, a := range s.Action {
+							svc := strings.TrimSuffix(a, ":*")
+							assert.Containsf(t, unscopedServices, svc, "%s: %s on every resource", rp.Name, a)
+							assert.Containsf(t, string(doc), "`"+svc+"`", "docs/account.md does not name %s among the services a deployment role has whole", svc)
+						}
+					case strings.HasPrefix(s.Sid, "State"):
+						assert.Truef(t, strings.Contains(r, "coldchain-pulumi-state-") || strings.Contains(r, ":kms:"), "%s: %s is the state backend's", rp.Name, r)
+					case s.Effect == "Allow" && !strings.Contains(r, ":iam::"):
+						assert.Containsf(t, r, prefix, "%s: %s is the stack's", rp.Name, r)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestADeploymentCannotWidenItsOwnRights: a deployment role manages the stack's roles, but not
+// the account stack's (its own included) or the OIDC provider, and passes roles only to the
+// services the stack's roles serve.
+func TestADeploymentCannotWidenItsOwnRights(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "shared")
+	deploy := parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "production-deploy").In("policy"))
+	var deny, pass bool
+	for _, s := range deploy.Statement {
+		if s.Effect == "Deny" {
+			deny = true
+			assert.Equal(t, []string{"iam:*"}, s.Action)
+			assert.Equal(t, []string{"arn:aws:iam::123456789012:role/*-github-*", "arn:aws:iam::123456789012:oidc-provider/*"}, s.Resource)
+			for _, role := range p.All("aws:iam/role:Role") {
+				assert.Truef(t, strings.Contains(role.In("name"), "-github-"), "the deny covers %s", role.In("name"))
+			}
+		}
+		if slices.Contains(s.Action, "iam:PassRole") {
+			pass = true
+			assert.NotEmpty(t, s.Condition["StringEquals"]["iam:PassedToService"])
+		}
+		for _, a := range s.Action {
+			if s.Effect == "Allow" && strings.HasPrefix(a, "iam:") {
+				assert.NotEqualf(t, "iam:*", a, "%s", s.Sid)
+				assert.NotContainsf(t, []string{"iam:CreatePolicy", "iam:AttachRolePolicy", "iam:CreateUser", "iam:CreateAccessKey"}, a, "%s", s.Sid)
+			}
+		}
+	}
+	assert.True(t, deny, "the deny of the account's own")
+	assert.True(t, pass, "the pass of the stack's roles")
+}
+
+// TestThePreviewRoleReadsWhatAPreviewReadsAndNotTheStacksData: ReadOnlyAccess, the one
+// non-read call a preview makes, and the deny of the stacks' data that docs/ci.md lists.
+func TestThePreviewRoleReadsWhatAPreviewReadsAndNotTheStacksData(t *testing.T) {
+	t.Parallel()
+	ci, err := os.ReadFile("../docs/ci.md")
+	require.NoError(t, err)
+	p := planOf(t, "shared")
+	for _, stack := range []string{"staging", "production"} {
+		assert.Equal(t, "arn:aws:iam::aws:policy/ReadOnlyAccess", p.One(t, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", stack+"-preview-read-only").In("policyArn"))
+		doc := parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", stack+"-preview").In("policy"))
+		require.Len(t, doc.Statement, 2)
+		assert.Equal(t, []string{"states:ValidateStateMachineDefinition"}, doc.Statement[0].Action)
+		assert.Equal(t, "Deny", doc.Statement[1].Effect)
+		for _, a := range doc.Statement[1].Action {
+			assert.Containsf(t, string(ci), "`"+a+"`", "docs/ci.md's deny list does not name %s", a)
+		}
+		for _, a := range []string{"secretsmanager:GetSecretValue", "s3:GetObject*", "logs:GetLogEvents", "kms:Decrypt"} {
+			assert.Contains(t, doc.Statement[1].Action, a)
+		}
+	}
+}
+
+// TestWhatMustNotBeDeletedIsProtected: the provider and the roles the workflows depend on are
+// protected, the state backend is protected and outlives the stack, the settings the
+// application stacks rely on outlive it, and every once-per-account resource is deleted before
+// its replacement.
+func TestWhatMustNotBeDeletedIsProtected(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "staging")
+	assert.True(t, p.One(t, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github").Protect)
+	for _, role := range p.All("aws:iam/role:Role") {
+		assert.Truef(t, role.Protect, "%s", role.Name)
+	}
+	for _, typ := range []string{"aws:kms/key:Key", "aws:s3/bucketV2:BucketV2"} {
+		r := p.One(t, typ, "state")
+		assert.Truef(t, r.Protect && r.RetainOnDelete, "%s state", typ)
+	}
+	assert.Equal(t, 30.0, p.One(t, "aws:kms/key:Key", "state").Num("deletionWindowInDays"))
+	assert.True(t, p.One(t, "aws:kms/key:Key", "state").Flag("enableKeyRotation"))
+	shared := planOf(t, "shared")
+	for _, r := range append(shared.All("aws:ecr/replicationConfiguration:ReplicationConfiguration"), shared.All("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")...) {
+		assert.Truef(t, r.RetainOnDelete && r.DeleteBeforeReplace, "%s", r.Name)
+	}
+	for _, typ := range []string{"aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock", "aws:securityhub/account:Account",
+		"aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:accessanalyzer/analyzer:Analyzer",
+		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/serviceLinkedRole:ServiceLinkedRole"} {
+		for _, r := range shared.All(typ) {
+			assert.Truef(t, r.DeleteBeforeReplace, "%s %s exists once per account: deleted before its replacement", typ, r.Name)
+		}
+	}
+}
+
+// TestTheAccountsSettingsCoverEveryStackOfTheAccount: the registry replicates each stack's
+// repositories to its DR region, and the WAF log policy exists where a stack has a firewall; a
+// staging account has neither.
+func TestTheAccountsSettingsCoverEveryStackOfTheAccount(t *testing.T) {
+	t.Parallel()
+	for _, stack := range []string{"shared", "production"} {
+		p := planOf(t, stack)
+		images := p.One(t, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "images-ap-northeast-2")
+		assert.Equal(t, []any{map[string]any{
+			"destinations":      []any{map[string]any{"region": "ap-northeast-1", "registryId": "123456789012"}},
+			"repositoryFilters": []any{map[string]any{"filter": "coldchain-production/", "filterType": "PREFIX_MATCH"}},
+		}}, images.Obj("replicationConfiguration")["rules"])
+		waf := p.One(t, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs-ap-northeast-2")
+		assert.Equal(t, "AWSWAF-LOGS", waf.In("policyName"))
+		doc := parse(t, waf.In("policyDocument"))
+		assert.Equal(t, []string{"arn:aws:logs:ap-northeast-2:123456789012:log-group:aws-waf-logs-*:log-stream:*"}, doc.Statement[0].Resource)
+		assert.Equal(t, "123456789012", doc.Statement[0].Condition["StringEquals"]["aws:SourceAccount"])
+	}
+	staging := planOf(t, "staging")
+	assert.Empty(t, staging.All("aws:ecr/replicationConfiguration:ReplicationConfiguration"), "staging has no DR region")
+	assert.Empty(t, staging.All("aws:cloudwatch/logResourcePolicy:LogResourcePolicy"), "staging has no firewall")
+}
+
+// TestSecurityHubRunsTheFoundationalStandardOverAWSConfig: in every region of the stacks,
+// Security Hub with the Foundational Security Best Practices standard only, AWS Config recording
+// everything (IAM once, in the home region) into the account's config bucket; the analyzer; S3's
+// public access blocked account-wide.
+func TestSecurityHubRunsTheFoundationalStandardOverAWSConfig(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "shared", `stacks=[{"name":"staging","prefix":"coldchain-staging","environment":"staging","region":"eu-central-1","monthlyBudgetUsd":180}]`)
+	for _, region := range []string{"ap-northeast-2", "eu-central-1"} {
+		hub := p.One(t, "aws:securityhub/account:Account", "security-hub-"+region)
+		assert.Equal(t, false, hub.Inputs["enableDefaultStandards"])
+		assert.Equal(t, "arn:aws:securityhub:"+region+"::standards/aws-foundational-security-best-practices/v/1.0.0",
+			p.One(t, "aws:securityhub/standardsSubscription:StandardsSubscription", "fsbp-"+region).In("standardsArn"))
+		group := p.One(t, "aws:cfg/recorder:Recorder", "recorder-"+region).Obj("recordingGroup")
+		assert.Equal(t, true, group["allSupported"])
+		assert.Equal(t, region == "ap-northeast-2", group["includeGlobalResourceTypes"], "IAM recorded once, in the home region")
+		assert.Equal(t, p.One(t, "aws:s3/bucketV2:BucketV2", "config").In("bucket"), p.One(t, "aws:cfg/deliveryChannel:DeliveryChannel", "delivery-"+region).In("s3BucketName"))
+		assert.Equal(t, true, p.One(t, "aws:cfg/recorderStatus:RecorderStatus", "recording-"+region).Inputs["isEnabled"])
+		assert.Equal(t, "ACCOUNT", p.One(t, "aws:accessanalyzer/analyzer:Analyzer", "analyzer-"+region).In("type"))
+	}
+	block := p.One(t, "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock", "account")
+	for _, k := range []string{"blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets"} {
+		assert.Equalf(t, true, block.Inputs[k], "%s", k)
+	}
+	bucketPolicy := parse(t, p.One(t, "aws:s3/bucketPolicy:BucketPolicy", "config").In("policy"))
+	assert.Equal(t, "TLSOnly", bucketPolicy.Statement[0].Sid)
+	assert.Equal(t, []string{"arn:aws:s3:::coldchain-account-config-123456789012/AWSLogs/123456789012/Config/*"}, bucketPolicy.Statement[2].Resource)
+
+	off := planOf(t, "shared", "securityHub=false")
+	assert.Empty(t, off.All("aws:securityhub/account:Account"))
+	assert.Empty(t, off.All("aws:cfg/recorder:Recorder"))
+	assert.NotEmpty(t, off.All("aws:accessanalyzer/analyzer:Analyzer"))
+}
+
+// TestEachStackHasABudgetOnItsTaggedCosts: the stack's budget, on the costs tagged with its
+// environment, alerting the alarm address at 80% and 100% of the actual costs and 100% of the
+// forecast.
+func TestEachStackHasABudgetOnItsTaggedCosts(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "shared")
+	b := p.One(t, "aws:budgets/budget:Budget", "production")
+	assert.Equal(t, "740.00", b.In("limitAmount"))
+	assert.Equal(t, "MONTHLY", b.In("timeUnit"))
+	assert.Equal(t, []any{map[string]any{"name": "TagKeyValue", "values": []any{"user:Environment$production"}}}, b.List("costFilters"))
+	var kinds []string
+	for _, n := range b.List("notifications") {
+		m := n.(map[string]any)
+		assert.Equal(t, []any{"alerts@example.com"}, m["subscriberEmailAddresses"])
+		kinds = append(kinds, m["notificationType"].(string)+" "+strings.TrimSuffix(strings.TrimSuffix(jsonNumber(m["threshold"]), ".0"), ".00"))
+	}
+	assert.Equal(t, []string{"ACTUAL 80", "ACTUAL 100", "FORECASTED 100"}, kinds)
+	assert.Equal(t, "Active", p.One(t, "aws:costexplorer/costAllocationTag:CostAllocationTag", "Environment").In("status"))
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestBadAccountConfigIsRefusedNamingTheKey: every bad value is reported with its key, before
+// any resource is registered.
+func TestBadAccountConfigIsRefusedNamingTheKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ set, key string }{
+		{"githubRepository=coldchain", "githubRepository"},
+		{"alarmEmail=nobody", "alarmEmail"},
+		{"aws:region=seoul", "aws:region"},
+		{"stacks=[]", "stacks"},
+		{"stacks=production", "stacks"},
+		{`stacks=[{"name":"production","prefix":"Coldchain_Production","environment":"production","region":"ap-northeast-2","monthlyBudgetUsd":740}]`, "stacks[0].prefix"},
+		{`stacks=[{"name":"production","prefix":"coldchain-production","environment":"prod","region":"ap-northeast-2","monthlyBudgetUsd":740}]`, "stacks[0].environment"},
+		{`stacks=[{"name":"production","prefix":"coldchain-production","environment":"production","region":"ap-northeast-2","drRegion":"ap-northeast-2","monthlyBudgetUsd":740}]`, "stacks[0].drRegion"},
+		{`stacks=[{"name":"production","prefix":"coldchain-production","environment":"production","region":"ap-northeast-2"}]`, "stacks[0].monthlyBudgetUsd"},
+		{`stacks=[{"name":"a","prefix":"x-a","environment":"a","region":"ap-northeast-2","monthlyBudgetUsd":1},{"name":"a","prefix":"x-a","environment":"a","region":"ap-northeast-2","monthlyBudgetUsd":1}]`, "stacks[1].name"},
+		{"securityHub=yes", "securityHub"},
+		{"stateBackedn=true", "stateBackedn"},
+	} {
+		raw, err := offline.StackConfig(".", project, "shared", []string{tc.set})
+		require.NoError(t, err)
+		_, err = planStack(project, "shared", raw)
+		var cfgErr *ConfigError
+		if assert.ErrorAsf(t, err, &cfgErr, "%s", tc.set) {
+			assert.Containsf(t, err.Error(), "\n  "+tc.key+" = ", "%s: %v", tc.set, err)
+		}
+	}
+}
+
+// TestThePlanCommandPlansTheAccountFromTheRepositorysRoot: "go run ./account plan" as README
+// gives it, run from the repository's root.
+func TestThePlanCommandPlansTheAccountFromTheRepositorysRoot(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir(".."))
+	defer func() { require.NoError(t, os.Chdir(wd)) }()
+	var stdout, stderr bytes.Buffer
+	for _, stack := range accountStacks {
+		stdout.Reset()
+		code := command([]string{"plan", "--stack", stack}, &stdout, &stderr)
+		require.Equalf(t, 0, code, "%s: %s", stack, stderr.String())
+		assert.Contains(t, stdout.String(), "Plan of coldchain-account/"+stack)
+	}
+}
+
+// TestTheRolesReachTheStateBackendOfTheirAccount: with the self-managed backend, a deployment
+// reads and writes the state and encrypts with its key; a preview reads it (the deny of the
+// stacks' data spares the state alone) and writes only its lock. Without it, no role names it.
+func TestTheRolesReachTheStateBackendOfTheirAccount(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "staging")
+	bucket := "arn:aws:s3:::" + p.One(t, "aws:s3/bucketV2:BucketV2", "state").In("bucket")
+	bySid := func(doc policy) map[string][]string {
+		out := map[string][]string{}
+		for _, s := range doc.Statement {
+			out[s.Sid] = append(s.Action, s.Resource...)
+		}
+		return out
+	}
+	deploy := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-deploy").In("policy")))
+	assert.Equal(t, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", bucket + "/*"}, deploy["StateWrite"])
+	assert.Contains(t, deploy["StateKey"], "kms:GenerateDataKey")
+	preview := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-preview").In("policy")))
+	assert.Equal(t, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", bucket + "/.pulumi/locks/*"}, preview["StateWrite"])
+	assert.Equal(t, []string{"kms:Decrypt", "arn:aws:kms:ap-northeast-2:123456789012:key/*"}, preview["StateKey"])
+	var deny map[string]any
+	var raw struct{ Statement []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-preview").In("policy")), &raw))
+	for _, s := range raw.Statement {
+		if s["Effect"] == "Deny" {
+			deny = s
+		}
+	}
+	require.NotNil(t, deny)
+	assert.NotContains(t, deny, "Resource")
+	assert.Contains(t, deny["NotResource"], bucket+"/*")
+
+	shared := planOf(t, "shared")
+	for _, rp := range shared.All("aws:iam/rolePolicy:RolePolicy") {
+		assert.NotContainsf(t, rp.In("policy"), "pulumi-state", "%s: no state backend in this account", rp.Name)
+	}
+}
+
+// TestRolePoliciesFitIAMsLimit: IAM takes at most 10,240 characters of inline policies a role
+// (white space not counted); a deployment role's policy grows with nothing but its stack's
+// prefix.
+func TestRolePoliciesFitIAMsLimit(t *testing.T) {
+	t.Parallel()
+	for _, stack := range accountStacks {
+		p := planOf(t, stack)
+		for _, rp := range p.All("aws:iam/rolePolicy:RolePolicy") {
+			assert.LessOrEqualf(t, len(strings.Join(strings.Fields(rp.In("policy")), "")), 10240, "%s/%s", stack, rp.Name)
+		}
+	}
+}
+
+// TestTheAccountDocReadsOnlyWhatTheAccountStackExports: every "pulumi stack output NAME" of
+// docs/account.md is an output of the account stack that has the state backend.
+func TestTheAccountDocReadsOnlyWhatTheAccountStackExports(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/account.md")
+	require.NoError(t, err)
+	outputs := planOf(t, "staging").Outputs
+	reads := regexp.MustCompile(`pulumi stack output ([a-zA-Z]+)`).FindAllStringSubmatch(string(doc), -1)
+	require.NotEmpty(t, reads)
+	for _, m := range reads {
+		assert.Containsf(t, outputs, m[1], "docs/account.md reads the output %s", m[1])
+	}
+	assert.Contains(t, string(doc), "`githubRoleArns`")
+	assert.Contains(t, outputs, "githubRoleArns")
+	assert.Equal(t, "s3://coldchain-pulumi-state-123456789012?region=ap-northeast-2", outputs["stateBackendUrl"])
+	assert.Equal(t, "awskms://alias/coldchain-pulumi-state?region=ap-northeast-2", outputs["secretsProvider"])
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// This file is what GitHub's workflows may do in the account: one OIDC provider, and for each
+// application stack a preview role and a deployment role, each trusting exactly the one subject
+// whose jobs assume it (docs/ci.md's table, derived from the workflows by the tests).
+
+// githubIssuer is GitHub Actions' OIDC token issuer; sts.amazonaws.com is the audience
+// aws-actions/configure-aws-credentials asks for.
+const (
+	githubIssuer   = "token.actions.githubusercontent.com"
+	githubAudience = "sts.amazonaws.com"
+)
+
+// roleName is the name of a stack's role for GitHub: "<prefix>-github-<purpose>". The names are
+// fixed, since their ARNs go into GitHub's variables.
+func roleName(s AppStack, purpose string) string { return s.Prefix + "-github-" + purpose }
+
+// GitHubRoles are the roles' ARNs, by stack and purpose ("preview", "deploy").
+type GitHubRoles map[string]map[string]pulumi.StringOutput
+
+// newGitHubAccess creates the OIDC provider and every stack's two roles.
+func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, opts ...pulumi.ResourceOption) (GitHubRoles, error) {
+	provider, err := iam.NewOpenIdConnectProvider(ctx, "github", &iam.OpenIdConnectProviderArgs{
+		Url:           pulumi.String("https://" + githubIssuer),
+		ClientIdLists: pulumi.ToStringArray([]string{githubAudience}),
+		// IAM trusts GitHub's certificate through its own store of root CAs: the thumbprint is
+		// no longer checked for this issuer, but the API still takes one.
+		ThumbprintLists: pulumi.ToStringArray([]string{"6938fd4d98bab03faadb97b34396831e3780aea1"}),
+		// One provider per URL and account: a replacement created first would collide.
+	}, append(opts, pulumi.DeleteBeforeReplace(true), pulumi.Protect(c.Protect))...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the GitHub OIDC provider: %w", err)
+	}
+	roles := GitHubRoles{}
+	for _, s := range c.Stacks {
+		roles[s.Name] = map[string]pulumi.StringOutput{}
+		for _, purpose := range []string{"preview", "deploy"} {
+			subject := c.subject(s.Name)
+			var policy string
+			if purpose == "preview" {
+				subject = c.subject(s.PreviewEnvironment)
+				policy, err = previewPolicy(stateAccess(c, account, false))
+			} else {
+				policy, err = deployPolicy(s, account, stateAccess(c, account, true))
+			}
+			if err != nil {
+				return nil, err
+			}
+			role, err := iam.NewRole(ctx, s.Name+"-"+purpose, &iam.RoleArgs{
+				Name:               pulumi.String(roleName(s, purpose)),
+				Description:        pulumi.String(fmt.Sprintf("GitHub Actions: the %s of stack %s, for %s only", purpose, s.Name, subject)),
+				AssumeRolePolicy:   trustPolicy(provider.Arn, subject),
+				MaxSessionDuration: pulumi.Int(3600),
+			}, append(opts, pulumi.DeleteBeforeReplace(true), pulumi.Protect(c.Protect))...)
+			if err != nil {
+				return nil, fmt.Errorf("creating the %s %s role: %w", s.Name, purpose, err)
+			}
+			if purpose == "preview" {
+				if _, err := iam.NewRolePolicyAttachment(ctx, s.Name+"-preview-read-only", &iam.RolePolicyAttachmentArgs{
+					Role: role.Name, PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", account.Partition),
+				}, opts...); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := iam.NewRolePolicy(ctx, s.Name+"-"+purpose, &iam.RolePolicyArgs{
+				Role: role.Name, Policy: pulumi.String(policy),
+			}, opts...); err != nil {
+				return nil, err
+			}
+			roles[s.Name][purpose] = role.Arn
+		}
+	}
+	return roles, nil
+}
+
+// trustPolicy lets exactly one subject's tokens, for STS, assume the role.
+func trustPolicy(providerArn pulumi.StringOutput, subject string) pulumi.StringOutput {
+	return providerArn.ApplyT(func(arn string) (string, error) {
+		return document(statement{
+			Sid: "GitHubActions", Effect: "Allow", Actions: []string{"sts:AssumeRoleWithWebIdentity"},
+			Principal: map[string]any{"Federated": arn},
+			Condition: map[string]map[string]any{"StringEquals": {
+				githubIssuer + ":aud": githubAudience,
+				githubIssuer + ":sub": subject,
+			}},
+		})
+	}).(pulumi.StringOutput)
+}
+
+// previewDenied is what a preview never reads, and a pull request's code must not: what the
+// stacks hold (logs, objects, images, secrets, parameters, sessions) rather than what they are.
+// ReadOnlyAccess grants these; the role's own policy denies them.
+var previewDenied = []string{
+	"logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults", "logs:StartLiveTail",
+	"s3:GetObject*", "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+	"secretsmanager:GetSecretValue", "ssm:GetParameter*", "ssm:StartSession", "ecs:ExecuteCommand", "kms:Decrypt",
+	"rds:DownloadDBLogFilePortion", "elasticache:DescribeUsers",
+}
+
+// previewPolicy is the preview role's own policy beside ReadOnlyAccess: the one non-read call a
+// preview makes (the provider validates the redeploy state machine's definition with it) and
+// the denial of the stacks' data.
+func previewPolicy(state []statement) (string, error) {
+	deny := statement{Sid: "NotTheStacksData", Effect: "Deny", Actions: previewDenied, Resources: []string{"*"}}
+	if len(state) > 0 {
+		// The state backend is what a preview reads: the deny spares it alone.
+		deny.Resources, deny.NotResources = nil, stateResources(state)
+	}
+	return document(append([]statement{
+		{Sid: "ValidateStateMachines", Effect: "Allow", Actions: []string{"states:ValidateStateMachineDefinition"}, Resources: []string{"*"}},
+		deny,
+	}, state...)...)
+}
+
+// stateAccess is what a role needs of the account's self-managed state backend, when it has
+// one: a deployment reads and writes the stacks' state and encrypts their secrets; a preview
+// reads them, and takes and releases its lock.
+func stateAccess(c *Config, account awsAccount, write bool) []statement {
+	if !c.StateBackend {
+		return nil
+	}
+	bucket := "arn:" + account.Partition + ":s3:::" + stateBucketName(account.AccountID)
+	objects, actions := []string{bucket + "/.pulumi/locks/*"}, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+	keyActions := []string{"kms:Decrypt"}
+	if write {
+		objects = []string{bucket + "/*"}
+		keyActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+	}
+	return []statement{
+		{Sid: "StateBucket", Effect: "Allow", Actions: []string{"s3:ListBucket", "s3:GetBucketVersioning"}, Resources: []string{bucket}},
+		{Sid: "StateRead", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{bucket + "/*"}},
+		{Sid: "StateWrite", Effect: "Allow", Actions: actions, Resources: objects},
+		{Sid: "StateKey", Effect: "Allow", Actions: keyActions,
+			Resources: []string{"arn:" + account.Partition + ":kms:" + c.Region + ":" + account.AccountID + ":key/*"},
+			Condition: map[string]map[string]any{"ForAnyValue:StringEquals": {"kms:ResourceAliases": stateKeyAlias}}},
+	}
+}
+
+// stateResources are the ARNs the state statements name.
+func stateResources(state []statement) []string {
+	var out []string
+	for _, s := range state {
+		for _, r := range s.Resources {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// scopedServices are the services whose resources the stacks name with their prefix: the
+// deployment role may act on those of its stack only. ARN patterns take "{prefix}" and
+// "{account}".
+var scopedServices = []struct {
+	service   string
+	resources []string
+}{
+	{"ecr", []string{"arn:{partition}:ecr:*:{account}:repository/{prefix}/*"}},
+	{"s3", []string{"arn:{partition}:s3:::{prefix}-*", "arn:{partition}:s3:::{prefix}-*/*"}},
+	{"logs", []string{"arn:{partition}:logs:*:{account}:log-group:*{prefix}*", "arn:{partition}:logs:*:{account}:log-group:*{prefix}*:log-stream:*"}},
+	{"cloudwatch", []string{"arn:{partition}:cloudwatch:*:{account}:alarm:{prefix}-*", "arn:{partition}:cloudwatch::{account}:dashboard/{prefix}"}},
+}
+
+// unscopedServices are the services whose resources the stacks cannot all name with their
+// prefix (autonamed roles, security groups, subnets, keys, secrets, topics, state machines, rules,
+// load balancers, target groups, scaling policies; records in a zone the team owns): the
+// deployment role acts on them in the whole account. docs/account.md lists them, and a test
+// holds this list to it.
+var unscopedServices = []string{
+	"acm", "application-autoscaling", "ec2", "ecs", "elasticache", "elasticloadbalancing", "events", "kms",
+	"rds", "route53", "secretsmanager", "sns", "states", "wafv2",
+}
+
+// deployActions are the reads every deployment makes of the account itself.
+var deployActions = []string{
+	"sts:GetCallerIdentity", "logs:DescribeLogGroups", "logs:ListTagsForResource", "cloudwatch:DescribeAlarms",
+	"cloudwatch:ListTagsForResource", "ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "s3:ListAllMyBuckets",
+	"iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion",
+}
+
+// deployPolicy is a stack's deployment role's policy: what the stack manages. The IAM roles it
+// creates are autonamed (no prefix), so it may manage roles, but not the account stack's own
+// (the roles for GitHub and the OIDC provider), and pass roles only to the services its stack's
+// roles serve.
+func deployPolicy(s AppStack, account awsAccount, state []statement) (string, error) {
+	arn := strings.NewReplacer("{partition}", account.Partition, "{account}", account.AccountID, "{prefix}", s.Prefix).Replace
+	statements := []statement{{Sid: "ReadTheAccount", Effect: "Allow", Actions: deployActions, Resources: []string{"*"}}}
+	for _, svc := range scopedServices {
+		var resources []string
+		for _, r := range svc.resources {
+			resources = append(resources, arn(r))
+		}
+		statements = append(statements, statement{Sid: "TheStacks" + strings.ToUpper(svc.service[:1]) + svc.service[1:], Effect: "Allow",
+			Actions: []string{svc.service + ":*"}, Resources: resources})
+	}
+	var unscoped []string
+	for _, svc := range unscopedServices {
+		unscoped = append(unscoped, svc+":*")
+	}
+	statements = append(statements,
+		statement{Sid: "TheStacksOtherServices", Effect: "Allow", Actions: unscoped, Resources: []string{"*"}},
+		statement{Sid: "TheStacksRoles", Effect: "Allow", Actions: []string{
+			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
+			"iam:UntagRole", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy",
+			"iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+		}, Resources: []string{arn("arn:{partition}:iam::{account}:role/*")}},
+		statement{Sid: "PassTheStacksRoles", Effect: "Allow", Actions: []string{"iam:PassRole"},
+			Resources: []string{arn("arn:{partition}:iam::{account}:role/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": passedToServices}}},
+		statement{Sid: "ServiceLinkedRoles", Effect: "Allow", Actions: []string{"iam:CreateServiceLinkedRole"},
+			Resources: []string{arn("arn:{partition}:iam::{account}:role/aws-service-role/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": serviceLinkedRoles}}},
+		// Nothing of the account stack's: its roles for GitHub (a deployment could widen its
+		// own rights) and the OIDC provider.
+		statement{Sid: "NotTheAccountsOwn", Effect: "Deny", Actions: []string{"iam:*"},
+			Resources: []string{arn("arn:{partition}:iam::{account}:role/*-github-*"), arn("arn:{partition}:iam::{account}:oidc-provider/*")}},
+	)
+	return document(append(statements, state...)...)
+}
+
+// passedToServices are the services the stacks' roles serve: ECS tasks (execution and task
+// roles), Step Functions (the redeploy), EventBridge (its trigger), VPC flow logs, S3
+// replication, RDS enhanced monitoring.
+var passedToServices = []string{"ecs-tasks.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com",
+	"vpc-flow-logs.amazonaws.com", "s3.amazonaws.com", "monitoring.rds.amazonaws.com"}
+
+// serviceLinkedRoles are the service-linked roles the stacks' services create on first use.
+var serviceLinkedRoles = []string{"ecs.amazonaws.com", "elasticache.amazonaws.com", "rds.amazonaws.com",
+	"elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com"}
+
+// statement is one statement of an IAM policy document.
+type statement struct {
+	Sid          string                    `json:"Sid"`
+	Effect       string                    `json:"Effect"`
+	Principal    map[string]any            `json:"Principal,omitempty"`
+	Actions      []string                  `json:"Action"`
+	Resources    []string                  `json:"Resource,omitempty"`
+	NotResources []string                  `json:"NotResource,omitempty"`
+	Condition    map[string]map[string]any `json:"Condition,omitempty"`
+}
+
+// document renders a policy document.
+func document(statements ...statement) (string, error) {
+	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
+	return string(b), err
+}

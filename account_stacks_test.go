@@ -1,0 +1,85 @@
+package main
+
+import (
+	"coldchain/internal/offline"
+	"coldchain/internal/workflows"
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// budgetMargin is what a stack's budget adds to its cost estimate: usage above the estimate's
+// assumptions, before the alert at 80% of the budget (about the estimate) and at 100%.
+const budgetMargin = 0.20
+
+// budgetFor is a released stack's monthly budget: its estimate plus the margin, rounded up to
+// $10.
+func budgetFor(t *testing.T, stack string) float64 {
+	e := estimateOf(t, stack, released()...)
+	return math.Ceil(e.Total*(1+budgetMargin)/10) * 10
+}
+
+// TestTheAccountStacksDescribeTheApplicationStacks holds each account stack's description of
+// the application stacks (account/Pulumi.*.yaml) to their own stack files: prefix, environment,
+// region, DR region and firewall as the program reads them, the preview's GitHub environment as
+// the workflows run it, and the budget at the cost estimate plus the margin. Each layout of
+// accounts covers every application stack once.
+func TestTheAccountStacksDescribeTheApplicationStacks(t *testing.T) {
+	t.Parallel()
+	flows, err := workflows.Read(".")
+	require.NoError(t, err)
+	subjects, err := workflows.Subjects(flows)
+	require.NoError(t, err)
+	files, err := filepath.Glob("account/Pulumi.*.yaml")
+	require.NoError(t, err)
+	described := map[string][]string{} // application stack -> account stacks
+	for _, file := range files {
+		accountStack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "Pulumi."), ".yaml")
+		raw, err := offline.LoadStackConfig("account", "coldchain-account", accountStack)
+		require.NoError(t, err)
+		var stacks []struct {
+			Name, Prefix, Environment, Region, DrRegion, PreviewEnvironment string
+			Waf                                                             bool
+			MonthlyBudgetUSD                                                float64 `json:"monthlyBudgetUsd"`
+		}
+		require.NoErrorf(t, json.Unmarshal([]byte(raw["coldchain-account:stacks"]), &stacks), "%s", file)
+		for _, s := range stacks {
+			described[s.Name] = append(described[s.Name], accountStack)
+			cfg := mustLoadStackConfig(t, s.Name)
+			where := file + ": " + s.Name
+			assert.Equal(t, cfg.Prefix(), s.Prefix, where)
+			assert.Equal(t, cfg.Environment, s.Environment, where)
+			assert.Equal(t, cfg.Region, s.Region, where)
+			assert.Equal(t, cfg.DrRegion, s.DrRegion, where)
+			assert.Equal(t, cfg.Firewall.Enabled, s.Waf, where)
+			assert.Falsef(t, cfg.AccountSettings.Owner, "%s: the account stack owns the account's settings", where)
+			preview := "pull_request"
+			if s.PreviewEnvironment != "" {
+				preview = "environment:" + s.PreviewEnvironment
+			}
+			assert.Containsf(t, subjects, preview, "%s: the workflows preview it there", where)
+			assert.Containsf(t, subjects, "environment:"+s.Name, "%s: the workflows deploy it there", where)
+			assert.Equalf(t, budgetFor(t, s.Name), s.MonthlyBudgetUSD, "%s: the budget is the cost estimate plus %.0f%%, rounded up to $10 (go run . cost --stack %s)",
+				where, budgetMargin*100, s.Name)
+		}
+	}
+	// The shared account, and one account each.
+	for _, stack := range []string{"production", "staging"} {
+		assert.ElementsMatchf(t, []string{"shared", stack}, described[stack], "the account stacks that describe %s", stack)
+	}
+	assert.True(t, slices.Contains(described["production"], "production"))
+}
+
+// mustLoadStackConfig loads a shipped application stack's config as released.
+func mustLoadStackConfig(t *testing.T, stack string) *Config {
+	t.Helper()
+	cfg, err := loadConfig(project, stack, with(mustLoadStack(t, stack), released()...))
+	require.NoError(t, err)
+	return cfg
+}
