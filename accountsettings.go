@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/accountwide"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -19,10 +20,6 @@ import (
 // others list (accountReplicatedRepositories), and its log policy grants WAF every
 // aws-waf-logs-* group of the account and region. Its destroy keeps them. The other stacks
 // only read what they need.
-
-// wafLogPolicyName is the name of the log policy AWS WAF itself creates and edits: the owner
-// takes it over with one that covers every WAF log group, so that WAF has nothing to add.
-const wafLogPolicyName = "AWSWAF-LOGS"
 
 // AccountSettings is the account's settings, declared by the stack that owns them.
 type AccountSettings struct {
@@ -46,25 +43,6 @@ func newAccountSettings(ctx *pulumi.Context, cfg *Config, account awsAccount, dr
 	child := pulumi.Parent(a)
 	keep := pulumi.RetainOnDelete(true)
 	if rules := cfg.registryRules(); len(rules) > 0 {
-		var ruleArgs ecr.ReplicationConfigurationReplicationConfigurationRuleArray
-		for _, region := range sortedKeys(rules) {
-			var filters ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArray
-			for _, prefix := range rules[region] {
-				// ECR filters by prefix only: a repository whose name starts with one of these
-				// is copied too.
-				filters = append(filters, &ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs{
-					Filter: pulumi.String(prefix), FilterType: pulumi.String("PREFIX_MATCH"),
-				})
-			}
-			ruleArgs = append(ruleArgs, &ecr.ReplicationConfigurationReplicationConfigurationRuleArgs{
-				Destinations: ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArray{
-					&ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs{
-						Region: pulumi.String(region), RegistryId: pulumi.String(account.AccountID),
-					},
-				},
-				RepositoryFilters: filters,
-			})
-		}
 		var after []pulumi.Resource
 		if dr != nil {
 			// The stack's replicas exist before the first image is copied, or ECR would
@@ -72,14 +50,14 @@ func newAccountSettings(ctx *pulumi.Context, cfg *Config, account awsAccount, dr
 			after = dr.replicaRepositories
 		}
 		if _, err := ecr.NewReplicationConfiguration(ctx, "images", &ecr.ReplicationConfigurationArgs{
-			ReplicationConfiguration: &ecr.ReplicationConfigurationReplicationConfigurationArgs{Rules: ruleArgs},
+			ReplicationConfiguration: accountwide.RegistryReplication(account.AccountID, rules),
 		}, child, keep, pulumi.DependsOn(after), pulumi.Aliases(movedFromDisasterRecovery(ctx))); err != nil {
 			return nil, fmt.Errorf("creating the registry's replication: %w", err)
 		}
 	}
 	policy, err := cloudwatch.NewLogResourcePolicy(ctx, "waf-logs", &cloudwatch.LogResourcePolicyArgs{
-		PolicyName:     pulumi.String(wafLogPolicyName),
-		PolicyDocument: wafLogDeliveryPolicy(account),
+		PolicyName:     pulumi.String(accountwide.WafLogPolicyName),
+		PolicyDocument: pulumi.String(accountwide.WafLogDeliveryPolicy(account.Partition, account.Region, account.AccountID)),
 		// The name is fixed: a replacement created first would be deleted with the old one.
 	}, child, keep, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
@@ -94,21 +72,4 @@ func newAccountSettings(ctx *pulumi.Context, cfg *Config, account awsAccount, dr
 func movedFromDisasterRecovery(ctx *pulumi.Context) []pulumi.Alias {
 	former := fmt.Sprintf("urn:pulumi:%s::%s::coldchain:index:DisasterRecovery::dr", ctx.Stack(), ctx.Project())
 	return []pulumi.Alias{{ParentURN: pulumi.URN(former)}}
-}
-
-// wafLogDeliveryPolicy lets the log delivery service write the logs of AWS WAF to every
-// aws-waf-logs-* group of the account and region, for this account's resources only: the
-// policy AWS documents for vended logs, with one wildcard instead of a line per group.
-func wafLogDeliveryPolicy(account awsAccount) pulumi.StringOutput {
-	return policyJSON(statement{
-		Sid:        "AWSLogDeliveryWrite",
-		Principals: servicePrincipal("delivery.logs.amazonaws.com"),
-		Actions:    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-		Resources: []pulumi.StringInput{pulumi.Sprintf("arn:%s:logs:%s:%s:log-group:aws-waf-logs-*:log-stream:*",
-			account.Partition, account.Region, account.AccountID)},
-		Conditions: map[string]map[string]any{
-			"StringEquals": {"aws:SourceAccount": account.AccountID},
-			"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:logs:%s:%s:*", account.Partition, account.Region, account.AccountID)},
-		},
-	})
 }

@@ -366,14 +366,7 @@ func TestEveryLogGroupIsAStackOutput(t *testing.T) {
 func TestTheRunbookReadsOnlyWhatTheStacksExport(t *testing.T) {
 	t.Parallel()
 	// docs/account.md reads the account stack's outputs: the account's tests check those.
-	var readme []byte
-	for _, path := range docFiles(t) {
-		if path != filepath.Join("docs", "account.md") {
-			text, err := os.ReadFile(path)
-			require.NoError(t, err)
-			readme = append(readme, text...)
-		}
-	}
+	readme := allDocs(t, filepath.Join("docs", "account.md"))
 	outputs := planOfFile(t, "production", "domainName=example.com", "backendImageTag=v1", "frontendImageTag=v1").Outputs
 	keys := append(configKeys(project), "aws:region")
 	used := 0

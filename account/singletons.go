@@ -1,8 +1,8 @@
 package main
 
 import (
+	"coldchain/internal/accountwide"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -16,10 +16,6 @@ import (
 // configuration: one owner writes every stack's rules) and the log policy AWS WAF delivers
 // through. The application stacks leave them to this stack (accountSettingsOwner false). They
 // outlive it: the stacks rely on them.
-
-// wafLogPolicyName is the policy AWS WAF itself creates and edits: one that already covers every
-// WAF log group leaves it nothing to add.
-const wafLogPolicyName = "AWSWAF-LOGS"
 
 // replicationRules are a region's registry replication rules: by DR region, the repository
 // prefixes ("<prefix>/") of the stacks there that have one.
@@ -43,25 +39,8 @@ func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, pro
 		in := pulumi.Provider(providers[region])
 		keep := []pulumi.ResourceOption{in, pulumi.RetainOnDelete(true), pulumi.DeleteBeforeReplace(true)}
 		if rules := c.replicationRules(region); len(rules) > 0 {
-			var ruleArgs ecr.ReplicationConfigurationReplicationConfigurationRuleArray
-			for _, dr := range slices.Sorted(maps.Keys(rules)) {
-				var filters ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArray
-				for _, prefix := range rules[dr] {
-					filters = append(filters, &ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs{
-						Filter: pulumi.String(prefix), FilterType: pulumi.String("PREFIX_MATCH"),
-					})
-				}
-				ruleArgs = append(ruleArgs, &ecr.ReplicationConfigurationReplicationConfigurationRuleArgs{
-					Destinations: ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArray{
-						&ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs{
-							Region: pulumi.String(dr), RegistryId: pulumi.String(account.AccountID),
-						},
-					},
-					RepositoryFilters: filters,
-				})
-			}
 			if _, err := ecr.NewReplicationConfiguration(ctx, "images-"+region, &ecr.ReplicationConfigurationArgs{
-				ReplicationConfiguration: &ecr.ReplicationConfigurationReplicationConfigurationArgs{Rules: ruleArgs},
+				ReplicationConfiguration: accountwide.RegistryReplication(account.AccountID, rules),
 			}, keep...); err != nil {
 				return fmt.Errorf("creating the registry's replication in %s: %w", region, err)
 			}
@@ -69,20 +48,9 @@ func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, pro
 		if !slices.ContainsFunc(c.Stacks, func(s AppStack) bool { return s.Region == region && s.Waf }) {
 			continue
 		}
-		policy, err := document(statement{
-			Sid: "AWSLogDeliveryWrite", Effect: "Allow", Principal: map[string]any{"Service": "delivery.logs.amazonaws.com"},
-			Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			Resources: []string{fmt.Sprintf("arn:%s:logs:%s:%s:log-group:aws-waf-logs-*:log-stream:*", account.Partition, region, account.AccountID)},
-			Condition: map[string]map[string]any{
-				"StringEquals": {"aws:SourceAccount": account.AccountID},
-				"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:logs:%s:%s:*", account.Partition, region, account.AccountID)},
-			},
-		})
-		if err != nil {
-			return err
-		}
 		if _, err := cloudwatch.NewLogResourcePolicy(ctx, "waf-logs-"+region, &cloudwatch.LogResourcePolicyArgs{
-			PolicyName: pulumi.String(wafLogPolicyName), PolicyDocument: pulumi.String(policy),
+			PolicyName:     pulumi.String(accountwide.WafLogPolicyName),
+			PolicyDocument: pulumi.String(accountwide.WafLogDeliveryPolicy(account.Partition, region, account.AccountID)),
 		}, keep...); err != nil {
 			return fmt.Errorf("creating the WAF log delivery policy in %s: %w", region, err)
 		}
