@@ -156,7 +156,9 @@ func TestEveryRuleIsFedABrokenPlan(t *testing.T) {
 	var sources strings.Builder
 	files, err := filepath.Glob("*_test.go")
 	require.NoError(t, err)
-	for _, f := range files {
+	account, err := filepath.Glob("account/*_test.go")
+	require.NoError(t, err)
+	for _, f := range append(files, account...) {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		sources.Write(b)
@@ -170,7 +172,7 @@ func TestEveryRuleIsFedABrokenPlan(t *testing.T) {
 func TestReadmeGuaranteesListEveryRule(t *testing.T) {
 	t.Parallel()
 	section := readmeSection(t, "## Guarantees")
-	for _, rules := range [][]guard.Rule{guard.Security, guard.Constraints, guard.DataProtection, guard.Network} {
+	for _, rules := range [][]guard.Rule{guard.Security, guard.Constraints, guard.DataProtection, guard.Network, guard.Account} {
 		for _, r := range rules {
 			assert.Containsf(t, section, "**"+r.ID+"**", "README's Guarantees do not list %s", r.ID)
 		}

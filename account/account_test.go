@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"coldchain/internal/guard"
 	"coldchain/internal/offline"
 	"coldchain/internal/workflows"
 	"encoding/json"
@@ -470,4 +471,86 @@ func TestTheAccountDocReadsOnlyWhatTheAccountStackExports(t *testing.T) {
 	assert.Contains(t, outputs, "githubRoleArns")
 	assert.Equal(t, "s3://coldchain-pulumi-state-123456789012?region=ap-northeast-2", outputs["stateBackendUrl"])
 	assert.Equal(t, "awskms://alias/coldchain-pulumi-state?region=ap-northeast-2", outputs["secretsProvider"])
+}
+
+// TestTheAccountStacksHoldEveryGuardRule: the account rules (ACCT-*), which the policy pack
+// runs on the account stack as on the application's, find nothing in any shipped account
+// stack; the application's rules pass it by.
+func TestTheAccountStacksHoldEveryGuardRule(t *testing.T) {
+	t.Parallel()
+	for _, stack := range accountStacks {
+		p := planOf(t, stack)
+		for _, r := range guard.Rules() {
+			assert.Emptyf(t, r.Check(p), "%s: %s", stack, r.ID)
+		}
+	}
+}
+
+// TestTheAccountRulesCatchViolations breaks each account rule's guarantee in a copy of the
+// shared account's plan.
+func TestTheAccountRulesCatchViolations(t *testing.T) {
+	t.Parallel()
+	base := planOf(t, "staging")
+	edit := func(p *offline.Plan, typ, name, key string, change func(doc map[string]any)) {
+		r := p.One(t, typ, name)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.In(key)), &doc))
+		change(doc)
+		b, _ := json.Marshal(doc)
+		r.Inputs[key] = string(b)
+	}
+	statement := func(doc map[string]any, i int) map[string]any { return doc["Statement"].([]any)[i].(map[string]any) }
+	for _, tc := range []struct {
+		rule   string
+		break_ func(p *offline.Plan)
+	}{
+		{"ACCT-01", func(p *offline.Plan) {
+			edit(p, "aws:iam/role:Role", "staging-deploy", "assumeRolePolicy", func(d map[string]any) {
+				statement(d, 0)["Condition"] = map[string]any{"StringLike": map[string]any{
+					"token.actions.githubusercontent.com:sub": "repo:example-org/coldchain-infrastructure:*",
+					"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
+			})
+		}},
+		{"ACCT-01", func(p *offline.Plan) {
+			edit(p, "aws:iam/role:Role", "staging-preview", "assumeRolePolicy", func(d map[string]any) {
+				delete(statement(d, 0)["Condition"].(map[string]any)["StringEquals"].(map[string]any), "token.actions.githubusercontent.com:aud")
+			})
+		}},
+		{"ACCT-02", func(p *offline.Plan) {
+			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-deploy", "policy", func(d map[string]any) {
+				d["Statement"] = slices.DeleteFunc(d["Statement"].([]any), func(s any) bool { return s.(map[string]any)["Effect"] == "Deny" })
+			})
+		}},
+		{"ACCT-02", func(p *offline.Plan) {
+			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-deploy", "policy", func(d map[string]any) {
+				statement(d, 0)["Action"] = append(statement(d, 0)["Action"].([]any), "iam:CreateAccessKey")
+			})
+		}},
+		{"ACCT-03", func(p *offline.Plan) {
+			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-preview", "policy", func(d map[string]any) {
+				deny := statement(d, 1)
+				deny["Action"] = slices.DeleteFunc(deny["Action"].([]any), func(a any) bool { return a == "secretsmanager:GetSecretValue" })
+			})
+		}},
+		{"ACCT-04", func(p *offline.Plan) {
+			p.One(t, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github").Protect = false
+		}},
+		{"ACCT-04", func(p *offline.Plan) { p.One(t, "aws:s3/bucketV2:BucketV2", "state").Protect = false }},
+	} {
+		broken := clone(t, base)
+		tc.break_(broken)
+		rule := guard.Find(tc.rule)
+		assert.NotEmptyf(t, rule.Check(broken), "%s does not notice its violation", tc.rule)
+		assert.Emptyf(t, rule.Check(base), "%s flags the unbroken plan", tc.rule)
+	}
+}
+
+// clone is a deep copy of a plan, through its JSON.
+func clone(t *testing.T, p *offline.Plan) *offline.Plan {
+	t.Helper()
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	var out offline.Plan
+	require.NoError(t, json.Unmarshal(b, &out))
+	return &out
 }

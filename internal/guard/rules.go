@@ -24,13 +24,32 @@ var OfflineOnly = map[string]string{
 	"DATA-04": "it reads retainOnDelete, which Pulumi does not pass to policy packs",
 }
 
-// Rules returns every rule, in the order README lists them.
+// Rules returns every rule, in the order docs/guarantees.md lists them. The application's rules
+// hold the application's plans, the Account rules the account stack's: each passes a plan of
+// the other project, so one policy pack serves both.
 func Rules() []Rule {
 	var all []Rule
 	for _, set := range [][]Rule{Security, Constraints, DataProtection, Network} {
-		all = append(all, set...)
+		for _, r := range set {
+			all = append(all, forProject(r, false))
+		}
+	}
+	for _, r := range Account {
+		all = append(all, forProject(r, true))
 	}
 	return all
+}
+
+// forProject runs a rule on the plans of the account stack's project only, or on the others'.
+func forProject(r Rule, account bool) Rule {
+	check := r.Check
+	r.Check = func(p *plan.Plan) []string {
+		if (p.Project == AccountProject) != account {
+			return nil
+		}
+		return check(p)
+	}
+	return r
 }
 
 // Find returns the rule with an id; it panics on an id no rule has, which is a programming
