@@ -96,7 +96,8 @@ func TestAFrozenStackIsNotDeployed(t *testing.T) {
 		if !checked || strings.HasPrefix(step.Uses, "actions/checkout@") {
 			continue
 		}
-		assert.Equalf(t, "steps.stack.outputs.frozen == ''", step.If, "step %q runs on a frozen stack", step.Name+step.Uses)
+		assert.Truef(t, step.If == "steps.stack.outputs.frozen == ''" || strings.HasPrefix(step.If, "steps.stack.outputs.frozen == '' && "),
+			"step %q runs on a frozen stack (if: %s)", step.Name+step.Uses, step.If)
 	}
 	assert.True(t, checked)
 	assert.Contains(t, configKeys(project), "frozen", "the key up.yml reads is the program's")
@@ -136,4 +137,50 @@ func TestTheRollbackUpdatesOnlyTheServices(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(text, "git push origin HEAD:main"), strings.Index(text, "command: up"), "main holds the release before it runs")
 	assert.Contains(t, text, "scripts/release.sh", "the images and secrets are checked as for any release")
+}
+
+// TestWorkflowsReachEitherStateBackend: every Pulumi command of the workflows runs on the stack
+// named once per job (PULUMI_STACK: the stack for a self-managed backend, <org>/<stack> for
+// Pulumi Cloud) against the backend the repository or environment names (PULUMI_BACKEND_URL,
+// docs/account.md), and a job asks Pulumi Cloud for a token only when it uses Pulumi Cloud.
+func TestWorkflowsReachEitherStateBackend(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		If   string            `yaml:"if"`
+		Uses string            `yaml:"uses"`
+		Run  string            `yaml:"run"`
+		With map[string]string `yaml:"with"`
+	}
+	var jobs int
+	for path, text := range workflowTexts(t) {
+		var w struct {
+			Jobs map[string]struct {
+				Env   map[string]string `yaml:"env"`
+				Steps []step            `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(text), &w))
+		for name, job := range w.Jobs {
+			usesPulumi := false
+			for _, s := range job.Steps {
+				switch {
+				case strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] != "":
+					usesPulumi = true
+					assert.Equalf(t, "${{ env.PULUMI_STACK }}", s.With["stack-name"], "%s %s: the stack", path, name)
+					assert.Equalf(t, "${{ vars.PULUMI_BACKEND_URL }}", s.With["cloud-url"], "%s %s: the backend", path, name)
+				case strings.HasPrefix(s.Uses, "pulumi/auth-actions@"):
+					assert.Containsf(t, s.If, "vars.PULUMI_BACKEND_URL == ''", "%s %s: a Pulumi Cloud token only for Pulumi Cloud", path, name)
+				}
+				assert.NotContainsf(t, s.Run, "PULUMI_ORG", "%s %s: scripts take PULUMI_STACK", path, name)
+			}
+			if !usesPulumi {
+				continue
+			}
+			jobs++
+			assert.Equalf(t, "${{ vars.PULUMI_BACKEND_URL }}", job.Env["PULUMI_BACKEND_URL"], "%s %s", path, name)
+			assert.Regexpf(t, `^\$\{\{ vars.PULUMI_BACKEND_URL && (inputs.stack|'\w+') \|\| format\('\{0\}/\{1\}', vars.PULUMI_ORG, (inputs.stack|'\w+')\) \}\}$`,
+				job.Env["PULUMI_STACK"], "%s %s", path, name)
+		}
+	}
+	assert.Equal(t, 4, jobs, "the two previews, the deployment and the rollback")
 }
