@@ -303,6 +303,6 @@ func TestPolicyPackFolderIsAGoPackWithValidConfig(t *testing.T) {
 	// The action's "up" skips the CLI's preview: the deployment previews with the pack first.
 	up, err := os.ReadFile(".github/workflows/up.yml")
 	require.NoError(t, err)
-	preview := strings.Index(string(up), "command: preview\n          stack-name: ${{ vars.PULUMI_ORG }}/${{ inputs.stack }}\n          policyPacks: policypack")
+	preview := strings.Index(string(up), "command: preview\n          stack-name: ${{ env.PULUMI_STACK }}\n          cloud-url: ${{ vars.PULUMI_BACKEND_URL }}\n          policyPacks: policypack")
 	assert.True(t, preview >= 0 && preview < strings.Index(string(up), "command: up"), "up.yml does not preview with the pack before its up")
 }
