@@ -47,6 +47,7 @@ func TestTheAccountStacksDescribeTheApplicationStacks(t *testing.T) {
 			Name, Prefix, Environment, Region, DrRegion, PreviewEnvironment string
 			Waf                                                             bool
 			MonthlyBudgetUSD                                                float64 `json:"monthlyBudgetUsd"`
+			Repositories, Buckets, LogGroups                                []string
 		}
 		require.NoErrorf(t, json.Unmarshal([]byte(raw["coldchain-account:stacks"]), &stacks), "%s", file)
 		for _, s := range stacks {
@@ -65,6 +66,21 @@ func TestTheAccountStacksDescribeTheApplicationStacks(t *testing.T) {
 			}
 			assert.Containsf(t, subjects, preview, "%s: the workflows preview it there", where)
 			assert.Containsf(t, subjects, "environment:"+s.Name, "%s: the workflows deploy it there", where)
+			// The names its deployment role may manage: its prefix's, or those it lists.
+			p := planOfFile(t, s.Name)
+			covered := func(name, after string, listed []string) bool {
+				return strings.HasPrefix(name, s.Prefix+after) || slices.ContainsFunc(listed, func(l string) bool { return strings.HasPrefix(name, l) })
+			}
+			for _, r := range p.All(bucketType) {
+				assert.Truef(t, covered(r.In("bucket"), "-", s.Buckets), "%s: bucket %s is neither %s-* nor listed in buckets", where, r.In("bucket"), s.Prefix)
+			}
+			for _, r := range p.All(repoType) {
+				assert.Truef(t, covered(r.In("name"), "/", s.Repositories), "%s: repository %s is neither %s/* nor listed in repositories", where, r.In("name"), s.Prefix)
+			}
+			for _, r := range p.All(logGroupType) {
+				assert.Truef(t, strings.Contains(r.In("name"), s.Prefix) || covered(r.In("name"), "", s.LogGroups),
+					"%s: log group %s neither holds %s nor is listed in logGroups", where, r.In("name"), s.Prefix)
+			}
 			assert.Equalf(t, budgetFor(t, s.Name), s.MonthlyBudgetUSD, "%s: the budget is the cost estimate plus %.0f%%, rounded up to $10 (go run . cost --stack %s)",
 				where, budgetMargin*100, s.Name)
 		}

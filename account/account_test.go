@@ -165,11 +165,17 @@ func TestNoWildcardBeyondTheDocumentedOnes(t *testing.T) {
 	require.NoError(t, err)
 	for _, stack := range accountStacks {
 		p := planOf(t, stack)
+		raw, err := offline.StackConfig(".", project, stack, nil)
+		require.NoError(t, err)
+		c, err := loadConfig(project, raw)
+		require.NoError(t, err)
 		for _, rp := range p.All("aws:iam/rolePolicy:RolePolicy") {
 			if !strings.HasSuffix(rp.Name, "-deploy") {
 				continue
 			}
-			prefix := "coldchain-" + strings.TrimSuffix(rp.Name, "-deploy")
+			i := slices.IndexFunc(c.Stacks, func(s AppStack) bool { return s.Name+"-deploy" == rp.Name })
+			require.GreaterOrEqual(t, i, 0)
+			names := slices.Concat([]string{c.Stacks[i].Prefix}, c.Stacks[i].Repositories, c.Stacks[i].Buckets, c.Stacks[i].LogGroups)
 			for _, s := range parse(t, rp.In("policy")).Statement {
 				for _, r := range s.Resource {
 					switch {
@@ -187,7 +193,8 @@ func TestNoWildcardBeyondTheDocumentedOnes(t *testing.T) {
 					case strings.HasPrefix(s.Sid, "State"):
 						assert.Truef(t, strings.Contains(r, "coldchain-pulumi-state-") || strings.Contains(r, ":kms:"), "%s: %s is the state backend's", rp.Name, r)
 					case s.Effect == "Allow" && !strings.Contains(r, ":iam::"):
-						assert.Containsf(t, r, prefix, "%s: %s is the stack's", rp.Name, r)
+						assert.Truef(t, slices.ContainsFunc(names, func(n string) bool { return strings.Contains(r, n) }),
+							"%s: %s is the stack's (its prefix, or a name it lists)", rp.Name, r)
 					}
 				}
 			}
@@ -553,4 +560,33 @@ func clone(t *testing.T, p *offline.Plan) *offline.Plan {
 	var out offline.Plan
 	require.NoError(t, json.Unmarshal(b, &out))
 	return &out
+}
+
+// TestAnAdoptedEstatesNamesAreTheStacksToo: names an adopted estate keeps, which the stack's
+// prefix does not start, are listed with the stack: its deployment role may manage them, and
+// the registry replicates its repositories.
+func TestAnAdoptedEstatesNamesAreTheStacksToo(t *testing.T) {
+	t.Parallel()
+	p := planOf(t, "production", `stacks=[{"name":"production","prefix":"coldchain-production","environment":"production",
+		"region":"ap-northeast-2","drRegion":"ap-northeast-1","waf":true,"previewEnvironment":"production-preview","monthlyBudgetUsd":740,
+		"repositories":["coldchain-backend","coldchain-frontend"],"buckets":["coldchain-prod-"],"logGroups":["/aws/vpc/coldchain-production-flow-logs"]}]`)
+	resources := map[string][]string{}
+	for _, s := range parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "production-deploy").In("policy")).Statement {
+		resources[s.Sid] = s.Resource
+	}
+	assert.Contains(t, resources["TheStacksEcr"], "arn:aws:ecr:*:123456789012:repository/coldchain-backend*")
+	assert.Contains(t, resources["TheStacksS3"], "arn:aws:s3:::coldchain-prod-*/*")
+	assert.Contains(t, resources["TheStacksLogs"], "arn:aws:logs:*:123456789012:log-group:/aws/vpc/coldchain-production-flow-logs*")
+	rules := p.One(t, "aws:ecr/replicationConfiguration:ReplicationConfiguration", "images-ap-northeast-2").Obj("replicationConfiguration")["rules"].([]any)
+	var filters []string
+	for _, f := range rules[0].(map[string]any)["repositoryFilters"].([]any) {
+		filters = append(filters, f.(map[string]any)["filter"].(string))
+	}
+	assert.Equal(t, []string{"coldchain-backend", "coldchain-frontend", "coldchain-production/"}, filters)
+
+	raw, err := offline.StackConfig(".", project, "production", []string{`stacks=[{"name":"production","prefix":"coldchain-production",
+		"environment":"production","region":"ap-northeast-2","monthlyBudgetUsd":740,"buckets":["*"]}]`})
+	require.NoError(t, err)
+	_, err = planStack(project, "production", raw)
+	assert.ErrorContains(t, err, "stacks[0].buckets = \"*\"")
 }

@@ -54,6 +54,12 @@ type AppStack struct {
 	// MonthlyBudgetUSD is the stack's monthly budget: the "cost" command's estimate of it plus
 	// a margin.
 	MonthlyBudgetUSD float64 `json:"monthlyBudgetUsd"`
+	// Repositories, Buckets and LogGroups are the beginnings of the stack's names that its
+	// prefix does not start: an adopted estate's (coldchain-backend, coldchain-prod-uploads).
+	// Its deployment role may manage them, and the registry replicates the repositories.
+	Repositories []string `json:"repositories,omitempty"`
+	Buckets      []string `json:"buckets,omitempty"`
+	LogGroups    []string `json:"logGroups,omitempty"`
 }
 
 // Problem is one bad config value: the key, the value, and what is allowed.
@@ -83,6 +89,7 @@ var (
 	stackNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 	prefixPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,61}$`)
 	emailPattern      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	namePattern       = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9._/#-]{2,}$`)
 )
 
 // loadConfig reads and validates a stack's config: every problem at once, before any resource
@@ -163,6 +170,13 @@ func loadConfig(project string, raw map[string]string) (*Config, error) {
 		}
 		if s.PreviewEnvironment != "" && !stackNamePattern.MatchString(s.PreviewEnvironment) {
 			add(key+".previewEnvironment", s.PreviewEnvironment, "a GitHub environment name, or unset for a preview outside one")
+		}
+		for field, names := range map[string][]string{"repositories": s.Repositories, "buckets": s.Buckets, "logGroups": s.LogGroups} {
+			for _, name := range names {
+				if !namePattern.MatchString(name) {
+					add(key+"."+field, name, "the beginning of a name of the stack's, at least 3 characters: letters, digits, and . _ - / #, no wildcard")
+				}
+			}
 		}
 		// AWS Budgets takes amounts from 0.01; a budget at zero would alert on the first cent.
 		if s.MonthlyBudgetUSD < 1 || s.MonthlyBudgetUSD > 1000000 {

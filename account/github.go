@@ -196,9 +196,20 @@ var deployActions = []string{
 func deployPolicy(s AppStack, account awsAccount, state []statement) (string, error) {
 	arn := strings.NewReplacer("{partition}", account.Partition, "{account}", account.AccountID, "{prefix}", s.Prefix).Replace
 	statements := []statement{{Sid: "ReadTheAccount", Effect: "Allow", Actions: deployActions, Resources: []string{"*"}}}
+	extra := map[string][]string{}
+	for _, name := range s.Repositories {
+		extra["ecr"] = append(extra["ecr"], "arn:{partition}:ecr:*:{account}:repository/"+name+"*")
+	}
+	for _, name := range s.Buckets {
+		extra["s3"] = append(extra["s3"], "arn:{partition}:s3:::"+name+"*", "arn:{partition}:s3:::"+name+"*/*")
+	}
+	for _, name := range s.LogGroups {
+		extra["logs"] = append(extra["logs"], "arn:{partition}:logs:*:{account}:log-group:"+name+"*",
+			"arn:{partition}:logs:*:{account}:log-group:"+name+"*:log-stream:*")
+	}
 	for _, svc := range scopedServices {
 		var resources []string
-		for _, r := range svc.resources {
+		for _, r := range append(slices.Clone(svc.resources), extra[svc.service]...) {
 			resources = append(resources, arn(r))
 		}
 		statements = append(statements, statement{Sid: "TheStacks" + strings.ToUpper(svc.service[:1]) + svc.service[1:], Effect: "Allow",

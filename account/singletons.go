@@ -24,6 +24,7 @@ func (c *Config) replicationRules(region string) map[string][]string {
 	for _, s := range c.Stacks {
 		if s.Region == region && s.DrRegion != "" {
 			rules[s.DrRegion] = append(rules[s.DrRegion], s.Prefix+"/")
+			rules[s.DrRegion] = append(rules[s.DrRegion], s.Repositories...)
 		}
 	}
 	for dr := range rules {
