@@ -359,7 +359,13 @@ func TestEachStackHasABudgetOnItsTaggedCosts(t *testing.T) {
 		kinds = append(kinds, m["notificationType"].(string)+" "+strings.TrimSuffix(strings.TrimSuffix(jsonNumber(m["threshold"]), ".0"), ".00"))
 	}
 	assert.Equal(t, []string{"ACTUAL 80", "ACTUAL 100", "FORECASTED 100"}, kinds)
-	assert.Equal(t, "Active", p.One(t, "aws:costexplorer/costAllocationTag:CostAllocationTag", "Environment").In("status"))
+	// An empty account's billing has seen no tag yet: the tags are activated once it has.
+	assert.Empty(t, p.All("aws:costexplorer/costAllocationTag:CostAllocationTag"))
+	later := planOf(t, "shared", "activateCostTags=true")
+	for _, key := range []string{"Project", "Environment"} {
+		assert.Equal(t, "Active", later.One(t, "aws:costexplorer/costAllocationTag:CostAllocationTag", key).In("status"))
+	}
+	assert.Len(t, later.One(t, "aws:budgets/budget:Budget", "production").DependsOn, 2, "the budgets wait for the tags")
 }
 
 func jsonNumber(v any) string {

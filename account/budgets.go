@@ -15,11 +15,12 @@ var costTags = []string{"Project", "Environment"}
 
 // newBudgets creates a monthly cost budget per stack, over the costs tagged with its
 // environment, that e-mails the alarm address when the actual costs pass 80% and 100% of it
-// and when the forecast passes 100%. The tags count as cost allocation tags once activated:
-// here, once the stacks have deployed (AWS activates only tags its billing has seen).
+// and when the forecast passes 100%. The tags count as cost allocation tags once activated
+// (activateCostTags): AWS activates only tags its billing has seen, so not before the stacks
+// have deployed; until then the budgets count nothing.
 func newBudgets(ctx *pulumi.Context, c *Config, opts ...pulumi.ResourceOption) error {
 	var tags []pulumi.Resource
-	for _, key := range costTags {
+	for _, key := range costTagsOf(c) {
 		tag, err := costexplorer.NewCostAllocationTag(ctx, key, &costexplorer.CostAllocationTagArgs{
 			TagKey: pulumi.String(key), Status: pulumi.String("Active"),
 		}, opts...)
@@ -51,4 +52,12 @@ func newBudgets(ctx *pulumi.Context, c *Config, opts ...pulumi.ResourceOption) e
 		}
 	}
 	return nil
+}
+
+// costTagsOf are the tags the stack activates: none until activateCostTags.
+func costTagsOf(c *Config) []string {
+	if !c.ActivateCostTags {
+		return nil
+	}
+	return costTags
 }

@@ -28,9 +28,13 @@ type Config struct {
 	// StateBackend (stateBackend, default false) creates a self-managed Pulumi state backend:
 	// an S3 bucket and a KMS key for the stacks' secrets, for teams without Pulumi Cloud.
 	StateBackend bool
-	// ProtectState (protect, default true) protects what must not be deleted: the state
-	// backend, the OIDC provider, the roles.
+	// Protect (protect, default true) protects what must not be deleted: the OIDC provider, the
+	// roles, AWS Config's bucket.
 	Protect bool
+	// ActivateCostTags (activateCostTags, default false) activates the stacks' Project and
+	// Environment tags for cost allocation, which the budgets filter on. AWS activates only tags
+	// its billing has seen, a day after the first application deploy: set it then.
+	ActivateCostTags bool
 }
 
 // AppStack is one application stack of the account, as its own stack file configures it
@@ -81,7 +85,7 @@ func (e *ConfigError) Error() string {
 }
 
 // keys are the keys the program reads, with the project's namespace or aws:.
-var keys = []string{"aws:region", "githubRepository", "alarmEmail", "stacks", "securityHub", "stateBackend", "protect"}
+var keys = []string{"aws:region", "githubRepository", "alarmEmail", "stacks", "securityHub", "stateBackend", "protect", "activateCostTags"}
 
 var (
 	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
@@ -135,6 +139,7 @@ func loadConfig(project string, raw map[string]string) (*Config, error) {
 		SecurityHub:      boolean("securityHub", true),
 		StateBackend:     boolean("stateBackend", false),
 		Protect:          boolean("protect", true),
+		ActivateCostTags: boolean("activateCostTags", false),
 	}
 	if !regionPattern.MatchString(c.Region) {
 		add("aws:region", c.Region, "a region name such as ap-northeast-2: the account stack's home region")
