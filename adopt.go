@@ -42,7 +42,7 @@ created, what stays Terraform's, and the config values that keep what exists. Wr
 
 // adoptCommand runs adopt and returns the exit status: 0 with the import file written, 1 for
 // bad input or a refused migration, 2 for bad usage.
-func adoptCommand(args []string, stdout, stderr io.Writer, planStack offline.PlanFunc) int {
+func adoptCommand(args []string, stdout, stderr io.Writer, planner offline.PlanFunc) int {
 	flags := offline.NewStackFlags("adopt", adoptUsage, stderr)
 	statePath := flags.String("tfstate", "", "the Terraform state")
 	out := flags.String("out", "", "the import file")
@@ -78,7 +78,7 @@ func adoptCommand(args []string, stdout, stderr io.Writer, planStack offline.Pla
 	if err != nil {
 		return fail("%v", err)
 	}
-	res, err := adoptStack(planStack, project, stack, raw, state, rules)
+	res, err := adoptStack(planner, project, stack, raw, state, rules)
 	if err != nil {
 		return fail("stack %s: %v", stack, err)
 	}
@@ -148,8 +148,9 @@ func readInput[T any](flag, path string, parse func([]byte) (T, error)) (T, erro
 	return v, nil
 }
 
-// adoptStack plans the stack and pairs the plan with the state.
-func adoptStack(planStack offline.PlanFunc, project, stack string, raw map[string]string, state *tfstate.State, rules *adopt.AWSRules) (*adopt.Result, error) {
+// adoptStack plans the stack with planner (the program's planStack, which main.go hands the
+// command) and pairs the plan with the state.
+func adoptStack(planner offline.PlanFunc, project, stack string, raw map[string]string, state *tfstate.State, rules *adopt.AWSRules) (*adopt.Result, error) {
 	cfg, err := loadConfig(project, stack, raw)
 	if err != nil {
 		return nil, err
@@ -164,7 +165,7 @@ func adoptStack(planStack offline.PlanFunc, project, stack string, raw map[strin
 			}
 		}
 	}
-	plan, err := planStack(project, stack, raw, opts...)
+	plan, err := planner(project, stack, raw, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ const redeployTransitions = 40
 
 // costCommand runs cost and returns the exit status: 0, 1 for bad input or a missing price,
 // 2 for bad usage.
-func costCommand(args []string, stdout, stderr io.Writer, planStack offline.PlanFunc) int {
+func costCommand(args []string, stdout, stderr io.Writer, planner offline.PlanFunc) int {
 	flags := offline.NewStackFlags("cost", costUsage, stderr)
 	var usage offline.Overrides
 	flags.Var(&usage, "usage", "override a usage assumption, key=value (repeatable)")
@@ -62,7 +62,7 @@ func costCommand(args []string, stdout, stderr io.Writer, planStack offline.Plan
 	if err != nil {
 		return fail(err)
 	}
-	e, err := stackCost(planStack, project, flags.Stack, raw, usage)
+	e, err := stackCost(planner, project, flags.Stack, raw, usage)
 	if err != nil {
 		return fail(fmt.Errorf("stack %s: %w", flags.Stack, err))
 	}
@@ -113,8 +113,9 @@ func usageAssumptions(stack map[string]float64, overrides offline.Overrides) (ma
 	return out, nil
 }
 
-// stackCost plans a stack and prices the plan, with the stack's usage and the overrides.
-func stackCost(planStack offline.PlanFunc, project, stack string, raw map[string]string, overrides offline.Overrides) (*cost.Estimate, error) {
+// stackCost plans a stack with planner (the program's planStack, which main.go hands the
+// command) and prices the plan, with the stack's usage and the overrides.
+func stackCost(planner offline.PlanFunc, project, stack string, raw map[string]string, overrides offline.Overrides) (*cost.Estimate, error) {
 	cfg, err := loadConfig(project, stack, raw)
 	if err != nil {
 		return nil, err
@@ -123,7 +124,7 @@ func stackCost(planStack offline.PlanFunc, project, stack string, raw map[string
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planStack(project, stack, raw)
+	plan, err := planner(project, stack, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"coldchain/internal/change"
 	"coldchain/internal/guard"
 	"coldchain/internal/offline"
 	"coldchain/internal/workflows"
@@ -595,4 +596,31 @@ func TestAnAdoptedEstatesNamesAreTheStacksToo(t *testing.T) {
 	require.NoError(t, err)
 	_, err = planStack(project, "production", raw)
 	assert.ErrorContains(t, err, "stacks[0].buckets = \"*\"")
+}
+
+// TestTheAccountsEverydayChangesReplaceNothing: the changes a team makes to an account stack
+// as its application grows (a new stack, a firewall, an adopted estate's names, the cost tags
+// once billing has seen them) create and update, and replace or delete nothing: its roles, its
+// provider and its settings stay what the workflows and the stacks rely on.
+func TestTheAccountsEverydayChangesReplaceNothing(t *testing.T) {
+	t.Parallel()
+	before := planOf(t, "shared")
+	const stacks = `stacks=[{"name":"staging","prefix":"coldchain-staging","environment":"staging","region":"ap-northeast-2","waf":true,"monthlyBudgetUsd":190},
+		{"name":"production","prefix":"coldchain-production","environment":"production","region":"ap-northeast-2","drRegion":"ap-northeast-1","waf":true,
+		 "previewEnvironment":"production-preview","monthlyBudgetUsd":740,"repositories":["coldchain-backend"]},
+		{"name":"rehearsal","prefix":"coldchain-rehearsal","environment":"rehearsal","region":"ap-northeast-1","monthlyBudgetUsd":200}]`
+	for _, sets := range [][]string{{"activateCostTags=true"}, {stacks}, {"securityHub=true", "protect=true"}} {
+		after := planOf(t, "shared", sets...)
+		preview := change.Compute(before, after)
+		var changed int
+		for _, s := range preview.Steps {
+			assert.NotContainsf(t, []string{change.OpReplace, change.OpDelete}, s.Op, "%v: %s %s (%v)", sets, s.Op, s.URN, s.ReplaceReasons)
+			if s.Op != change.OpSame {
+				changed++
+			}
+		}
+		if sets[0] != "securityHub=true" {
+			assert.Positivef(t, changed, "%v changes something", sets)
+		}
+	}
 }
