@@ -5,6 +5,7 @@ import (
 	"coldchain/internal/change"
 	"coldchain/internal/guard"
 	"coldchain/internal/offline"
+	"coldchain/internal/schema"
 	"coldchain/internal/workflows"
 	"encoding/json"
 	"maps"
@@ -278,13 +279,23 @@ func TestWhatMustNotBeDeletedIsProtected(t *testing.T) {
 	for _, r := range append(shared.All("aws:ecr/replicationConfiguration:ReplicationConfiguration"), shared.All("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")...) {
 		assert.Truef(t, r.RetainOnDelete && r.DeleteBeforeReplace, "%s", r.Name)
 	}
-	for _, typ := range []string{"aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock", "aws:securityhub/account:Account",
-		"aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:accessanalyzer/analyzer:Analyzer",
-		"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/serviceLinkedRole:ServiceLinkedRole"} {
-		for _, r := range shared.All(typ) {
-			assert.Truef(t, r.DeleteBeforeReplace, "%s %s exists once per account: deleted before its replacement", typ, r.Name)
+	// What exists once per account (and region), by the schema table every change preview
+	// reads: a replacement created first would collide with the old one, or be undone by its
+	// delete.
+	later := planOf(t, "shared", "activateCostTags=true")
+	var once int
+	for _, r := range later.Resources {
+		typ, known := schema.Lookup(r.Type)
+		if !r.Custom || strings.HasPrefix(r.Type, "pulumi:") {
+			continue
+		}
+		require.Truef(t, known, "%s is not in internal/schema's table: add what replaces it", r.Type)
+		if typ.AccountWide && len(typ.Replaces) > 0 { // what nothing replaces needs no order
+			once++
+			assert.Truef(t, r.DeleteBeforeReplace, "%s %s exists once per account: deleted before its replacement", r.Type, r.Name)
 		}
 	}
+	assert.GreaterOrEqual(t, once, 8)
 }
 
 // TestTheAccountsSettingsCoverEveryStackOfTheAccount: the registry replicates each stack's

@@ -206,7 +206,29 @@ var types = map[string]*Type{
 		Replaces: []string{"policyName"}, Identity: []string{"policyName"}, AccountWide: true,
 	},
 	"aws:cloudwatch/metricAlarm:MetricAlarm": {Replaces: []string{"name"}, Autonamed: "name"},
-	"aws:cloudwatch/dashboard:Dashboard":     {Replaces: []string{"dashboardName"}, Identity: []string{"dashboardName"}},
+	// The account stack (account/). Everything here but the budgets exists once per account
+	// (and region): the program deletes the old one before its replacement. terraform-provider
+	// -aws v5 read against v4 and v6 where the ForceNew sets agree; the recorder's status and
+	// the cost allocation tag have none (a new name or tag key moves the resource in place), a
+	// policy attachment and a standards subscription no update at all.
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": {Replaces: []string{"url"}, AccountWide: true},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":   {Replaces: []string{"policyArn", "role"}},
+	"aws:iam/serviceLinkedRole:ServiceLinkedRole": {
+		Replaces: []string{"awsServiceName", "customSuffix"}, AccountWide: true,
+	},
+	"aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": {Replaces: []string{"accountId"}, AccountWide: true},
+	"aws:accessanalyzer/analyzer:Analyzer": {
+		Replaces: []string{"analyzerName", "configuration", "type"}, Identity: []string{"analyzerName"},
+	},
+	"aws:securityhub/account:Account":                             {Replaces: []string{"enableDefaultStandards"}, AccountWide: true},
+	"aws:securityhub/standardsSubscription:StandardsSubscription": {Replaces: []string{"standardsArn"}},
+	"aws:cfg/recorder:Recorder":                                   {Replaces: []string{"name"}, AccountWide: true},
+	"aws:cfg/deliveryChannel:DeliveryChannel":                     {Replaces: []string{"name"}, AccountWide: true},
+	"aws:cfg/recorderStatus:RecorderStatus":                       {AccountWide: true},
+	"aws:budgets/budget:Budget":                                   {Replaces: []string{"accountId", "name", "namePrefix"}},
+	"aws:costexplorer/costAllocationTag:CostAllocationTag":        {AccountWide: true},
+
+	"aws:cloudwatch/dashboard:Dashboard": {Replaces: []string{"dashboardName"}, Identity: []string{"dashboardName"}},
 	"aws:cloudwatch/eventRule:EventRule": {
 		Replaces: []string{"eventBusName", "name", "namePrefix"}, Autonamed: "name",
 	},
