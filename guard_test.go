@@ -3,7 +3,6 @@ package main
 import (
 	"coldchain/internal/guard"
 	"coldchain/internal/offline"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,14 +139,12 @@ func TestGuardRulesCatchViolations(t *testing.T) {
 	}
 }
 
-// clonePlan deep-copies a plan through JSON, so a test can break the copy.
+// clonePlan deep-copies a plan, so a test can break the copy.
 func clonePlan(t *testing.T, p *offline.Plan) *offline.Plan {
 	t.Helper()
-	b, err := json.Marshal(p)
+	out, err := p.Clone()
 	require.NoError(t, err)
-	var out offline.Plan
-	require.NoError(t, json.Unmarshal(b, &out))
-	return &out
+	return out
 }
 
 func TestEveryRuleIsFedABrokenPlan(t *testing.T) {

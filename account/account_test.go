@@ -562,22 +562,13 @@ func TestTheAccountRulesCatchViolations(t *testing.T) {
 		}},
 		{"ACCT-04", func(p *offline.Plan) { p.One(t, "aws:s3/bucketV2:BucketV2", "state").Protect = false }},
 	} {
-		broken := clone(t, base)
+		broken, err := base.Clone()
+		require.NoError(t, err)
 		tc.break_(broken)
 		rule := guard.Find(tc.rule)
 		assert.NotEmptyf(t, rule.Check(broken), "%s does not notice its violation", tc.rule)
 		assert.Emptyf(t, rule.Check(base), "%s flags the unbroken plan", tc.rule)
 	}
-}
-
-// clone is a deep copy of a plan, through its JSON.
-func clone(t *testing.T, p *offline.Plan) *offline.Plan {
-	t.Helper()
-	b, err := json.Marshal(p)
-	require.NoError(t, err)
-	var out offline.Plan
-	require.NoError(t, json.Unmarshal(b, &out))
-	return &out
 }
 
 // TestAnAdoptedEstatesNamesAreTheStacksToo: names an adopted estate keeps, which the stack's

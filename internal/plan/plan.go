@@ -191,3 +191,14 @@ func (r *PlanResource) Doc(t Fataler, key string, into any) {
 		t.Fatalf("%s %s: %s is not valid JSON: %v: %s", r.Type, r.Name, key, err, s)
 	}
 }
+
+// Clone is a deep copy of the plan, through its JSON: a test breaks the copy and keeps the
+// original.
+func (p *Plan) Clone() (*Plan, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	var out Plan
+	return &out, json.Unmarshal(b, &out)
+}
