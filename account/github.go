@@ -182,11 +182,16 @@ var unscopedServices = []string{
 	"rds", "route53", "secretsmanager", "sns", "states", "wafv2",
 }
 
-// deployActions are the reads every deployment makes of the account itself.
+// deployActions are what every deployment does in the account itself: its reads, and the log
+// deliveries AWS WAF and ElastiCache set up for the stack's log groups (vended logs, which take
+// no resource; the WAF log policy they rely on is the account stack's, which a deployment may
+// read and not write).
 var deployActions = []string{
 	"sts:GetCallerIdentity", "logs:DescribeLogGroups", "logs:ListTagsForResource", "cloudwatch:DescribeAlarms",
 	"cloudwatch:ListTagsForResource", "ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "s3:ListAllMyBuckets",
 	"iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion",
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+	"logs:ListLogDeliveries", "logs:DescribeResourcePolicies",
 }
 
 // deployPolicy is a stack's deployment role's policy: what the stack manages. The IAM roles it
@@ -195,7 +200,7 @@ var deployActions = []string{
 // roles serve.
 func deployPolicy(s AppStack, account awsAccount, state []statement) (string, error) {
 	arn := strings.NewReplacer("{partition}", account.Partition, "{account}", account.AccountID, "{prefix}", s.Prefix).Replace
-	statements := []statement{{Sid: "ReadTheAccount", Effect: "Allow", Actions: deployActions, Resources: []string{"*"}}}
+	statements := []statement{{Sid: "CallsOnTheAccount", Effect: "Allow", Actions: deployActions, Resources: []string{"*"}}}
 	extra := map[string][]string{}
 	for _, name := range s.Repositories {
 		extra["ecr"] = append(extra["ecr"], "arn:{partition}:ecr:*:{account}:repository/"+name+"*")
