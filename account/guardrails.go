@@ -26,9 +26,9 @@ func fsbpStandard(partition, region string) string {
 
 // newGuardrails creates the public access block, and in each region the analyzer, AWS Config's
 // recording and Security Hub.
-func newGuardrails(ctx *pulumi.Context, c *Config, account awsAccount, providers map[string]*aws.Provider) error {
-	home := pulumi.Provider(providers[c.Region])
-	once := pulumi.DeleteBeforeReplace(true)
+func newGuardrails(ctx *pulumi.Context, c *Config, account awsAccount, providers map[string]*aws.Provider, parent pulumi.ResourceOption) error {
+	home := pulumi.Composite(parent, pulumi.Provider(providers[c.Region]))
+	once := pulumi.Composite(parent, pulumi.DeleteBeforeReplace(true))
 	if _, err := s3.NewAccountPublicAccessBlock(ctx, "account", &s3.AccountPublicAccessBlockArgs{
 		BlockPublicAcls: pulumi.Bool(true), IgnorePublicAcls: pulumi.Bool(true),
 		BlockPublicPolicy: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
@@ -50,7 +50,7 @@ func newGuardrails(ctx *pulumi.Context, c *Config, account awsAccount, providers
 		}
 	}
 	for _, region := range c.Regions() {
-		in := pulumi.Provider(providers[region])
+		in := pulumi.Composite(parent, pulumi.Provider(providers[region]))
 		if _, err := accessanalyzer.NewAnalyzer(ctx, "analyzer-"+region, &accessanalyzer.AnalyzerArgs{
 			AnalyzerName: pulumi.String("account"), Type: pulumi.String("ACCOUNT"),
 		}, in, once); err != nil {

@@ -102,6 +102,9 @@ type awsAccount struct {
 	AccountID, Partition string
 }
 
+// area is one area's component resource.
+type area struct{ pulumi.ResourceState }
+
 // newAccount wires the account: a provider per region, then each area.
 func newAccount(ctx *pulumi.Context, c *Config) error {
 	tags := pulumi.StringMap{"Project": pulumi.String(project), "ManagedBy": pulumi.String("pulumi")}
@@ -127,22 +130,38 @@ func newAccount(ctx *pulumi.Context, c *Config) error {
 	}
 	account := awsAccount{AccountID: identity.AccountId, Partition: partition.Partition}
 
-	roles, err := newGitHubAccess(ctx, c, account, home)
+	// Each area is a component, so that a preview reads as a tree of them.
+	areas := map[string]*area{}
+	for _, a := range []struct{ typ, name string }{
+		{"GitHubAccess", "github"}, {"Guardrails", "guardrails"}, {"AccountSettings", "settings"}, {"Budgets", "budgets"}, {"StateBackend", "state"},
+	} {
+		areas[a.typ] = &area{}
+		if err := ctx.RegisterComponentResource("coldchain-account:index:"+a.typ, a.name, areas[a.typ]); err != nil {
+			return err
+		}
+	}
+	in := func(name string) pulumi.ResourceOption { return pulumi.Parent(areas[name]) }
+	roles, err := newGitHubAccess(ctx, c, account, home, in("GitHubAccess"))
 	if err != nil {
 		return err
 	}
-	if err := newGuardrails(ctx, c, account, providers); err != nil {
+	if err := newGuardrails(ctx, c, account, providers, in("Guardrails")); err != nil {
 		return err
 	}
-	if err := newRegionSingletons(ctx, c, account, providers); err != nil {
+	if err := newRegionSingletons(ctx, c, account, providers, in("AccountSettings")); err != nil {
 		return err
 	}
-	if err := newBudgets(ctx, c, home); err != nil {
+	if err := newBudgets(ctx, c, home, in("Budgets")); err != nil {
 		return err
 	}
-	backend, err := newStateBackend(ctx, c, account, home)
+	backend, err := newStateBackend(ctx, c, account, home, in("StateBackend"))
 	if err != nil {
 		return err
+	}
+	for _, a := range areas {
+		if err := ctx.RegisterResourceOutputs(a, pulumi.Map{}); err != nil {
+			return err
+		}
 	}
 
 	out := pulumi.Map{}

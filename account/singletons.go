@@ -35,10 +35,9 @@ func (c *Config) replicationRules(region string) map[string][]string {
 
 // newRegionSingletons creates, in each region of the stacks, the registry's replication and,
 // where a stack has a firewall, the WAF log policy.
-func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, providers map[string]*aws.Provider) error {
+func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, providers map[string]*aws.Provider, parent pulumi.ResourceOption) error {
 	for _, region := range c.Regions() {
-		in := pulumi.Provider(providers[region])
-		keep := []pulumi.ResourceOption{in, pulumi.RetainOnDelete(true), pulumi.DeleteBeforeReplace(true)}
+		keep := []pulumi.ResourceOption{parent, pulumi.Provider(providers[region]), pulumi.RetainOnDelete(true), pulumi.DeleteBeforeReplace(true)}
 		if rules := c.replicationRules(region); len(rules) > 0 {
 			if _, err := ecr.NewReplicationConfiguration(ctx, "images-"+region, &ecr.ReplicationConfigurationArgs{
 				ReplicationConfiguration: accountwide.RegistryReplication(account.AccountID, rules),
