@@ -50,6 +50,10 @@ type WatchedService struct {
 	TargetGroupArnSuffix pulumi.StringInput
 	// Service is the ECS service, which its alarms wait for.
 	Service pulumi.Resource
+	// QueueName is the SQS queue a worker consumes, "" for none; QueueAgeAlarmSeconds the age
+	// of its oldest message that pages.
+	QueueName            string
+	QueueAgeAlarmSeconds int
 }
 
 // AlarmTopicArgs configures where the alarms go.
@@ -322,6 +326,17 @@ func alarmSpecs(args *AlarmsArgs, m *metrics) []alarmSpec {
 				missing: "breaching",
 				description: pulumi.Sprintf("Fewer than %d healthy %s targets. Check the service's events "+
 					"(aws ecs describe-services) and its logs (aws logs tail %s), then the health check path.", t.MinHealthyTargets, svc, logs)})
+		}
+		if ref.QueueName != "" {
+			age := metric{svc + " queue's oldest message (s)", "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", 300,
+				[]dimension{{"QueueName", pulumi.String(ref.QueueName)}}}
+			specs = append(specs, alarmSpec{id: svc + "-queue-age", metric: age, after: ref.Service,
+				comparison: "GreaterThanThreshold", threshold: float64(ref.QueueAgeAlarmSeconds), evaluationPeriods: 3,
+				// SQS publishes the metric for a queue that exists; none means nothing to age.
+				missing: "notBreaching",
+				description: pulumi.Sprintf("The oldest message of %s has waited more than %d seconds for 15 minutes: the %s "+
+					"is stuck or cannot keep up. Check its logs (aws logs tail %s), its task count against %sMaxTasks, and "+
+					"messages it fails on again and again.", ref.QueueName, ref.QueueAgeAlarmSeconds, svc, logs, svc)})
 		}
 		specs = append(specs,
 			alarmSpec{id: svc + "-cpu", metric: m.serviceCPU[svc],

@@ -195,6 +195,8 @@ var badConfigs = []struct {
 	{name: "worker: not an SQS queue name", sets: []string{`workers=["dispatcher"]`, "dispatcherQueueName=orders queue"}, keys: []string{"dispatcherQueueName"}},
 	{name: "worker: a queue without Container Insights", sets: []string{`workers=["dispatcher"]`, "dispatcherQueueName=orders", "containerInsights=false"},
 		keys: []string{"dispatcherQueueName"}},
+	{name: "worker: a queue age past SQS's retention", sets: []string{`workers=["dispatcher"]`, "dispatcherQueueName=orders", "dispatcherQueueAgeAlarmSeconds=2000000"},
+		keys: []string{"dispatcherQueueAgeAlarmSeconds"}},
 	{name: "worker: no messages per task", sets: []string{`workers=["dispatcher"]`, "dispatcherMessagesPerTask=0"}, keys: []string{"dispatcherMessagesPerTask"}},
 	{name: "worker: a port is the load balancer's", sets: []string{`workers=["dispatcher"]`, "dispatcherPort=8080"}, keys: []string{"dispatcherPort"}},
 	{name: "worker: the program's own key unset", sets: []string{"dispatcherCpu=512"}, keys: []string{"dispatcherCpu"}},

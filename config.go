@@ -402,6 +402,9 @@ type ServiceConfig struct {
 	// keep MessagesPerTask (MessagesPerTask, default 100) visible messages per running task.
 	QueueName       string
 	MessagesPerTask int
+	// QueueAgeAlarmSeconds (QueueAgeAlarmSeconds, workers with a queue, default 900) pages
+	// when the queue's oldest message is older: the worker is stuck or cannot keep up.
+	QueueAgeAlarmSeconds int
 }
 
 // programServices are the program's own services, backend and frontend: their roles, and their keys with their defaults.
@@ -433,7 +436,7 @@ func workerService(prefix, name string) ServiceConfig {
 		ServiceName: prefix + "-" + name, RepositoryName: prefix + "/" + name, LogGroupName: "/ecs/" + prefix + "/" + name,
 		CPU: 512, Memory: 1024, User: "1000", MinTasks: 1, MaxTasks: 4, CPUTarget: 70, MemoryTarget: 80,
 		ReadonlyRootFilesystem: true, WritablePaths: []string{"/tmp"},
-		Secrets: map[string]string{}, ManagedSecrets: []string{}, MessagesPerTask: 100,
+		Secrets: map[string]string{}, ManagedSecrets: []string{}, MessagesPerTask: 100, QueueAgeAlarmSeconds: 900,
 	}
 }
 
@@ -471,6 +474,7 @@ func (r *configReader) service(def ServiceConfig) ServiceConfig {
 		s.DataTier = r.boolean(key("DataTier"), def.DataTier)
 		s.QueueName = r.str(key("QueueName"), "")
 		s.MessagesPerTask = r.integer(key("MessagesPerTask"), def.MessagesPerTask)
+		s.QueueAgeAlarmSeconds = r.integer(key("QueueAgeAlarmSeconds"), def.QueueAgeAlarmSeconds)
 	}
 	s.ReadonlyRootFilesystem = r.boolean(key("ReadonlyRootFilesystem"), def.ReadonlyRootFilesystem)
 	s.WritablePaths = r.list(key("WritablePaths"), def.WritablePaths)

@@ -337,7 +337,7 @@ func newStack(ctx *pulumi.Context, cfg *Config) error {
 		Thresholds:          cfg.Alarms,
 		ClusterName:         services.ClusterName,
 		AlbArnSuffix:        services.AlbArnSuffix,
-		Services:            watchedServices(services.Refs),
+		Services:            watchedServices(cfg.Services, services.Refs),
 		DefaultRoute:        defaultRoute(cfg.Services),
 		DBInstanceID:        database.InstanceID,
 		RedisMemberClusters: database.RedisMemberClusters,
@@ -406,12 +406,13 @@ func scaledServices(services []ServiceConfig, refs []ServiceRef) []ScaledService
 }
 
 // watchedServices are what the alarms watch of the services.
-func watchedServices(refs []ServiceRef) []WatchedService {
+func watchedServices(services []ServiceConfig, refs []ServiceRef) []WatchedService {
 	var out []WatchedService
-	for _, ref := range refs {
+	for i, ref := range refs {
 		out = append(out, WatchedService{
 			Key: ref.Key, Deployed: ref.Deployed, Name: ref.Name, LogGroup: ref.LogGroup,
 			TargetGroupArnSuffix: ref.TargetGroupArnSuffix, Service: ref.resource,
+			QueueName: services[i].QueueName, QueueAgeAlarmSeconds: services[i].QueueAgeAlarmSeconds,
 		})
 	}
 	return out

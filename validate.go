@@ -532,6 +532,8 @@ func (p *problems) validateServices(c *Config) {
 			p.check(svc.QueueName == "" || sqsQueueNamePattern.MatchString(svc.QueueName), key("QueueName"), svc.QueueName,
 				"an SQS queue name: 1 to 80 letters, digits, - and _ (a FIFO queue's ending in .fifo), or unset")
 			p.checkInt(key("MessagesPerTask"), svc.MessagesPerTask, 1, 100000)
+			// SQS keeps a message 14 days at most: an older one cannot exist.
+			p.checkInt(key("QueueAgeAlarmSeconds"), svc.QueueAgeAlarmSeconds, 60, 1209600)
 			if svc.QueueName != "" && !c.ContainerInsights {
 				p.add(key("QueueName"), svc.QueueName, "unset with containerInsights false: the queue's scaling divides by the "+
 					"service's RunningTaskCount, which Container Insights publishes")

@@ -95,6 +95,17 @@ func TestAWorkerIsWatchedOnCPUAndMemoryNotOnTargets(t *testing.T) {
 	for _, id := range []string{"dispatcher-cpu", "dispatcher-memory"} {
 		assert.NotNilf(t, p.Find(alarmType, id), "alarm %s", id)
 	}
+	// Its queue pages when the oldest message waits too long: the metric SQS publishes per queue.
+	age := p.One(t, alarmType, "dispatcher-queue-age")
+	assert.Equal(t, "AWS/SQS", age.In("namespace"))
+	assert.Equal(t, "ApproximateAgeOfOldestMessage", age.In("metricName"))
+	assert.Equal(t, "Maximum", age.In("statistic"))
+	assert.Equal(t, map[string]any{"QueueName": "coldchain-production-dispatch"}, age.Obj("dimensions"))
+	assert.Equal(t, 900.0, age.Num("threshold"))
+	assert.Equal(t, "GreaterThanThreshold", age.In("comparisonOperator"))
+	assert.NotEmpty(t, age.List("alarmActions"))
+	assert.Nil(t, planOfFile(t, "production", `workers=["dispatcher"]`, "dispatcherImageTag="+releaseTag).Find(alarmType, "dispatcher-queue-age"),
+		"no queue, no queue alarm")
 	for _, id := range []string{"dispatcher-unhealthy-targets", "dispatcher-target-5xx", "dispatcher-response-time"} {
 		assert.Nilf(t, p.Find(alarmType, id), "alarm %s: a worker has no target group", id)
 	}
