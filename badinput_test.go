@@ -189,6 +189,7 @@ var badConfigs = []struct {
 	{name: "declared secret: a name the program sets", sets: []string{`backendManagedSecrets=["DATABASE_PASSWORD"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "declared secret: a name twice", sets: []string{`backendManagedSecrets=["API_KEY","API_KEY"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "worker: a program service's name", sets: []string{`workers=["backend"]`}, keys: []string{"workers"}},
+	{name: "worker: a tier's name", sets: []string{`workers=["redis"]`}, keys: []string{"workers"}},
 	{name: "worker: not a key's beginning", sets: []string{`workers=["Dispatcher"]`}, keys: []string{"workers"}},
 	{name: "worker: named twice", sets: []string{`workers=["dispatcher","dispatcher"]`}, keys: []string{"workers"}},
 	{name: "worker: eleven", sets: []string{`workers=["w1","w2","w3","w4","w5","w6","w7","w8","w9","w10","w11"]`}, keys: []string{"workers"}},

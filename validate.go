@@ -599,6 +599,9 @@ func (p *problems) validateWorkers(c *Config) {
 			p.add("workers", name, "each worker named once")
 		case svc != nil && !svc.Worker:
 			p.add("workers", name, "a name other than the program's services ("+strings.Join(programServices(c), ", ")+")")
+		case slices.Contains(reservedWorkerNames, name):
+			p.add("workers", name, "a name other than the program's tiers' ("+strings.Join(reservedWorkerNames, ", ")+
+				"): a worker's log group, security group, alarms and outputs are named after it")
 		}
 		seen[name] = true
 	}
@@ -614,6 +617,12 @@ func programServices(c *Config) []string {
 	}
 	return names
 }
+
+// reservedWorkerNames are the names of the program's tiers, which a worker's names would
+// collide with: the load balancer's and the data tier's security groups and outputs (alb-sg,
+// redisSecurityGroupId), the database's alarms (db-cpu), the ECS Exec log group (exec).
+// TestNoWorkerNameCollidesWithTheProgramsOwn derives them from the program's own names.
+var reservedWorkerNames = []string{"alb", "database", "db", "exec", "redis"}
 
 // maxWorkers bounds the workers: each is a repository, a log group, a security group, roles,
 // a service and its alarms.

@@ -3,8 +3,12 @@ package main
 import (
 	"coldchain/internal/offline"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -140,6 +144,58 @@ func TestNoWorkerKeyIsAProgramKey(t *testing.T) {
 				continue // the program's own service: refused as a worker's name
 			}
 			t.Errorf("a worker named %q would read the program's key %s", name, key)
+		}
+	}
+}
+
+// TestNoWorkerNameCollidesWithTheProgramsOwn: a worker's names are its own name and a suffix
+// (its log group "<name>", its security group "<name>-sg", its alarms "<name>-cpu", its outputs
+// "<name>ServiceName"). Every word of the program's own logical names, taken as a worker's name,
+// either plans with every program resource and output as it was, or is refused by config.
+func TestNoWorkerNameCollidesWithTheProgramsOwn(t *testing.T) {
+	t.Parallel()
+	base := planOfFile(t, "production", "domainName=dispatch.example.com")
+	words := map[string]bool{}
+	for _, r := range base.Resources {
+		for _, word := range strings.Split(r.Name, "-") {
+			if workerNamePattern.MatchString(word) {
+				words[word] = true
+			}
+		}
+	}
+	for output := range base.Outputs {
+		// An output's first word: "redis" of redisSecurityGroupId.
+		word := output[:strings.IndexFunc(output+"X", unicode.IsUpper)]
+		if workerNamePattern.MatchString(word) {
+			words[word] = true
+		}
+	}
+	require.Greater(t, len(words), 40)
+	for _, name := range slices.Sorted(maps.Keys(words)) {
+		sets := []string{"domainName=dispatch.example.com", `workers=["` + name + `"]`, name + "ImageTag=" + releaseTag,
+			name + "DataTier=true", name + "QueueName=orders", name + `ManagedSecrets=["TOKEN"]`}
+		raw := with(mustLoadStack(t, "production"), append(released(), sets...)...)
+		if _, err := loadConfig(project, "production", raw); err != nil {
+			continue // refused, naming the key
+		}
+		p, err := func() (p *offline.Plan, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return planStack(project, "production", raw)
+		}()
+		if !assert.NoErrorf(t, err, "a worker named %q", name) {
+			continue
+		}
+		for output, value := range base.Outputs {
+			if output != "logGroups" { // which gains the worker's
+				assert.Equalf(t, value, p.Outputs[output], "a worker named %q changes the output %s", name, output)
+			}
+		}
+		for _, r := range base.Resources {
+			assert.NotNilf(t, p.ByURN(r.URN), "a worker named %q: %s is gone", name, r.URN)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -215,6 +216,11 @@ func (e *engine) NewResource(args pulumi.MockResourceArgs) (string, resource.Pro
 		CustomTimeouts:             customTimeouts(rpc.GetCustomTimeouts().GetCreate(), rpc.GetCustomTimeouts().GetUpdate(), rpc.GetCustomTimeouts().GetDelete()),
 	}
 	e.mu.Lock()
+	// The Pulumi engine refuses a second resource of the same type, name and parent type.
+	if slices.ContainsFunc(e.resources, func(other *PlanResource) bool { return other.URN == urn }) {
+		e.mu.Unlock()
+		return "", nil, fmt.Errorf("duplicate resource URN '%s'; try giving it a unique name", urn)
+	}
 	r.Aliases = e.aliasURNs(rpc.GetAliases(), rpc.GetParent(), args.TypeToken, args.Name)
 	e.resources = append(e.resources, r)
 	e.mu.Unlock()

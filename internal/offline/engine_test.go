@@ -73,3 +73,37 @@ func TestAliasesAreTheURNsPulumiDerives(t *testing.T) {
 		"urn:pulumi:dev::proj::my:index:Part::old-part",
 	}, part.Aliases)
 }
+
+// TestTwoResourcesOfOneTypeAndNameAreRefused: the Pulumi engine refuses a second resource of
+// the same type and name under a parent of the same type (their URNs are one), so the offline
+// engine does too; under parents of different types they are two.
+func TestTwoResourcesOfOneTypeAndNameAreRefused(t *testing.T) {
+	_, err := Run("proj", "dev", nil, func(ctx *pulumi.Context) error {
+		for range 2 {
+			if err := ctx.RegisterComponentResource("my:index:Area", "area", &component{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "duplicate resource URN 'urn:pulumi:dev::proj::my:index:Area::area'")
+
+	p, err := Run("proj", "dev", nil, func(ctx *pulumi.Context) error {
+		a, b := &component{}, &component{}
+		if err := ctx.RegisterComponentResource("my:index:A", "parent", a); err != nil {
+			return err
+		}
+		if err := ctx.RegisterComponentResource("my:index:B", "parent", b); err != nil {
+			return err
+		}
+		for _, parent := range []*component{a, b} {
+			if err := ctx.RegisterComponentResource("my:index:Part", "part", &component{}, pulumi.Parent(parent)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Len(t, p.Resources, 4)
+}
