@@ -168,6 +168,9 @@ func TestWorkflowsReachEitherStateBackend(t *testing.T) {
 					usesPulumi = true
 					assert.Equalf(t, "${{ env.PULUMI_STACK }}", s.With["stack-name"], "%s %s: the stack", path, name)
 					assert.Equalf(t, "${{ vars.PULUMI_BACKEND_URL }}", s.With["cloud-url"], "%s %s: the backend", path, name)
+				case strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") && s.With["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}":
+					// The account stack's deployment roles allow 4-hour sessions (account/github.go).
+					assert.Equalf(t, "14400", s.With["role-duration-seconds"], "%s %s: a deployment's credentials outlast it", path, name)
 				case strings.HasPrefix(s.Uses, "pulumi/auth-actions@"):
 					assert.Containsf(t, s.If, "vars.PULUMI_BACKEND_URL == ''", "%s %s: a Pulumi Cloud token only for Pulumi Cloud", path, name)
 				}

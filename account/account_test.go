@@ -295,7 +295,7 @@ func TestWhatMustNotBeDeletedIsProtected(t *testing.T) {
 			assert.Truef(t, r.DeleteBeforeReplace, "%s %s exists once per account: deleted before its replacement", r.Type, r.Name)
 		}
 	}
-	assert.Equal(t, 7, once, "the provider, the config role, the public access block, Security Hub, the recorder, its channel, the WAF log policy")
+	assert.Equal(t, 10, once, "the provider, the config role, the public access block, the log policy; Security Hub, the recorder and its channel in each of the two regions")
 }
 
 // TestTheAccountsSettingsCoverEveryStackOfTheAccount: the registry replicates each stack's
@@ -313,12 +313,15 @@ func TestTheAccountsSettingsCoverEveryStackOfTheAccount(t *testing.T) {
 		waf := p.One(t, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs-ap-northeast-2")
 		assert.Equal(t, "AWSWAF-LOGS", waf.In("policyName"))
 		doc := parse(t, waf.In("policyDocument"))
-		assert.Equal(t, []string{"arn:aws:logs:ap-northeast-2:123456789012:log-group:aws-waf-logs-*:log-stream:*"}, doc.Statement[0].Resource)
+		assert.Equal(t, []string{"arn:aws:logs:ap-northeast-2:123456789012:log-group:aws-waf-logs-*:log-stream:*",
+			"arn:aws:logs:ap-northeast-2:123456789012:log-group:/aws/elasticache/*:log-stream:*"}, doc.Statement[0].Resource)
 		assert.Equal(t, "123456789012", doc.Statement[0].Condition["StringEquals"]["aws:SourceAccount"])
 	}
 	staging := planOf(t, "staging")
 	assert.Empty(t, staging.All("aws:ecr/replicationConfiguration:ReplicationConfiguration"), "staging has no DR region")
-	assert.Empty(t, staging.All("aws:cloudwatch/logResourcePolicy:LogResourcePolicy"), "staging has no firewall")
+	assert.NotNil(t, staging.Find("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs-ap-northeast-2"), "staging's cache delivers its logs through it")
+	assert.Nil(t, planOf(t, "production").Find("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs-ap-northeast-1"),
+		"no stack runs in the DR region: nothing delivers logs there")
 }
 
 // TestSecurityHubRunsTheFoundationalStandardOverAWSConfig: in every region of the stacks,
@@ -430,12 +433,13 @@ func TestThePlanCommandPlansTheAccountFromTheRepositorysRoot(t *testing.T) {
 }
 
 // TestTheRolesReachTheStateBackendOfTheirAccount: with the self-managed backend, a deployment
-// reads and writes the state and encrypts with its key; a preview reads it (the deny of the
-// stacks' data spares the state alone) and writes only its lock. Without it, no role names it.
+// reads and writes the state and encrypts with its key; a preview reads it, and the deny of the
+// stacks' data spares the state's objects and key alone. Without it, no role names it.
 func TestTheRolesReachTheStateBackendOfTheirAccount(t *testing.T) {
 	t.Parallel()
 	p := planOf(t, "staging")
 	bucket := "arn:aws:s3:::" + p.One(t, "aws:s3/bucketV2:BucketV2", "state").In("bucket")
+	key := p.One(t, "aws:kms/key:Key", "state").Outputs["arn"].(string)
 	bySid := func(doc policy) map[string][]string {
 		out := map[string][]string{}
 		for _, s := range doc.Statement {
@@ -444,14 +448,15 @@ func TestTheRolesReachTheStateBackendOfTheirAccount(t *testing.T) {
 		return out
 	}
 	deploy := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-deploy").In("policy")))
-	assert.Equal(t, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", bucket + "/*"}, deploy["StateWrite"])
-	assert.Contains(t, deploy["StateKey"], "kms:GenerateDataKey")
+	assert.Equal(t, []string{"s3:PutObject", "s3:DeleteObject", bucket + "/*"}, deploy["StateWrite"])
+	assert.Equal(t, []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", key}, deploy["StateKey"])
 	preview := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-preview").In("policy")))
-	assert.Equal(t, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", bucket + "/.pulumi/locks/*"}, preview["StateWrite"])
-	assert.Equal(t, []string{"kms:Decrypt", "arn:aws:kms:ap-northeast-2:123456789012:key/*"}, preview["StateKey"])
-	var deny map[string]any
+	assert.NotContains(t, preview, "StateWrite", "a preview takes no lock in a self-managed backend")
+	assert.Equal(t, []string{"kms:Decrypt", key}, preview["StateKey"])
+	assert.Equal(t, []string{"s3:GetObject", bucket + "/*"}, preview["StateRead"])
 	var raw struct{ Statement []map[string]any }
 	require.NoError(t, json.Unmarshal([]byte(p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-preview").In("policy")), &raw))
+	var deny map[string]any
 	for _, s := range raw.Statement {
 		if s["Effect"] == "Deny" {
 			deny = s
@@ -459,12 +464,14 @@ func TestTheRolesReachTheStateBackendOfTheirAccount(t *testing.T) {
 	}
 	require.NotNil(t, deny)
 	assert.NotContains(t, deny, "Resource")
-	assert.Contains(t, deny["NotResource"], bucket+"/*")
+	assert.Equal(t, []any{bucket + "/*", key}, deny["NotResource"], "every other key and object stays denied")
 
 	shared := planOf(t, "shared")
 	for _, rp := range shared.All("aws:iam/rolePolicy:RolePolicy") {
 		assert.NotContainsf(t, rp.In("policy"), "pulumi-state", "%s: no state backend in this account", rp.Name)
 	}
+	assert.Equal(t, 14400.0, shared.One(t, "aws:iam/role:Role", "production-deploy").Num("maxSessionDuration"), "a first deploy outlasts an hour")
+	assert.Equal(t, 3600.0, shared.One(t, "aws:iam/role:Role", "production-preview").Num("maxSessionDuration"))
 }
 
 // TestRolePoliciesFitIAMsLimit: IAM takes at most 10,240 characters of inline policies a role

@@ -91,9 +91,10 @@ var (
 	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
 	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	stackNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
-	prefixPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,61}$`)
-	emailPattern      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	namePattern       = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9._/#-]{2,}$`)
+	// A prefix leaves room for "-github-preview" in IAM's 64-character role names.
+	prefixPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,48}$`)
+	emailPattern  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	namePattern   = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9._/#-]{2,}$`)
 )
 
 // loadConfig reads and validates a stack's config: every problem at once, before any resource
@@ -162,7 +163,7 @@ func loadConfig(project string, raw map[string]string) (*Config, error) {
 		}
 		seen[s.Name] = true
 		if !prefixPattern.MatchString(s.Prefix) {
-			add(key+".prefix", s.Prefix, "the stack's name prefix, <projectName>-<environment>: lowercase letters, digits and -")
+			add(key+".prefix", s.Prefix, "the stack's name prefix, <projectName>-<environment>: 1 to 49 lowercase letters, digits and - (IAM's role names)")
 		}
 		if s.Environment == "" || !strings.HasSuffix(s.Prefix, "-"+s.Environment) {
 			add(key+".environment", s.Environment, "the stack's environment, which ends its prefix")
@@ -195,11 +196,15 @@ func loadConfig(project string, raw map[string]string) (*Config, error) {
 	return c, nil
 }
 
-// Regions are the regions the stacks run in, sorted, with the home region.
+// Regions are the regions the stacks run in and keep their copies in, sorted, with the home
+// region: AWS Config, Security Hub and Access Analyzer watch each.
 func (c *Config) Regions() []string {
 	regions := []string{c.Region}
 	for _, s := range c.Stacks {
 		regions = append(regions, s.Region)
+		if s.DrRegion != "" {
+			regions = append(regions, s.DrRegion)
+		}
 	}
 	slices.Sort(regions)
 	return slices.Compact(regions)

@@ -29,7 +29,7 @@ func roleName(s AppStack, purpose string) string { return s.Prefix + "-github-" 
 type GitHubRoles map[string]map[string]pulumi.StringOutput
 
 // newGitHubAccess creates the OIDC provider and every stack's two roles.
-func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, opts ...pulumi.ResourceOption) (GitHubRoles, error) {
+func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, state *stateBackend, opts ...pulumi.ResourceOption) (GitHubRoles, error) {
 	provider, err := iam.NewOpenIdConnectProvider(ctx, "github", &iam.OpenIdConnectProviderArgs{
 		Url:           pulumi.String("https://" + githubIssuer),
 		ClientIdLists: pulumi.ToStringArray([]string{githubAudience}),
@@ -45,22 +45,23 @@ func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, opts ..
 	for _, s := range c.Stacks {
 		roles[s.Name] = map[string]pulumi.StringOutput{}
 		for _, purpose := range []string{"preview", "deploy"} {
-			subject := c.subject(s.Name)
-			var policy string
+			subject, session := c.subject(s.Name), deploySessionSeconds
 			if purpose == "preview" {
-				subject = c.subject(s.PreviewEnvironment)
-				policy, err = previewPolicy(stateAccess(c, account, false))
-			} else {
-				policy, err = deployPolicy(s, account, stateAccess(c, account, true))
+				subject, session = c.subject(s.PreviewEnvironment), 3600
 			}
-			if err != nil {
-				return nil, err
-			}
+			// The policy names the state key, once it exists.
+			policy := state.keyArn().ApplyT(func(keyArn string) (string, error) {
+				access := stateAccess(account, state.bucketName(account), keyArn, purpose == "deploy")
+				if purpose == "preview" {
+					return previewPolicy(access)
+				}
+				return deployPolicy(s, account, access)
+			}).(pulumi.StringOutput)
 			role, err := iam.NewRole(ctx, s.Name+"-"+purpose, &iam.RoleArgs{
 				Name:               pulumi.String(roleName(s, purpose)),
 				Description:        pulumi.String(fmt.Sprintf("GitHub Actions: the %s of stack %s, for %s only", purpose, s.Name, subject)),
 				AssumeRolePolicy:   trustPolicy(provider.Arn, subject),
-				MaxSessionDuration: pulumi.Int(3600),
+				MaxSessionDuration: pulumi.Int(session),
 			}, append(opts, pulumi.DeleteBeforeReplace(true), pulumi.Protect(c.Protect))...)
 			if err != nil {
 				return nil, fmt.Errorf("creating the %s %s role: %w", s.Name, purpose, err)
@@ -73,7 +74,7 @@ func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, opts ..
 				}
 			}
 			if _, err := iam.NewRolePolicy(ctx, s.Name+"-"+purpose, &iam.RolePolicyArgs{
-				Role: role.Name, Policy: pulumi.String(policy),
+				Role: role.Name, Policy: policy,
 			}, opts...); err != nil {
 				return nil, err
 			}
@@ -113,7 +114,7 @@ var previewDenied = []string{
 func previewPolicy(state []statement) (string, error) {
 	deny := statement{Sid: "NotTheStacksData", Effect: "Deny", Actions: previewDenied, Resources: []string{"*"}}
 	if len(state) > 0 {
-		// The state backend is what a preview reads: the deny spares it alone.
+		// The state is what a preview reads: the deny spares its objects and its key alone.
 		deny.Resources, deny.NotResources = nil, stateResources(state)
 	}
 	return document(append([]statement{
@@ -123,41 +124,40 @@ func previewPolicy(state []statement) (string, error) {
 }
 
 // stateAccess is what a role needs of the account's self-managed state backend, when it has
-// one: a deployment reads and writes the stacks' state and encrypts their secrets; a preview
-// reads them, and takes and releases its lock.
-func stateAccess(c *Config, account awsAccount, write bool) []statement {
-	if !c.StateBackend {
+// one (bucket ""): a deployment reads and writes the stacks' state and encrypts their secrets; a
+// preview reads them (a self-managed backend takes no lock for a preview).
+func stateAccess(account awsAccount, bucket, keyArn string, write bool) []statement {
+	if bucket == "" {
 		return nil
 	}
-	bucket := "arn:" + account.Partition + ":s3:::" + stateBucketName(account.AccountID)
-	objects, actions := []string{bucket + "/.pulumi/locks/*"}, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-	keyActions := []string{"kms:Decrypt"}
+	bucketArn := "arn:" + account.Partition + ":s3:::" + bucket
+	out := []statement{
+		{Sid: "StateBucket", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{bucketArn}},
+		{Sid: "StateRead", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{bucketArn + "/*"}},
+		{Sid: "StateKey", Effect: "Allow", Actions: []string{"kms:Decrypt"}, Resources: []string{keyArn}},
+	}
 	if write {
-		objects = []string{bucket + "/*"}
-		keyActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+		out[2].Actions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+		out = append(out, statement{Sid: "StateWrite", Effect: "Allow", Actions: []string{"s3:PutObject", "s3:DeleteObject"},
+			Resources: []string{bucketArn + "/*"}})
 	}
-	return []statement{
-		{Sid: "StateBucket", Effect: "Allow", Actions: []string{"s3:ListBucket", "s3:GetBucketVersioning"}, Resources: []string{bucket}},
-		{Sid: "StateRead", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{bucket + "/*"}},
-		{Sid: "StateWrite", Effect: "Allow", Actions: actions, Resources: objects},
-		{Sid: "StateKey", Effect: "Allow", Actions: keyActions,
-			Resources: []string{"arn:" + account.Partition + ":kms:" + c.Region + ":" + account.AccountID + ":key/*"},
-			Condition: map[string]map[string]any{"ForAnyValue:StringEquals": {"kms:ResourceAliases": stateKeyAlias}}},
-	}
+	return out
 }
 
-// stateResources are the ARNs the state statements name.
+// stateResources are what a preview reads of the state: its objects and its key.
 func stateResources(state []statement) []string {
 	var out []string
 	for _, s := range state {
-		for _, r := range s.Resources {
-			if !slices.Contains(out, r) {
-				out = append(out, r)
-			}
+		if s.Sid == "StateRead" || s.Sid == "StateKey" {
+			out = append(out, s.Resources...)
 		}
 	}
 	return out
 }
+
+// deploySessionSeconds is how long a deployment's credentials last: a first production deploy
+// (the database, the cache, the services' rollouts) takes longer than an hour.
+const deploySessionSeconds = 4 * 3600
 
 // scopedServices are the services whose resources the stacks name with their prefix: the
 // deployment role may act on those of its stack only. ARN patterns take "{prefix}" and
@@ -169,7 +169,10 @@ var scopedServices = []struct {
 	{"ecr", []string{"arn:{partition}:ecr:*:{account}:repository/{prefix}/*"}},
 	{"s3", []string{"arn:{partition}:s3:::{prefix}-*", "arn:{partition}:s3:::{prefix}-*/*"}},
 	{"logs", []string{"arn:{partition}:logs:*:{account}:log-group:*{prefix}*", "arn:{partition}:logs:*:{account}:log-group:*{prefix}*:log-stream:*"}},
-	{"cloudwatch", []string{"arn:{partition}:cloudwatch:*:{account}:alarm:{prefix}-*", "arn:{partition}:cloudwatch::{account}:dashboard/{prefix}"}},
+	// Application Auto Scaling creates a target-tracking policy's alarms with the caller's
+	// rights, named after the scaled service ("TargetTracking-service/<cluster>/<service>-...").
+	{"cloudwatch", []string{"arn:{partition}:cloudwatch:*:{account}:alarm:{prefix}-*", "arn:{partition}:cloudwatch::{account}:dashboard/{prefix}",
+		"arn:{partition}:cloudwatch:*:{account}:alarm:TargetTracking-service/{prefix}/*"}},
 }
 
 // unscopedServices are the services whose resources the stacks cannot all name with their

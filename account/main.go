@@ -141,7 +141,11 @@ func newAccount(ctx *pulumi.Context, c *Config) error {
 		}
 	}
 	in := func(name string) pulumi.ResourceOption { return pulumi.Parent(areas[name]) }
-	roles, err := newGitHubAccess(ctx, c, account, home, in("GitHubAccess"))
+	backend, err := newStateBackend(ctx, c, account, home, in("StateBackend"))
+	if err != nil {
+		return err
+	}
+	roles, err := newGitHubAccess(ctx, c, account, backend, home, in("GitHubAccess"))
 	if err != nil {
 		return err
 	}
@@ -152,10 +156,6 @@ func newAccount(ctx *pulumi.Context, c *Config) error {
 		return err
 	}
 	if err := newBudgets(ctx, c, home, in("Budgets")); err != nil {
-		return err
-	}
-	backend, err := newStateBackend(ctx, c, account, home, in("StateBackend"))
-	if err != nil {
 		return err
 	}
 	for _, a := range areas {

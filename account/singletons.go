@@ -33,8 +33,8 @@ func (c *Config) replicationRules(region string) map[string][]string {
 	return rules
 }
 
-// newRegionSingletons creates, in each region of the stacks, the registry's replication and,
-// where a stack has a firewall, the WAF log policy.
+// newRegionSingletons creates, in each region of the stacks, the registry's replication and the
+// log policy the caches' and firewalls' log deliveries write through.
 func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, providers map[string]*aws.Provider, parent pulumi.ResourceOption) error {
 	for _, region := range c.Regions() {
 		keep := []pulumi.ResourceOption{parent, pulumi.Provider(providers[region]), pulumi.RetainOnDelete(true), pulumi.DeleteBeforeReplace(true)}
@@ -45,14 +45,15 @@ func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, pro
 				return fmt.Errorf("creating the registry's replication in %s: %w", region, err)
 			}
 		}
-		if !slices.ContainsFunc(c.Stacks, func(s AppStack) bool { return s.Region == region && s.Waf }) {
+		// Every stack's cache delivers its logs, and a firewall its own, through this policy.
+		if !slices.ContainsFunc(c.Stacks, func(s AppStack) bool { return s.Region == region }) {
 			continue
 		}
 		if _, err := cloudwatch.NewLogResourcePolicy(ctx, "waf-logs-"+region, &cloudwatch.LogResourcePolicyArgs{
 			PolicyName:     pulumi.String(accountwide.WafLogPolicyName),
 			PolicyDocument: pulumi.String(accountwide.WafLogDeliveryPolicy(account.Partition, region, account.AccountID)),
 		}, keep...); err != nil {
-			return fmt.Errorf("creating the WAF log delivery policy in %s: %w", region, err)
+			return fmt.Errorf("creating the log delivery policy in %s: %w", region, err)
 		}
 	}
 	return nil

@@ -90,6 +90,23 @@ func newConfigBucket(ctx *pulumi.Context, c *Config, account awsAccount, opts ..
 // "--secrets-provider <secretsProvider>".
 type stateBackend struct {
 	url, secretsProvider pulumi.StringOutput
+	key                  pulumi.StringOutput
+}
+
+// keyArn is the state key's ARN, "" without a backend.
+func (b *stateBackend) keyArn() pulumi.StringOutput {
+	if b == nil {
+		return pulumi.String("").ToStringOutput()
+	}
+	return b.key
+}
+
+// bucketName is the state bucket's name, "" without a backend.
+func (b *stateBackend) bucketName(account awsAccount) string {
+	if b == nil {
+		return ""
+	}
+	return stateBucketName(account.AccountID)
 }
 
 // stateKeyAlias names the key the stacks' secrets are encrypted with.
@@ -113,8 +130,9 @@ func newStateBackend(ctx *pulumi.Context, c *Config, account awsAccount, opts ..
 	if err != nil {
 		return nil, err
 	}
+	// The stacks name their secrets provider by the alias: it is kept with the key.
 	if _, err := kms.NewAlias(ctx, "state", &kms.AliasArgs{Name: pulumi.String(stateKeyAlias), TargetKeyId: key.KeyId},
-		append(opts, pulumi.DeleteBeforeReplace(true))...); err != nil {
+		append(keep, pulumi.DeleteBeforeReplace(true))...); err != nil {
 		return nil, err
 	}
 	b, err := newPrivateBucket(ctx, "state", stateBucketName(account.AccountID), key,
@@ -125,5 +143,6 @@ func newStateBackend(ctx *pulumi.Context, c *Config, account awsAccount, opts ..
 	return &stateBackend{
 		url:             pulumi.Sprintf("s3://%s?region=%s", b.name, c.Region),
 		secretsProvider: pulumi.Sprintf("awskms://%s?region=%s", stateKeyAlias, c.Region),
+		key:             key.Arn,
 	}, nil
 }

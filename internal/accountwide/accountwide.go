@@ -42,9 +42,11 @@ func RegistryReplication(accountID string, rules map[string][]string) *ecr.Repli
 	return &ecr.ReplicationConfigurationReplicationConfigurationArgs{Rules: ruleArgs}
 }
 
-// WafLogDeliveryPolicy lets the log delivery service write the logs of AWS WAF to every
-// aws-waf-logs-* group of the account and region, for this account's resources only: the
-// policy AWS documents for vended logs, with one wildcard instead of a line per group.
+// WafLogDeliveryPolicy lets the log delivery service write the vended logs of AWS WAF (every
+// aws-waf-logs-* group) and of ElastiCache (every /aws/elasticache/* group) of the account and
+// region, for this account's resources only: the policy AWS documents for vended logs, with a
+// wildcard instead of a line per group. Without it, each delivery's first setup would need the
+// deploying role to write the account's resource policies itself (logs:PutResourcePolicy).
 func WafLogDeliveryPolicy(partition, region, accountID string) string {
 	b, _ := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
@@ -53,7 +55,10 @@ func WafLogDeliveryPolicy(partition, region, accountID string) string {
 			"Effect":    "Allow",
 			"Principal": map[string]any{"Service": "delivery.logs.amazonaws.com"},
 			"Action":    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			"Resource":  []string{fmt.Sprintf("arn:%s:logs:%s:%s:log-group:aws-waf-logs-*:log-stream:*", partition, region, accountID)},
+			"Resource": []string{
+				fmt.Sprintf("arn:%s:logs:%s:%s:log-group:aws-waf-logs-*:log-stream:*", partition, region, accountID),
+				fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws/elasticache/*:log-stream:*", partition, region, accountID),
+			},
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"aws:SourceAccount": accountID},
 				"ArnLike":      map[string]any{"aws:SourceArn": fmt.Sprintf("arn:%s:logs:%s:%s:*", partition, region, accountID)},
