@@ -227,11 +227,12 @@ func TestOneStackOfAnAccountOwnsItsSettings(t *testing.T) {
 	assert.Equal(t, "ap-southeast-1", config.Rules[1].Destinations[0].Region)
 	assert.Equal(t, "coldchain-rehearsal/", config.Rules[1].RepositoryFilters[0].Filter)
 
-	// The WAF log policy grants every WAF log group of the account and region, so WAF never
-	// adds one of its own, and the firewall's logging waits for it.
+	// The log policy grants every WAF and ElastiCache log group of the account and region, so
+	// neither delivery adds one of its own, and the firewall's logging waits for it.
 	var doc parsedPolicy
 	p.One(t, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs").Doc(t, "policyDocument", &doc)
-	assert.Equal(t, []string{"arn:aws:logs:ap-northeast-2:123456789012:log-group:aws-waf-logs-*:log-stream:*"}, strs(doc.Statement[0].Resource))
+	assert.Equal(t, []string{"arn:aws:logs:ap-northeast-2:123456789012:log-group:aws-waf-logs-*:log-stream:*",
+		"arn:aws:logs:ap-northeast-2:123456789012:log-group:/aws/elasticache/*:log-stream:*"}, strs(doc.Statement[0].Resource))
 	assert.Equal(t, "AWSWAF-LOGS", p.One(t, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs").In("policyName"))
 	logging := p.One(t, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "waf")
 	assert.Contains(t, logging.DependsOn, p.One(t, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs").URN)
