@@ -171,12 +171,13 @@ const (
 	envUploadsBucket    = "UPLOADS_BUCKET"
 	envRegion           = "AWS_REGION"
 	envEnvironment      = "ENVIRONMENT"
+	envQueueURL         = "QUEUE_URL"
 )
 
 // reservedEnvNames are the variables the program sets; backendSecrets may not reuse them.
 func reservedEnvNames() []string {
 	names := []string{envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword,
-		envRedisHost, envRedisPort, envRedisTLS, envRedisAuthToken, envUploadsBucket, envRegion, envEnvironment}
+		envRedisHost, envRedisPort, envRedisTLS, envRedisAuthToken, envUploadsBucket, envRegion, envEnvironment, envQueueURL}
 	sort.Strings(names)
 	return names
 }

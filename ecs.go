@@ -300,6 +300,12 @@ func (spec *serviceSpec) environment() map[string]pulumi.StringInput {
 		variables[envUploadsBucket] = args.UploadsBucketName
 		variables[envRegion] = pulumi.String(args.Account.Region)
 	}
+	if q := spec.cfg.QueueName; q != "" {
+		// SQS's queue URL, https://sqs.<region>.<DNS suffix>/<account>/<name>: the worker needs
+		// no lookup to find its queue.
+		variables[envQueueURL] = pulumi.String(fmt.Sprintf("https://sqs.%s.%s/%s/%s", args.Account.Region, args.Account.DNSSuffix, args.Account.AccountID, q))
+		variables[envRegion] = pulumi.String(args.Account.Region)
+	}
 	return variables
 }
 
@@ -326,7 +332,7 @@ func (spec *serviceSpec) taskPolicy() []statement {
 	}
 	if spec.cfg.QueueName != "" {
 		statements = append(statements, statement{Sid: "ConsumeQueue",
-			Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+			Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
 			Resources: []pulumi.StringInput{pulumi.String(args.Account.arn("sqs", args.Account.Region, spec.cfg.QueueName))}})
 	}
 	if spec.cfg.Exec {

@@ -97,6 +97,7 @@ func (c *Config) validate() []Problem {
 	p.validateData(c)
 	p.validateServices(c)
 	p.validateWorkers(c)
+	p.checkDistinctServiceNames(c)
 	p.validateAlarms(c)
 	return p
 }
@@ -585,6 +586,22 @@ func (p *problems) validateServices(c *Config) {
 	p.validateRouting(c.Routing, c.Region)
 }
 
+// checkDistinctServiceNames refuses two services with one ECS service name, log group or
+// repository: AWS would refuse the second at its creation (or, for a log group, the two would
+// write into one).
+func (p *problems) checkDistinctServiceNames(c *Config) {
+	seen := map[string]string{"LogGroupName:/ecs/" + c.Prefix() + "/exec": "the ECS Exec sessions"}
+	for _, svc := range c.Services {
+		for _, f := range []struct{ key, name string }{{"ServiceName", svc.ServiceName}, {"LogGroupName", svc.LogGroupName}, {"RepositoryName", svc.RepositoryName}} {
+			if other, ok := seen[f.key+":"+f.name]; ok {
+				p.add(svc.Name+f.key, f.name, "a name of its own: "+other+" has it")
+				continue
+			}
+			seen[f.key+":"+f.name] = "the " + svc.Name
+		}
+	}
+}
+
 // validateWorkers checks the names of the workers.
 func (p *problems) validateWorkers(c *Config) {
 	if len(c.Workers) > maxWorkers {
@@ -620,9 +637,10 @@ func programServices(c *Config) []string {
 
 // reservedWorkerNames are the names of the program's tiers, which a worker's names would
 // collide with: the load balancer's and the data tier's security groups and outputs (alb-sg,
-// redisSecurityGroupId), the database's alarms (db-cpu), the ECS Exec log group (exec).
+// redisSecurityGroupId, rdsSecurityGroupId), the database's alarms (db-cpu), the log groups of
+// logGroups (exec, postgresql, upgrade, waf).
 // TestNoWorkerNameCollidesWithTheProgramsOwn derives them from the program's own names.
-var reservedWorkerNames = []string{"alb", "database", "db", "exec", "redis"}
+var reservedWorkerNames = []string{"alb", "database", "db", "exec", "postgresql", "rds", "redis", "upgrade", "waf"}
 
 // maxWorkers bounds the workers: each is a repository, a log group, a security group, roles,
 // a service and its alarms.

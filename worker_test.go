@@ -90,7 +90,15 @@ func TestAWorkerScalesOnItsQueuesBacklogPerTask(t *testing.T) {
 	// It may consume exactly that queue.
 	consume := bySid(t, policyOf(t, p, "dispatcher-task"), "ConsumeQueue")
 	assert.Equal(t, []string{"arn:aws:sqs:ap-northeast-2:" + offline.FakeAccountID + ":coldchain-production-dispatch"}, strs(consume.Resource))
-	assert.ElementsMatch(t, []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}, strs(consume.Action))
+	assert.ElementsMatch(t, []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+		"sqs:GetQueueUrl"}, strs(consume.Action))
+
+	// And finds it without a lookup: SQS's queue URL, as the container's QUEUE_URL.
+	var defs []struct{ Environment []map[string]string }
+	p.One(t, taskDefType, "dispatcher").Doc(t, "containerDefinitions", &defs)
+	require.Len(t, defs, 1)
+	assert.Contains(t, defs[0].Environment, map[string]string{"name": "QUEUE_URL",
+		"value": "https://sqs.ap-northeast-2.amazonaws.com/" + offline.FakeAccountID + "/coldchain-production-dispatch"})
 }
 
 func TestAWorkerIsWatchedOnCPUAndMemoryNotOnTargets(t *testing.T) {
@@ -189,6 +197,9 @@ func TestNoWorkerNameCollidesWithTheProgramsOwn(t *testing.T) {
 		if !assert.NoErrorf(t, err, "a worker named %q", name) {
 			continue
 		}
+		// Its own outputs are its own.
+		assert.Equalf(t, p.One(t, sgType, name+"-sg").ID, p.Outputs[name+"SecurityGroupId"], "a worker named %q: its security group output", name)
+		assert.Equalf(t, "/ecs/coldchain-production/"+name, p.Outputs["logGroups"].(map[string]any)[name], "a worker named %q: its log group output", name)
 		for output, value := range base.Outputs {
 			if output != "logGroups" { // which gains the worker's
 				assert.Equalf(t, value, p.Outputs[output], "a worker named %q changes the output %s", name, output)
