@@ -1,6 +1,7 @@
 package main
 
 import (
+	"coldchain/internal/accountwide"
 	"coldchain/internal/offline"
 	"coldchain/internal/workflows"
 	"encoding/json"
@@ -98,4 +99,40 @@ func mustLoadStackConfig(t *testing.T, stack string) *Config {
 	cfg, err := loadConfig(project, stack, with(mustLoadStack(t, stack), released()...))
 	require.NoError(t, err)
 	return cfg
+}
+
+// TestEveryRoleStaysWithinItsBoundary: every role the stacks create carries the account
+// stack's boundary, and every action of its policy is one the boundary allows, so that the
+// boundary takes nothing from the application and a deployment's role can add nothing to it.
+func TestEveryRoleStaysWithinItsBoundary(t *testing.T) {
+	t.Parallel()
+	allowed := func(action string) bool {
+		return slices.ContainsFunc(accountwide.RoleBoundaryActions, func(pattern string) bool {
+			prefix, wild := strings.CutSuffix(pattern, "*")
+			return action == pattern || (wild && strings.HasPrefix(action, prefix))
+		})
+	}
+	for _, v := range []struct {
+		stack string
+		sets  []string
+	}{
+		{"production", []string{"domainName=dispatch.example.com"}}, {"production", withWorker}, {"production", []string{"accountSettingsOwner=true"}},
+		{"production", []string{`backendSecrets={"PARTNER_TOKEN":"/coldchain/production/partner-token"}`, `backendManagedSecrets=["API_KEY"]`}},
+		{"staging", nil},
+	} {
+		p := planOfFile(t, v.stack, v.sets...)
+		boundary := "arn:aws:iam::123456789012:policy/" + accountwide.RoleBoundaryName(mustLoadStackConfig(t, v.stack).Prefix())
+		for _, role := range p.All(roleType) {
+			assert.Equalf(t, boundary, role.In("permissionsBoundary"), "%s %v: role %s", v.stack, v.sets, role.Name)
+		}
+		for _, rp := range p.All(rolePolicy) {
+			var doc parsedPolicy
+			rp.Doc(t, "policy", &doc)
+			for _, s := range doc.Statement {
+				for _, a := range strs(s.Action) {
+					assert.Truef(t, allowed(a), "%s %v: %s may %s, which the boundary (internal/accountwide) does not allow", v.stack, v.sets, rp.Name, a)
+				}
+			}
+		}
+	}
 }

@@ -189,6 +189,7 @@ var badConfigs = []struct {
 	{name: "declared secret: a name the program sets", sets: []string{`backendManagedSecrets=["DATABASE_PASSWORD"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "declared secret: a name twice", sets: []string{`backendManagedSecrets=["API_KEY","API_KEY"]`}, keys: []string{"backendManagedSecrets"}},
 	{name: "worker: a program service's name", sets: []string{`workers=["backend"]`}, keys: []string{"workers"}},
+	{name: "role boundary: not a policy name", sets: []string{"rolePermissionsBoundary=arn:aws:iam::123456789012:policy/x"}, keys: []string{"rolePermissionsBoundary"}},
 	{name: "worker: a tier's name", sets: []string{`workers=["redis"]`}, keys: []string{"workers"}},
 	{name: "worker: another service's log group", sets: []string{`workers=["dispatcher"]`, "dispatcherLogGroupName=/ecs/coldchain-production/backend"},
 		keys: []string{"dispatcherLogGroupName"}},

@@ -105,6 +105,11 @@ type Config struct {
 	// Services are the application's ECS services, in order; each is keyed by its name. The
 	// program's own (backend, frontend) come first, then the workers.
 	Services []ServiceConfig
+	// RolePermissionsBoundary (rolePermissionsBoundary, default none) names the managed policy
+	// of the account that bounds every role the stack creates: the account stack's
+	// "<prefix>-role-boundary" (docs/account.md), without which its deployment role may create
+	// no role.
+	RolePermissionsBoundary string
 	// Workers (workers, default none) names the services that run without the load balancer,
 	// such as a queue consumer: each gets the keys "<name>Cpu", "<name>ImageTag", ... and a
 	// repository, log group, security group, scaling and alarms of its own.
@@ -627,6 +632,8 @@ func readConfig(project, stack string, raw map[string]string) (*Config, *configR
 		EcrMaxImages:          r.integer("ecrMaxImages", 30),
 		EcrImageTagMutability: r.str("ecrImageTagMutability", "IMMUTABLE"),
 		EcrEncryption:         r.str("ecrEncryption", "KMS"),
+
+		RolePermissionsBoundary: r.str("rolePermissionsBoundary", ""),
 
 		ClusterName:       r.str("clusterName", prefix),
 		ContainerInsights: r.boolean("containerInsights", true),

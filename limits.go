@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // This file holds the limits AWS enforces that the program computes against: the provider
@@ -58,3 +60,19 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ptr returns a pointer to v, for the SDKs' optional plain arguments.
 func ptr[T any](v T) *T { return &v }
+
+// optionalString is nil for "", so that an unset value is not sent as an empty string.
+func optionalString(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
+}
+
+// optionalStrings is nil for an empty list, so that "no restriction" is not sent as [].
+func optionalStrings(items []string) pulumi.StringArrayInput {
+	if len(items) == 0 {
+		return nil
+	}
+	return pulumi.ToStringArray(items)
+}

@@ -510,6 +510,9 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 		Region:    cfg.Region,
 		DNSSuffix: partition.DnsSuffix,
 	}
+	if cfg.RolePermissionsBoundary != "" {
+		account.RoleBoundary = account.arn("iam", "", "policy/"+cfg.RolePermissionsBoundary)
+	}
 	if len(cfg.AvailabilityZones) == 0 {
 		return account, zones.Names[:availabilityZoneCount], nil
 	}
@@ -524,22 +527,6 @@ func lookupAccount(ctx *pulumi.Context, cfg *Config, provider *aws.Provider) (aw
 		return awsAccount{}, nil, &ConfigError{Problems: problems}
 	}
 	return account, cfg.AvailabilityZones, nil
-}
-
-// optionalString is nil for "", so that an unset value is not sent as an empty string.
-func optionalString(s string) pulumi.StringPtrInput {
-	if s == "" {
-		return nil
-	}
-	return pulumi.String(s)
-}
-
-// optionalStrings is nil for an empty list, so that "no restriction" is not sent as [].
-func optionalStrings(items []string) pulumi.StringArrayInput {
-	if len(items) == 0 {
-		return nil
-	}
-	return pulumi.ToStringArray(items)
 }
 
 // replications are the DR copies of the buckets, none without a DR region.

@@ -119,6 +119,9 @@ type awsAccount struct {
 	Region    string
 	// DNSSuffix is the partition's DNS suffix, "amazonaws.com" in the commercial partition.
 	DNSSuffix string
+	// RoleBoundary is the ARN of the managed policy that bounds every role the stack creates
+	// (rolePermissionsBoundary), "" for none.
+	RoleBoundary string
 }
 
 // arn builds an ARN of this account and region; pass "" as region for global services (IAM).
@@ -173,8 +176,9 @@ type serviceRole struct {
 func newServiceRole(ctx *pulumi.Context, account awsAccount, name, description, service, sourceArn string,
 	statements []statement, opts ...pulumi.ResourceOption) (*serviceRole, error) {
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		Description:      pulumi.String(description),
-		AssumeRolePolicy: assumeRolePolicy(account, service, sourceArn),
+		Description:         pulumi.String(description),
+		AssumeRolePolicy:    assumeRolePolicy(account, service, sourceArn),
+		PermissionsBoundary: optionalString(account.RoleBoundary),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating role %s: %w", name, err)

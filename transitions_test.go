@@ -52,6 +52,7 @@ var transitions = []transition{
 	{key: "drRegion", sets: []string{"drRegion="}, stacks: "production"},
 	{key: "containerInsights", sets: []string{"containerInsights=false"}, stacks: "production"},
 	{key: "containerInsights", sets: []string{"containerInsights=true"}, stacks: "staging"},
+	{key: "rolePermissionsBoundary", sets: []string{"rolePermissionsBoundary=coldchain-roles-boundary"}},
 	{key: "workers", sets: []string{`workers=["dispatcher"]`}},
 	{key: "workers", sets: withWorker, stacks: "production"},
 	{key: "workers", sets: []string{`workers=["dispatcher"]`, "dispatcherImageTag=" + releaseTag, "dispatcherDataTier=true"}, stacks: "staging"},

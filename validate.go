@@ -95,6 +95,10 @@ func (c *Config) validate() []Problem {
 		usedBy[b.value] = b.key
 	}
 	p.validateData(c)
+	if c.RolePermissionsBoundary != "" {
+		p.check(iamPolicyNamePattern.MatchString(c.RolePermissionsBoundary), "rolePermissionsBoundary", c.RolePermissionsBoundary,
+			"the name of an IAM managed policy of the account (1 to 128 letters, digits and +=,.@_-): the account stack's <prefix>-role-boundary")
+	}
 	p.validateServices(c)
 	p.validateWorkers(c)
 	p.checkDistinctServiceNames(c)
@@ -634,6 +638,9 @@ func programServices(c *Config) []string {
 	}
 	return names
 }
+
+// iamPolicyNamePattern is IAM's managed policy name.
+var iamPolicyNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
 // reservedWorkerNames are the names of the program's tiers, which a worker's names would
 // collide with: the load balancer's and the data tier's security groups and outputs (alb-sg,

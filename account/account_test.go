@@ -185,6 +185,7 @@ func TestNoWildcardBeyondTheDocumentedOnes(t *testing.T) {
 						for _, a := range s.Action {
 							assert.NotContainsf(t, a, "*", "%s: a read of the account is named: %s", rp.Name, a)
 						}
+					case r == "*" && s.Effect == "Deny":
 					case r == "*":
 						assert.Equal(t, "TheStacksOtherServices", s.Sid)
 						for _, a := range s.Action {
@@ -205,15 +206,37 @@ func TestNoWildcardBeyondTheDocumentedOnes(t *testing.T) {
 }
 
 // TestADeploymentCannotWidenItsOwnRights: a deployment role manages the stack's roles, but not
-// the account stack's (its own included) or the OIDC provider, and passes roles only to the
-// services the stack's roles serve.
+// the account stack's (its own included) or the OIDC provider; every role it creates or writes
+// a policy into carries the stack's boundary, which allows what the application's roles need and
+// no IAM at all; it rewrites no role's trust; and it passes roles only to the services the
+// stack's roles serve.
 func TestADeploymentCannotWidenItsOwnRights(t *testing.T) {
 	t.Parallel()
 	p := planOf(t, "shared")
+	boundary := p.One(t, "aws:iam/policy:Policy", "production-role-boundary")
+	assert.Equal(t, "coldchain-production-role-boundary", boundary.In("name"))
+	assert.True(t, boundary.Protect)
+	assert.NotContains(t, boundary.In("policy"), "iam:", "a bounded role can do nothing in IAM")
+	assert.NotContains(t, boundary.In("policy"), "sts:")
 	deploy := parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "production-deploy").In("policy"))
-	var deny, pass bool
+	var deny, pass, bounded, noTrust bool
 	for _, s := range deploy.Statement {
-		if s.Effect == "Deny" {
+		switch {
+		case s.Sid == "BoundedRoles":
+			bounded = true
+			assert.ElementsMatch(t, []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"}, s.Action)
+			assert.Equal(t, "arn:aws:iam::123456789012:policy/coldchain-production-role-boundary", s.Condition["StringEquals"]["iam:PermissionsBoundary"])
+		case s.Sid == "NoTrustRewrites":
+			noTrust = true
+			assert.Equal(t, "Deny", s.Effect)
+			assert.ElementsMatch(t, []string{"iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary"}, s.Action)
+		case s.Effect == "Allow":
+			for _, a := range s.Action {
+				assert.NotContainsf(t, []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy"}, a,
+					"%s: %s without the boundary's condition", s.Sid, a)
+			}
+		}
+		if s.Sid == "NotTheAccountsOwn" {
 			deny = true
 			assert.Equal(t, []string{"iam:*"}, s.Action)
 			assert.Equal(t, []string{"arn:aws:iam::123456789012:role/*-github-*", "arn:aws:iam::123456789012:oidc-provider/*"}, s.Resource)
@@ -234,6 +257,8 @@ func TestADeploymentCannotWidenItsOwnRights(t *testing.T) {
 	}
 	assert.True(t, deny, "the deny of the account's own")
 	assert.True(t, pass, "the pass of the stack's roles")
+	assert.True(t, bounded, "the roles it makes are bounded")
+	assert.True(t, noTrust, "no trust is rewritten")
 }
 
 // TestThePreviewRoleReadsWhatAPreviewReadsAndNotTheStacksData: ReadOnlyAccess, the one
@@ -556,6 +581,20 @@ func TestTheAccountRulesCatchViolations(t *testing.T) {
 		{"ACCT-02", func(p *offline.Plan) {
 			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-deploy", "policy", func(d map[string]any) {
 				statement(d, 0)["Action"] = append(statement(d, 0)["Action"].([]any), "iam:CreateAccessKey")
+			})
+		}},
+		{"ACCT-02", func(p *offline.Plan) {
+			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-deploy", "policy", func(d map[string]any) {
+				for _, s := range d["Statement"].([]any) {
+					if s.(map[string]any)["Sid"] == "BoundedRoles" {
+						delete(s.(map[string]any), "Condition")
+					}
+				}
+			})
+		}},
+		{"ACCT-02", func(p *offline.Plan) {
+			edit(p, "aws:iam/rolePolicy:RolePolicy", "staging-deploy", "policy", func(d map[string]any) {
+				d["Statement"] = slices.DeleteFunc(d["Statement"].([]any), func(s any) bool { return s.(map[string]any)["Sid"] == "NoTrustRewrites" })
 			})
 		}},
 		{"ACCT-03", func(p *offline.Plan) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"coldchain/internal/accountwide"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -43,6 +45,15 @@ func newGitHubAccess(ctx *pulumi.Context, c *Config, account awsAccount, state *
 	}
 	roles := GitHubRoles{}
 	for _, s := range c.Stacks {
+		// The boundary of every role the stack creates (its rolePermissionsBoundary).
+		if _, err := iam.NewPolicy(ctx, s.Name+"-role-boundary", &iam.PolicyArgs{
+			Name:        pulumi.String(accountwide.RoleBoundaryName(s.Prefix)),
+			Description: pulumi.String("What every role of stack " + s.Name + " may ever do"),
+			Policy:      pulumi.String(accountwide.RoleBoundaryPolicy()),
+			// The name is fixed: a replacement created first would collide with the old one.
+		}, append(opts, pulumi.DeleteBeforeReplace(true), pulumi.Protect(c.Protect))...); err != nil {
+			return nil, err
+		}
 		roles[s.Name] = map[string]pulumi.StringOutput{}
 		for _, purpose := range []string{"preview", "deploy"} {
 			subject, session := c.subject(s.Name), deploySessionSeconds
@@ -229,11 +240,20 @@ func deployPolicy(s AppStack, account awsAccount, state []statement) (string, er
 	}
 	statements = append(statements,
 		statement{Sid: "TheStacksOtherServices", Effect: "Allow", Actions: unscoped, Resources: []string{"*"}},
-		statement{Sid: "TheStacksRoles", Effect: "Allow", Actions: []string{
-			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-			"iam:UntagRole", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy",
-			"iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+		statement{Sid: "ReadRoles", Effect: "Allow", Actions: []string{
+			"iam:GetRole", "iam:ListRoleTags", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+			"iam:ListInstanceProfilesForRole",
 		}, Resources: []string{arn("arn:{partition}:iam::{account}:role/*")}},
+		// A role the deployment creates or writes a policy into carries the stack's boundary
+		// (rolePermissionsBoundary): whatever its policy says, it can do no more than the
+		// application's roles need, so no role the deployment makes is worth more than the
+		// deployment itself.
+		statement{Sid: "BoundedRoles", Effect: "Allow", Actions: []string{
+			"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+		}, Resources: []string{arn("arn:{partition}:iam::{account}:role/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PermissionsBoundary": arn("arn:{partition}:iam::{account}:policy/" + accountwide.RoleBoundaryName(s.Prefix))}}},
+		statement{Sid: "TheStacksRoles", Effect: "Allow", Actions: []string{"iam:DeleteRole", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole"},
+			Resources: []string{arn("arn:{partition}:iam::{account}:role/*")}},
 		statement{Sid: "PassTheStacksRoles", Effect: "Allow", Actions: []string{"iam:PassRole"},
 			Resources: []string{arn("arn:{partition}:iam::{account}:role/*")},
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": passedToServices}}},
@@ -244,6 +264,11 @@ func deployPolicy(s AppStack, account awsAccount, state []statement) (string, er
 		// own rights) and the OIDC provider.
 		statement{Sid: "NotTheAccountsOwn", Effect: "Deny", Actions: []string{"iam:*"},
 			Resources: []string{arn("arn:{partition}:iam::{account}:role/*-github-*"), arn("arn:{partition}:iam::{account}:oidc-provider/*")}},
+		// No role's trust is rewritten (another role's made to trust the deployment) and no
+		// boundary removed. The stacks' trust policies name only AWS services: a change of
+		// one is the account administrator's.
+		statement{Sid: "NoTrustRewrites", Effect: "Deny", Actions: []string{"iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary"},
+			Resources: []string{"*"}},
 	)
 	return document(append(statements, state...)...)
 }

@@ -67,3 +67,39 @@ func WafLogDeliveryPolicy(partition, region, accountID string) string {
 	})
 	return string(b)
 }
+
+// RoleBoundaryName is the managed policy that bounds every role an application stack creates:
+// the account stack creates it, the stack names it in rolePermissionsBoundary, and the stack's
+// deployment role may create and change roles only with it. A role the deployment creates can
+// then never do more than the application's roles need, whatever its own policy says.
+func RoleBoundaryName(prefix string) string { return prefix + "-role-boundary" }
+
+// RoleBoundaryActions are what the application's roles may ever do: the task and execution
+// roles (images, logs, secrets, parameters, the uploads, the queue, ECS Exec's channels), the
+// redeploy's state machine and trigger, the buckets' replication. No IAM, no STS, nothing that
+// starts tasks or changes keys. TestEveryRoleStaysWithinItsBoundary holds every action of every
+// role the stacks plan to it.
+var RoleBoundaryActions = []string{
+	"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer",
+	"ecs:DescribeServices", "ecs:UpdateService",
+	"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+	"logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents",
+	"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+	"s3:GetObjectVersion*", "s3:GetReplicationConfiguration", "s3:Replicate*",
+	"secretsmanager:GetSecretValue", "ssm:GetParameters",
+	"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
+	"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+	"states:ListExecutions", "states:StartExecution",
+}
+
+// RoleBoundaryPolicy is the boundary's document.
+func RoleBoundaryPolicy() string {
+	b, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Sid": "WhatTheApplicationsRolesDo", "Effect": "Allow", "Action": RoleBoundaryActions, "Resource": "*",
+		}},
+	})
+	return string(b)
+}
+

@@ -26,7 +26,7 @@ var Account = []Rule{
 		"Every role GitHub's workflows assume trusts exactly one subject of one repository (StringEquals on the token's sub and aud, no pattern), through the account's GitHub OIDC provider, and nothing else.",
 		checkGitHubTrust},
 	{"ACCT-02", "privilege escalation",
-		"A deployment role may not manage the account stack's roles or its OIDC provider, create users, access keys or managed policies, or pass a role to other than the services the stacks' roles serve.",
+		"A deployment role may not manage the account stack's roles or its OIDC provider, create users, access keys or managed policies, create a role or write a role's policy without the stack's permissions boundary, rewrite a role's trust, or pass a role to other than the services the stacks' roles serve.",
 		checkDeploymentRoles},
 	{"ACCT-03", "data exposure",
 		"A preview role, which runs a pull request's code, is denied the reads of what the stacks hold: log events, objects, images, secret values, parameters, sessions, decryption.",
@@ -118,9 +118,12 @@ func checkDeploymentRoles(p *plan.Plan) []string {
 			continue
 		}
 		name := role
-		guarded, passGuarded := false, true
+		guarded, passGuarded, trustKept := false, true, false
 		for _, s := range statementsOf(docs) {
 			actions := Strs(s.Action)
+			if s.Effect == "Deny" && slices.Contains(actions, "iam:UpdateAssumeRolePolicy") && slices.Contains(Strs(s.Resource), "*") {
+				trustKept = true
+			}
 			if s.Effect == "Deny" && slices.Contains(actions, "iam:*") {
 				res := Strs(s.Resource)
 				guarded = slices.ContainsFunc(res, func(r string) bool { return strings.HasSuffix(r, ":role/*-github-*") }) &&
@@ -137,6 +140,9 @@ func checkDeploymentRoles(p *plan.Plan) []string {
 				if a == "iam:PassRole" && len(Strs(s.Condition["StringEquals"]["iam:PassedToService"])) == 0 {
 					passGuarded = false
 				}
+				if (a == "iam:CreateRole" || a == "iam:PutRolePolicy") && len(Strs(s.Condition["StringEquals"]["iam:PermissionsBoundary"])) == 0 {
+					v = append(v, fmt.Sprintf("%s: %s allows %s without a permissions boundary", name, s.Sid, a))
+				}
 			}
 		}
 		if !guarded {
@@ -144,6 +150,9 @@ func checkDeploymentRoles(p *plan.Plan) []string {
 		}
 		if !passGuarded {
 			v = append(v, name+": passes roles without an iam:PassedToService condition")
+		}
+		if !trustKept {
+			v = append(v, name+": does not deny iam:UpdateAssumeRolePolicy: it could make another role trust it")
 		}
 	}
 	return v

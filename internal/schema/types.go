@@ -213,6 +213,7 @@ var types = map[string]*Type{
 	// policy attachment and a standards subscription no update at all.
 	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": {Replaces: []string{"url"}, AccountWide: true},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":   {Replaces: []string{"policyArn", "role"}},
+	"aws:iam/policy:Policy":                               {Replaces: []string{"description", "name", "namePrefix", "path"}, Autonamed: "name"},
 	"aws:iam/serviceLinkedRole:ServiceLinkedRole": {
 		Replaces: []string{"awsServiceName", "customSuffix"}, AccountWide: true,
 	},
