@@ -102,4 +102,3 @@ func RoleBoundaryPolicy() string {
 	})
 	return string(b)
 }
-
