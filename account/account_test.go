@@ -475,6 +475,8 @@ func TestTheRolesReachTheStateBackendOfTheirAccount(t *testing.T) {
 	deploy := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-deploy").In("policy")))
 	assert.Equal(t, []string{"s3:PutObject", "s3:DeleteObject", bucket + "/*"}, deploy["StateWrite"])
 	assert.Equal(t, []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", key}, deploy["StateKey"])
+	assert.Contains(t, deploy["StateKeyKept"], "kms:ScheduleKeyDeletion")
+	assert.Contains(t, deploy["StateKeyKept"], key, "the key itself, not every key")
 	preview := bySid(parse(t, p.One(t, "aws:iam/rolePolicy:RolePolicy", "staging-preview").In("policy")))
 	assert.NotContains(t, preview, "StateWrite", "a preview takes no lock in a self-managed backend")
 	assert.Equal(t, []string{"kms:Decrypt", key}, preview["StateKey"])

@@ -150,7 +150,12 @@ func stateAccess(account awsAccount, bucket, keyArn string, write bool) []statem
 	if write {
 		out[2].Actions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
 		out = append(out, statement{Sid: "StateWrite", Effect: "Allow", Actions: []string{"s3:PutObject", "s3:DeleteObject"},
-			Resources: []string{bucketArn + "/*"}})
+			Resources: []string{bucketArn + "/*"}},
+			// A deployment manages keys (kms:*), but not the one every stack's state and
+			// secrets are encrypted with, nor its alias.
+			statement{Sid: "StateKeyKept", Effect: "Deny", Actions: []string{"kms:ScheduleKeyDeletion", "kms:DisableKey",
+				"kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant", "kms:DeleteAlias", "kms:UpdateAlias"},
+				Resources: []string{keyArn, "arn:" + account.Partition + ":kms:*:" + account.AccountID + ":" + stateKeyAlias}})
 	}
 	return out
 }
