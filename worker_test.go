@@ -179,13 +179,20 @@ func TestNoWorkerNameCollidesWithTheProgramsOwn(t *testing.T) {
 		}
 	}
 	require.Greater(t, len(words), 40)
+	// Each word alone, as config takes or refuses it; those it takes, planned ten at a time
+	// (a stack's most workers): a collision fails the plan of its ten, which names them.
+	var taken []string
 	for _, name := range slices.Sorted(maps.Keys(words)) {
-		sets := []string{"domainName=dispatch.example.com", `workers=["` + name + `"]`, name + "ImageTag=" + releaseTag,
-			name + "DataTier=true", name + "QueueName=orders", name + `ManagedSecrets=["TOKEN"]`}
-		raw := with(mustLoadStack(t, "production"), append(released(), sets...)...)
-		if _, err := loadConfig(project, "production", raw); err != nil {
-			continue // refused, naming the key
+		if _, err := loadConfig(project, "production", with(mustLoadStack(t, "production"), workerSets(name)...)); err == nil {
+			taken = append(taken, name)
 		}
+	}
+	for batch := range slices.Chunk(taken, maxWorkers) {
+		sets := []string{"domainName=dispatch.example.com", `workers=["` + strings.Join(batch, `","`) + `"]`}
+		for _, name := range batch {
+			sets = append(sets, workerSets(name)[1:]...)
+		}
+		raw := with(mustLoadStack(t, "production"), append(released(), sets...)...)
 		p, err := func() (p *offline.Plan, err error) {
 			defer func() {
 				if r := recover(); r != nil {
@@ -194,19 +201,29 @@ func TestNoWorkerNameCollidesWithTheProgramsOwn(t *testing.T) {
 			}()
 			return planStack(project, "production", raw)
 		}()
-		if !assert.NoErrorf(t, err, "a worker named %q", name) {
+		if !assert.NoErrorf(t, err, "workers named %v", batch) {
 			continue
 		}
-		// Its own outputs are its own.
-		assert.Equalf(t, p.One(t, sgType, name+"-sg").ID, p.Outputs[name+"SecurityGroupId"], "a worker named %q: its security group output", name)
-		assert.Equalf(t, "/ecs/coldchain-production/"+name, p.Outputs["logGroups"].(map[string]any)[name], "a worker named %q: its log group output", name)
+		for _, name := range batch {
+			// Its own outputs are its own.
+			assert.Equalf(t, p.One(t, sgType, name+"-sg").ID, p.Outputs[name+"SecurityGroupId"], "a worker named %q: its security group output", name)
+			assert.Equalf(t, "/ecs/coldchain-production/"+name, p.Outputs["logGroups"].(map[string]any)[name], "a worker named %q: its log group output", name)
+		}
 		for output, value := range base.Outputs {
-			if output != "logGroups" { // which gains the worker's
-				assert.Equalf(t, value, p.Outputs[output], "a worker named %q changes the output %s", name, output)
+			if output != "logGroups" { // which gains the workers'
+				assert.Equalf(t, value, p.Outputs[output], "workers named %v change the output %s", batch, output)
 			}
 		}
 		for _, r := range base.Resources {
-			assert.NotNilf(t, p.ByURN(r.URN), "a worker named %q: %s is gone", name, r.URN)
+			assert.NotNilf(t, p.ByURN(r.URN), "workers named %v: %s is gone", batch, r.URN)
 		}
 	}
+	require.Greater(t, len(taken), 30, "the words config takes as workers' names")
+}
+
+// workerSets declare a released worker of a name that reaches the data tier, consumes a queue
+// and keeps a secret: every name it has.
+func workerSets(name string) []string {
+	return []string{`workers=["` + name + `"]`, name + "ImageTag=" + releaseTag, name + "DataTier=true", name + "QueueName=orders",
+		name + `ManagedSecrets=["TOKEN"]`}
 }
