@@ -57,7 +57,7 @@ func newAccountSettings(ctx *pulumi.Context, cfg *Config, account awsAccount, dr
 	}
 	policy, err := cloudwatch.NewLogResourcePolicy(ctx, "waf-logs", &cloudwatch.LogResourcePolicyArgs{
 		PolicyName:     pulumi.String(accountwide.WafLogPolicyName),
-		PolicyDocument: pulumi.String(accountwide.WafLogDeliveryPolicy(account.Partition, account.Region, account.AccountID)),
+		PolicyDocument: pulumi.String(accountwide.LogDeliveryPolicy(account.Partition, account.Region, account.AccountID)),
 		// The name is fixed: a replacement created first would be deleted with the old one.
 	}, child, keep, pulumi.DeleteBeforeReplace(true))
 	if err != nil {

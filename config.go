@@ -434,7 +434,8 @@ func (r *configReader) programServices(prefix string) []ServiceConfig {
 	}
 }
 
-// Worker defaults: a small task, one at least, scaled on CPU and memory.
+// workerService is a worker's role and defaults: a small task, one at least, scaled on CPU and
+// memory.
 func workerService(prefix, name string) ServiceConfig {
 	return ServiceConfig{
 		Name: name, Worker: true,

@@ -51,7 +51,7 @@ func newRegionSingletons(ctx *pulumi.Context, c *Config, account awsAccount, pro
 		}
 		if _, err := cloudwatch.NewLogResourcePolicy(ctx, "waf-logs-"+region, &cloudwatch.LogResourcePolicyArgs{
 			PolicyName:     pulumi.String(accountwide.WafLogPolicyName),
-			PolicyDocument: pulumi.String(accountwide.WafLogDeliveryPolicy(account.Partition, region, account.AccountID)),
+			PolicyDocument: pulumi.String(accountwide.LogDeliveryPolicy(account.Partition, region, account.AccountID)),
 		}, keep...); err != nil {
 			return fmt.Errorf("creating the log delivery policy in %s: %w", region, err)
 		}

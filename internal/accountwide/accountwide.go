@@ -14,8 +14,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// WafLogPolicyName is the log policy AWS WAF itself creates and edits: one that already covers
-// every WAF log group leaves it nothing to add.
+// WafLogPolicyName names the log delivery policy (LogDeliveryPolicy): the policy AWS WAF itself
+// creates and edits, so that one which already covers every WAF log group leaves it nothing to
+// add.
 const WafLogPolicyName = "AWSWAF-LOGS"
 
 // RegistryReplication is a registry's replication: by DR region (sorted), the repository name
@@ -42,12 +43,12 @@ func RegistryReplication(accountID string, rules map[string][]string) *ecr.Repli
 	return &ecr.ReplicationConfigurationReplicationConfigurationArgs{Rules: ruleArgs}
 }
 
-// WafLogDeliveryPolicy lets the log delivery service write the vended logs of AWS WAF (every
+// LogDeliveryPolicy lets the log delivery service write the vended logs of AWS WAF (every
 // aws-waf-logs-* group) and of ElastiCache (every /aws/elasticache/* group) of the account and
 // region, for this account's resources only: the policy AWS documents for vended logs, with a
 // wildcard instead of a line per group. Without it, each delivery's first setup would need the
 // deploying role to write the account's resource policies itself (logs:PutResourcePolicy).
-func WafLogDeliveryPolicy(partition, region, accountID string) string {
+func LogDeliveryPolicy(partition, region, accountID string) string {
 	b, _ := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
